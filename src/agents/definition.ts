@@ -1,0 +1,35 @@
+import { z } from "zod";
+
+/**
+ * Schemas of agent definitions (`agents/*.yaml`, or inline in a config's `agents` list).
+ * One variant per `kind`; every field is documented so errors and the README can name it.
+ */
+
+const name = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]+$/, "letters, digits, _ . - only")
+  .describe("Unique agent name within the pool (used in trajectories, metrics and plots).");
+const description = z.string().optional().describe("Free text shown in traces; not used by training.");
+
+export const echoAgentSchema = z
+  .object({
+    name,
+    kind: z.literal("echo").describe("DOA's Echo agent: content `Echo: <task>`."),
+    cost: z.number().nonnegative().default(1).describe("Fixed cost of one call."),
+    description,
+  })
+  .strict();
+
+export const terminatorAgentSchema = z
+  .object({
+    name,
+    kind: z.literal("terminator").describe("Ends the episode (content `TERMINATE`)."),
+    cost: z.number().nonnegative().default(0).describe("Fixed cost of one call."),
+    description,
+  })
+  .strict();
+
+export const agentDefinitionSchema = z.discriminatedUnion("kind", [echoAgentSchema, terminatorAgentSchema]);
+
+export type AgentDefinition = z.infer<typeof agentDefinitionSchema>;
+export type AgentDefinitionInput = z.input<typeof agentDefinitionSchema>;

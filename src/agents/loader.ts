@@ -1,0 +1,108 @@
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import YAML from "yaml";
+import { InputError, zodToInputError } from "../core/errors.js";
+import type { Agent } from "./agent.js";
+import { agentDefinitionSchema, type AgentDefinition } from "./definition.js";
+import { EchoAgent } from "./echo.js";
+import { TerminatorAgent } from "./terminator.js";
+
+/** The `agents/` folder shipped with maestro (the default pool). */
+export const bundledAgentsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../agents");
+
+/** Parses a YAML file, reporting syntax errors with the file name and line. */
+export function readYamlFile(file: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (e) {
+    throw new InputError(`${file}: cannot read file (${(e as NodeJS.ErrnoException).code ?? String(e)})`, file);
+  }
+  const doc = YAML.parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) {
+    const err = doc.errors[0]!;
+    const pos = err.linePos?.[0];
+    throw new InputError(
+      `${file}${pos ? `:${pos.line}:${pos.col}` : ""}: malformed YAML: ${err.message.split("\n")[0]}`,
+      file,
+    );
+  }
+  return doc.toJS();
+}
+
+/**
+ * Where an agent reference (a name like `echo`, or a path like `agents/echo.yaml`) may be found,
+ * in search order: relative to the config file, `agents/` beside or above the config's folder,
+ * `agents/` in the working directory, then the agents shipped with maestro.
+ */
+export function agentCandidates(ref: string, configDir: string): string[] {
+  const isPath = ref.includes("/") || ref.includes("\\") || /\.ya?ml$/.test(ref);
+  if (isPath) {
+    return path.isAbsolute(ref) ? [ref] : [path.resolve(configDir, ref), path.resolve(ref)];
+  }
+  const file = `${ref}.yaml`;
+  return [
+    path.resolve(configDir, "agents", file),
+    path.resolve(configDir, "..", "agents", file),
+    path.resolve("agents", file),
+    path.join(bundledAgentsDir, file),
+  ];
+}
+
+/** Loads and validates one agent definition file. */
+export function loadAgentFile(file: string): AgentDefinition {
+  const raw = readYamlFile(file);
+  const parsed = agentDefinitionSchema.safeParse(raw);
+  if (!parsed.success) throw zodToInputError(file, parsed.error);
+  return parsed.data;
+}
+
+/**
+ * Resolves the `agents` list of a config into validated definitions. `where` names the config file
+ * and field for error messages.
+ */
+export function resolveAgentDefinitions(
+  refs: ReadonlyArray<string | Record<string, unknown>>,
+  configDir: string,
+  where: string,
+): AgentDefinition[] {
+  const defs = refs.map((ref, i) => {
+    if (typeof ref !== "string") {
+      const parsed = agentDefinitionSchema.safeParse(ref);
+      if (!parsed.success) throw zodToInputError(where, parsed.error, `agents.${i}`);
+      return parsed.data;
+    }
+    const candidates = agentCandidates(ref, configDir);
+    const found = candidates.find((c) => fs.existsSync(c));
+    if (!found) {
+      throw new InputError(
+        `${where}: agents[${i}]: agent file for "${ref}" not found (looked in: ${candidates.join(", ")})`,
+        where,
+        `agents[${i}]`,
+      );
+    }
+    return loadAgentFile(found);
+  });
+  const seen = new Set<string>();
+  defs.forEach((d, i) => {
+    if (seen.has(d.name)) {
+      throw new InputError(`${where}: agents[${i}]: duplicate agent name "${d.name}"`, where, `agents[${i}]`);
+    }
+    seen.add(d.name);
+  });
+  if (defs.length < 2) {
+    throw new InputError(`${where}: agents: the pool needs at least 2 agents, got ${defs.length}`, where, "agents");
+  }
+  return defs;
+}
+
+/** Builds the runtime agent of a definition. */
+export function buildAgent(def: AgentDefinition): Agent {
+  switch (def.kind) {
+    case "echo":
+      return new EchoAgent(def.name, def.cost);
+    case "terminator":
+      return new TerminatorAgent(def.name, def.cost);
+  }
+}

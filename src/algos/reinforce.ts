@@ -1,0 +1,157 @@
+/**
+ * REINFORCE (Williams 1992) as in the DOA framework and Puppeteer:
+ *   loss = (1/N) Σ_i Σ_t −log π(a_t|s_t) · (G_t − b_t)  −  β · mean entropy,
+ * with N trajectories, G_t the γ-discounted return-to-go of the configured reward
+ * R_t = r_t − λ·c_t, and an optional baseline b_t:
+ *   none  — b = 0 (the DOA code),
+ *   mean  — b = mean of G over the batch's steps,
+ *   value — b = V(s_t) from a learned critic fitted to G by MSE with its own Adam.
+ * Optional return normalisation standardises G over the batch before the baseline.
+ * Gradients are clipped by global norm (torch's clip_grad_norm_) and applied with Adam.
+ */
+import type { Rng } from "../core/rng.js";
+import { discountedReturns, mean, standardize } from "../core/math.js";
+import type { RolloutBatch } from "../env/rollout.js";
+import { tf } from "../policy/backend.js";
+import { Mlp, type MlpOptions } from "../policy/mlp.js";
+import { oneHot, type CategoricalPolicy } from "../policy/policy.js";
+import { Adam, clipByGlobalNorm, namedVariables, restoreVariables } from "./adam.js";
+import { NonFiniteLossError, type Trainer, type TrainerState, type UpdateMetrics } from "./trainer.js";
+
+export interface ReinforceOptions {
+  gamma: number;
+  lr: number;
+  baseline: "none" | "mean" | "value";
+  normalizeReturns: boolean;
+  entropyCoef: number;
+  /** Global-norm gradient clip; null = off. */
+  maxGradNorm: number | null;
+  /** Critic learning rate and network (baseline: value). */
+  valueLr: number;
+  valueNet: MlpOptions;
+  adamEps: number;
+}
+
+export class ReinforceTrainer implements Trainer {
+  readonly name = "reinforce";
+  readonly metricNames: readonly string[];
+  private readonly opt: Adam;
+  private readonly critic?: Mlp;
+  private readonly criticOpt?: Adam;
+
+  constructor(
+    readonly policy: CategoricalPolicy,
+    readonly o: ReinforceOptions,
+    rng: Rng,
+  ) {
+    this.opt = new Adam(policy.variables, o.lr, 0.9, 0.999, o.adamEps);
+    if (o.baseline === "value") {
+      this.critic = new Mlp("value", policy.inputDim, 1, { ...o.valueNet, outputGain: 1 }, rng);
+      this.criticOpt = new Adam(this.critic.variables, o.valueLr, 0.9, 0.999, o.adamEps);
+    }
+    this.metricNames = ["grad_norm", ...(this.critic ? ["value_loss"] : [])];
+  }
+
+  /** Discounted returns-to-go of every row, grouped per trajectory. */
+  returns(batch: RolloutBatch): Float64Array {
+    const g = new Float64Array(batch.rows);
+    for (const ep of batch.episodes) {
+      const r = ep.rows.map((row) => batch.rewards[row]!);
+      const G = discountedReturns(r, this.o.gamma);
+      ep.rows.forEach((row, t) => (g[row] = G[t]!));
+    }
+    return g;
+  }
+
+  async update(batch: RolloutBatch): Promise<UpdateMetrics> {
+    const n = batch.rows;
+    const G = this.returns(batch);
+    if (this.o.normalizeReturns) standardize(G);
+    const adv = Float32Array.from(G);
+    const x = tf.tensor2d(batch.obs, [n, batch.obsDim]);
+    const metrics: UpdateMetrics = {};
+    try {
+      if (this.o.baseline === "mean") {
+        const b = mean(adv);
+        for (let i = 0; i < n; i++) adv[i] -= b;
+      } else if (this.critic) {
+        const v = tf.tidy(() => tf.reshape(this.critic!.apply(x), [n]));
+        const vs = v.dataSync();
+        v.dispose();
+        for (let i = 0; i < n; i++) adv[i] -= vs[i]!;
+        metrics.value_loss = this.fitCritic(x, Float32Array.from(G));
+      }
+      const numTraj = batch.episodes.length;
+      const a = oneHot(batch.actions, batch.numActions);
+      const advT = tf.tensor1d(adv);
+      const mask = batch.masks ? tf.tensor2d(batch.masks, [n, batch.numActions], "float32") : undefined;
+      let entropy = 0;
+      const { value, grads } = tf.variableGrads(() => {
+        const { logp, entropy: ent } = this.policy.logProbEntropy(x, a, mask);
+        const pg = tf.div(tf.neg(tf.sum(tf.mul(logp, advT))), numTraj);
+        const meanEnt = tf.mean(ent);
+        entropy = meanEnt.dataSync()[0]!;
+        return (this.o.entropyCoef !== 0 ? tf.sub(pg, tf.mul(meanEnt, this.o.entropyCoef)) : pg) as tf.Scalar;
+      }, this.policy.variables);
+      tf.dispose([a, advT, ...(mask ? [mask] : [])]);
+      const loss = value.dataSync()[0]!;
+      value.dispose();
+      const gradList = this.policy.variables.map((v) => grads[v.name]!);
+      if (!Number.isFinite(loss)) {
+        tf.dispose(gradList);
+        throw new NonFiniteLossError("REINFORCE loss", loss);
+      }
+      const clipped = clipByGlobalNorm(gradList, this.o.maxGradNorm);
+      this.opt.apply(clipped.grads);
+      metrics.grad_norm = clipped.norm.dataSync()[0]!;
+      tf.dispose([...gradList, ...clipped.grads, clipped.norm]);
+      return { loss, entropy, ...metrics };
+    } finally {
+      x.dispose();
+    }
+  }
+
+  private fitCritic(x: tf.Tensor2D, targets: Float32Array): number {
+    const y = tf.tensor1d(targets);
+    const { value, grads } = tf.variableGrads(
+      () => tf.mean(tf.square(tf.sub(tf.reshape(this.critic!.apply(x), [targets.length]), y))) as tf.Scalar,
+      this.critic!.variables,
+    );
+    const loss = value.dataSync()[0]!;
+    const list = this.critic!.variables.map((v) => grads[v.name]!);
+    if (!Number.isFinite(loss)) {
+      tf.dispose([y, value, ...list]);
+      throw new NonFiniteLossError("REINFORCE value loss", loss);
+    }
+    this.criticOpt!.apply(list);
+    tf.dispose([y, value, ...list]);
+    return loss;
+  }
+
+  state(): TrainerState {
+    const opt = this.opt.state("policy_adam");
+    const tensors = [...namedVariables("policy", this.policy.variables), ...opt.tensors];
+    const json: Record<string, unknown> = { policyAdamStep: opt.t };
+    if (this.critic && this.criticOpt) {
+      const c = this.criticOpt.state("value_adam");
+      tensors.push(...namedVariables("value", this.critic.variables), ...c.tensors);
+      json.valueAdamStep = c.t;
+    }
+    return { tensors, json };
+  }
+
+  restore(tensors: tf.NamedTensorMap, json: Record<string, unknown>): void {
+    restoreVariables("policy", this.policy.variables, tensors);
+    this.opt.restore("policy_adam", Number(json.policyAdamStep), tensors);
+    if (this.critic && this.criticOpt) {
+      restoreVariables("value", this.critic.variables, tensors);
+      this.criticOpt.restore("value_adam", Number(json.valueAdamStep), tensors);
+    }
+  }
+
+  dispose(): void {
+    this.opt.dispose();
+    this.critic?.dispose();
+    this.criticOpt?.dispose();
+  }
+}

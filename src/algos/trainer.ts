@@ -1,0 +1,35 @@
+import type { RolloutBatch } from "../env/rollout.js";
+import type { tf } from "../policy/backend.js";
+import type { CategoricalPolicy } from "../policy/policy.js";
+
+/** What a trainer saves into a checkpoint: tensors (weights, optimizer moments) and JSON state. */
+export interface TrainerState {
+  tensors: Array<{ name: string; tensor: tf.Tensor }>;
+  json: Record<string, unknown>;
+}
+
+/** Per-update numbers a trainer reports; become columns of metrics.csv. */
+export type UpdateMetrics = Record<string, number>;
+
+/**
+ * A trainer owns the policy's optimiser (and any critics) and turns one rollout batch into one update.
+ * It does no I/O: the experiment layer persists what `state()` returns.
+ */
+export interface Trainer {
+  readonly name: string;
+  readonly policy: CategoricalPolicy;
+  /** Trainer-specific metric columns, in order (after the common ones; `loss` and `entropy` are common). */
+  readonly metricNames: readonly string[];
+  update(batch: RolloutBatch): Promise<UpdateMetrics>;
+  state(): TrainerState;
+  restore(tensors: tf.NamedTensorMap, json: Record<string, unknown>): void;
+  dispose(): void;
+}
+
+/** Thrown when a loss becomes NaN or infinite: the run stops and the last good checkpoint stays. */
+export class NonFiniteLossError extends Error {
+  constructor(what: string, value: number) {
+    super(`${what} became ${value} — training stopped; the last good checkpoint is kept`);
+    this.name = "NonFiniteLossError";
+  }
+}

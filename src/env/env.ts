@@ -1,0 +1,97 @@
+import type { Agent } from "../agents/agent.js";
+import type { Rng } from "../core/rng.js";
+import type { AgentOutput, StepResult, SystemState, Task } from "../core/types.js";
+import type { Evaluator } from "../tasks/evaluators.js";
+
+/** The reward and termination rules of an orchestration CMDP (DESIGN §1). */
+export interface EnvSpec {
+  maxSteps: number;
+  /**
+   * true: a terminal agent output (the Terminator) ends the episode.
+   * false: the DOA code as published: episodes always run `maxSteps`; every terminal step is scored
+   * as a terminal step, and the episode's outcome is that of its last step.
+   */
+  terminatorEndsEpisode: boolean;
+  /** Task reward r on success. */
+  successBonus: number;
+  /** Task reward r on failure. */
+  failurePenalty: number;
+  /** λ of the penalised reward R_t = r_t − λ·c_t (0 for CMDP trainers, which keep cost separate). */
+  costPenalty: number;
+  /** Episode cost budget d of the CMDP, if any (shown to encoders; used by constrained trainers). */
+  budget?: number;
+  evaluator: Evaluator;
+}
+
+/** One episode of the orchestration CMDP. */
+export class Episode {
+  readonly state: SystemState;
+  done = false;
+  success = false;
+  /** Undiscounted sum of the configured reward. */
+  return = 0;
+  /** Sum of task rewards only. */
+  taskReturn = 0;
+
+  constructor(
+    readonly spec: EnvSpec,
+    task: Task,
+    /** Global index of the episode within the run. */
+    readonly index: number,
+  ) {
+    this.state = { task, history: [], step: 0, maxSteps: spec.maxSteps, costSpent: 0, budget: spec.budget };
+  }
+
+  /** Applies the output of agent `agentIndex` and returns reward, cost and termination. */
+  apply(agent: Agent, agentIndex: number, output: AgentOutput): StepResult {
+    if (this.done) throw new Error("Episode.apply: episode is already done");
+    const s = this.state;
+    const spec = this.spec;
+    s.history.push({ agent: agent.name, agentIndex, output });
+    s.step += 1;
+    const cost = output.cost;
+    s.costSpent += cost;
+    const last = s.step >= spec.maxSteps;
+    let taskReward = 0;
+    let done = false;
+    let success = false;
+    if (spec.terminatorEndsEpisode) {
+      if (output.terminal) {
+        done = true;
+        success = spec.evaluator(s.task, s.history, true);
+      } else if (last) {
+        done = true;
+        success = false;
+      }
+      if (done) taskReward = success ? spec.successBonus : spec.failurePenalty;
+    } else {
+      // Published DOA semantics: a terminal step is scored as a terminal step but the episode goes on.
+      if (output.terminal) {
+        success = spec.evaluator(s.task, s.history, true);
+        taskReward = success ? spec.successBonus : spec.failurePenalty;
+      } else if (last) {
+        success = false;
+        taskReward = spec.failurePenalty;
+      }
+      done = last;
+    }
+    const reward = taskReward - spec.costPenalty * cost;
+    this.return += reward;
+    this.taskReturn += taskReward;
+    if (done) {
+      this.done = true;
+      this.success = success;
+    }
+    return done ? { reward, taskReward, cost, done, success } : { reward, taskReward, cost, done };
+  }
+}
+
+/** Runs an agent on an episode's state, synchronously when the agent allows it. */
+export function callAgent(
+  agent: Agent,
+  episode: Episode,
+  rng: Rng,
+  options?: Record<string, string>,
+): AgentOutput | Promise<AgentOutput> {
+  return agent.act(episode.state, { rng, episode: episode.index, options });
+}

@@ -1,0 +1,63 @@
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+function pkgVersion(name: string): string | undefined {
+  // walk up from the package root: works for a checkout and for an installed package
+  let dir = packageRoot;
+  for (;;) {
+    const file = path.join(dir, "node_modules", name, "package.json");
+    if (fs.existsSync(file)) return (JSON.parse(fs.readFileSync(file, "utf8")) as { version: string }).version;
+    const up = path.dirname(dir);
+    if (up === dir) return undefined;
+    dir = up;
+  }
+}
+
+export function maestroVersion(): string {
+  return (JSON.parse(fs.readFileSync(path.join(packageRoot, "package.json"), "utf8")) as { version: string }).version;
+}
+
+function git(args: string[]): string | undefined {
+  try {
+    return execFileSync("git", args, { cwd: packageRoot, stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
+  } catch {
+    return undefined;
+  }
+}
+
+export interface Manifest {
+  name: string;
+  seed: number;
+  backend: string;
+  startTime: string;
+  command: string[];
+  versions: Record<string, string | undefined>;
+  git: { commit?: string; dirty?: boolean };
+  resumes: string[];
+}
+
+/** The facts a run records about how it was made (versions, backend, seed, git commit, start time). */
+export function makeManifest(name: string, seed: number, backend: string): Manifest {
+  const commit = git(["rev-parse", "HEAD"]);
+  const status = commit ? git(["status", "--porcelain", "--untracked-files=no"]) : undefined;
+  return {
+    name,
+    seed,
+    backend,
+    startTime: new Date().toISOString(),
+    command: process.argv.slice(1),
+    versions: {
+      maestro: maestroVersion(),
+      node: process.versions.node,
+      "@tensorflow/tfjs": pkgVersion("@tensorflow/tfjs"),
+      "@tensorflow/tfjs-backend-wasm": pkgVersion("@tensorflow/tfjs-backend-wasm"),
+      "@tensorflow/tfjs-node": pkgVersion("@tensorflow/tfjs-node"),
+    },
+    git: commit ? { commit, dirty: (status ?? "").length > 0 } : {},
+    resumes: [],
+  };
+}

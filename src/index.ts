@@ -1,0 +1,20 @@
+/** maestro's library entry point. */
+export type { AgentOutput, StepResult, SystemState, Task, Turn, Usage } from "./core/types.js";
+export { Rng } from "./core/rng.js";
+export { InputError } from "./core/errors.js";
+export type { Agent, AgentContext } from "./agents/agent.js";
+export { EchoAgent } from "./agents/echo.js";
+export { TerminatorAgent } from "./agents/terminator.js";
+export { buildAgent, loadAgentFile } from "./agents/loader.js";
+export { Episode, type EnvSpec } from "./env/env.js";
+export { rollout, type RolloutBatch, type EpisodeRecord } from "./env/rollout.js";
+export { DoaMd5Encoder, FeaturesEncoder, type StateEncoder } from "./policy/encoders.js";
+export { CategoricalPolicy } from "./policy/policy.js";
+export { selectBackend, currentBackend, type BackendName } from "./policy/backend.js";
+export { fsIOHandler } from "./policy/io.js";
+export { ReinforceTrainer } from "./algos/reinforce.js";
+export type { Trainer } from "./algos/trainer.js";
+export { configSchema, loadConfig, validateConfig, type Config } from "./experiment/config.js";
+export { train, loadRunConfig, type RunSummary, type TrainOptions } from "./experiment/train.js";
+export { evaluateRun, type EvalResult } from "./experiment/evaluate.js";
+export { readMetrics } from "./experiment/metrics.js";
