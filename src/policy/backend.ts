@@ -9,7 +9,6 @@ const requireCjs = createRequire(import.meta.url);
 export const tf: typeof TF = requireCjs("@tensorflow/tfjs");
 
 /** The tfjs types used across maestro, under the same `tf.` prefix as the values. */
-// eslint-disable-next-line @typescript-eslint/no-namespace
 export declare namespace tf {
   type Rank = TF.Rank;
   type Tensor<R extends Rank = Rank> = TF.Tensor<R>;
