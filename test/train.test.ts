@@ -132,7 +132,7 @@ describe("maestro train (DOA MVP)", () => {
 
   it("stops on a non-finite loss with a clear error and keeps the last good checkpoint", () => {
     const dir = path.join(tmpDir(), "run");
-    expect(runCli(["train", mvp, "--run-dir", dir, "--set", "train.updates=3", "--set", "log.plot=false"]).status).toBe(0);
+    expect(runCli(["train", mvp, "--run-dir", dir, "--set", "train.updates=3", "--set", "train.checkpointEvery=1", "--set", "log.plot=false"]).status).toBe(0);
     // continue with a success bonus beyond float32 range: the returns become infinite at update 4
     const cfgFile = path.join(dir, "config.yaml");
     const cfg = YAML.parse(fs.readFileSync(cfgFile, "utf8"));
