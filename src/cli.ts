@@ -7,6 +7,8 @@ import { configReference } from "./experiment/docs.js";
 import { evaluateRun } from "./experiment/evaluate.js";
 import { createProgress } from "./experiment/progress.js";
 import { train } from "./experiment/train.js";
+import { childHooks } from "./experiment/pool.js";
+import { trainSeeds } from "./experiment/multiSeed.js";
 
 function fmt(v: number | undefined, digits = 3): string {
   return v === undefined || Number.isNaN(v) ? "-" : v.toFixed(digits);
@@ -26,9 +28,33 @@ async function main(): Promise<void> {
           .option("seed", { type: "number", describe: "Override the config's seed." })
           .option("run-dir", { type: "string", describe: "Write the run here instead of runs/<name>/<timestamp>-seed<k>/." })
           .option("resume", { type: "string", describe: "Continue the run in this folder from its last checkpoint." })
-          .option("quiet", { type: "boolean", default: false, describe: "No progress output." }),
+          .option("quiet", { type: "boolean", default: false, describe: "No progress output." })
+          .option("seeds", { type: "number", describe: "Run N seeds (seed, seed+1, ...) in parallel child processes; --run-dir is then their parent folder." })
+          .option("workers", { type: "number", describe: "Parallel child processes for --seeds (default: number of cores)." }),
       async (a) => {
         if (!a.resume && !a.config) throw new InputError("maestro train: give a config file or --resume <runDir>");
+        if (a.seeds !== undefined) {
+          if (!Number.isInteger(a.seeds) || a.seeds < 1) throw new InputError(`--seeds ${a.seeds}: expected a positive integer`);
+          if (a.resume) throw new InputError("--seeds cannot be combined with --resume (resume each seed's folder)");
+          const r = await trainSeeds({
+            config: a.config!,
+            sets: a.set as string[],
+            seeds: a.seeds,
+            quiet: a.quiet,
+            ...(a.seed !== undefined ? { seed: a.seed } : {}),
+            ...(a.runDir ? { runDir: a.runDir } : {}),
+            ...(a.workers !== undefined ? { workers: a.workers } : {}),
+          });
+          for (const x of r.results) {
+            const f = x.summary?.finalWindow;
+            console.log(`${x.key}: ${x.status} ${x.runDir}` + (f ? ` — final return ${fmt(f.return_mean)}, success ${fmt(f.success_rate, 2)}, cost ${fmt(f.cost_mean)}` : "") + (x.error ? ` — ${x.error} (log: ${x.logFile})` : ""));
+          }
+          if (r.plot) console.log(`plot: ${r.plot}`);
+          const failed = r.results.filter((x) => x.status !== "completed").length;
+          if (failed > 0) throw new Error(`${failed} of ${r.results.length} seeds failed`);
+          return;
+        }
+        const hooks = childHooks();
         const config = a.resume ? undefined : loadConfig(a.config!, { sets: a.set as string[], seed: a.seed });
         let progress: ReturnType<typeof createProgress> | undefined;
         const summary = await train({
@@ -41,8 +67,12 @@ async function main(): Promise<void> {
               `run: ${info.runDir}` + (info.resumedFrom !== undefined ? ` (resumed after update ${info.resumedFrom})` : ""),
             );
             if (!a.quiet) progress = createProgress(info.totalUpdates, info.resumedFrom ?? 0);
+            hooks?.start({ runDir: info.runDir, totalUpdates: info.totalUpdates, ...(info.resumedFrom !== undefined ? { resumedFrom: info.resumedFrom } : {}) });
           },
-          onUpdate: (row) => progress?.update(row),
+          onUpdate: (row, total) => {
+            progress?.update(row);
+            hooks?.update(row, total, a.resume ?? a.runDir ?? "");
+          },
         });
         progress?.stop();
         const f = summary.final;
