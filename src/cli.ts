@@ -9,6 +9,7 @@ import { createProgress } from "./experiment/progress.js";
 import { train } from "./experiment/train.js";
 import { childHooks } from "./experiment/pool.js";
 import { trainSeeds } from "./experiment/multiSeed.js";
+import { sweepCommand, plotCommand } from "./experiment/sweep/command.js";
 
 function fmt(v: number | undefined, digits = 3): string {
   return v === undefined || Number.isNaN(v) ? "-" : v.toFixed(digits);
@@ -109,6 +110,53 @@ async function main(): Promise<void> {
       },
     )
     .command(
+      "sweep <file>",
+      "Run a hyperparameter sweep (grid or random search × seeds) locally in parallel child processes, or on a Redis/BullMQ queue.",
+      (y) =>
+        y
+          .positional("file", { type: "string", demandOption: true, describe: "The sweep file (YAML)." })
+          .option("workers", { type: "number", describe: "Parallel child processes (default: number of cores)." })
+          .option("runs-dir", { type: "string", default: "runs", describe: "Parent folder of the sweep folder runs/<sweep>/." })
+          .option("queue", { type: "string", describe: "Enqueue the trials on this Redis (redis://host:port) for `maestro worker`s instead of running them here." })
+          .option("quiet", { type: "boolean", default: false, describe: "No progress output." }),
+      async (a) => {
+        await sweepCommand(a.file, { runsDir: a.runsDir, quiet: a.quiet, ...(a.workers !== undefined ? { workers: a.workers } : {}), ...(a.queue ? { queue: a.queue } : {}) });
+      },
+    )
+    .command(
+      "worker",
+      "Run sweep trials from a Redis/BullMQ queue (filled by `maestro sweep <file> --queue ...`) until stopped with Ctrl-C.",
+      (y) =>
+        y
+          .option("queue", { type: "string", demandOption: true, describe: "The Redis URL, redis://host:port." })
+          .option("runs-dir", { type: "string", default: "runs", describe: "Where this worker writes run folders (<runs-dir>/<sweep>/<trialId>/seed<k>/)." })
+          .option("workers", { type: "number", describe: "Child processes per trial for its seeds (default: number of cores)." })
+          .option("concurrency", { type: "number", default: 1, describe: "Trials this worker runs at the same time." }),
+      async (a) => {
+        const { startWorker } = await import("./experiment/sweep/queue.js");
+        const w = startWorker({ url: a.queue, runsDir: a.runsDir, concurrency: a.concurrency, ...(a.workers !== undefined ? { workers: a.workers } : {}) });
+        await w.waitUntilReady();
+        console.log(`worker: waiting for trials on ${a.queue} (runs go to ${a.runsDir}/)`);
+        await new Promise<void>((resolve) => {
+          const stop = () => void w.close().then(resolve);
+          process.once("SIGINT", stop);
+          process.once("SIGTERM", stop);
+        });
+      },
+    )
+    .command(
+      "plot <dirs..>",
+      "Plot run folders, folders of seeds (mean and 95% band) or a sweep folder (curves and Pareto front) as PNG.",
+      (y) =>
+        y
+          .positional("dirs", { type: "string", array: true, demandOption: true, describe: "Run, seed-group or sweep folders." })
+          .option("metric", { type: "string", describe: "metrics.csv column to plot (default: return, success, cost)." })
+          .option("out", { type: "string", describe: "Output PNG (default: in the first folder's plots/)." }),
+      async (a) => {
+        await plotCommand(a.dirs as string[], { ...(a.metric ? { metric: a.metric } : {}), ...(a.out ? { out: a.out } : {}) });
+      },
+    )
+    .command(
       "config",
       "Print the config reference (every field, its type, default and meaning) as Markdown.",
       (y) => y,
@@ -116,7 +164,7 @@ async function main(): Promise<void> {
         console.log(configReference());
       },
     )
-    .demandCommand(1, "Give a command: train, eval or config (see --help).")
+    .demandCommand(1, "Give a command: train, eval, sweep, worker, plot or config (see --help).")
     .strict()
     .fail((msg, err, y) => {
       if (err) throw err;

@@ -44,6 +44,8 @@ export interface PoolOptions {
   /** After every update of a child; return true to stop that child (early stopping). */
   onUpdate?(job: PoolJob, row: MetricsRow, totalUpdates: number): boolean | void;
   onFinish?(job: PoolJob, result: PoolResult): void;
+  /** Checked just before a job starts: true = do not run it (reported as "stopped"). */
+  skip?(job: PoolJob): boolean;
   /** Extra environment for the children. */
   env?: NodeJS.ProcessEnv;
 }
@@ -128,7 +130,14 @@ export async function runPool(jobs: readonly PoolJob[], opts: PoolOptions = {}):
   const lanes = Array.from({ length: workers }, async () => {
     while (next < jobs.length) {
       const i = next++;
-      results[i] = await runOne(jobs[i]!);
+      const job = jobs[i]!;
+      if (opts.skip?.(job)) {
+        const r: PoolResult = { key: job.key, runDir: job.runDir, status: "stopped", logFile: job.logFile ?? `${job.runDir}.log` };
+        opts.onFinish?.(job, r);
+        results[i] = r;
+        continue;
+      }
+      results[i] = await runOne(job);
     }
   });
   await Promise.all(lanes);

@@ -39,7 +39,7 @@ export function childRuns(dir: string): string[] {
  * One series of a group: a single run is drawn as its curve; several runs as the mean across them
  * with a 95% percentile-bootstrap band (1000 resamples, seeded, so the same runs give the same plot).
  */
-export function groupSeries(g: RunGroup, metric: string, colour?: string): Series | undefined {
+export function groupSeries(g: RunGroup, metric: string, colour?: string, bareLabel = false): Series | undefined {
   const curves = g.runDirs
     .map((d) => readMetrics(path.join(d, "metrics.csv")))
     .filter((m) => m.columns.includes(metric))
@@ -48,7 +48,7 @@ export function groupSeries(g: RunGroup, metric: string, colour?: string): Serie
   if (curves.length === 1) return { label: g.label, x: curves[0]!.x, y: curves[0]!.y, ...(colour ? { colour } : {}) };
   const band = bandAcross(curves, { seed: 0 });
   return {
-    label: `${g.label} (mean of ${curves.length} seeds, 95% CI)`,
+    label: bareLabel ? g.label : `${g.label} (mean of ${curves.length} seeds, 95% CI)`,
     x: band.x,
     y: band.mean,
     lo: band.lo,
@@ -60,12 +60,16 @@ export function groupSeries(g: RunGroup, metric: string, colour?: string): Serie
 /** Panels comparing groups on each metric (one line or band per group, with a legend). */
 export function comparePanels(groups: RunGroup[], metrics: string[], title?: string): Panel[] {
   const budgets = [...new Set(groups.flatMap((g) => g.runDirs.map(runBudget)).filter((b): b is number => b !== undefined))];
+  // when every group has the same number of seeds, say it once in the title instead of in each label
+  const sizes = new Set(groups.map((g) => g.runDirs.length));
+  const same = sizes.size === 1 && groups[0]!.runDirs.length > 1 ? groups[0]!.runDirs.length : 0;
+  const note = same ? ` (mean of ${same} seeds, 95% bootstrap band)` : "";
   return metrics.map((m, k) => {
-    const series = groups.map((g, i) => groupSeries(g, m, palette[i % palette.length])).filter((s): s is Series => s !== undefined);
+    const series = groups.map((g, i) => groupSeries(g, m, palette[i % palette.length], same > 0)).filter((s): s is Series => s !== undefined);
     const allX = series.flatMap((s) => s.x);
     if (m === "cost_mean" && budgets.length === 1 && allX.length) series.push(refLine(`budget d = ${budgets[0]}`, [Math.min(...allX), Math.max(...allX)], budgets[0]!));
     const [t, y] = metricTitles[m] ?? [m, m];
-    return lineChart(k === 0 && title ? `${t} — ${title}` : t, "update", y, series, m === "success_rate" ? [0, 1] : undefined);
+    return lineChart((k === 0 && title ? `${t} — ${title}` : t) + note, "update", y, series, m === "success_rate" ? [0, 1] : undefined);
   });
 }
 

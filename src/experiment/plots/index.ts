@@ -3,3 +3,5 @@ export * from "./render.js";
 export { heatmapPanel } from "./heatmap.js";
 export { plotRun, plotRunFiles, structurePanels, runBudget } from "./run.js";
 export { childRuns, comparePanels, groupSeries, hasMetrics, plotSeeds, type RunGroup } from "./group.js";
+export { paretoFront, plotSweep, trialLabel } from "./sweep.js";
+export { plotPaths } from "./command.js";

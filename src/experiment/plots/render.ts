@@ -157,6 +157,7 @@ export function scatterChart(
           showLine: g.line ?? false,
           borderWidth: g.line ? 2 : 1,
           borderDash: g.line ? [6, 4] : [],
+          clip: false,
         };
       }),
     },
