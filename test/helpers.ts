@@ -1,0 +1,48 @@
+import { spawnSync, spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+export const cli = path.join(root, "dist", "cli.js");
+
+export function tmpDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `maestro-${prefix}-`));
+}
+
+/** Runs the built CLI and returns its exit code and output. */
+export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
+  if (!fs.existsSync(cli)) throw new Error("dist/cli.js missing: run `npm test` (builds first) or `npx tsc -p tsconfig.build.json`");
+  const r = spawnSync(process.execPath, [cli, ...args], { cwd: opts.cwd ?? root, env: { ...process.env, ...opts.env }, encoding: "utf8" });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+export function spawnCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; log: string }): ChildProcess {
+  const out = fs.openSync(opts.log, "w");
+  return spawn(process.execPath, [cli, ...args], { cwd: opts.cwd ?? root, env: { ...process.env, ...opts.env }, stdio: ["ignore", out, out] });
+}
+
+/** A tiny sweep file (DOA MVP, few updates) written into `dir`. */
+export function writeSweep(dir: string, body: string, name = "sweep.yaml"): string {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, body.replace("BASE", path.join(root, "configs", "doa-mvp.yaml")));
+  return file;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export function isPng(file: string): boolean {
+  const b = fs.readFileSync(file);
+  return b.length > 100 && b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+}
