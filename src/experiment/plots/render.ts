@@ -61,7 +61,7 @@ export async function renderPanels(panels: Panel[], file: string, width = 900, p
   }
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, canvas.toBuffer("image/png", { compressionLevel: 9 }));
+  fs.writeFileSync(tmp, await indexedPng(canvas));
   fs.renameSync(tmp, file);
 }
 
@@ -107,6 +107,7 @@ export function lineChart(title: string, xLabel: string, yLabel: string, series:
       borderWidth: 2,
       borderDash: s.dashed ? [6, 4] : [],
       pointRadius: 0,
+      pointStyle: "line",
       fill: false,
     });
   });
@@ -118,7 +119,7 @@ export function lineChart(title: string, xLabel: string, yLabel: string, series:
         title: { display: true, text: title, font: { size: 15 } },
         legend: {
           display: series.length > 1 || series.some((s) => s.lo),
-          labels: { filter: (item) => !String(item.text).includes("(band") },
+          labels: { usePointStyle: true, pointStyleWidth: 36, filter: (item) => !/\(band( hi)?\)$/.test(String(item.text)) },
         },
       },
       scales: {
@@ -169,4 +170,58 @@ export function scatterChart(
       },
     },
   } as ChartConfiguration;
+}
+
+/**
+ * Encodes a canvas as an 8-bit indexed PNG (about a third of the RGBA size): the 256 most frequent
+ * colours (binned to 5 bits per channel, each bin represented by its first exact colour) form the
+ * palette, every pixel takes the nearest palette colour. Charts have few colours, so this is lossless
+ * to the eye.
+ */
+export async function indexedPng(canvas: import("canvas").Canvas): Promise<Buffer> {
+  const { createCanvas } = await import("canvas");
+  const { width: w, height: h } = canvas;
+  const data = canvas.getContext("2d").getImageData(0, 0, w, h).data;
+  const bin = (i: number) => ((data[i]! >> 3) << 10) | ((data[i + 1]! >> 3) << 5) | (data[i + 2]! >> 3);
+  const counts = new Map<number, { n: number; rgb: [number, number, number] }>();
+  for (let i = 0; i < data.length; i += 4) {
+    const k = bin(i);
+    const c = counts.get(k);
+    if (c) c.n++;
+    else counts.set(k, { n: 1, rgb: [data[i]!, data[i + 1]!, data[i + 2]!] });
+  }
+  // the chart colours themselves first (so thin lines keep their exact colour), then the most frequent
+  const fixed: [number, number, number][] = [...palette, "#ffffff", "#666666", "#222222"].map((h) => {
+    const n = parseInt(h.slice(1), 16);
+    return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
+  });
+  const fixedBins = new Set(fixed.map(([r, g, b]) => ((r >> 3) << 10) | ((g >> 3) << 5) | (b >> 3)));
+  const frequent = [...counts.entries()].filter(([k]) => !fixedBins.has(k)).sort((a, b) => b[1].n - a[1].n);
+  const top = [...fixed, ...frequent.slice(0, 256 - fixed.length).map(([, c]) => c.rgb)];
+  const table = new Uint8ClampedArray(256 * 4);
+  top.forEach(([r, g, b], i) => table.set([r, g, b, 255], 4 * i));
+  const nearest = new Map<number, number>();
+  const out = createCanvas(w, h);
+  const octx = out.getContext("2d", { pixelFormat: "A8" });
+  const img = octx.createImageData(w, h);
+  for (let i = 0, p = 0; i < data.length; i += 4, p++) {
+    const k = bin(i);
+    let v = nearest.get(k);
+    if (v === undefined) {
+      let bd = Infinity;
+      v = 0;
+      for (let j = 0; j < top.length; j++) {
+        const [r, g, b] = top[j]!;
+        const d = (r - data[i]!) ** 2 + (g - data[i + 1]!) ** 2 + (b - data[i + 2]!) ** 2;
+        if (d < bd) {
+          bd = d;
+          v = j;
+        }
+      }
+      nearest.set(k, v);
+    }
+    img.data[p] = v;
+  }
+  octx.putImageData(img, 0, 0);
+  return out.toBuffer("image/png", { compressionLevel: 9, palette: table });
 }

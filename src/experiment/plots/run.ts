@@ -86,10 +86,11 @@ export function structurePanels(structure: ReturnType<typeof readStructure>, nam
   const per = structure.map((r) => graphMetrics(r));
   return [
     heatmapPanel(
-      `Agent transitions, updates ${structure[structure.length - w]!.update}–${last.update} — density ${g.density.toFixed(2)}, ` +
-        `${g.simple_cycles} cycles, hubs: ${g.hub_agents.join(", ") || "none"}`,
+      `Agent transitions, updates ${structure[structure.length - w]!.update}–${last.update}: density ${g.density.toFixed(2)}, ` +
+        `${g.simple_cycles} cycle${g.simple_cycles === 1 ? "" : "s"}, hubs: ${g.hub_agents.join(", ") || "none"}`,
+      ["(episode start)", ...agents],
       agents,
-      last.transitions,
+      [last.starts, ...last.transitions],
     ),
     lineChart(`Agent usage over training — ${name}`, "update", "share of steps", usage, [0, 1]),
     lineChart("Emergent structure per update", "update", "value", [
