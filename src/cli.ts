@@ -56,6 +56,7 @@ async function main(): Promise<void> {
           return;
         }
         const hooks = childHooks();
+        let childRunDir = "";
         const config = a.resume ? undefined : loadConfig(a.config!, { sets: a.set as string[], seed: a.seed });
         let progress: ReturnType<typeof createProgress> | undefined;
         const summary = await train({
@@ -68,11 +69,12 @@ async function main(): Promise<void> {
               `run: ${info.runDir}` + (info.resumedFrom !== undefined ? ` (resumed after update ${info.resumedFrom})` : ""),
             );
             if (!a.quiet) progress = createProgress(info.totalUpdates, info.resumedFrom ?? 0);
+            childRunDir = info.runDir;
             hooks?.start({ runDir: info.runDir, totalUpdates: info.totalUpdates, ...(info.resumedFrom !== undefined ? { resumedFrom: info.resumedFrom } : {}) });
           },
           onUpdate: (row, total) => {
             progress?.update(row);
-            hooks?.update(row, total, a.resume ?? a.runDir ?? "");
+            hooks?.update(row, total, childRunDir);
           },
         });
         progress?.stop();

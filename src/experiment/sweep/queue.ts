@@ -188,7 +188,12 @@ export async function processTrial(job: Job<TrialJobData, TrialJobResult>, o: Wo
   const dir = path.resolve(o.runsDir ?? "runs", d.sweep, d.trial);
   fs.mkdirSync(dir, { recursive: true });
   const configFile = path.join(dir, "config.yaml");
-  if (!fs.existsSync(configFile) || fs.readFileSync(configFile, "utf8") !== d.configYaml) writeFileAtomic(configFile, d.configYaml);
+  if (fs.existsSync(configFile) && fs.readFileSync(configFile, "utf8") !== d.configYaml) {
+    // a different sweep under the same name ran here before: its runs do not belong to this trial
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true });
+  }
+  if (!fs.existsSync(configFile)) writeFileAtomic(configFile, d.configYaml);
   const jobs: PoolJob[] = [];
   for (const s of d.seeds) {
     const runDir = path.join(dir, `seed${s}`);
