@@ -38,6 +38,14 @@ afterAll(async () => {
 });
 
 describe("distributed sweeps on BullMQ", () => {
+  it("fails fast with a clear error, writing nothing, when Redis cannot be reached", async () => {
+    const f = writeSweep(dir, `name: unreachable\nbase: BASE\nparameters:\n  reward.costPenalty: { values: [0.1] }\n`, "unreachable.yaml");
+    const closed = await freePort();
+    const runsDir = path.join(dir, "unreachable-runs");
+    await expect(runSweepQueue(f, { url: `redis://127.0.0.1:${closed}`, runsDir, quiet: true, connectTimeoutMs: 500 })).rejects.toThrow(/cannot reach Redis/);
+    expect(fs.existsSync(runsDir)).toBe(false);
+  });
+
   it("two workers complete a sweep, including a trial that fails once and succeeds on retry", async () => {
     const url = `redis://127.0.0.1:${port}`;
     const f = writeSweep(

@@ -67,6 +67,15 @@ export function redisConnection(url: string): ConnectionOptions {
   };
 }
 
+async function withTimeout<T>(p: Promise<T>, ms: number, err: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(err()), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 const jobIdOf = (sweep: string, trial: string) => `${sweep}-${trial}`;
 
 export interface QueueSweepOptions {
@@ -74,6 +83,8 @@ export interface QueueSweepOptions {
   queueName?: string;
   runsDir?: string;
   quiet?: boolean;
+  /** Give up when Redis cannot be reached within this time (default 10 s). */
+  connectTimeoutMs?: number;
   /** Attempts per trial (default 3) and the first backoff delay in ms (default 2000, doubling). */
   attempts?: number;
   backoffMs?: number;
@@ -100,15 +111,24 @@ function storeResult(sweepDir: string, r: TrialJobResult): void {
 export async function runSweepQueue(file: string, o: QueueSweepOptions) {
   const sweep = loadSweep(file);
   if (sweep.spec.earlyStop && !o.quiet) console.error("note: earlyStop applies to local sweeps only; queued trials run to the end");
-  const sweepDir = prepareSweep(sweep, o.runsDir);
-  const { pending, skipped } = pendingRuns(sweep, sweepDir);
-  const todo = [...new Set(pending.map((p) => p.trial))];
   const connection = redisConnection(o.url);
   const name = o.queueName ?? DEFAULT_QUEUE;
   const queue = new Queue<TrialJobData, TrialJobResult>(name, { connection });
   const events = new QueueEvents(name, { connection });
+  // connection errors surface through the timeout below; without listeners they would be thrown
+  queue.on("error", () => {});
+  events.on("error", () => {});
+  let sweepDir = "";
+  let pending: ReturnType<typeof pendingRuns>["pending"] = [];
+  let skipped = 0;
   try {
-    await events.waitUntilReady();
+    // reach Redis before writing anything
+    await withTimeout(Promise.all([queue.waitUntilReady(), events.waitUntilReady()]), o.connectTimeoutMs ?? 10_000, () =>
+      new InputError(`--queue ${o.url}: cannot reach Redis (is redis-server running there?)`),
+    );
+    sweepDir = prepareSweep(sweep, o.runsDir);
+    ({ pending, skipped } = pendingRuns(sweep, sweepDir));
+    const todo = [...new Set(pending.map((p) => p.trial))];
     const jobs: Job<TrialJobData, TrialJobResult>[] = [];
     for (const id of todo) {
       const t = sweep.trials.find((x) => x.id === id)!;
@@ -156,8 +176,9 @@ export async function runSweepQueue(file: string, o: QueueSweepOptions) {
     );
     void outcomes;
   } finally {
-    await events.close();
-    await queue.close();
+    // close() of a QueueEvents that never connected does not settle: bound the wait
+    const grace = () => new Promise<void>((r) => setTimeout(r, 2000).unref());
+    await Promise.all([Promise.race([events.close(), grace()]), Promise.race([queue.close(), grace()])]);
   }
   const fin = await finishSweep(sweepDir);
   return { sweepDir, trials: fin.trials as TrialOutcome[], skipped, ran: pending.length, csv: fin.csv, md: fin.md, ...(fin.plot ? { plot: fin.plot } : {}) };
@@ -232,6 +253,11 @@ export function startWorker(o: WorkerOptions): Worker<TrialJobData, TrialJobResu
   worker.on("active", (job) => log(`worker: ${job.data.sweep}/${job.data.trial} started (attempt ${job.attemptsMade + 1})`));
   worker.on("completed", (job) => log(`worker: ${job.data.sweep}/${job.data.trial} completed`));
   worker.on("failed", (job, err) => log(`worker: ${job?.data.sweep}/${job?.data.trial} failed: ${err.message}`));
-  worker.on("error", (err) => log(`worker: ${err.message}`));
+  let lastError = "";
+  worker.on("error", (err) => {
+    // Redis unreachable: ioredis keeps reconnecting; say so once, not on every retry
+    if (err.message !== lastError) log(`worker: ${err.message}${/ECONNREFUSED|ENOTFOUND|ETIMEDOUT/.test(err.message) ? " (retrying until Redis is reachable)" : ""}`);
+    lastError = err.message;
+  });
   return worker;
 }
