@@ -120,9 +120,10 @@ async function main(): Promise<void> {
           .option("workers", { type: "number", describe: "Parallel child processes (default: number of cores)." })
           .option("runs-dir", { type: "string", default: "runs", describe: "Parent folder of the sweep folder runs/<sweep>/." })
           .option("queue", { type: "string", describe: "Enqueue the trials on this Redis (redis://host:port) for `maestro worker`s instead of running them here." })
-          .option("quiet", { type: "boolean", default: false, describe: "No progress output." }),
+          .option("quiet", { type: "boolean", default: false, describe: "No progress output." })
+          .option("dry-run", { type: "boolean", default: false, describe: "Validate the sweep and list its trials; run and write nothing." }),
       async (a) => {
-        await sweepCommand(a.file, { runsDir: a.runsDir, quiet: a.quiet, ...(a.workers !== undefined ? { workers: a.workers } : {}), ...(a.queue ? { queue: a.queue } : {}) });
+        await sweepCommand(a.file, { runsDir: a.runsDir, quiet: a.quiet, dryRun: a.dryRun, ...(a.workers !== undefined ? { workers: a.workers } : {}), ...(a.queue ? { queue: a.queue } : {}) });
       },
     )
     .command(

@@ -118,5 +118,12 @@ parameters:
     expect(r.stderr).toContain(f);
     expect(r.stderr).toContain("parameters.reward.costPenalty");
     expect(fs.existsSync(runs)).toBe(false);
+    // --dry-run lists the trials of a valid sweep and writes nothing
+    const ok = writeSweep(dir, `base: BASE\nseeds: 2\nparameters:\n  reward.costPenalty: { values: [0.1, 0.2] }\n`, "ok.yaml");
+    const dry = runCli(["sweep", ok, "--runs-dir", runs, "--dry-run"]);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain("2 trials × 2 seeds (0, 1) = 4 runs");
+    expect(dry.stdout).toContain('{"reward.costPenalty":0.2}');
+    expect(fs.existsSync(runs)).toBe(false);
   });
 });

@@ -1,5 +1,6 @@
 import { plotPaths } from "../plots/command.js";
 import { runSweepLocal, type SweepRunResult } from "./run.js";
+import { loadSweep } from "./spec.js";
 
 /** Prints the outcome of a sweep; throws (exit code 1) when any trial failed, after everything finished. */
 export function reportSweep(r: Pick<SweepRunResult, "sweepDir" | "trials" | "skipped" | "ran" | "csv" | "md" | "plot">): void {
@@ -21,7 +22,17 @@ export function reportSweep(r: Pick<SweepRunResult, "sweepDir" | "trials" | "ski
   }
 }
 
-export async function sweepCommand(file: string, o: { workers?: number; runsDir?: string; quiet?: boolean; queue?: string }): Promise<void> {
+export async function sweepCommand(file: string, o: { workers?: number; runsDir?: string; quiet?: boolean; queue?: string; dryRun?: boolean }): Promise<void> {
+  if (o.dryRun) {
+    const s = loadSweep(file);
+    console.log(
+      `sweep ${s.name}: ${s.trials.length} trials × ${s.seeds.length} seeds (${s.seeds.join(", ")}) = ${s.trials.length * s.seeds.length} runs` +
+        (s.duplicates ? ` (${s.duplicates} repeated random draws dropped)` : "") +
+        `; valid against ${s.baseFile}`,
+    );
+    for (const t of s.trials) console.log(`  ${t.id}  ${JSON.stringify(t.params)}`);
+    return;
+  }
   if (o.queue) {
     const { runSweepQueue } = await import("./queue.js");
     reportSweep(await runSweepQueue(file, { url: o.queue, ...(o.runsDir ? { runsDir: o.runsDir } : {}), ...(o.quiet ? { quiet: o.quiet } : {}) }));
