@@ -40,9 +40,14 @@ describe("local sweeps", () => {
     expect(Object.keys(rows[0]!)).toEqual(expect.arrayContaining(["reward.costPenalty", "return_mean", "return_ci_lo", "return_ci_hi", "success_rate", "cost_mean", "wall_s_mean"]));
     expect(fs.readFileSync(path.join(sweepDir, "sweep.md"), "utf8")).toContain("| 1 |");
     expect(isPng(path.join(sweepDir, "plots", "sweep.png"))).toBe(true);
-    // same seed, same trial config ⇒ identical metrics across processes (timing aside)
-    const m0 = readMetrics(path.join(sweepDir, good.id, "seed0", "metrics.csv")).rows.map((r) => r.return_mean);
+    // a sweep run equals `maestro train` with the same overrides and seed (timing columns aside)
+    const cols = (f: string) => readMetrics(f).rows.map((r) => [r.return_mean, r.cost_mean, r.loss]);
+    const m0 = cols(path.join(sweepDir, good.id, "seed0", "metrics.csv"));
     expect(m0).toHaveLength(6);
+    const direct = path.join(dir, "direct");
+    const sets = ["train.updates=6", "train.episodesPerUpdate=4", "log.plot=false", "reward.costPenalty=0.05"].flatMap((x) => ["--set", x]);
+    expect(runCli(["train", "configs/doa-mvp.yaml", "--seed", "0", "--run-dir", direct, "--quiet", ...sets]).code).toBe(0);
+    expect(cols(path.join(direct, "metrics.csv"))).toEqual(m0);
 
     // now delete the bad trial's seed1 and re-run with its failure injected
     fs.rmSync(path.join(sweepDir, bad.id, "seed1"), { recursive: true });
