@@ -80,7 +80,8 @@ function seedOutcome(runDir: string, seed: number, trial: TrialState | undefined
   const error = trial?.errors?.[String(seed)];
   if (s && s.status === "completed") return { seed, runDir, status: "completed", ...(s.finalWindow ? { final: s.finalWindow } : {}), wall_s: s.wall_s };
   const metricsFile = path.join(runDir, "metrics.csv");
-  const rows = fs.existsSync(metricsFile) ? readMetrics(metricsFile).rows : [];
+  // a run killed by early stopping may end in a torn row: keep complete rows only (wall_s is the last column)
+  const rows = fs.existsSync(metricsFile) ? readMetrics(metricsFile).rows.filter((r) => Number.isFinite(r.wall_s)) : [];
   const final = windowMeans(rows);
   const wall = rows.length ? rows[rows.length - 1]!.wall_s : undefined;
   const base = { seed, runDir, ...(final ? { final } : {}), ...(wall !== undefined ? { wall_s: wall } : {}), ...(error ? { error } : {}) };
