@@ -7,7 +7,6 @@ import { configReference } from "./experiment/docs.js";
 import { evaluateRun } from "./experiment/evaluate.js";
 import { createProgress } from "./experiment/progress.js";
 import { train } from "./experiment/train.js";
-import { childHooks } from "./experiment/pool.js";
 import { trainSeeds } from "./experiment/multiSeed.js";
 import { sweepCommand, plotCommand } from "./experiment/sweep/command.js";
 
@@ -55,8 +54,6 @@ async function main(): Promise<void> {
           if (failed > 0) throw new Error(`${failed} of ${r.results.length} seeds failed`);
           return;
         }
-        const hooks = childHooks();
-        let childRunDir = "";
         const config = a.resume ? undefined : loadConfig(a.config!, { sets: a.set as string[], seed: a.seed });
         let progress: ReturnType<typeof createProgress> | undefined;
         const summary = await train({
@@ -69,13 +66,8 @@ async function main(): Promise<void> {
               `run: ${info.runDir}` + (info.resumedFrom !== undefined ? ` (resumed after update ${info.resumedFrom})` : ""),
             );
             if (!a.quiet) progress = createProgress(info.totalUpdates, info.resumedFrom ?? 0);
-            childRunDir = info.runDir;
-            hooks?.start({ runDir: info.runDir, totalUpdates: info.totalUpdates, ...(info.resumedFrom !== undefined ? { resumedFrom: info.resumedFrom } : {}) });
           },
-          onUpdate: (row, total) => {
-            progress?.update(row);
-            hooks?.update(row, total, childRunDir);
-          },
+          onUpdate: (row) => progress?.update(row),
         });
         progress?.stop();
         const f = summary.final;

@@ -19,6 +19,11 @@ describe("train --seeds and maestro plot", () => {
     expect(a).toHaveLength(8);
     expect(b).toHaveLength(8);
     expect(a.map((x) => x.return_mean)).not.toEqual(b.map((x) => x.return_mean));
+    // the same seeds run one after another in one reused child process give identical metrics
+    const seq = path.join(dir, "seq");
+    expect(runCli(["train", "configs/doa-mvp.yaml", "--seeds", "2", "--seed", "5", "--workers", "1", "--run-dir", seq, "--quiet", ...sets]).code).toBe(0);
+    const noWall = (f: string) => readMetrics(f).rows.map(({ wall_s: _w, ...rest }) => rest);
+    for (const s of ["seed5", "seed6"]) expect(noWall(path.join(seq, s, "metrics.csv"))).toEqual(noWall(path.join(group, s, "metrics.csv")));
     const seedOf = (d: string) => (JSON.parse(fs.readFileSync(path.join(group, d, "summary.json"), "utf8")) as { seed: number }).seed;
     expect([seedOf("seed5"), seedOf("seed6")]).toEqual([5, 6]);
     expect(isPng(path.join(group, "plots", "learning-curve.png"))).toBe(true);
@@ -43,6 +48,17 @@ describe("train --seeds and maestro plot", () => {
     expect(g.stdout).toContain(path.join(group, "plots", "learning-curve.png"));
     const one = runCli(["plot", single]);
     expect(one.stdout).toContain("structure.png");
+
+    // a crashing run fails alone: the next job of the same lane gets a fresh process
+    const crash = path.join(dir, "crash");
+    const c = runCli(["train", "configs/doa-mvp.yaml", "--seeds", "2", "--workers", "1", "--run-dir", crash, "--quiet", ...sets], {
+      env: { MAESTRO_INJECT_FAILURE: `crash:${path.join("crash", "seed0")}` },
+    });
+    expect(c.code).toBe(1);
+    expect(c.stdout).toContain("seed0: failed");
+    expect(c.stdout).toContain("process exited (code 3)");
+    expect(c.stdout).toContain("seed1: completed");
+    expect(c.stderr).toContain("1 of 2 seeds failed");
 
     // bad input
     const bad = runCli(["plot", path.join(dir, "nope")]);

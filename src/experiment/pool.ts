@@ -7,9 +7,10 @@ import type { MetricsRow } from "./metrics.js";
 import type { RunSummary } from "./train.js";
 
 /**
- * A pool of child processes, each running one `maestro train` (one seed of one config) as a normal
- * run folder. Used by `maestro train --seeds N`, local sweeps and the queue worker. Children report
- * progress over the IPC channel (see {@link childHooks}); a failing child never stops the others.
+ * A pool of child processes running training jobs (one seed of one config each) as normal run
+ * folders. Used by `maestro train --seeds N`, local sweeps and the queue worker. Each of the `workers`
+ * lanes keeps one child process (poolChild.ts) that runs its jobs one after another and reports
+ * progress over IPC; a failing job never stops the others, a crashed or killed child is replaced.
  */
 
 /** One child run: `maestro train <config> --seed <seed> --run-dir <runDir>` (or `--resume <runDir>`). */
@@ -53,121 +54,126 @@ export interface PoolOptions {
 /** Messages a child sends to its parent. */
 export type ChildMessage =
   | { type: "start"; runDir: string; totalUpdates: number; resumedFrom?: number }
-  | { type: "update"; row: MetricsRow; totalUpdates: number };
-
-/** The CLI entry point (dist/cli.js), found from this module in both src/ and dist/. */
-export function cliPath(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  return path.resolve(here, "..", "..", "dist", "cli.js");
-}
+  | { type: "update"; row: MetricsRow; totalUpdates: number }
+  | { type: "done"; ok: boolean; error?: string };
 
 export function defaultWorkers(): number {
   return Math.max(1, os.availableParallelism());
 }
 
-/** Runs the jobs, at most `workers` at a time; resolves when all have finished (in job order). */
-export async function runPool(jobs: readonly PoolJob[], opts: PoolOptions = {}): Promise<PoolResult[]> {
-  const workers = Math.max(1, Math.min(opts.workers ?? defaultWorkers(), jobs.length || 1));
-  const cli = cliPath();
-  if (!fs.existsSync(cli)) throw new Error(`${cli} is missing: build first (npx tsc -p tsconfig.build.json)`);
-  const results: PoolResult[] = new Array(jobs.length);
-  let next = 0;
-  const runOne = (job: PoolJob): Promise<PoolResult> =>
-    new Promise((resolve) => {
-      const logFile = job.logFile ?? `${job.runDir.replace(/[\\/]+$/, "")}.log`;
-      fs.mkdirSync(path.dirname(logFile), { recursive: true });
-      const log = fs.openSync(logFile, job.resume ? "a" : "w");
-      const args = job.resume
-        ? ["train", "--resume", job.runDir, "--quiet"]
-        : ["train", job.config, "--seed", String(job.seed), "--run-dir", job.runDir, "--quiet", ...(job.sets ?? []).flatMap((s) => ["--set", s])];
-      const child: ChildProcess = fork(cli, args, {
-        stdio: ["ignore", log, log, "ipc"],
-        env: { ...process.env, ...opts.env, MAESTRO_CHILD_IPC: "1" },
-      });
+/** The pool child entry (dist/experiment/poolChild.js), found from this module in both src/ and dist/. */
+export function childPath(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  return path.resolve(here, "..", "..", "dist", "experiment", "poolChild.js");
+}
+
+/**
+ * One lane of the pool: a long-lived child process that runs jobs one after another. It is replaced
+ * when it dies (a crash fails only the job it was running) or is killed (early stopping).
+ */
+class Lane {
+  private child: ChildProcess | undefined;
+  private current:
+    | { child: ChildProcess; onMessage(m: ChildMessage): void; onExit(code: number | null, signal: NodeJS.Signals | null): void; log: string }
+    | undefined;
+
+  constructor(
+    private readonly entry: string,
+    private readonly env: NodeJS.ProcessEnv,
+  ) {}
+
+  private spawn(): ChildProcess {
+    const child = fork(this.entry, [], { stdio: ["ignore", "pipe", "pipe", "ipc"], env: this.env });
+    // stray output (warnings) goes to the log of the job that is running
+    const forward = (d: Buffer) => {
+      if (this.current) fs.appendFileSync(this.current.log, d);
+    };
+    child.stdout!.on("data", forward);
+    child.stderr!.on("data", forward);
+    // messages and exits only concern the job this very process is running
+    child.on("message", (m: ChildMessage) => {
+      if (this.current?.child === child) this.current.onMessage(m);
+    });
+    child.on("exit", (code, signal) => {
+      if (this.child === child) this.child = undefined;
+      if (this.current?.child === child) this.current.onExit(code, signal);
+    });
+    child.on("error", () => child.kill("SIGKILL"));
+    return child;
+  }
+
+  run(job: PoolJob, logFile: string, opts: PoolOptions): Promise<PoolResult> {
+    const child = (this.child ??= this.spawn());
+    return new Promise((resolve) => {
       let stopped = false;
-      let total = 0;
-      child.on("message", (m: ChildMessage) => {
-        if (m.type === "start") {
-          total = m.totalUpdates;
-          opts.onStart?.(job, total);
-        } else if (m.type === "update") {
-          if (opts.onUpdate?.(job, m.row, m.totalUpdates) === true && !stopped) {
-            stopped = true;
-            child.kill("SIGTERM");
-          }
-        }
-      });
-      const done = (code: number | null, signal: NodeJS.Signals | null, err?: Error) => {
-        fs.closeSync(log);
+      const finish = (ok: boolean, error?: string) => {
+        this.current = undefined;
         const summaryFile = path.join(job.runDir, "summary.json");
-        let summary: RunSummary | undefined;
-        if (code === 0 && fs.existsSync(summaryFile)) summary = JSON.parse(fs.readFileSync(summaryFile, "utf8")) as RunSummary;
+        const summary = fs.existsSync(summaryFile) ? (JSON.parse(fs.readFileSync(summaryFile, "utf8")) as RunSummary) : undefined;
         let result: PoolResult;
         if (stopped) result = { key: job.key, runDir: job.runDir, status: "stopped", logFile };
-        else if (summary && summary.status === "completed") result = { key: job.key, runDir: job.runDir, status: "completed", summary, logFile };
-        else {
-          const tail = fs.existsSync(logFile) ? lastErrorLine(fs.readFileSync(logFile, "utf8")) : "";
-          const why = err?.message ?? (tail || (signal ? `killed by ${signal}` : `exit code ${code}`));
-          result = { key: job.key, runDir: job.runDir, status: "failed", error: why, logFile, ...(summary ? { summary } : {}) };
-        }
+        else if (ok && summary?.status === "completed") result = { key: job.key, runDir: job.runDir, status: "completed", summary, logFile };
+        else result = { key: job.key, runDir: job.runDir, status: "failed", error: error ?? "failed", logFile, ...(summary ? { summary } : {}) };
         opts.onFinish?.(job, result);
         resolve(result);
       };
-      let finished = false;
-      child.on("error", (e) => {
-        if (!finished) {
-          finished = true;
-          done(null, null, e);
-        }
-      });
-      child.on("exit", (code, signal) => {
-        if (!finished) {
-          finished = true;
-          done(code, signal);
-        }
-      });
+      this.current = {
+        child,
+        log: logFile,
+        onMessage: (m) => {
+          if (m.type === "start") opts.onStart?.(job, m.totalUpdates);
+          else if (m.type === "update") {
+            if (opts.onUpdate?.(job, m.row, m.totalUpdates) === true && !stopped) {
+              stopped = true;
+              this.child = undefined; // the next job gets a fresh process
+              child.kill("SIGTERM");
+            }
+          } else if (m.type === "done") finish(m.ok, m.error);
+        },
+        onExit: (code, signal) => {
+          if (!stopped) fs.appendFileSync(logFile, `error: the run's process exited (${signal ? `signal ${signal}` : `code ${code}`})\n`);
+          finish(false, stopped ? undefined : `the run's process exited (${signal ? `signal ${signal}` : `code ${code}`})`);
+        },
+      };
+      child.send({ type: "run", job, logFile });
     });
+  }
+
+  close(): void {
+    this.child?.disconnect();
+    this.child = undefined;
+  }
+}
+
+/** Runs the jobs, at most `workers` at a time; resolves when all have finished (in job order). */
+export async function runPool(jobs: readonly PoolJob[], opts: PoolOptions = {}): Promise<PoolResult[]> {
+  const workers = Math.max(1, Math.min(opts.workers ?? defaultWorkers(), jobs.length || 1));
+  const entry = childPath();
+  if (!fs.existsSync(entry)) throw new Error(`${entry} is missing: build first (npx tsc -p tsconfig.build.json)`);
+  const results: PoolResult[] = new Array(jobs.length);
+  let next = 0;
+  const env = { ...process.env, ...opts.env };
   const lanes = Array.from({ length: workers }, async () => {
-    while (next < jobs.length) {
-      const i = next++;
-      const job = jobs[i]!;
-      if (opts.skip?.(job)) {
-        const r: PoolResult = { key: job.key, runDir: job.runDir, status: "stopped", logFile: job.logFile ?? `${job.runDir}.log` };
-        opts.onFinish?.(job, r);
-        results[i] = r;
-        continue;
+    const lane = new Lane(entry, env);
+    try {
+      while (next < jobs.length) {
+        const i = next++;
+        const job = jobs[i]!;
+        const logFile = job.logFile ?? `${job.runDir.replace(/[\\/]+$/, "")}.log`;
+        if (opts.skip?.(job)) {
+          const r: PoolResult = { key: job.key, runDir: job.runDir, status: "stopped", logFile };
+          opts.onFinish?.(job, r);
+          results[i] = r;
+          continue;
+        }
+        fs.mkdirSync(path.dirname(logFile), { recursive: true });
+        if (!job.resume) fs.writeFileSync(logFile, "");
+        results[i] = await lane.run(job, logFile, opts);
       }
-      results[i] = await runOne(job);
+    } finally {
+      lane.close();
     }
   });
   await Promise.all(lanes);
   return results;
-}
-
-function lastErrorLine(text: string): string {
-  const lines = text.split("\n").filter((l) => l.trim().length > 0);
-  const err = [...lines].reverse().find((l) => l.startsWith("error:"));
-  return (err ?? lines[lines.length - 1] ?? "").slice(0, 500);
-}
-
-/**
- * Hooks the `train` command installs when it runs as a pool child (MAESTRO_CHILD_IPC=1): progress
- * goes to the parent over IPC. Also the test-only fault injection: when MAESTRO_INJECT_FAILURE holds
- * a comma-separated list of substrings and the run folder's path contains one of them, the run
- * throws after its first update (used by the tests of "one failing trial does not stop the others").
- */
-export function childHooks(): { start(info: { runDir: string; totalUpdates: number; resumedFrom?: number }): void; update(row: MetricsRow, total: number, runDir: string): void } | undefined {
-  const ipc = process.env.MAESTRO_CHILD_IPC === "1" && typeof process.send === "function";
-  const inject = (process.env.MAESTRO_INJECT_FAILURE ?? "").split(",").filter((s) => s.length > 0);
-  if (!ipc && inject.length === 0) return undefined;
-  const send = (m: ChildMessage) => {
-    if (ipc) process.send!(m);
-  };
-  return {
-    start: (info) => send({ type: "start", ...info }),
-    update: (row, total, runDir) => {
-      if (inject.some((s) => path.resolve(runDir).includes(s))) throw new Error(`injected failure (MAESTRO_INJECT_FAILURE) in ${runDir}`);
-      send({ type: "update", row, totalUpdates: total });
-    },
-  };
 }
