@@ -7,6 +7,8 @@ import { configReference } from "./experiment/docs.js";
 import { evaluateRun } from "./experiment/evaluate.js";
 import { createProgress } from "./experiment/progress.js";
 import { train } from "./experiment/train.js";
+import { trainSeeds } from "./experiment/multiSeed.js";
+import { sweepCommand, plotCommand } from "./experiment/sweep/command.js";
 
 function fmt(v: number | undefined, digits = 3): string {
   return v === undefined || Number.isNaN(v) ? "-" : v.toFixed(digits);
@@ -26,9 +28,32 @@ async function main(): Promise<void> {
           .option("seed", { type: "number", describe: "Override the config's seed." })
           .option("run-dir", { type: "string", describe: "Write the run here instead of runs/<name>/<timestamp>-seed<k>/." })
           .option("resume", { type: "string", describe: "Continue the run in this folder from its last checkpoint." })
-          .option("quiet", { type: "boolean", default: false, describe: "No progress output." }),
+          .option("quiet", { type: "boolean", default: false, describe: "No progress output." })
+          .option("seeds", { type: "number", describe: "Run N seeds (seed, seed+1, ...) in parallel child processes; --run-dir is then their parent folder." })
+          .option("workers", { type: "number", describe: "Parallel child processes for --seeds (default: number of cores)." }),
       async (a) => {
         if (!a.resume && !a.config) throw new InputError("maestro train: give a config file or --resume <runDir>");
+        if (a.seeds !== undefined) {
+          if (!Number.isInteger(a.seeds) || a.seeds < 1) throw new InputError(`--seeds ${a.seeds}: expected a positive integer`);
+          if (a.resume) throw new InputError("--seeds cannot be combined with --resume (resume each seed's folder)");
+          const r = await trainSeeds({
+            config: a.config!,
+            sets: a.set as string[],
+            seeds: a.seeds,
+            quiet: a.quiet,
+            ...(a.seed !== undefined ? { seed: a.seed } : {}),
+            ...(a.runDir ? { runDir: a.runDir } : {}),
+            ...(a.workers !== undefined ? { workers: a.workers } : {}),
+          });
+          for (const x of r.results) {
+            const f = x.summary?.finalWindow;
+            console.log(`${x.key}: ${x.status} ${x.runDir}` + (f ? ` — final return ${fmt(f.return_mean)}, success ${fmt(f.success_rate, 2)}, cost ${fmt(f.cost_mean)}` : "") + (x.error ? ` — ${x.error} (log: ${x.logFile})` : ""));
+          }
+          if (r.plot) console.log(`plot: ${r.plot}`);
+          const failed = r.results.filter((x) => x.status !== "completed").length;
+          if (failed > 0) throw new Error(`${failed} of ${r.results.length} seeds failed`);
+          return;
+        }
         const config = a.resume ? undefined : loadConfig(a.config!, { sets: a.set as string[], seed: a.seed });
         let progress: ReturnType<typeof createProgress> | undefined;
         const summary = await train({
@@ -79,6 +104,54 @@ async function main(): Promise<void> {
       },
     )
     .command(
+      "sweep <file>",
+      "Run a hyperparameter sweep (grid or random search × seeds) locally in parallel child processes, or on a Redis/BullMQ queue.",
+      (y) =>
+        y
+          .positional("file", { type: "string", demandOption: true, describe: "The sweep file (YAML)." })
+          .option("workers", { type: "number", describe: "Parallel child processes (default: number of cores)." })
+          .option("runs-dir", { type: "string", default: "runs", describe: "Parent folder of the sweep folder runs/<sweep>/." })
+          .option("queue", { type: "string", describe: "Enqueue the trials on this Redis (redis://host:port) for `maestro worker`s instead of running them here." })
+          .option("quiet", { type: "boolean", default: false, describe: "No progress output." })
+          .option("dry-run", { type: "boolean", default: false, describe: "Validate the sweep and list its trials; run and write nothing." }),
+      async (a) => {
+        await sweepCommand(a.file, { runsDir: a.runsDir, quiet: a.quiet, dryRun: a.dryRun, ...(a.workers !== undefined ? { workers: a.workers } : {}), ...(a.queue ? { queue: a.queue } : {}) });
+      },
+    )
+    .command(
+      "worker",
+      "Run sweep trials from a Redis/BullMQ queue (filled by `maestro sweep <file> --queue ...`) until stopped with Ctrl-C.",
+      (y) =>
+        y
+          .option("queue", { type: "string", demandOption: true, describe: "The Redis URL, redis://host:port." })
+          .option("runs-dir", { type: "string", default: "runs", describe: "Where this worker writes run folders (<runs-dir>/<sweep>/<trialId>/seed<k>/)." })
+          .option("workers", { type: "number", describe: "Child processes per trial for its seeds (default: number of cores)." })
+          .option("concurrency", { type: "number", default: 1, describe: "Trials this worker runs at the same time." }),
+      async (a) => {
+        const { startWorker } = await import("./experiment/sweep/queue.js");
+        const w = startWorker({ url: a.queue, runsDir: a.runsDir, concurrency: a.concurrency, ...(a.workers !== undefined ? { workers: a.workers } : {}) });
+        await w.waitUntilReady();
+        console.log(`worker: waiting for trials on ${a.queue} (runs go to ${a.runsDir}/)`);
+        await new Promise<void>((resolve) => {
+          const stop = () => void w.close().then(resolve);
+          process.once("SIGINT", stop);
+          process.once("SIGTERM", stop);
+        });
+      },
+    )
+    .command(
+      "plot <dirs..>",
+      "Plot run folders, folders of seeds (mean and 95% band) or a sweep folder (curves and Pareto front) as PNG.",
+      (y) =>
+        y
+          .positional("dirs", { type: "string", array: true, demandOption: true, describe: "Run, seed-group or sweep folders." })
+          .option("metric", { type: "string", describe: "metrics.csv column to plot (default: return, success, cost)." })
+          .option("out", { type: "string", describe: "Output PNG (default: in the first folder's plots/)." }),
+      async (a) => {
+        await plotCommand(a.dirs as string[], { ...(a.metric ? { metric: a.metric } : {}), ...(a.out ? { out: a.out } : {}) });
+      },
+    )
+    .command(
       "config",
       "Print the config reference (every field, its type, default and meaning) as Markdown.",
       (y) => y,
@@ -86,7 +159,7 @@ async function main(): Promise<void> {
         console.log(configReference());
       },
     )
-    .demandCommand(1, "Give a command: train, eval or config (see --help).")
+    .demandCommand(1, "Give a command: train, eval, sweep, worker, plot or config (see --help).")
     .strict()
     .fail((msg, err, y) => {
       if (err) throw err;

@@ -18,3 +18,10 @@ export { configSchema, loadConfig, validateConfig, type Config } from "./experim
 export { train, loadRunConfig, type RunSummary, type TrainOptions } from "./experiment/train.js";
 export { evaluateRun, type EvalResult } from "./experiment/evaluate.js";
 export { readMetrics } from "./experiment/metrics.js";
+export { loadSweep, type Sweep, type Trial } from "./experiment/sweep/spec.js";
+export { runSweepLocal } from "./experiment/sweep/run.js";
+export { runSweepQueue, startWorker } from "./experiment/sweep/queue.js";
+export { trainSeeds } from "./experiment/multiSeed.js";
+export { plotPaths, plotRun, plotSeeds, plotSweep } from "./experiment/plots/index.js";
+export { bootstrapMeanCI, bandAcross } from "./experiment/stats.js";
+export { graphMetrics, structureRecord } from "./experiment/structure.js";

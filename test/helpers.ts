@@ -1,25 +1,39 @@
-import { spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const cliPath = path.join(repoRoot, "dist", "cli.js");
+/** Short aliases used by some test files. */
+export const root = repoRoot;
+export const cli = cliPath;
 
-/** A fresh temp folder, removed by the returned cleanup. */
-export function tmpDir(prefix = "maestro-test-"): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+/** A fresh temp folder. */
+export function tmpDir(prefix = "test"): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `maestro-${prefix}-`));
 }
 
-/** Runs the built CLI synchronously. */
-export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeout?: number } = {}): SpawnSyncReturns<string> {
-  return spawnSync(process.execPath, [cliPath, ...args], {
+/** Runs the built CLI synchronously; `status` and `code` are both the exit code. */
+export function runCli(
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeout?: number } = {},
+): { status: number | null; code: number | null; stdout: string; stderr: string } {
+  if (!fs.existsSync(cliPath)) throw new Error("dist/cli.js missing: run `npm test` (builds first) or `npx tsc -p tsconfig.build.json`");
+  const r = spawnSync(process.execPath, [cliPath, ...args], {
     cwd: opts.cwd ?? repoRoot,
     env: { ...process.env, ...opts.env },
     encoding: "utf8",
-    timeout: opts.timeout ?? 120_000,
+    timeout: opts.timeout ?? 180_000,
   });
+  return { status: r.status, code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+export function spawnCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; log: string }): ChildProcess {
+  const out = fs.openSync(opts.log, "w");
+  return spawn(process.execPath, [cliPath, ...args], { cwd: opts.cwd ?? repoRoot, env: { ...process.env, ...opts.env }, stdio: ["ignore", out, out] });
 }
 
 /** metrics.csv without the timing column, for comparisons across runs. */
@@ -40,4 +54,27 @@ export function writeConfig(dir: string, name: string, text: string): string {
   const file = path.join(dir, name);
   fs.writeFileSync(file, text);
   return file;
+}
+
+/** A tiny sweep file (DOA MVP, few updates) written into `dir`. */
+export function writeSweep(dir: string, body: string, name = "sweep.yaml"): string {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, body.replace("BASE", path.join(repoRoot, "configs", "doa-mvp.yaml")));
+  return file;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export function isPng(file: string): boolean {
+  const b = fs.readFileSync(file);
+  return b.length > 100 && b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
 }

@@ -12,6 +12,7 @@ import { configToYaml, validateConfig, type Config } from "./config.js";
 import { makeManifest, type Manifest } from "./manifest.js";
 import { MetricsWriter, metricsColumns, readMetrics, truncateJsonl, truncateMetrics, type MetricsRow } from "./metrics.js";
 import { readYamlFile } from "../agents/loader.js";
+import { readStructure, structureRecord, structureSummary } from "./structure.js";
 
 export interface TrainOptions {
   /** Start a new run from this validated config. */
@@ -122,6 +123,8 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
   const metricsFile = path.join(runDir, "metrics.csv");
   const episodesFile = path.join(runDir, "episodes.jsonl");
   const manifestFile = path.join(runDir, "manifest.json");
+  const structureFile = path.join(runDir, "structure.jsonl");
+  const agentNames = config.agents.map((a) => a.name);
   let startUpdate = 0;
   let episodes = 0;
   let envSteps = 0;
@@ -143,6 +146,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
       }
       truncateMetrics(metricsFile, startUpdate);
       truncateJsonl(episodesFile, startUpdate);
+      truncateJsonl(structureFile, startUpdate);
       const manifest = JSON.parse(fs.readFileSync(manifestFile, "utf8")) as Manifest;
       manifest.resumes.push(`${new Date().toISOString()} from update ${startUpdate} on ${backend}`);
       writeFileAtomic(manifestFile, JSON.stringify(manifest, null, 2) + "\n");
@@ -154,6 +158,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
       writeFileAtomic(path.join(runDir, "config.yaml"), configToYaml(config));
       writeFileAtomic(manifestFile, JSON.stringify(makeManifest(config.name, config.seed, backend), null, 2) + "\n");
       fs.writeFileSync(episodesFile, "");
+      fs.writeFileSync(structureFile, "");
     }
     const total = config.train.updates;
     opts.onStart?.({ runDir, backend, config, ...(resuming ? { resumedFrom: startUpdate } : {}), totalUpdates: total });
@@ -181,6 +186,8 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
         best,
       };
       writeFileAtomic(path.join(runDir, "summary.json"), JSON.stringify(summary, null, 2) + "\n");
+      const structure = structureSummary(readStructure(structureFile));
+      if (structure) writeFileAtomic(path.join(runDir, "structure.json"), JSON.stringify(structure, null, 2) + "\n");
       if (config.log.plot && rows.length > 0) {
         const { plotRun } = await import("./plots.js");
         await plotRun(runDir);
@@ -214,6 +221,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
       }
       const row: MetricsRow = { update: u, episodes, env_steps: envSteps, ...stats, ...upd, wall_s: wall() };
       await writer.write(row);
+      fs.appendFileSync(structureFile, JSON.stringify(structureRecord(u, agentNames, batch.episodes)) + "\n");
       if (config.log.episodeSample !== 0) fs.appendFileSync(episodesFile, episodeRecords(batch, u, config.log.episodeSample));
       if (!best || stats.return_mean! > best.return_mean) best = { update: u, return_mean: stats.return_mean! };
       if (u % config.train.checkpointEvery === 0 || u === total) {
