@@ -8,8 +8,18 @@ import { fileURLToPath } from "node:url";
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const cli = path.join(root, "dist", "cli.js");
 
+const made: string[] = [];
+
+/** Removes the temp folders made by {@link tmpDir} (call from afterAll). */
+export function removeTmpDirs(): void {
+  for (const d of made.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+}
+
+/** A fresh temp folder, removed by {@link removeTmpDirs}. */
 export function tmpDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `maestro-${prefix}-`));
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), `maestro-${prefix}-`));
+  made.push(d);
+  return d;
 }
 
 /** Runs the built CLI and returns its exit code and output. */
