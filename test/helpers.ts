@@ -11,9 +11,18 @@ export const cliPath = path.join(repoRoot, "dist", "cli.js");
 export const root = repoRoot;
 export const cli = cliPath;
 
-/** A fresh temp folder. */
+const made: string[] = [];
+
+/** Removes the temp folders made by {@link tmpDir} (call from afterAll). */
+export function removeTmpDirs(): void {
+  for (const d of made.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+}
+
+/** A fresh temp folder, removed by {@link removeTmpDirs}. */
 export function tmpDir(prefix = "test"): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `maestro-${prefix}-`));
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), `maestro-${prefix}-`));
+  made.push(d);
+  return d;
 }
 
 /** Runs the built CLI synchronously; `status` and `code` are both the exit code. */

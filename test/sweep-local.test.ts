@@ -1,8 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { readMetrics } from "../src/experiment/metrics.js";
-import { isPng, runCli, tmpDir, writeSweep } from "./helpers.js";
+import { isPng, runCli, tmpDir, writeSweep, removeTmpDirs } from "./helpers.js";
 
 const small = (extra = "") => `name: small
 base: BASE
@@ -108,3 +108,5 @@ earlyStop: { grace: 2, minTrials: 2 }
     expect(again.stdout).toContain("0 runs started, 3 skipped");
   });
 });
+
+afterAll(removeTmpDirs);

@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Queue } from "bullmq";
 import { redisConnection, runSweepQueue } from "../src/experiment/sweep/queue.js";
-import { freePort, spawnCli, tmpDir, writeSweep } from "./helpers.js";
+import { freePort, spawnCli, tmpDir, writeSweep, removeTmpDirs } from "./helpers.js";
 
 let redis: ChildProcess | undefined;
 let port = 0;
@@ -30,6 +30,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  removeTmpDirs();
   if (redis && redis.exitCode === null) {
     const exited = new Promise((r) => redis!.once("exit", r));
     redis.kill("SIGTERM");

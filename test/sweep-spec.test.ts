@@ -1,9 +1,9 @@
 import fs from "node:fs";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { InputError } from "../src/core/errors.js";
 import { loadSweep, trialId } from "../src/experiment/sweep/spec.js";
-import { runCli, tmpDir, writeSweep } from "./helpers.js";
+import { runCli, tmpDir, writeSweep, removeTmpDirs } from "./helpers.js";
 
 const expectError = (fn: () => unknown, ...parts: string[]) => {
   let err: unknown;
@@ -127,3 +127,5 @@ parameters:
     expect(fs.existsSync(runs)).toBe(false);
   });
 });
+
+afterAll(removeTmpDirs);

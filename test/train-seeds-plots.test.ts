@@ -1,8 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { readMetrics } from "../src/experiment/metrics.js";
-import { isPng, runCli, tmpDir } from "./helpers.js";
+import { isPng, runCli, tmpDir, removeTmpDirs } from "./helpers.js";
 
 describe("train --seeds and maestro plot", () => {
   it("runs 2 seeds in parallel child processes, then plots mean and band; plot handles runs, seed groups and overlays", () => {
@@ -70,3 +70,5 @@ describe("train --seeds and maestro plot", () => {
     expect(fs.existsSync(path.join(dir, "x"))).toBe(false);
   });
 });
+
+afterAll(removeTmpDirs);
