@@ -18,3 +18,15 @@ export { configSchema, loadConfig, validateConfig, type Config } from "./experim
 export { train, loadRunConfig, type RunSummary, type TrainOptions } from "./experiment/train.js";
 export { evaluateRun, type EvalResult } from "./experiment/evaluate.js";
 export { readMetrics } from "./experiment/metrics.js";
+export { LlmAgent, extractAnswer } from "./agents/llm.js";
+export { LlmClient, type LlmStats } from "./llm/client.js";
+export { ResponseCache, cacheKey, type CacheMode } from "./llm/cache.js";
+export { Limiter } from "./llm/limiter.js";
+export { OpenAiProvider, AnthropicProvider } from "./llm/providers.js";
+export type { ChatMessage, ModelSettings, ChatResult } from "./llm/types.js";
+export { startSimServer, type SimServer, type SimServerConfig } from "./llm/sim-server.js";
+export { generateArithmeticTasks, parseArithmeticProblem } from "./tasks/arithmetic.js";
+export { loadJsonlTasks, splitTasks } from "./tasks/jsonl.js";
+export { evaluatorByName, finalAnswer, matchAnswer, type Evaluator } from "./tasks/evaluators.js";
+export { EmbeddingEncoder } from "./policy/embedding.js";
+export { loadOrchestrator, Orchestrator, type OrchestrationTrace, type TraceStep } from "./experiment/orchestrate.js";

@@ -24,7 +24,8 @@ function scalar(v: unknown): string | undefined {
  * `fields`). Blank lines are skipped; a malformed line is an {@link InputError} naming the file and
  * line number. A missing id becomes `<line number>`.
  */
-export function loadJsonlTasks(file: string, fields: FieldMap = defaultFieldMap): Task[] {
+export function loadJsonlTasks(file: string, fields: FieldMap = defaultFieldMap, o: { requireAnswer?: boolean } = {}): Task[] {
+  const requireAnswer = o.requireAnswer ?? true;
   let text: string;
   try {
     text = fs.readFileSync(file, "utf8");
@@ -45,21 +46,21 @@ export function loadJsonlTasks(file: string, fields: FieldMap = defaultFieldMap)
     if (obj === null || typeof obj !== "object" || Array.isArray(obj)) {
       throw new InputError(`${where}: expected a JSON object per line`, file, `line ${i + 1}`);
     }
-    const o = obj as Record<string, unknown>;
-    const prompt = scalar(o[fields.prompt]);
+    const rec = obj as Record<string, unknown>;
+    const prompt = scalar(rec[fields.prompt]);
     if (prompt === undefined || prompt === "") {
       throw new InputError(`${where}: field "${fields.prompt}" (the prompt) is missing or not a string`, file, `line ${i + 1}`);
     }
-    const answer = scalar(o[fields.answer]);
-    if (answer === undefined) {
+    const answer = scalar(rec[fields.answer]);
+    if (answer === undefined && (requireAnswer || rec[fields.answer] !== undefined)) {
       throw new InputError(`${where}: field "${fields.answer}" (the answer) is missing or not a string/number`, file, `line ${i + 1}`);
     }
-    const id = o[fields.id] === undefined ? String(i + 1) : scalar(o[fields.id]);
+    const id = rec[fields.id] === undefined ? String(i + 1) : scalar(rec[fields.id]);
     if (id === undefined) throw new InputError(`${where}: field "${fields.id}" (the id) must be a string or number`, file, `line ${i + 1}`);
     if (ids.has(id)) throw new InputError(`${where}: duplicate task id "${id}"`, file, `line ${i + 1}`);
     ids.add(id);
-    const type = o[fields.type] === undefined ? undefined : scalar(o[fields.type]);
-    tasks.push({ id, prompt, answer, ...(type !== undefined ? { type } : {}) });
+    const type = rec[fields.type] === undefined ? undefined : scalar(rec[fields.type]);
+    tasks.push({ id, prompt, ...(answer !== undefined ? { answer } : {}), ...(type !== undefined ? { type } : {}) });
   });
   if (tasks.length === 0) throw new InputError(`${file}: the dataset has no tasks`, file);
   return tasks;
