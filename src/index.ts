@@ -30,3 +30,4 @@ export { loadJsonlTasks, splitTasks } from "./tasks/jsonl.js";
 export { evaluatorByName, finalAnswer, matchAnswer, type Evaluator } from "./tasks/evaluators.js";
 export { EmbeddingEncoder } from "./policy/embedding.js";
 export { loadOrchestrator, Orchestrator, type OrchestrationTrace, type TraceStep } from "./experiment/orchestrate.js";
+export { buildAgents, buildEncoder, buildEnvSpec, buildLlm, buildTaskSplits, buildTaskSource } from "./experiment/build.js";

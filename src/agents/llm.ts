@@ -22,7 +22,7 @@ export function extractAnswer(text: string, e: LlmAgentOptions["extract"]): stri
     case "none":
       return undefined;
     case "answer-line":
-      m = [...text.matchAll(/^\s*\**answer\**\s*[:=]\s*(.+?)\s*$/gim)].pop();
+      m = [...text.matchAll(/^\s*\**answer\**\s*[:=]\s*\**\s*(.+?)\s*$/gim)].pop();
       return m?.[1]?.replace(/\*+$/, "").trim() || undefined;
     case "regex":
       m = [...text.matchAll(new RegExp(e.pattern ?? "", "gim"))].pop();

@@ -45,6 +45,11 @@ export interface OrchestrationTrace {
 export interface SolveOptions {
   /** Take the most probable agent (default) instead of sampling. */
   greedy?: boolean;
+  /**
+   * Episode index of the first task (the LLM cache's per-episode sample index and the request seed).
+   * Default: continues after the previous call (0 for the first).
+   */
+  firstEpisode?: number;
 }
 
 /** A trained orchestrator: the run's policy, agent pool, encoder and env rules, ready to solve tasks. */
@@ -86,8 +91,8 @@ export class Orchestrator {
   async solveMany(tasks: ReadonlyArray<Task | string>, o: SolveOptions = {}): Promise<OrchestrationTrace[]> {
     if (tasks.length === 0) return [];
     const list: Task[] = tasks.map((t, i) => (typeof t === "string" ? { id: `task-${this.nextEpisode + i}`, prompt: t } : t));
-    const first = this.nextEpisode;
-    this.nextEpisode += list.length;
+    const first = o.firstEpisode ?? this.nextEpisode;
+    this.nextEpisode = first + list.length;
     const batch = await rollout({
       spec: this.spec,
       agents: this.agents,
