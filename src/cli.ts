@@ -184,7 +184,10 @@ async function main(): Promise<void> {
     .parseAsync();
 }
 
-main().catch((e: unknown) => {
+main()
+  // exit once the command is done: idle keep-alive sockets of the LLM SDKs must not hold the process
+  .then(() => process.exit(process.exitCode ?? 0))
+  .catch((e: unknown) => {
   if (e instanceof InputError) {
     console.error(`error: ${e.message}`);
     process.exit(2);

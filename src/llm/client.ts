@@ -29,6 +29,7 @@ export interface LlmStats {
   savedCost: number;
   /** Cost of the calls made. */
   cost: number;
+  /** Tokens of all answered calls (cache hits included). */
   inputTokens: number;
   outputTokens: number;
 }
@@ -104,6 +105,9 @@ export class LlmClient {
       const nominal = usageCost(hit.usage, m, this.o.cost, step);
       s.cacheHits++;
       s.savedCost += nominal;
+      // tokens are a property of the trajectory: counted for hits too, so replayed runs log the same
+      s.inputTokens += hit.usage.inputTokens;
+      s.outputTokens += hit.usage.outputTokens;
       return { content: hit.content, usage: hit.usage, cost: 0, nominalCost: nominal, cached: true, model: m.model, latencyMs: 0 };
     }
     const t0 = performance.now();

@@ -60,7 +60,12 @@ export class Embedder {
       const res = await this.o.limiter.run(() => {
         this.requests++;
         if (this.o.stats) this.o.stats.requests++;
-        return this.client.embeddings.create({ model: this.o.model, input: missing, dimensions: this.o.dimensions });
+        return this.client.embeddings.create({
+          model: this.o.model, input: missing,
+          dimensions: this.o.dimensions,
+          // floats, not the SDK's default base64: every OpenAI-compatible server speaks this
+          encoding_format: "float",
+        });
       });
       if (!Array.isArray(res.data) || res.data.length !== missing.length) throw new Error("malformed embeddings response (data length)");
       for (const d of res.data) {

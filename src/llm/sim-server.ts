@@ -296,7 +296,11 @@ export async function startSimServer(opts: { port?: number; config?: SimServerCo
       send(res, 200, {
         object: "list",
         model,
-        data: inputs.map((t, index) => ({ object: "embedding", index, embedding: simulateEmbedding(t, dims) })),
+        data: inputs.map((t, index) => {
+          const v = simulateEmbedding(t, dims);
+          const embedding = body.encoding_format === "base64" ? Buffer.from(Float32Array.from(v).buffer).toString("base64") : v;
+          return { object: "embedding", index, embedding };
+        }),
         usage: { prompt_tokens: tokens, total_tokens: tokens },
       });
       return;
@@ -340,7 +344,7 @@ export async function startSimServer(opts: { port?: number; config?: SimServerCo
     server.once("error", reject);
     server.listen(opts.port ?? 8787, "127.0.0.1", () => resolve());
   });
-  server.keepAliveTimeout = 30_000;
+  server.keepAliveTimeout = 5_000;
   const port = (server.address() as AddressInfo).port;
   return {
     port,
