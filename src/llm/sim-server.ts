@@ -41,9 +41,17 @@ const faultSchema = z
   })
   .strict();
 
-const modelSchema = faultSchema
-  .partial()
-  .extend({ skill: z.number().min(-1).max(1).default(0).describe("Added to every role's P(correct) (clamped to [0.02, 0.98]).") })
+// per-model overrides: no defaults here, so unset fields fall back to `defaults`
+const modelSchema = z
+  .object({
+    skill: z.number().min(-1).max(1).default(0).describe("Added to every role's P(correct) (clamped to [0.02, 0.98])."),
+    rate429: prob.optional().describe("Overrides defaults.rate429."),
+    rate500: prob.optional().describe("Overrides defaults.rate500."),
+    rateMalformed: prob.optional().describe("Overrides defaults.rateMalformed."),
+    first429: z.number().int().nonnegative().optional().describe("Overrides defaults.first429."),
+    latencyMs: z.number().nonnegative().optional().describe("Overrides defaults.latencyMs."),
+    jitterMs: z.number().nonnegative().optional().describe("Overrides defaults.jitterMs."),
+  })
   .strict();
 
 export const simServerConfigSchema = z
