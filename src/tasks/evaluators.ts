@@ -10,7 +10,7 @@ export type Evaluator = (task: Task, history: readonly Turn[], endedByAgent: boo
 export const answerEvaluatorNames = ["exact", "numeric", "choice", "regex", "contains"] as const;
 export type AnswerEvaluatorName = (typeof answerEvaluatorNames)[number];
 
-export const evaluatorNames = ["terminated", "solved", ...answerEvaluatorNames] as const;
+export const evaluatorNames = ["terminated", "solved"] as const;
 export type EvaluatorName = (typeof evaluatorNames)[number];
 
 /** How the episode's final answer is formed from the answers agents extracted. */
@@ -105,7 +105,7 @@ export function answerEvaluator(name: AnswerEvaluatorName, o: AnswerEvaluatorOpt
   };
 }
 
-export function evaluatorByName(name: EvaluatorName, o: AnswerEvaluatorOptions = { finalAnswer: "last", tolerance: 1e-6 }): Evaluator {
+export function evaluatorByName(name: EvaluatorName | AnswerEvaluatorName, o: AnswerEvaluatorOptions = { finalAnswer: "last", tolerance: 1e-6 }): Evaluator {
   switch (name) {
     case "terminated":
       return terminated;
