@@ -10,6 +10,8 @@ export default tseslint.config(
     languageOptions: { globals: { process: "readonly", console: "readonly", Buffer: "readonly", setTimeout: "readonly", clearTimeout: "readonly", setInterval: "readonly", clearInterval: "readonly", URL: "readonly", performance: "readonly" } },
     rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      // type-only `declare namespace` (backend.ts gives tfjs types the `tf.` prefix)
+      "@typescript-eslint/no-namespace": ["error", { allowDeclarations: true }],
     },
   },
 );

@@ -256,7 +256,7 @@ const trainSchema = z
   .object({
     updates: positiveInt().describe("Number of policy updates."),
     episodesPerUpdate: positiveInt().describe("Episodes collected (in lockstep) per update."),
-    checkpointEvery: positiveInt().default(1).describe("Save a checkpoint every N updates (and always at the end)."),
+    checkpointEvery: positiveInt().default(10).describe("Save a checkpoint every N updates (and always at the end); a resumed run redoes at most N−1 updates, exactly."),
     keepCheckpoints: positiveInt().default(3).describe("How many recent checkpoints to keep."),
   })
   .strict()
