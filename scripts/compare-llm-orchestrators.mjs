@@ -76,7 +76,7 @@ for (const seed of seeds) {
   const summary = await train({ config, runDir });
   console.log(
     `seed ${seed}: trained ${summary.updates} updates / ${summary.episodes} episodes in ${((performance.now() - t0) / 1000).toFixed(1)} s ` +
-      `(LLM requests ${summary.llm?.requests}, errors ${summary.llm?.errors}); final train success ${summary.finalWindow?.success_rate?.toFixed(3)}`,
+      `(LLM requests ${summary.llm?.requests}, errors ${summary.llm?.errors}, training spend ${summary.llm?.cost.toFixed(3)} USD at the config prices); final train success ${summary.finalWindow?.success_rate?.toFixed(3)}`,
   );
   const evalTasks = buildTaskSplits(config).eval.slice(0, evalN);
   const llm = buildLlm(config);
@@ -89,12 +89,14 @@ for (const seed of seeds) {
   const usage = {};
   for (const t of traces) for (const s of t.steps) usage[s.agent] = (usage[s.agent] ?? 0) + 1;
   orch.dispose();
-  add("learned (greedy)", {
+  const learned = {
     accuracy: mean(traces.map((t) => (t.success ? 1 : 0))),
     cost: mean(traces.map((t) => t.cost)),
     steps: mean(traces.map((t) => t.steps.length)),
-  });
-  console.log(`  learned agent usage on eval: ${JSON.stringify(usage)}`);
+  };
+  add("learned (greedy)", learned);
+  console.log(`  learned on held-out: accuracy ${learned.accuracy.toFixed(3)}, mean cost ${learned.cost.toExponential(3)}, mean steps ${learned.steps.toFixed(2)}`);
+  console.log(`  learned agent usage on held-out (calls): ${JSON.stringify(usage)}`);
 
   for (let a = 0; a < agents.length; a++) {
     if (a === term) continue;
