@@ -28,7 +28,9 @@ function printTrace(t: OrchestrationTrace): void {
 }
 
 function fmt(v: number | undefined, digits = 3): string {
-  return v === undefined || Number.isNaN(v) ? "-" : v.toFixed(digits);
+  if (v === undefined || Number.isNaN(v)) return "-";
+  // tiny non-zero values (LLM costs in USD) would print as 0.000
+  return v !== 0 && Math.abs(v) < 10 ** -digits ? v.toExponential(2) : v.toFixed(digits);
 }
 
 async function main(): Promise<void> {
