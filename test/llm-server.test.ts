@@ -279,6 +279,12 @@ describe("embedding encoder and using a trained orchestrator", () => {
       for (const st of llmSteps) expect(st.tokensIn).toBeGreaterThan(0);
       const text = await orch.solve("Ava has 10 apples. Then Ava buys 5 more. How many apples does Ava have now?");
       expect(text.success).toBeUndefined();
+      // traces come back in task order whatever the first episode index
+      const many = await orch.solveMany(
+        ["a", "b", "c"].map((id, k) => ({ id, prompt: `Ben has ${20 + k} cards. Then Ben buys 2 more. How many cards does Ben have now?`, answer: String(22 + k) })),
+        { firstEpisode: 1_000_001 },
+      );
+      expect(many.map((t) => t.task.id)).toEqual(["a", "b", "c"]);
     } finally {
       orch.dispose();
     }

@@ -9,7 +9,6 @@ import type { LlmClient } from "../llm/client.js";
 import { selectBackend } from "../policy/backend.js";
 import type { StateEncoder } from "../policy/encoders.js";
 import { finalAnswer, type FinalAnswerMode } from "../tasks/evaluators.js";
-import { ListTaskSource } from "../tasks/source.js";
 import { buildAgents, buildEncoder, buildEnvSpec, buildLlm, buildTrainer } from "./build.js";
 import { latestCheckpoint, loadCheckpoint } from "./checkpoint.js";
 import type { Config } from "./config.js";
@@ -98,7 +97,8 @@ export class Orchestrator {
       agents: this.agents,
       encoder: this.encoder,
       policy: this.trainer.policy,
-      tasks: new ListTaskSource(list, "cycle"),
+      // episode first + i works on list[i], whatever `first` is
+      tasks: { size: list.length, taskFor: (g: number) => list[g - first]! },
       episodes: list.length,
       firstEpisode: first,
       policyRng: this.policyRng,
@@ -108,6 +108,7 @@ export class Orchestrator {
       recordOutputs: true,
     });
     return batch.episodes.map((e, i) => {
+      if (e.taskId !== list[i]!.id) throw new Error(`orchestrate: episode ${e.index} ran task ${e.taskId}, expected ${list[i]!.id}`);
       const outputs = e.outputs as AgentOutput[];
       const steps: TraceStep[] = outputs.map((out, s) => ({
         step: s + 1,
