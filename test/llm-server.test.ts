@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { validateConfig, type Config } from "../src/experiment/config.js";
 import { loadOrchestrator } from "../src/experiment/orchestrate.js";
 import { train } from "../src/experiment/train.js";
+import { evaluateRun } from "../src/experiment/evaluate.js";
 import { readMetrics } from "../src/experiment/metrics.js";
 import { LlmClient } from "../src/llm/client.js";
 import { startSimServer, type SimServer } from "../src/llm/sim-server.js";
@@ -187,6 +188,29 @@ describe("LLM-backed training against the simulated server", () => {
     const errs = turns.filter((t) => t.error !== undefined);
     expect(errs.length).toBe(s.llm!.errors);
     expect(errs.every((t) => t.agent === "coder" && /500/.test(t.error) && t.cost === 0)).toBe(true);
+  });
+
+  it("resumes an LLM run exactly and evaluates it on the held-out split", async () => {
+    const dir = tmpdir();
+    const sets = ["train.updates=4", "train.checkpointEvery=2"];
+    const full = path.join(dir, "full");
+    await train({ config: llmConfig(dir, sets), runDir: full });
+    const cut = path.join(dir, "cut");
+    await train({ config: llmConfig(dir, ["train.updates=2", "train.checkpointEvery=2"]), runDir: cut });
+    fs.rmSync(path.join(cut, "summary.json"));
+    fs.writeFileSync(path.join(cut, "config.yaml"), fs.readFileSync(path.join(full, "config.yaml")));
+    await train({ resumeDir: cut });
+    const a = readMetrics(path.join(full, "metrics.csv"));
+    const b = readMetrics(path.join(cut, "metrics.csv"));
+    expect(b.rows).toHaveLength(4);
+    const skip = new Set(["wall_s", "llm_requests", "cache_hits", "saved_cost"]);
+    a.rows.forEach((r, i) => {
+      for (const c of a.columns) if (!skip.has(c)) expect(b.rows[i]![c], c).toBe(r[c]);
+    });
+    const ev = await evaluateRun(full, { episodes: 10, greedy: true });
+    expect(ev.episodes).toBe(10);
+    expect(ev.success_rate).toBeGreaterThanOrEqual(0);
+    expect(Object.values(ev.agentUsage).reduce((x, y) => x + y, 0)).toBeCloseTo(1, 6);
   });
 
   it("fails before writing anything when the API key variable is missing", async () => {

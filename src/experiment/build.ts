@@ -150,7 +150,7 @@ export function buildEncoder(c: Config, llm?: LlmClient): StateEncoder {
     case "embedding": {
       if (!llm) throw new Error("buildEncoder: the embedding encoder needs the run's LLM client (config llm section)");
       const apiKeyEnv = e.apiKeyEnv ?? c.llm?.apiKeyEnv;
-      const apiKey = apiKeyFor({ ref: "encoder", apiKeyEnv } as ModelSettings);
+      const apiKey = apiKeyFor({ ref: "encoder", apiKeyEnv }, process.env, "encoder.apiKeyEnv");
       const baseURL = e.baseURL ?? c.llm?.baseURL;
       const embedder = new Embedder({
         model: e.model,

@@ -7,15 +7,15 @@ import type { ChatProvider, ChatRequest, ModelSettings, ProviderReply } from "./
  * Reads the API key of a model from the environment variable it names. Keys never come from config
  * files and are never written anywhere. Loopback/local servers (sim-server, Ollama) need no key.
  */
-export function apiKeyFor(m: ModelSettings, env: NodeJS.ProcessEnv = process.env): string {
+export function apiKeyFor(
+  m: Pick<ModelSettings, "ref" | "apiKeyEnv">,
+  env: NodeJS.ProcessEnv = process.env,
+  field = `llm.models.${m.ref}.apiKeyEnv`,
+): string {
   if (m.apiKeyEnv === undefined) return "no-key";
   const v = env[m.apiKeyEnv];
   if (v === undefined || v === "") {
-    throw new InputError(
-      `llm.models.${m.ref}.apiKeyEnv: environment variable ${m.apiKeyEnv} is not set (it must hold the API key)`,
-      undefined,
-      `llm.models.${m.ref}.apiKeyEnv`,
-    );
+    throw new InputError(`${field}: environment variable ${m.apiKeyEnv} is not set (it must hold the API key)`, undefined, field);
   }
   return v;
 }
