@@ -122,10 +122,13 @@ const filler = [
   "No information is missing from the problem.",
 ];
 
+/** A plausible wrong answer: off by 1–9 for integers (clamped at 0, never the right one), ±10% for amounts in cents. */
 function wrongAnswer(correct: number, r: number): number {
   if (Number.isInteger(correct)) {
     const off = 1 + Math.floor(r * 9);
-    return r < 0.5 ? correct + off : Math.max(0, correct - off) === correct ? correct + off : Math.max(0, correct - off);
+    if (r < 0.5) return correct + off;
+    const down = Math.max(0, correct - off);
+    return down === correct ? correct + off : down;
   }
   return Math.round(correct * (r < 0.5 ? 1.1 : 0.9) * 100) / 100;
 }
