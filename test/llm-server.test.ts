@@ -336,6 +336,15 @@ describe("CLI", () => {
     expect(bad.stderr).toMatch(/not a run folder/);
   });
 
+  it("sim-server rejects a bad --config, naming the file and field", async () => {
+    const dir = tmpdir();
+    const bad = path.join(dir, "sim.yaml");
+    fs.writeFileSync(bad, "defaults:\n  rate500: 2\n");
+    const r = await runCli(["sim-server", "--port", "0", "--config", bad]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`${bad}: defaults.rate500:`);
+  });
+
   it("sim-server listens on an ephemeral loopback port and serves /v1/models", async () => {
     const child = spawn(process.execPath, [cli, "sim-server", "--port", "0"], { stdio: ["ignore", "pipe", "pipe"] });
     try {
