@@ -52,6 +52,7 @@ async function main(): Promise<void> {
         if (!a.resume && !a.config) throw new InputError("maestro train: give a config file or --resume <runDir>");
         const config = a.resume ? undefined : loadConfig(a.config!, { sets: a.set as string[], seed: a.seed });
         let progress: ReturnType<typeof createProgress> | undefined;
+        let warnedLlm = false;
         const summary = await train({
           ...(config ? { config } : {}),
           ...(a.runDir ? { runDir: a.runDir } : {}),
@@ -63,7 +64,17 @@ async function main(): Promise<void> {
             );
             if (!a.quiet) progress = createProgress(info.totalUpdates, info.resumedFrom ?? 0);
           },
-          onUpdate: (row) => progress?.update(row),
+          onUpdate: (row) => {
+            progress?.update(row);
+            // failed LLM calls do not stop a run; say so, so that a missing server is noticed early
+            if ((row.llm_errors ?? 0) > 0 && !warnedLlm) {
+              warnedLlm = true;
+              console.error(
+                `\nwarning: ${row.llm_errors} of ${row.llm_calls} LLM calls failed in update ${row.update} ` +
+                  `(error turns; see "error" in episodes.jsonl turns and the llm_errors column). Is the LLM server up?`,
+              );
+            }
+          },
         });
         progress?.stop();
         const f = summary.final;
