@@ -9,9 +9,30 @@ import { createProgress } from "./experiment/progress.js";
 import { train } from "./experiment/train.js";
 import { trainSeeds } from "./experiment/multiSeed.js";
 import { sweepCommand, plotCommand } from "./experiment/sweep/command.js";
+import { loadOrchestrator, type OrchestrationTrace } from "./experiment/orchestrate.js";
+import { startSimServer, simServerConfigSchema } from "./llm/sim-server.js";
+import { readYamlFile } from "./agents/loader.js";
+import { defaultFieldMap, loadJsonlTasks } from "./tasks/jsonl.js";
+import { zodToInputError } from "./core/errors.js";
+
+function printTrace(t: OrchestrationTrace): void {
+  console.log(`task ${t.task.id}: ${t.task.prompt.replace(/\s+/g, " ").slice(0, 160)}`);
+  for (const s of t.steps) {
+    const tok = s.tokensIn + s.tokensOut > 0 ? `  tokens ${s.tokensIn}+${s.tokensOut}` : "";
+    const flags = `${s.cached ? "  [cached]" : ""}${s.error ? "  [error]" : ""}`;
+    const ans = s.answer !== undefined ? `  answer ${s.answer}` : "";
+    console.log(`  ${String(s.step).padStart(2)}. ${s.agent}${s.model ? ` (${s.model})` : ""}${tok}  cost ${s.cost.toPrecision(3)}${ans}${flags}`);
+    if (s.excerpt && s.excerpt !== "TERMINATE") console.log(`      ${s.excerpt}`);
+  }
+  const verdict = t.success === undefined ? "" : t.success ? "  (correct)" : `  (wrong; expected ${t.task.answer})`;
+  console.log(`  final answer: ${t.finalAnswer ?? "(none)"}${verdict}`);
+  console.log(`  ended by ${t.endedBy}, ${t.steps.length} steps, ${t.tokens} tokens, cost ${t.cost.toPrecision(4)}`);
+}
 
 function fmt(v: number | undefined, digits = 3): string {
-  return v === undefined || Number.isNaN(v) ? "-" : v.toFixed(digits);
+  if (v === undefined || Number.isNaN(v)) return "-";
+  // tiny non-zero values (LLM costs in USD) would print as 0.000
+  return v !== 0 && Math.abs(v) < 10 ** -digits ? v.toExponential(2) : v.toFixed(digits);
 }
 
 async function main(): Promise<void> {
@@ -56,6 +77,7 @@ async function main(): Promise<void> {
         }
         const config = a.resume ? undefined : loadConfig(a.config!, { sets: a.set as string[], seed: a.seed });
         let progress: ReturnType<typeof createProgress> | undefined;
+        let warnedLlm = false;
         const summary = await train({
           ...(config ? { config } : {}),
           ...(a.runDir ? { runDir: a.runDir } : {}),
@@ -67,7 +89,17 @@ async function main(): Promise<void> {
             );
             if (!a.quiet) progress = createProgress(info.totalUpdates, info.resumedFrom ?? 0);
           },
-          onUpdate: (row) => progress?.update(row),
+          onUpdate: (row) => {
+            progress?.update(row);
+            // failed LLM calls do not stop a run; say so, so that a missing server is noticed early
+            if ((row.llm_errors ?? 0) > 0 && !warnedLlm) {
+              warnedLlm = true;
+              console.error(
+                `\nwarning: ${row.llm_errors} of ${row.llm_calls} LLM calls failed in update ${row.update} ` +
+                  `(error turns; see "error" in episodes.jsonl turns and the llm_errors column). Is the LLM server up?`,
+              );
+            }
+          },
         });
         progress?.stop();
         const f = summary.final;
@@ -152,6 +184,73 @@ async function main(): Promise<void> {
       },
     )
     .command(
+      "orchestrate",
+      "Run a trained orchestrator on new tasks and print the trace (agent per step, output excerpt, tokens, cost, final answer).",
+      (y) =>
+        y
+          .option("run", { type: "string", demandOption: true, describe: "Run folder of a trained orchestrator." })
+          .option("task", { type: "string", array: true, describe: "A task text (repeatable)." })
+          .option("tasks", { type: "string", describe: "A JSONL file of tasks ({id, prompt, answer?, type?} per line)." })
+          .option("greedy", { type: "boolean", default: true, describe: "Take the most probable agent (--no-greedy samples)." })
+          .option("seed", { type: "number", describe: "Seed of the sampling streams (default: the run's seed)." })
+          .option("set", { type: "string", array: true, default: [], describe: "Override a field of the run's config, e.g. --set llm.baseURL=..." })
+          .option("json", { type: "boolean", default: false, describe: "Print the traces as JSON." }),
+      async (a) => {
+        const tasks = [
+          ...((a.task as string[] | undefined) ?? []),
+          ...(a.tasks ? loadJsonlTasks(a.tasks, defaultFieldMap, { requireAnswer: false }) : []),
+        ];
+        if (tasks.length === 0) throw new InputError("maestro orchestrate: give --task \"...\" or --tasks file.jsonl");
+        const orch = await loadOrchestrator(a.run, { ...(a.seed !== undefined ? { seed: a.seed } : {}), sets: a.set as string[] });
+        try {
+          const traces = await orch.solveMany(tasks, { greedy: a.greedy });
+          if (a.json) {
+            console.log(JSON.stringify(traces, null, 2));
+            return;
+          }
+          console.log(`backend: ${orch.backend}`);
+          console.log(`run: ${a.run} (checkpoint after update ${orch.checkpointUpdate}), ${a.greedy ? "greedy" : "sampled"}`);
+          for (const t of traces) printTrace(t);
+          const judged = traces.filter((t) => t.success !== undefined);
+          if (traces.length > 1) {
+            const cost = traces.reduce((s, t) => s + t.cost, 0) / traces.length;
+            const acc = judged.length > 0 ? `accuracy ${(judged.filter((t) => t.success).length / judged.length).toFixed(3)} over ${judged.length}, ` : "";
+            console.log(`${traces.length} tasks: ${acc}mean cost ${cost.toPrecision(4)}`);
+          }
+        } finally {
+          orch.dispose();
+        }
+      },
+    )
+    .command(
+      "sim-server",
+      "Start the simulated OpenAI-compatible (and Anthropic Messages) LLM server on 127.0.0.1.",
+      (y) =>
+        y
+          .option("port", { type: "number", default: 8787, describe: "Port (0 = any free port)." })
+          .option("config", { type: "string", describe: "YAML/JSON file: seed, skill table, per-model skill, latency and faults." }),
+      async (a) => {
+        let config = {};
+        if (a.config) {
+          const parsed = simServerConfigSchema.safeParse(readYamlFile(a.config));
+          if (!parsed.success) throw zodToInputError(a.config, parsed.error);
+          config = parsed.data;
+        }
+        const server = await startSimServer({ port: a.port, config });
+        console.log(`sim-server: listening on ${server.url} (OpenAI-compatible: ${server.url}/v1, Anthropic: ${server.url})`);
+        console.log(`models: ${Object.keys(server.config.models).join(", ")}; roles: ${Object.keys(server.config.roles).join(", ")}`);
+        const stop = () => {
+          void server.close().then(() => {
+            console.log(`sim-server: stopped after ${server.stats.requests} requests`);
+            process.exit(0);
+          });
+        };
+        process.once("SIGINT", stop);
+        process.once("SIGTERM", stop);
+        await new Promise(() => undefined);
+      },
+    )
+    .command(
       "config",
       "Print the config reference (every field, its type, default and meaning) as Markdown.",
       (y) => y,
@@ -159,7 +258,7 @@ async function main(): Promise<void> {
         console.log(configReference());
       },
     )
-    .demandCommand(1, "Give a command: train, eval, sweep, worker, plot or config (see --help).")
+    .demandCommand(1, "Give a command: train, eval, orchestrate, sweep, worker, plot, sim-server or config (see --help).")
     .strict()
     .fail((msg, err, y) => {
       if (err) throw err;
@@ -171,7 +270,10 @@ async function main(): Promise<void> {
     .parseAsync();
 }
 
-main().catch((e: unknown) => {
+main()
+  // exit once the command is done: idle keep-alive sockets of the LLM SDKs must not hold the process
+  .then(() => process.exit(process.exitCode ?? 0))
+  .catch((e: unknown) => {
   if (e instanceof InputError) {
     console.error(`error: ${e.message}`);
     process.exit(2);

@@ -29,7 +29,61 @@ export const terminatorAgentSchema = z
   })
   .strict();
 
-export const agentDefinitionSchema = z.discriminatedUnion("kind", [echoAgentSchema, terminatorAgentSchema]);
+export const extractModes = ["answer-line", "regex", "last-number", "choice", "none"] as const;
+
+export const llmAgentSchema = z
+  .object({
+    name,
+    kind: z.literal("llm").describe("An LLM-backed agent: a role prompt sent to a model of the config's llm.models."),
+    role: z.string().optional().describe("Role name shown in traces (defaults to the agent name)."),
+    prompt: z.string().min(1).describe("System prompt: the agent's role and how it should answer."),
+    model: z.string().min(1).describe("Key of the model in the experiment config's llm.models."),
+    transcript: z
+      .object({
+        lastTurns: z.number().int().nonnegative().default(6).describe("How many of the latest turns are shown to the agent."),
+        maxTokens: z
+          .number()
+          .int()
+          .positive()
+          .default(1500)
+          .describe("Token budget of the shown transcript (≈ 4 characters per token); older turns are dropped first."),
+      })
+      .strict()
+      .default({ lastTurns: 6, maxTokens: 1500 })
+      .describe("How earlier turns of the episode are shown."),
+    extract: z
+      .object({
+        mode: z
+          .enum(extractModes)
+          .default("answer-line")
+          .describe("answer-line: the last `ANSWER: ...` line; regex: group 1 (or the match) of `pattern`; last-number; choice: the last option letter A–E; none."),
+        pattern: z.string().optional().describe("Regular expression for mode regex (flags: i, m)."),
+      })
+      .strict()
+      .default({ mode: "answer-line" })
+      .describe("How the answer is extracted from the reply."),
+    instruction: z
+      .string()
+      .default("End your reply with a line `ANSWER: <answer>`.")
+      .describe("Appended to the user message after the task and transcript."),
+    description,
+  })
+  .strict()
+  .superRefine((d, ctx) => {
+    if (d.extract.mode === "regex") {
+      if (d.extract.pattern === undefined) {
+        ctx.addIssue({ code: "custom", path: ["extract", "pattern"], message: "extract.mode regex needs a pattern" });
+        return;
+      }
+      try {
+        new RegExp(d.extract.pattern);
+      } catch (e) {
+        ctx.addIssue({ code: "custom", path: ["extract", "pattern"], message: `invalid regular expression (${(e as Error).message})` });
+      }
+    }
+  });
+
+export const agentDefinitionSchema = z.discriminatedUnion("kind", [echoAgentSchema, terminatorAgentSchema, llmAgentSchema]);
 
 export type AgentDefinition = z.infer<typeof agentDefinitionSchema>;
 export type AgentDefinitionInput = z.input<typeof agentDefinitionSchema>;

@@ -6,6 +6,8 @@ import { InputError, zodToInputError } from "../core/errors.js";
 import type { Agent } from "./agent.js";
 import { agentDefinitionSchema, type AgentDefinition } from "./definition.js";
 import { EchoAgent } from "./echo.js";
+import { LlmAgent } from "./llm.js";
+import type { LlmClient } from "../llm/client.js";
 import { TerminatorAgent } from "./terminator.js";
 
 /** The `agents/` folder shipped with maestro (the default pool). */
@@ -97,9 +99,29 @@ export function resolveAgentDefinitions(
   return defs;
 }
 
+/** What some agent kinds need besides their definition (LLM agents: the run's shared LLM client). */
+export interface AgentDeps {
+  llm?: LlmClient;
+}
+
 /** Builds the runtime agent of a definition. */
-export function buildAgent(def: AgentDefinition): Agent {
+export function buildAgent(def: AgentDefinition, deps: AgentDeps = {}): Agent {
   switch (def.kind) {
+    case "llm":
+      if (!deps.llm) throw new InputError(`agent "${def.name}" is an LLM agent but the config has no llm section`, undefined, "llm");
+      return new LlmAgent(
+        {
+          name: def.name,
+          role: def.role ?? def.name,
+          prompt: def.prompt,
+          model: def.model,
+          lastTurns: def.transcript.lastTurns,
+          transcriptTokens: def.transcript.maxTokens,
+          extract: def.extract,
+          instruction: def.instruction,
+        },
+        deps.llm,
+      );
     case "echo":
       return new EchoAgent(def.name, def.cost);
     case "terminator":

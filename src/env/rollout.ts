@@ -22,6 +22,8 @@ export interface ActionSelector {
 export interface Encoder {
   readonly dim: number;
   encodeInto(states: readonly SystemState[], out: Float32Array): void;
+  /** Optional async fetch step awaited before `encodeInto` (e.g. embeddings); absent for sync encoders. */
+  prepare?(states: readonly SystemState[]): Promise<void>;
 }
 
 /** Per-episode summary of a rollout. */
@@ -146,6 +148,7 @@ export async function rollout(o: RolloutOptions): Promise<RolloutBatch> {
     states.length = b;
     for (let j = 0; j < b; j++) states[j] = eps[live[j]!]!.state;
     const stepObs = obs.subarray(rows * dim, (rows + b) * dim);
+    if (encoder.prepare) await encoder.prepare(states);
     encoder.encodeInto(states, stepObs);
     let stepMask: Uint8Array | undefined;
     if (masks) {

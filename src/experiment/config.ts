@@ -4,7 +4,9 @@ import { z } from "zod";
 import { agentDefinitionSchema, type AgentDefinition } from "../agents/definition.js";
 import { readYamlFile, resolveAgentDefinitions } from "../agents/loader.js";
 import { InputError, zodToInputError } from "../core/errors.js";
-import { evaluatorNames } from "../tasks/evaluators.js";
+import { answerEvaluatorNames, evaluatorNames, finalAnswerModes } from "../tasks/evaluators.js";
+import { arithmeticTypes } from "../tasks/arithmetic.js";
+import { cacheModes } from "../llm/cache.js";
 import { backendNames } from "../policy/backend.js";
 import { activationNames, initNames } from "../policy/mlp.js";
 
@@ -32,7 +34,125 @@ const inlineTasks = z
   })
   .strict();
 
-const tasksSchema = z.discriminatedUnion("source", [inlineTasks]).describe("Where episodes' tasks come from.");
+/** Fields shared by task sources with reference answers (judged on the episode's final answer). */
+const answerTaskFields = {
+  order: z
+    .enum(["cycle", "random"])
+    .default("random")
+    .describe("Training order over the train split: cycle in order, or uniform draws from the tasks stream."),
+  tolerance: z
+    .number()
+    .nonnegative()
+    .default(1e-6)
+    .describe("numeric evaluator: success when |answer − reference| ≤ tolerance·max(1, |reference|)."),
+  finalAnswer: z
+    .enum(finalAnswerModes)
+    .default("last")
+    .describe("The episode's final answer: the last answer an agent extracted, or the majority over all extracted answers."),
+};
+
+const jsonlTasks = z
+  .object({
+    source: z.literal("jsonl").describe("A JSON-lines dataset, one {id, prompt, answer, type?} object per line."),
+    file: z.string().min(1).describe("Dataset file (relative to the config file)."),
+    evalFile: z.string().optional().describe("Held-out dataset (relative to the config file); without it evalFraction of file is held out."),
+    evalFraction: z.number().min(0).max(0.9).default(0.2).describe("Share of file held out for evaluation (seeded shuffle) when there is no evalFile."),
+    fields: z
+      .object({
+        id: z.string().default("id").describe("Field holding the task id (missing → line number)."),
+        prompt: z.string().default("prompt").describe("Field holding the task text."),
+        answer: z.string().default("answer").describe("Field holding the reference answer."),
+        type: z.string().default("type").describe("Field holding the optional task type."),
+      })
+      .strict()
+      .default({ id: "id", prompt: "prompt", answer: "answer", type: "type" })
+      .describe("Field names of the dataset's lines."),
+    evaluator: z
+      .enum(answerEvaluatorNames)
+      .default("exact")
+      .describe("How the final answer is checked: exact (normalised text), numeric (tolerance), choice (option letter), regex (reference is a pattern), contains."),
+    ...answerTaskFields,
+  })
+  .strict();
+
+const arithmeticTasks = z
+  .object({
+    source: z.literal("arithmetic").describe("Built-in seeded multi-step arithmetic word problems (addsub, muldiv, percent)."),
+    train: positiveInt().default(500).describe("Number of training problems."),
+    eval: positiveInt().default(200).describe("Number of held-out problems (disjoint from the training ones)."),
+    types: z.array(z.enum(arithmeticTypes)).min(1).default([...arithmeticTypes]).describe("Problem types, cycled."),
+    minSteps: positiveInt().default(2).describe("Fewest operations per problem."),
+    maxSteps: positiveInt().default(4).describe("Most operations per problem."),
+    seed: z.number().int().nonnegative().optional().describe("Seed of the generator (default: the run's seed)."),
+    evaluator: z.enum(answerEvaluatorNames).default("numeric").describe("How the final answer is checked."),
+    ...answerTaskFields,
+  })
+  .strict();
+
+const tasksSchema = z
+  .discriminatedUnion("source", [inlineTasks, jsonlTasks, arithmeticTasks])
+  .describe("Where episodes' tasks come from.");
+
+const llmModelSchema = z
+  .object({
+    provider: z.enum(["openai", "anthropic"]).optional().describe("openai: any OpenAI-compatible chat API; anthropic: the Messages API (default: llm.provider)."),
+    model: z.string().min(1).describe("Model name sent to the provider."),
+    baseURL: z.string().url().optional().describe("API base URL (default: llm.baseURL, else the SDK's default)."),
+    apiKeyEnv: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "the NAME of an environment variable (never the key itself)")
+      .optional()
+      .describe("Name of the environment variable holding the API key (default: llm.apiKeyEnv; none = no key, e.g. local servers)."),
+    temperature: z.number().min(0).max(2).optional().describe("Sampling temperature (default: llm.temperature; not sent to Anthropic, whose SDK v1 has none)."),
+    maxTokens: positiveInt().optional().describe("Max completion tokens (default: llm.maxTokens)."),
+    timeoutMs: positiveInt().optional().describe("Per-attempt request timeout in ms (default: llm.timeoutMs)."),
+    maxRetries: z.number().int().nonnegative().optional().describe("SDK retries with backoff on 408/409/429/5xx/timeouts (default: llm.maxRetries)."),
+    inputPricePerM: z.number().nonnegative().default(0).describe("Price per million input tokens (cost mode price)."),
+    outputPricePerM: z.number().nonnegative().default(0).describe("Price per million output tokens (cost mode price)."),
+    paramsB: z.number().nonnegative().default(0).describe("Model size in billions of parameters (cost mode compute)."),
+  })
+  .strict();
+
+const llmSchema = z
+  .object({
+    provider: z.enum(["openai", "anthropic"]).default("openai").describe("Default provider of the models."),
+    baseURL: z.string().url().optional().describe("Default API base URL of the models (e.g. http://127.0.0.1:8787/v1 for maestro sim-server)."),
+    apiKeyEnv: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "the NAME of an environment variable (never the key itself)")
+      .optional()
+      .describe("Default name of the environment variable holding the API key."),
+    temperature: z.number().min(0).max(2).default(0.7).describe("Default sampling temperature."),
+    maxTokens: positiveInt().default(512).describe("Default max completion tokens."),
+    timeoutMs: positiveInt().default(60_000).describe("Default per-attempt timeout in ms."),
+    maxRetries: z.number().int().nonnegative().default(2).describe("Default SDK retries."),
+    models: z.record(z.string(), llmModelSchema).default({}).describe("Models by reference name (what agents' `model` points at)."),
+    maxConcurrency: positiveInt().default(8).describe("Most LLM requests in flight at once, over all agents and episodes of the run."),
+    requestsPerMinute: positiveInt().optional().describe("Optional cap on requests started per minute."),
+    sendSeed: z.boolean().default(true).describe("Send the episode index as the request `seed` (OpenAI-compatible providers)."),
+    cost: z
+      .object({
+        mode: z
+          .enum(["price", "compute"])
+          .default("price")
+          .describe("price: tokens × price per token; compute: Puppeteer's proxy 2·params·tokens·computeScale."),
+        computeScale: z.number().positive().default(1e-12).describe("Units of the compute proxy (1e-12: TFLOPs)."),
+        logStepPhi: z.number().positive().optional().describe("compute mode: also scale by log(1 + t/φ), t = 1-based step (Puppeteer)."),
+      })
+      .strict()
+      .default({ mode: "price", computeScale: 1e-12 })
+      .describe("How token usage becomes the step cost."),
+    cache: z
+      .object({
+        mode: z.enum(cacheModes).default("read-write").describe("read-write: reuse and store replies; read-only: replay (a miss is an error); off."),
+        dir: z.string().default("runs/.llm-cache").describe("Cache folder (relative to the working directory)."),
+      })
+      .strict()
+      .default({ mode: "read-write", dir: "runs/.llm-cache" })
+      .describe("On-disk response cache, keyed by provider, model, messages, sampling parameters and episode/step index."),
+  })
+  .strict()
+  .describe("LLM providers, models, limits, cost rule and response cache (needed by kind: llm agents).");
 
 const envSchema = z
   .object({
@@ -74,7 +194,26 @@ const featuresEncoder = z
     costScale: z.number().positive().default(10).describe("Cost normaliser when the run has no budget."),
   })
   .strict();
-const encoderSchema = z.discriminatedUnion("name", [doaEncoder, featuresEncoder]).describe("State encoder.");
+const embeddingEncoder = z
+  .object({
+    name: z.literal("embedding").describe("Task embedding from an OpenAI-compatible /v1/embeddings endpoint (cached) + the features encoder."),
+    model: z.string().min(1).describe("Embedding model name."),
+    baseURL: z.string().url().optional().describe("Embeddings API base URL (default: llm.baseURL)."),
+    apiKeyEnv: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "the NAME of an environment variable (never the key itself)")
+      .optional()
+      .describe("Name of the environment variable holding the API key (default: llm.apiKeyEnv)."),
+    dimensions: positiveInt().default(64).describe("Embedding size (sent as `dimensions`; the reply must match)."),
+    timeoutMs: positiveInt().default(30_000).describe("Per-attempt timeout in ms."),
+    maxRetries: z.number().int().nonnegative().default(2).describe("SDK retries."),
+    taskBuckets: z.number().int().nonnegative().default(0).describe("Hash buckets for the task text in the structural part."),
+    outputBuckets: z.number().int().nonnegative().default(32).describe("Hash buckets for the recent outputs."),
+    recentTurns: z.number().int().nonnegative().default(2).describe("How many latest outputs are hashed."),
+    costScale: z.number().positive().default(10).describe("Cost normaliser when the run has no budget."),
+  })
+  .strict();
+const encoderSchema = z.discriminatedUnion("name", [doaEncoder, featuresEncoder, embeddingEncoder]).describe("State encoder.");
 
 const policySchema = z
   .object({
@@ -150,6 +289,7 @@ export const configSchema = z
       .min(2)
       .describe("Agent pool in action order: names (agents/<name>.yaml), paths, or inline definitions."),
     tasks: tasksSchema,
+    llm: llmSchema.optional(),
     env: envSchema,
     reward: rewardSchema.default(rewardSchema.parse({})),
     encoder: encoderSchema.default({ name: "doa-md5" }),
@@ -210,6 +350,11 @@ export function validateConfig(raw: unknown, file: string, configDir: string, op
   const parsed = configSchema.safeParse(withSets);
   if (!parsed.success) throw zodToInputError(file, parsed.error);
   const cfg = parsed.data;
+  if (cfg.tasks.source === "jsonl") {
+    // dataset paths are stored absolute, so the run folder's config.yaml finds them again
+    cfg.tasks.file = path.resolve(configDir, cfg.tasks.file);
+    if (cfg.tasks.evalFile !== undefined) cfg.tasks.evalFile = path.resolve(configDir, cfg.tasks.evalFile);
+  }
   const agents = resolveAgentDefinitions(cfg.agents, configDir, file);
   const config: Config = { ...cfg, agents };
   checkCrossFields(config, file);
@@ -217,12 +362,41 @@ export function validateConfig(raw: unknown, file: string, configDir: string, op
 }
 
 function checkCrossFields(c: Config, file: string): void {
+  checkLlmFields(c, file);
   if (c.tasks.evaluator === "terminated" && !c.agents.some((a) => a.kind === "terminator")) {
     throw new InputError(
       `${file}: tasks.evaluator: "terminated" needs a terminator agent in the pool (agents has none)`,
       file,
       "tasks.evaluator",
     );
+  }
+}
+
+/** LLM agents need an llm section naming their models; answer evaluators need a terminator. */
+function checkLlmFields(c: Config, file: string): void {
+  c.agents.forEach((a, i) => {
+    if (a.kind !== "llm") return;
+    if (!c.llm) throw new InputError(`${file}: llm: agent "${a.name}" (agents[${i}]) is an LLM agent; the config needs an llm section`, file, "llm");
+    if (!(a.model in c.llm.models)) {
+      throw new InputError(
+        `${file}: agents[${i}].model: agent "${a.name}" uses model "${a.model}", which is not in llm.models (has: ${Object.keys(c.llm.models).join(", ") || "none"})`,
+        file,
+        `agents[${i}].model`,
+      );
+    }
+  });
+  if (c.encoder.name === "embedding" && c.encoder.baseURL === undefined && c.llm?.baseURL === undefined) {
+    throw new InputError(`${file}: encoder.baseURL: the embedding encoder needs a baseURL (or llm.baseURL)`, file, "encoder.baseURL");
+  }
+  if (c.tasks.source !== "inline" && !c.agents.some((a) => a.kind === "terminator")) {
+    throw new InputError(
+      `${file}: tasks.evaluator: "${c.tasks.evaluator}" judges the answer when a terminator ends the episode; agents has no terminator`,
+      file,
+      "tasks.evaluator",
+    );
+  }
+  if (c.tasks.source === "arithmetic" && c.tasks.minSteps > c.tasks.maxSteps) {
+    throw new InputError(`${file}: tasks.minSteps: must be ≤ tasks.maxSteps`, file, "tasks.minSteps");
   }
 }
 

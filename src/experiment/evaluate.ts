@@ -2,7 +2,7 @@ import { InputError } from "../core/errors.js";
 import { Rng } from "../core/rng.js";
 import { rollout } from "../env/rollout.js";
 import { selectBackend } from "../policy/backend.js";
-import { buildAgents, buildEncoder, buildEnvSpec, buildTaskSource, buildTrainer } from "./build.js";
+import { buildAgents, buildEncoder, buildEnvSpec, buildLlm, buildTaskSource, buildTrainer } from "./build.js";
 import { latestCheckpoint, loadCheckpoint } from "./checkpoint.js";
 import { loadRunConfig } from "./train.js";
 import { mean, std } from "../core/math.js";
@@ -36,11 +36,13 @@ export async function evaluateRun(runDir: string, o: EvalOptions = {}): Promise<
   const config = loadRunConfig(runDir);
   const ck = latestCheckpoint(runDir);
   if (!ck) throw new InputError(`${runDir}: the run has no checkpoint yet`, runDir);
-  const agents = buildAgents(config);
-  const tasks = buildTaskSource(config);
+  // LLM runs: the run's models and cache; tasks come from the held-out split (inline: the same list)
+  const llm = buildLlm(config);
+  const agents = buildAgents(config, { llm });
+  const tasks = buildTaskSource(config, "eval");
   const spec = buildEnvSpec(config);
   const backend = await selectBackend(config.backend);
-  const encoder = buildEncoder(config);
+  const encoder = buildEncoder(config, llm);
   const trainer = buildTrainer(config, encoder);
   try {
     await loadCheckpoint(ck.dir, trainer);

@@ -3,6 +3,7 @@ import path from "node:path";
 import { NonFiniteLossError, type Trainer } from "../algos/trainer.js";
 import { InputError } from "../core/errors.js";
 import { mean, std } from "../core/math.js";
+import type { AgentOutput } from "../core/types.js";
 import { rollout, type RolloutBatch } from "../env/rollout.js";
 import { selectBackend } from "../policy/backend.js";
 import { writeFileAtomic } from "../policy/io.js";
@@ -13,6 +14,9 @@ import { makeManifest, type Manifest } from "./manifest.js";
 import { MetricsWriter, metricsColumns, readMetrics, truncateJsonl, truncateMetrics, type MetricsRow } from "./metrics.js";
 import { readYamlFile } from "../agents/loader.js";
 import { readStructure, structureRecord, structureSummary } from "./structure.js";
+import { buildLlm } from "./build.js";
+import { emptyStats, type LlmClient, type LlmStats } from "../llm/client.js";
+import { finalAnswer } from "../tasks/evaluators.js";
 
 export interface TrainOptions {
   /** Start a new run from this validated config. */
@@ -43,6 +47,36 @@ export interface RunSummary {
   /** Means of the last 10% of rows (at least 1): a steadier "final" figure. */
   finalWindow: MetricsRow | null;
   best: { update: number; return_mean: number } | null;
+  /** LLM traffic of this process (runs with LLM agents). */
+  llm?: LlmStats;
+}
+
+/** Per-update LLM columns of metrics.csv (runs with an llm section). */
+export const llmMetricColumns = ["llm_calls", "llm_requests", "llm_errors", "cache_hits", "saved_cost", "tokens_in", "tokens_out"];
+
+function llmDelta(now: LlmStats, before: LlmStats): MetricsRow {
+  return {
+    llm_calls: now.calls - before.calls,
+    llm_requests: now.requests - before.requests,
+    llm_errors: now.errors - before.errors,
+    cache_hits: now.cacheHits - before.cacheHits,
+    saved_cost: now.savedCost - before.savedCost,
+    tokens_in: now.inputTokens - before.inputTokens,
+    tokens_out: now.outputTokens - before.outputTokens,
+  };
+}
+
+/** The per-turn view of an episode written to episodes.jsonl for LLM runs (no prompts, no keys). */
+export function turnRecords(agents: readonly string[], outputs: readonly AgentOutput[]): Record<string, unknown>[] {
+  return outputs.map((o, i) => ({
+    agent: agents[i],
+    ...(o.answer !== undefined ? { answer: o.answer } : {}),
+    cost: o.cost,
+    ...(o.usage ? { tokens_in: o.usage.inputTokens, tokens_out: o.usage.outputTokens } : {}),
+    ...(o.meta?.cached === true ? { cached: true } : {}),
+    ...(o.meta?.error !== undefined ? { error: o.meta.error } : {}),
+    excerpt: o.content.slice(0, 160),
+  }));
 }
 
 function timestamp(d = new Date()): string {
@@ -73,7 +107,7 @@ export function batchStats(batch: RolloutBatch): MetricsRow {
   };
 }
 
-function episodeRecords(batch: RolloutBatch, update: number, sample: number): string {
+function episodeRecords(batch: RolloutBatch, update: number, sample: number, finalMode: "last" | "majority" = "last"): string {
   const n = sample < 0 ? batch.episodes.length : Math.min(sample, batch.episodes.length);
   let out = "";
   for (const e of batch.episodes.slice(0, n)) {
@@ -89,6 +123,15 @@ function episodeRecords(batch: RolloutBatch, update: number, sample: number): st
         cost: e.cost,
         success: e.success,
         length: e.length,
+        ...(e.outputs
+          ? {
+              final_answer: finalAnswer(
+                e.outputs.map((output, i) => ({ agent: e.agents[i]!, agentIndex: batch.actions[e.rows[i]!]!, output })),
+                finalMode,
+              ) ?? null,
+              turns: turnRecords(e.agents, e.outputs),
+            }
+          : {}),
       }) + "\n";
   }
   return out;
@@ -111,11 +154,12 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
   const config = resuming ? loadRunConfig(opts.resumeDir!) : opts.config;
   if (!config) throw new Error("train: pass config or resumeDir");
   // Everything that can fail on bad input happens before the run folder is created.
-  const agents = buildAgents(config);
+  const llm: LlmClient | undefined = buildLlm(config);
+  const agents = buildAgents(config, { llm });
   const tasks = buildTaskSource(config);
   const spec = buildEnvSpec(config);
   const backend = await selectBackend(config.backend);
-  const encoder = buildEncoder(config);
+  const encoder = buildEncoder(config, llm);
   const trainer: Trainer = buildTrainer(config, encoder);
   let rngs = new RunRngs(config.seed);
 
@@ -130,7 +174,8 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
   let envSteps = 0;
   let wallOffset = 0;
   let best: CheckpointMeta["best"] = null;
-  const columns = metricsColumns(trainer.metricNames);
+  const columns = metricsColumns(llm ? [...trainer.metricNames, ...llmMetricColumns] : trainer.metricNames);
+  const finalMode = config.tasks.source === "inline" ? "last" : config.tasks.finalAnswer;
 
   try {
     if (resuming) {
@@ -184,6 +229,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
         final: rows[rows.length - 1] ?? null,
         finalWindow: windowMeans(rows),
         best,
+        ...(llm ? { llm: { ...llm.stats } } : {}),
       };
       writeFileAtomic(path.join(runDir, "summary.json"), JSON.stringify(summary, null, 2) + "\n");
       const structure = structureSummary(readStructure(structureFile));
@@ -196,6 +242,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
     };
 
     for (let u = startUpdate + 1; u <= total; u++) {
+      const llmBefore = llm ? { ...llm.stats } : emptyStats();
       const batch = await rollout({
         spec,
         agents,
@@ -207,6 +254,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
         policyRng: rngs.policy,
         envRng: rngs.env,
         taskRng: rngs.tasks,
+        recordOutputs: llm !== undefined,
       });
       episodes += batch.episodes.length;
       envSteps += batch.envSteps;
@@ -219,10 +267,18 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
         if (e instanceof NonFiniteLossError) await finish("failed", e.message);
         throw e;
       }
-      const row: MetricsRow = { update: u, episodes, env_steps: envSteps, ...stats, ...upd, wall_s: wall() };
+      const row: MetricsRow = {
+        update: u,
+        episodes,
+        env_steps: envSteps,
+        ...stats,
+        ...upd,
+        ...(llm ? llmDelta(llm.stats, llmBefore) : {}),
+        wall_s: wall(),
+      };
       await writer.write(row);
       fs.appendFileSync(structureFile, JSON.stringify(structureRecord(u, agentNames, batch.episodes)) + "\n");
-      if (config.log.episodeSample !== 0) fs.appendFileSync(episodesFile, episodeRecords(batch, u, config.log.episodeSample));
+      if (config.log.episodeSample !== 0) fs.appendFileSync(episodesFile, episodeRecords(batch, u, config.log.episodeSample, finalMode));
       if (!best || stats.return_mean! > best.return_mean) best = { update: u, return_mean: stats.return_mean! };
       if (u % config.train.checkpointEvery === 0 || u === total) {
         await saveCheckpoint(

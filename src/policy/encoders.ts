@@ -13,6 +13,11 @@ export interface StateEncoder {
   encodeInto(states: readonly SystemState[], out: Float32Array): void;
   /** One B×dim tensor (the caller disposes it). */
   encode(states: readonly SystemState[]): tf.Tensor2D;
+  /**
+   * Optional async step the rollout awaits before `encodeInto` (encoders that fetch data, e.g.
+   * embeddings). Synchronous encoders leave it undefined and stay off the await path.
+   */
+  prepare?(states: readonly SystemState[]): Promise<void>;
 }
 
 abstract class BaseEncoder implements StateEncoder {
