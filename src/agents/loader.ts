@@ -6,6 +6,7 @@ import { InputError, zodToInputError } from "../core/errors.js";
 import type { Agent } from "./agent.js";
 import { agentDefinitionSchema, type AgentDefinition } from "./definition.js";
 import { EchoAgent } from "./echo.js";
+import { SimAgent } from "./sim.js";
 import { TerminatorAgent } from "./terminator.js";
 
 /** The `agents/` folder shipped with maestro (the default pool). */
@@ -104,5 +105,7 @@ export function buildAgent(def: AgentDefinition): Agent {
       return new EchoAgent(def.name, def.cost);
     case "terminator":
       return new TerminatorAgent(def.name, def.cost);
+    case "sim":
+      return new SimAgent({ name: def.name, cost: def.cost, solve: def.solve, boost: def.boost });
   }
 }

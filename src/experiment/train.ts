@@ -115,8 +115,8 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
   const spec = buildEnvSpec(config);
   const backend = await selectBackend(config.backend);
   const encoder = buildEncoder(config);
-  const trainer: Trainer = buildTrainer(config, encoder);
-  let rngs = new RunRngs(config.seed);
+  const rngs = new RunRngs(config.seed);
+  const trainer: Trainer = buildTrainer(config, encoder, rngs.trainer);
 
   const runDir = resuming ? opts.resumeDir! : (opts.runDir ?? defaultRunDir(config));
   const metricsFile = path.join(runDir, "metrics.csv");
@@ -134,7 +134,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
       const ck = latestCheckpoint(runDir);
       if (ck) {
         const meta = await loadCheckpoint(ck.dir, trainer);
-        rngs = new RunRngs(config.seed, meta.rng);
+        rngs.restore(meta.rng);
         startUpdate = meta.update;
         episodes = meta.episodes;
         envSteps = meta.envSteps;
