@@ -5,6 +5,8 @@ import { InputError } from "./core/errors.js";
 import { loadConfig } from "./experiment/config.js";
 import { configReference } from "./experiment/docs.js";
 import { evaluateRun } from "./experiment/evaluate.js";
+import { exactEvaluateRun } from "./experiment/exact.js";
+import { solveOracle } from "./experiment/oracle.js";
 import { createProgress } from "./experiment/progress.js";
 import { train } from "./experiment/train.js";
 import { trainSeeds } from "./experiment/multiSeed.js";
@@ -119,8 +121,27 @@ async function main(): Promise<void> {
           .option("episodes", { type: "number", default: 100, describe: "Episodes to run." })
           .option("greedy", { type: "boolean", default: false, describe: "Take the most probable agent instead of sampling." })
           .option("seed", { type: "number", describe: "Seed of the evaluation episodes (default: the run's seed)." })
+          .option("exact", {
+            type: "boolean",
+            default: false,
+            describe: "Simulated configs: exact expected return, success, cost and value of the stochastic policy (no sampling).",
+          })
           .option("json", { type: "boolean", default: false, describe: "Print one JSON object." }),
       async (a) => {
+        if (a.exact) {
+          const x = await exactEvaluateRun(a.runDir);
+          if (a.json) {
+            console.log(JSON.stringify(x, null, 2));
+            return;
+          }
+          console.log(`backend: ${x.backend}`);
+          console.log(`run: ${x.runDir} (checkpoint after update ${x.checkpointUpdate}), exact (${x.mode} problem)`);
+          console.log(`value   ${fmt(x.value, 4)}`);
+          console.log(`return  ${fmt(x.return, 4)}`);
+          console.log(`success ${fmt(x.success, 4)}`);
+          console.log(`cost    ${fmt(x.cost, 4)}${x.budget !== null ? ` (budget ${x.budget})` : ""}`);
+          return;
+        }
         const r = await evaluateRun(a.runDir, { episodes: a.episodes, greedy: a.greedy, ...(a.seed !== undefined ? { seed: a.seed } : {}) });
         if (a.json) {
           console.log(JSON.stringify(r, null, 2));
@@ -251,6 +272,37 @@ async function main(): Promise<void> {
       },
     )
     .command(
+      "oracle <config>",
+      "Simulated configs: the exact optimum (occupancy-measure LP solved with HiGHS) — J_R*, J_C*, λ* and the optimal policy.",
+      (y) =>
+        y
+          .positional("config", { type: "string", demandOption: true, describe: "Path to a simulated experiment config (YAML)." })
+          .option("set", { type: "string", array: true, default: [], describe: "Override a config field: --set env.budget=2" })
+          .option("json", { type: "boolean", default: false, describe: "Print one JSON object." }),
+      async (a) => {
+        const config = loadConfig(a.config, { sets: a.set as string[] });
+        const r = await solveOracle(config, a.config);
+        if (a.json) {
+          console.log(JSON.stringify(r, null, 2));
+          return;
+        }
+        console.log(`${a.config}: ${r.mode} problem, LP with ${r.lpColumns} columns and ${r.lpRows} rows (HiGHS)`);
+        console.log(`value  ${fmt(r.value, 6)}   (${r.mode === "constrained" ? "J_R*, expected task reward" : "expected reward − λ·cost"})`);
+        console.log(`J_R*   ${fmt(r.taskReturn, 6)}`);
+        console.log(`J_C*   ${fmt(r.cost, 6)}${r.budget !== null ? ` (budget ${r.budget}${r.mode === "constrained" ? (r.budgetBinds ? ", binds" : ", slack") : ", not imposed"})` : ""}`);
+        console.log(`success ${fmt(r.success, 6)}`);
+        console.log(`lambda ${fmt(r.lambda, 6)}   (${r.mode === "constrained" ? "λ*, dual of the budget row" : "fixed reward.costPenalty"})`);
+        console.log("optimal policy (states the optimal policy reaches):");
+        for (const s of r.policy) {
+          const acts = Object.entries(s.policy)
+            .filter(([, p]) => p > 1e-9)
+            .map(([n, p]) => `${n} ${p.toFixed(3)}`)
+            .join(", ");
+          console.log(`  ${s.type} step ${s.step} helpers {${s.helpers.join(",")}} (occupancy ${s.occupancy.toFixed(4)}): ${acts}`);
+        }
+      },
+    )
+    .command(
       "config",
       "Print the config reference (every field, its type, default and meaning) as Markdown.",
       (y) => y,
@@ -258,7 +310,7 @@ async function main(): Promise<void> {
         console.log(configReference());
       },
     )
-    .demandCommand(1, "Give a command: train, eval, orchestrate, sweep, worker, plot, sim-server or config (see --help).")
+    .demandCommand(1, "Give a command: train, eval, oracle, orchestrate, sweep, worker, plot, sim-server or config (see --help).")
     .strict()
     .fail((msg, err, y) => {
       if (err) throw err;

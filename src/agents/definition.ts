@@ -83,7 +83,30 @@ export const llmAgentSchema = z
     }
   });
 
-export const agentDefinitionSchema = z.discriminatedUnion("kind", [echoAgentSchema, terminatorAgentSchema, llmAgentSchema]);
+export const simAgentSchema = z
+  .object({
+    name,
+    kind: z
+      .literal("sim")
+      .describe("Simulated agent with Markov semantics (issue 3): a solver (`solve`), a helper (`boost`) or both."),
+    cost: z.number().nonnegative().describe("Fixed cost of one call."),
+    solve: z
+      .record(z.string().min(1), z.number().min(0).max(1))
+      .optional()
+      .describe("Solver: success probability of a call per task type, e.g. {easy: 0.8, hard: 0.3}."),
+    boost: z
+      .record(z.string().min(1), z.number())
+      .optional()
+      .describe("Helper: delta added to the success probability of later calls of each named solver, once this agent has been called."),
+    description,
+  })
+  .strict()
+  .refine((d) => d.solve !== undefined || d.boost !== undefined, {
+    message: "a sim agent needs `solve` (a solver), `boost` (a helper) or both",
+    path: ["solve"],
+  });
+
+export const agentDefinitionSchema = z.discriminatedUnion("kind", [echoAgentSchema, terminatorAgentSchema, simAgentSchema, llmAgentSchema]);
 
 export type AgentDefinition = z.infer<typeof agentDefinitionSchema>;
 export type AgentDefinitionInput = z.input<typeof agentDefinitionSchema>;

@@ -8,6 +8,7 @@ import { agentDefinitionSchema, type AgentDefinition } from "./definition.js";
 import { EchoAgent } from "./echo.js";
 import { LlmAgent } from "./llm.js";
 import type { LlmClient } from "../llm/client.js";
+import { SimAgent } from "./sim.js";
 import { TerminatorAgent } from "./terminator.js";
 
 /** The `agents/` folder shipped with maestro (the default pool). */
@@ -126,5 +127,7 @@ export function buildAgent(def: AgentDefinition, deps: AgentDeps = {}): Agent {
       return new EchoAgent(def.name, def.cost);
     case "terminator":
       return new TerminatorAgent(def.name, def.cost);
+    case "sim":
+      return new SimAgent({ name: def.name, cost: def.cost, solve: def.solve, boost: def.boost });
   }
 }

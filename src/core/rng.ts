@@ -8,7 +8,7 @@ export type RngState = seedrandom.State.Alea;
  * Backed by seedrandom's Alea generator, whose state can be saved in a checkpoint and restored.
  */
 export class Rng {
-  private readonly prng: seedrandom.StatefulPRNG<seedrandom.State.Alea>;
+  private prng: seedrandom.StatefulPRNG<seedrandom.State.Alea>;
 
   constructor(seed: number | string, state?: RngState) {
     this.prng = seedrandom.alea(String(seed), { state: state ?? true });
@@ -79,5 +79,10 @@ export class Rng {
 
   state(): RngState {
     return this.prng.state();
+  }
+
+  /** Continues from a saved state in place (objects holding this Rng see the restored stream). */
+  restore(state: RngState): void {
+    this.prng = seedrandom.alea("", { state });
   }
 }

@@ -1,5 +1,10 @@
 import type { Agent } from "../agents/agent.js";
 import { buildAgent, type AgentDeps } from "../agents/loader.js";
+import { linkSimAgents } from "../agents/sim.js";
+import type { OnPolicyOptions } from "../algos/on-policy.js";
+import { P3oTrainer } from "../algos/p3o.js";
+import { PpoLagrangianTrainer } from "../algos/ppo-lagrangian.js";
+import { PpoTrainer } from "../algos/ppo.js";
 import { ReinforceTrainer } from "../algos/reinforce.js";
 import type { Trainer } from "../algos/trainer.js";
 import { Rng, type RngState } from "../core/rng.js";
@@ -7,6 +12,7 @@ import type { EnvSpec } from "../env/env.js";
 import { DoaMd5Encoder, FeaturesEncoder, type StateEncoder } from "../policy/encoders.js";
 import { CategoricalPolicy } from "../policy/policy.js";
 import { evaluatorByName } from "../tasks/evaluators.js";
+import { SimTaskSource } from "../tasks/sim.js";
 import { inlineTasks, ListTaskSource, type TaskSource } from "../tasks/source.js";
 import { generateArithmeticTasks } from "../tasks/arithmetic.js";
 import { loadJsonlTasks, splitTasks } from "../tasks/jsonl.js";
@@ -38,10 +44,20 @@ export class RunRngs {
   state(): Record<string, RngState> {
     return { policy: this.policy.state(), env: this.env.state(), tasks: this.tasks.state(), trainer: this.trainer.state() };
   }
+
+  /** Restores every stream in place from a checkpoint (components keep their references). */
+  restore(states: Record<string, RngState>): void {
+    if (states.policy) this.policy.restore(states.policy);
+    if (states.env) this.env.restore(states.env);
+    if (states.tasks) this.tasks.restore(states.tasks);
+    if (states.trainer) this.trainer.restore(states.trainer);
+  }
 }
 
 export function buildAgents(c: Config, deps: AgentDeps = {}): Agent[] {
-  return c.agents.map((d) => buildAgent(d, deps));
+  const agents = c.agents.map((d) => buildAgent(d, deps));
+  linkSimAgents(agents);
+  return agents;
 }
 
 /** The resolved settings of every entry of `llm.models` (model fields over the llm defaults). */
@@ -113,15 +129,19 @@ export function buildTaskSplits(c: Config): { train: Task[]; eval: Task[] } {
       const pool = generateArithmeticTasks({ ...opts, seed: `${seed}:eval`, count: 3 * t.eval, idPrefix: "eval" });
       return { train, eval: pool.filter((x) => !seen.has(x.prompt)).slice(0, t.eval) };
     }
+    case "sim":
+      throw new Error("buildTaskSplits: simulated tasks are drawn per episode by type; there is no fixed task list");
   }
 }
 
 export function buildTaskSource(c: Config, split: "train" | "eval" = "train"): TaskSource {
-  const order = c.tasks.order;
   switch (c.tasks.source) {
     case "inline":
-      return new ListTaskSource(inlineTasks(c.tasks.items), order);
+      return new ListTaskSource(inlineTasks(c.tasks.items), c.tasks.order);
+    case "sim":
+      return new SimTaskSource(c.tasks.types);
     default: {
+      const order = c.tasks.order;
       const s = buildTaskSplits(c);
       // held-out tasks are visited in order, so an evaluation of n ≤ #eval episodes sees each once
       return split === "train" ? new ListTaskSource(s.train, order) : new ListTaskSource(s.eval, "cycle");
@@ -138,7 +158,7 @@ export function buildEnvSpec(c: Config): EnvSpec {
     costPenalty: c.reward.costPenalty,
     budget: c.env.budget,
     evaluator:
-      c.tasks.source === "inline"
+      c.tasks.source === "inline" || c.tasks.source === "sim"
         ? evaluatorByName(c.tasks.evaluator)
         : evaluatorByName(c.tasks.evaluator, { finalAnswer: c.tasks.finalAnswer, tolerance: c.tasks.tolerance }),
   };
@@ -183,12 +203,17 @@ export function buildEncoder(c: Config, llm?: LlmClient): StateEncoder {
         outputBuckets: e.outputBuckets,
         recentTurns: e.recentTurns,
         costScale: e.costScale,
+        view: e.view,
+        markovAgents: c.agents.filter((a) => a.kind === "sim" && a.boost !== undefined && Object.keys(a.boost).length > 0).map((a) => a.name),
       });
   }
 }
 
-/** Policy and trainer, initialised from the seed (init uses its own stream, so it never shifts sampling). */
-export function buildTrainer(c: Config, encoder: StateEncoder): Trainer {
+/**
+ * Policy and trainer, initialised from the seed (init uses its own stream, so it never shifts sampling).
+ * `trainerRng` orders minibatches (pass the run's RunRngs.trainer so it is checkpointed).
+ */
+export function buildTrainer(c: Config, encoder: StateEncoder, trainerRng: Rng = new Rng(`${c.seed}:trainer`)): Trainer {
   const initRng = new Rng(`${c.seed}:init`);
   const policy = new CategoricalPolicy(
     encoder.dim,
@@ -203,7 +228,7 @@ export function buildTrainer(c: Config, encoder: StateEncoder): Trainer {
         policy,
         {
           gamma: c.reward.gamma,
-          lr: a.lr,
+          lr: a.reinforce.lr ?? a.lr,
           baseline: a.reinforce.baseline,
           normalizeReturns: a.reinforce.normalizeReturns,
           entropyCoef: a.entropyCoef,
@@ -214,5 +239,51 @@ export function buildTrainer(c: Config, encoder: StateEncoder): Trainer {
         },
         initRng,
       );
+    case "ppo":
+      return new PpoTrainer(policy, onPolicyOptions(c), initRng, trainerRng);
+    case "ppo-lagrangian": {
+      const l = a.lagrangian;
+      return new PpoLagrangianTrainer(
+        policy,
+        onPolicyOptions(c),
+        { init: l.lambdaInit, lr: l.lambdaLr, max: l.lambdaMax, optimizer: l.optimizer, pid: l.pid, budget: requireBudget(c) },
+        initRng,
+        trainerRng,
+      );
+    }
+    case "p3o":
+      return new P3oTrainer(policy, onPolicyOptions(c), { ...a.p3o, budget: requireBudget(c) }, initRng, trainerRng);
   }
+}
+
+function requireBudget(c: Config): number {
+  if (c.env.budget === undefined) throw new Error(`algo ${c.algo.name} needs env.budget`);
+  return c.env.budget;
+}
+
+/** The shared on-policy options of ppo, ppo-lagrangian and p3o. */
+export function onPolicyOptions(c: Config): OnPolicyOptions {
+  const a = c.algo;
+  const p = a.ppo;
+  return {
+    gamma: c.reward.gamma,
+    gaeLambda: p.gaeLambda,
+    costGamma: p.costGamma ?? c.reward.gamma,
+    costGaeLambda: p.costGaeLambda ?? p.gaeLambda,
+    clipRatio: p.clipRatio,
+    epochs: p.epochs,
+    minibatches: p.minibatches,
+    targetKl: p.targetKl,
+    lr: a.lr,
+    valueLr: p.valueLr,
+    valueNet: { hidden: p.valueHidden, activation: c.policy.activation, init: c.policy.init },
+    entropyCoef: a.entropyCoef,
+    maxGradNorm: a.maxGradNorm,
+    adamEps: a.adamEps,
+    normalizeAdvantage: p.normalizeAdvantage,
+    standardizeCostAdvantage: p.standardizeCostAdvantage,
+    costWindow: p.costWindow,
+    annealLr: p.annealLr,
+    totalUpdates: c.train.updates,
+  };
 }

@@ -34,6 +34,20 @@ const inlineTasks = z
   })
   .strict();
 
+const simTasks = z
+  .object({
+    source: z.literal("sim").describe("Simulated tasks (issue 3): a task type drawn per episode; the task text names the type."),
+    types: z
+      .record(z.string().regex(/^[A-Za-z0-9_-]+$/, "letters, digits, _ - only"), z.number().positive())
+      .refine((r) => Object.keys(r).length > 0, "at least one task type")
+      .describe("Task types and their sampling weights, e.g. {easy: 0.6, hard: 0.4}; every sim solver needs a probability for each."),
+    evaluator: z
+      .enum(evaluatorNames)
+      .default("solved")
+      .describe("Success rule; simulated tasks use `solved` (a simulated solver succeeded)."),
+  })
+  .strict();
+
 /** Fields shared by task sources with reference answers (judged on the episode's final answer). */
 const answerTaskFields = {
   order: z
@@ -89,9 +103,6 @@ const arithmeticTasks = z
   })
   .strict();
 
-const tasksSchema = z
-  .discriminatedUnion("source", [inlineTasks, jsonlTasks, arithmeticTasks])
-  .describe("Where episodes' tasks come from.");
 
 const llmModelSchema = z
   .object({
@@ -154,6 +165,10 @@ const llmSchema = z
   .strict()
   .describe("LLM providers, models, limits, cost rule and response cache (needed by kind: llm agents).");
 
+const tasksSchema = z
+  .discriminatedUnion("source", [inlineTasks, simTasks, jsonlTasks, arithmeticTasks])
+  .describe("Where episodes' tasks come from.");
+
 const envSchema = z
   .object({
     maxSteps: positiveInt().describe("Episode length limit; reaching it without a terminal step is a failure."),
@@ -192,6 +207,12 @@ const featuresEncoder = z
     outputBuckets: z.number().int().nonnegative().default(32).describe("Hash buckets for the recent outputs."),
     recentTurns: z.number().int().nonnegative().default(2).describe("How many latest outputs are hashed."),
     costScale: z.number().positive().default(10).describe("Cost normaliser when the run has no budget."),
+    view: z
+      .enum(["full", "markov"])
+      .default("full")
+      .describe(
+        "full: every feature above. markov: only the Markov state of simulated configs — task text n-grams (the task type), step (scalar + one-hot) and the called-at-least-once flags of helper agents (sim agents with `boost`); nothing else of the history.",
+      ),
   })
   .strict();
 const embeddingEncoder = z
@@ -236,18 +257,115 @@ const reinforceSchema = z
     normalizeReturns: z.boolean().default(false).describe("Standardise G_t over the batch before the baseline."),
     valueLr: z.number().positive().default(1e-3).describe("Learning rate of the value baseline."),
     valueHidden: hidden.default([64, 64]),
+    lr: z
+      .number()
+      .positive()
+      .nullable()
+      .default(null)
+      .describe("REINFORCE's own policy learning rate (one gradient step per batch needs a larger step than PPO's epochs); null = algo.lr."),
   })
   .strict()
   .describe("REINFORCE options.");
 
+const ppoSchema = z
+  .object({
+    clipRatio: z.number().positive().default(0.2).describe("PPO clip range ε of the ratio π/π_old (Schulman et al. 2017, eq. 7)."),
+    epochs: positiveInt().default(10).describe("Passes over each rollout batch."),
+    minibatches: positiveInt().default(4).describe("Minibatches per epoch (rows are shuffled with the trainer's RNG stream)."),
+    targetKl: z
+      .number()
+      .positive()
+      .nullable()
+      .default(0.02)
+      .describe("KL early stop: stop the epochs once a minibatch's approx KL exceeds 1.5·targetKl (SB3's rule); null = off."),
+    gaeLambda: z.number().min(0).max(1).default(0.95).describe("GAE λ of the reward advantage (Schulman et al. 2016)."),
+    costGamma: z.number().min(0).max(1).nullable().default(null).describe("Discount γ_C of the cost signal; null = reward.gamma."),
+    costGaeLambda: z.number().min(0).max(1).nullable().default(null).describe("GAE λ of the cost advantage; null = gaeLambda."),
+    normalizeAdvantage: z.boolean().default(true).describe("Standardise the reward advantage over the batch."),
+    standardizeCostAdvantage: z
+      .boolean()
+      .default(false)
+      .describe("Standardise the cost advantage too (default: only centred, so its scale stays that of the cost)."),
+    valueLr: z.number().positive().default(1e-3).describe("Adam learning rate of the reward and cost critics."),
+    valueHidden: hidden.default([64, 64]),
+    annealLr: z
+      .boolean()
+      .default(false)
+      .describe("Decay the policy and critic learning rates linearly to 0 over train.updates (CleanRL's anneal_lr); settles the final policy of a Lagrangian/penalty oscillation."),
+    costWindow: positiveInt()
+      .default(20)
+      .describe("Constrained trainers: J_C = mean undiscounted episode cost over this many most recent episodes."),
+  })
+  .strict()
+  .describe("Shared on-policy (PPO-style) options of ppo, ppo-lagrangian and p3o.");
+
+const pidSchema = z
+  .object({
+    kp: z.number().nonnegative().default(0.1).describe("Proportional gain K_P (Stooke et al. 2020, Alg. 2)."),
+    ki: z.number().nonnegative().default(0.01).describe("Integral gain K_I."),
+    kd: z.number().nonnegative().default(0.01).describe("Derivative gain K_D."),
+    dDelay: positiveInt().default(10).describe("Delay (updates) of the derivative term: D uses J_C now minus J_C dDelay updates ago."),
+    pEmaAlpha: z.number().min(0).max(1).default(0.95).describe("EMA smoothing of the proportional error (0 = no smoothing)."),
+    dEmaAlpha: z.number().min(0).max(1).default(0.95).describe("EMA smoothing of the cost used by the derivative term."),
+  })
+  .strict()
+  .describe("PID-Lagrangian gains (OmniSafe's PIDLagrangian).");
+
+const lagrangianSchema = z
+  .object({
+    lambdaInit: z.number().nonnegative().default(0).describe("Initial Lagrange multiplier λ."),
+    lambdaLr: z.number().positive().default(0.05).describe("Step size η of the dual update λ ← clamp(λ + η(J_C − d), 0, λ_max)."),
+    lambdaMax: z.number().positive().default(100).describe("Upper clamp λ_max of the multiplier."),
+    optimizer: z
+      .enum(["plain", "adam", "pid"])
+      .default("plain")
+      .describe("plain: projected gradient ascent; adam: Adam on −λ(J_C − d) then clamp (OmniSafe); pid: PID-Lagrangian (Stooke et al. 2020)."),
+    pid: pidSchema.default(pidSchema.parse({})),
+  })
+  .strict()
+  .describe("PPO-Lagrangian multiplier options.");
+
+const p3oSchema = z
+  .object({
+    kappa: z.number().nonnegative().default(20).describe("Penalty factor κ of the exact penalty (Zhang et al. 2022, eq. 11); must exceed λ* for the constraint to hold."),
+    kappaSchedule: z
+      .enum(["fixed", "linear"])
+      .default("fixed")
+      .describe("fixed: κ throughout; linear: κ grows linearly from `kappa` to `kappaFinal` over `kappaUpdates` updates."),
+    kappaFinal: z.number().nonnegative().default(20).describe("κ at the end of a linear schedule."),
+    kappaUpdates: positiveInt().default(100).describe("Length (updates) of the linear κ ramp."),
+    clipCostSurrogate: z
+      .boolean()
+      .default(true)
+      .describe("true: pessimistic clipped cost surrogate E[max(ρ·A_C, clip(ρ)·A_C)] (the paper); false: plain E[ρ·A_C] (OmniSafe)."),
+    constraintScale: z
+      .enum(["one-minus-gamma", "one", "inverse-episode-length"])
+      .default("inverse-episode-length")
+      .describe(
+        "Factor s in max(0, L_C + s·(J_C − d)): one-minus-gamma = (1 − γ_C) (the paper, for discounted infinite horizons; 0 when γ_C = 1), one = 1 (OmniSafe), inverse-episode-length = 1 / mean episode length of the batch (puts the per-episode J_C − d on the per-step scale of L_C).",
+      ),
+  })
+  .strict()
+  .describe("P3O options.");
+
+export const algoNames = ["reinforce", "ppo", "ppo-lagrangian", "p3o"] as const;
+/** Trainers that solve the CMDP (task reward, cost kept separate, budget as a constraint). */
+export const constrainedAlgos: readonly string[] = ["ppo-lagrangian", "p3o"];
+
 const algoSchema = z
   .object({
-    name: z.enum(["reinforce"]).default("reinforce").describe("Trainer."),
+    name: z
+      .enum(algoNames)
+      .default("reinforce")
+      .describe("Trainer: reinforce and ppo optimise the configured (penalised) reward; ppo-lagrangian and p3o the CMDP with env.budget."),
     lr: z.number().positive().default(1e-3).describe("Adam learning rate of the policy."),
     adamEps: z.number().positive().default(1e-8).describe("Adam ε (torch's default)."),
     maxGradNorm: z.number().positive().nullable().default(1.0).describe("Global-norm gradient clip (null = off)."),
     entropyCoef: z.number().nonnegative().default(0).describe("Entropy bonus coefficient β."),
     reinforce: reinforceSchema.default(reinforceSchema.parse({})),
+    ppo: ppoSchema.default(ppoSchema.parse({})),
+    lagrangian: lagrangianSchema.default(lagrangianSchema.parse({})),
+    p3o: p3oSchema.default(p3oSchema.parse({})),
   })
   .strict()
   .describe("Training algorithm.");
@@ -363,6 +481,10 @@ export function validateConfig(raw: unknown, file: string, configDir: string, op
 
 function checkCrossFields(c: Config, file: string): void {
   checkLlmFields(c, file);
+  if (constrainedAlgos.includes(c.algo.name) && c.env.budget === undefined) {
+    throw new InputError(`${file}: env.budget: algo.name "${c.algo.name}" is a constrained trainer and needs a cost budget d`, file, "env.budget");
+  }
+  if (c.tasks.source === "sim") checkSimConfig(c, file);
   if (c.tasks.evaluator === "terminated" && !c.agents.some((a) => a.kind === "terminator")) {
     throw new InputError(
       `${file}: tasks.evaluator: "terminated" needs a terminator agent in the pool (agents has none)`,
@@ -388,7 +510,7 @@ function checkLlmFields(c: Config, file: string): void {
   if (c.encoder.name === "embedding" && c.encoder.baseURL === undefined && c.llm?.baseURL === undefined) {
     throw new InputError(`${file}: encoder.baseURL: the embedding encoder needs a baseURL (or llm.baseURL)`, file, "encoder.baseURL");
   }
-  if (c.tasks.source !== "inline" && !c.agents.some((a) => a.kind === "terminator")) {
+  if ((c.tasks.source === "jsonl" || c.tasks.source === "arithmetic") && !c.agents.some((a) => a.kind === "terminator")) {
     throw new InputError(
       `${file}: tasks.evaluator: "${c.tasks.evaluator}" judges the answer when a terminator ends the episode; agents has no terminator`,
       file,
@@ -397,6 +519,42 @@ function checkLlmFields(c: Config, file: string): void {
   }
   if (c.tasks.source === "arithmetic" && c.tasks.minSteps > c.tasks.maxSteps) {
     throw new InputError(`${file}: tasks.minSteps: must be ≤ tasks.maxSteps`, file, "tasks.minSteps");
+  }
+}
+
+/** A simulated config: every solver knows every task type, every boost names a solver of the pool. */
+function checkSimConfig(c: Config, file: string): void {
+  if (c.tasks.source !== "sim") return;
+  const types = Object.keys(c.tasks.types);
+  const names = new Set(c.agents.map((a) => a.name));
+  c.agents.forEach((a, i) => {
+    if (a.kind !== "sim") return;
+    for (const t of types) {
+      if (a.solve !== undefined && !(t in a.solve)) {
+        throw new InputError(
+          `${file}: agents[${i}] (${a.name}).solve: no success probability for task type "${t}" (tasks.types has ${types.join(", ")})`,
+          file,
+          `agents[${i}].solve`,
+        );
+      }
+    }
+    for (const s of Object.keys(a.solve ?? {})) {
+      if (!types.includes(s)) {
+        throw new InputError(`${file}: agents[${i}] (${a.name}).solve.${s}: not a task type of tasks.types (${types.join(", ")})`, file, `agents[${i}].solve`);
+      }
+    }
+    for (const target of Object.keys(a.boost ?? {})) {
+      const solver = c.agents.find((b) => b.name === target);
+      if (!names.has(target) || solver?.kind !== "sim" || solver.solve === undefined) {
+        throw new InputError(`${file}: agents[${i}] (${a.name}).boost.${target}: not a sim solver of the pool`, file, `agents[${i}].boost`);
+      }
+    }
+  });
+  if (!c.env.terminatorEndsEpisode) {
+    throw new InputError(`${file}: env.terminatorEndsEpisode: simulated configs need true (the Terminator gives up)`, file, "env.terminatorEndsEpisode");
+  }
+  if (c.tasks.evaluator !== "solved") {
+    throw new InputError(`${file}: tasks.evaluator: simulated tasks need "solved"`, file, "tasks.evaluator");
   }
 }
 

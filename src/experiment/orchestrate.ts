@@ -78,7 +78,7 @@ export class Orchestrator {
   }
 
   private get finalMode(): FinalAnswerMode {
-    return this.config.tasks.source === "inline" ? "last" : this.config.tasks.finalAnswer;
+    return "finalAnswer" in this.config.tasks ? this.config.tasks.finalAnswer : "last";
   }
 
   /** Solves one task (a text, or a task with a reference answer). */

@@ -160,8 +160,8 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
   const spec = buildEnvSpec(config);
   const backend = await selectBackend(config.backend);
   const encoder = buildEncoder(config, llm);
-  const trainer: Trainer = buildTrainer(config, encoder);
-  let rngs = new RunRngs(config.seed);
+  const rngs = new RunRngs(config.seed);
+  const trainer: Trainer = buildTrainer(config, encoder, rngs.trainer);
 
   const runDir = resuming ? opts.resumeDir! : (opts.runDir ?? defaultRunDir(config));
   const metricsFile = path.join(runDir, "metrics.csv");
@@ -175,14 +175,14 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
   let wallOffset = 0;
   let best: CheckpointMeta["best"] = null;
   const columns = metricsColumns(llm ? [...trainer.metricNames, ...llmMetricColumns] : trainer.metricNames);
-  const finalMode = config.tasks.source === "inline" ? "last" : config.tasks.finalAnswer;
+  const finalMode = "finalAnswer" in config.tasks ? config.tasks.finalAnswer : "last";
 
   try {
     if (resuming) {
       const ck = latestCheckpoint(runDir);
       if (ck) {
         const meta = await loadCheckpoint(ck.dir, trainer);
-        rngs = new RunRngs(config.seed, meta.rng);
+        rngs.restore(meta.rng);
         startUpdate = meta.update;
         episodes = meta.episodes;
         envSteps = meta.envSteps;

@@ -125,6 +125,15 @@ export interface FeaturesEncoderOptions {
   recentTurns: number;
   /** Cost normaliser when the run has no budget. */
   costScale: number;
+  /**
+   * full (default): every feature. markov: only the Markov state of simulated configs — the task
+   * n-grams (the task type), the step (scalar and one-hot) and the "called at least once" flags of
+   * the agents named in `markovAgents` (the helpers); last agent, call counts, other agents' flags,
+   * recent outputs and cost spent stay 0. The layout (and `dim`) is the same in both views.
+   */
+  view?: "full" | "markov";
+  /** Agents whose called flag the markov view shows (simulated helpers: agents with `boost`). */
+  markovAgents?: readonly string[];
 }
 
 /**
@@ -159,6 +168,10 @@ export class FeaturesEncoder extends BaseEncoder {
   }
 
   encodeInto(states: readonly SystemState[], out: Float32Array): void {
+    if (this.opts.view === "markov") {
+      this.encodeMarkov(states, out);
+      return;
+    }
     const { taskBuckets, outputBuckets, recentTurns, maxSteps, costScale } = this.opts;
     out.fill(0, 0, states.length * this.dim);
     for (let b = 0; b < states.length; b++) {
@@ -183,6 +196,24 @@ export class FeaturesEncoder extends BaseEncoder {
       out[row + this.offStep] = s.step / maxSteps;
       out[row + this.offStep + 1 + Math.min(s.step, maxSteps)] = 1;
       out[row + this.offCost] = s.budget !== undefined && s.budget > 0 ? s.costSpent / s.budget : s.costSpent / costScale;
+    }
+  }
+
+  /** The markov view: (task text, step, set of helpers already called) and nothing else. */
+  private encodeMarkov(states: readonly SystemState[], out: Float32Array): void {
+    const { taskBuckets, maxSteps } = this.opts;
+    const shown = new Set(this.opts.markovAgents ?? []);
+    out.fill(0, 0, states.length * this.dim);
+    for (let b = 0; b < states.length; b++) {
+      const s = states[b]!;
+      const row = b * this.dim;
+      if (taskBuckets > 0) out.set(this.taskCache.get(s.task.prompt, (t) => hashedNgrams(t, taskBuckets)), row);
+      for (const turn of s.history) {
+        const a = this.agentIndex.get(turn.agent);
+        if (a !== undefined && shown.has(turn.agent)) out[row + this.offCalled + a] = 1;
+      }
+      out[row + this.offStep] = s.step / maxSteps;
+      out[row + this.offStep + 1 + Math.min(s.step, maxSteps)] = 1;
     }
   }
 }

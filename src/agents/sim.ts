@@ -1,0 +1,108 @@
+import type { AgentOutput, SystemState } from "../core/types.js";
+import type { Agent, AgentContext } from "./agent.js";
+
+/**
+ * Simulated agents with the Markov semantics of issue 3, so the optimum of a simulated config can be
+ * computed exactly (src/experiment/oracle.ts):
+ *
+ * - a *solver* has `solve: {taskType: p}`; a call succeeds with probability
+ *   clamp(solve[type] + Σ boosts of helpers already called, 0, 1). Success ends the episode
+ *   (`solved: true, terminal: true`); failure appends a turn and the episode goes on.
+ * - a *helper* has `boost: {solverName: delta}`, added to every later call of that solver once the
+ *   helper has been called at least once (calling it twice adds nothing more).
+ * - every call costs `cost`.
+ *
+ * One agent may both solve and boost. The outcome of a call depends only on (task type, set of
+ * boosting agents already called), which is what makes (task type, step, set of helpers called) the
+ * Markov state.
+ */
+export interface SimAgentSpec {
+  name: string;
+  cost: number;
+  /** Success probability per task type; absent for a pure helper. */
+  solve?: Readonly<Record<string, number>>;
+  /** Boost per solver name; absent for a pure solver. */
+  boost?: Readonly<Record<string, number>>;
+}
+
+/** One possible result of a call, with its probability. */
+export interface SimOutcome {
+  prob: number;
+  output: AgentOutput;
+}
+
+export class SimAgent implements Agent {
+  readonly kind = "sim";
+  readonly name: string;
+  readonly cost: number;
+  /** Boost this agent receives from each helper (helper name → delta); filled by {@link linkSimAgents}. */
+  readonly boostFrom = new Map<string, number>();
+
+  constructor(readonly spec: SimAgentSpec) {
+    this.name = spec.name;
+    this.cost = spec.cost;
+  }
+
+  get isSolver(): boolean {
+    return this.spec.solve !== undefined;
+  }
+
+  get isHelper(): boolean {
+    return this.spec.boost !== undefined && Object.keys(this.spec.boost).length > 0;
+  }
+
+  /** Success probability of a call on `state` (0 for a pure helper). */
+  successProb(taskType: string | undefined, calledBefore: Iterable<string>): number {
+    const solve = this.spec.solve;
+    if (!solve) return 0;
+    if (taskType === undefined || !(taskType in solve)) {
+      throw new Error(`sim agent "${this.name}": no success probability for task type "${String(taskType)}"`);
+    }
+    let p = solve[taskType]!;
+    const seen = new Set<string>();
+    for (const h of calledBefore) {
+      if (seen.has(h)) continue;
+      seen.add(h);
+      p += this.boostFrom.get(h) ?? 0;
+    }
+    return Math.min(1, Math.max(0, p));
+  }
+
+  /** The possible outputs of a call on `state` and their probabilities (used by exact evaluation). */
+  outcomes(state: SystemState): SimOutcome[] {
+    if (!this.spec.solve) return [{ prob: 1, output: { content: `${this.name}: done`, cost: this.cost } }];
+    const p = this.successProb(
+      state.task.type,
+      state.history.map((t) => t.agent),
+    );
+    const out: SimOutcome[] = [];
+    if (p > 0) out.push({ prob: p, output: { content: `${this.name}: solved`, cost: this.cost, solved: true, terminal: true } });
+    if (p < 1) out.push({ prob: 1 - p, output: { content: `${this.name}: failed`, cost: this.cost, solved: false } });
+    return out;
+  }
+
+  act(state: SystemState, ctx: AgentContext): AgentOutput {
+    if (!this.spec.solve) return { content: `${this.name}: done`, cost: this.cost };
+    const p = this.successProb(
+      state.task.type,
+      state.history.map((t) => t.agent),
+    );
+    // exactly one draw per solver call, whatever p is, so the env stream stays aligned across policies
+    const u = ctx.rng.next();
+    return u < p
+      ? { content: `${this.name}: solved`, cost: this.cost, solved: true, terminal: true }
+      : { content: `${this.name}: failed`, cost: this.cost, solved: false };
+  }
+}
+
+/** Tells every simulated solver which helpers boost it (helper `boost` maps name the solver). */
+export function linkSimAgents(agents: readonly Agent[]): void {
+  const sims = agents.filter((a): a is SimAgent => a instanceof SimAgent);
+  for (const s of sims) s.boostFrom.clear();
+  for (const helper of sims) {
+    for (const [solverName, delta] of Object.entries(helper.spec.boost ?? {})) {
+      const solver = sims.find((s) => s.name === solverName);
+      if (solver) solver.boostFrom.set(helper.name, delta);
+    }
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * The on-policy rollout buffer: per-row views over a {@link RolloutBatch} — critic values, GAE
+ * advantages and returns of the reward and of the cost signal, each with its own γ and λ_GAE.
+ * Plain arrays only; the trainer uploads minibatches of them to tfjs.
+ */
+import { mean, std } from "../core/math.js";
+import type { RolloutBatch } from "../env/rollout.js";
+
+/**
+ * Generalised advantage estimation (Schulman et al. 2016, eq. 16) over ONE trajectory that ends at its
+ * last element (a true terminal: every rollout episode runs to its end, and the step index is part of
+ * the state, so reaching maxSteps is terminal too):
+ *   δ_t = r_t + γ·V(s_{t+1}) − V(s_t)   with V(s_T) = `lastValue` (0 at a terminal),
+ *   A_t = δ_t + γλ·A_{t+1},   return_t = A_t + V(s_t) (the critic's TD(λ) target).
+ */
+export function gae(
+  rewards: ArrayLike<number>,
+  values: ArrayLike<number>,
+  gamma: number,
+  lambda: number,
+  lastValue = 0,
+): { advantages: Float64Array; returns: Float64Array } {
+  const n = rewards.length;
+  const advantages = new Float64Array(n);
+  const returns = new Float64Array(n);
+  let next = 0;
+  let nextValue = lastValue;
+  for (let t = n - 1; t >= 0; t--) {
+    const delta = rewards[t]! + gamma * nextValue - values[t]!;
+    next = delta + gamma * lambda * next;
+    advantages[t] = next;
+    returns[t] = next + values[t]!;
+    nextValue = values[t]!;
+  }
+  return { advantages, returns };
+}
+
+/** Advantages and critic targets of one signal, per batch row. */
+export interface SignalView {
+  values: Float64Array;
+  advantages: Float64Array;
+  returns: Float64Array;
+}
+
+/** GAE of one per-row signal of a batch, computed trajectory by trajectory. */
+export function signalView(
+  batch: RolloutBatch,
+  signal: ArrayLike<number>,
+  values: ArrayLike<number>,
+  gamma: number,
+  lambda: number,
+): SignalView {
+  const n = batch.rows;
+  const out: SignalView = { values: Float64Array.from(values), advantages: new Float64Array(n), returns: new Float64Array(n) };
+  for (const ep of batch.episodes) {
+    const r = ep.rows.map((row) => signal[row]!);
+    const v = ep.rows.map((row) => values[row]!);
+    const g = gae(r, v, gamma, lambda);
+    ep.rows.forEach((row, t) => {
+      out.advantages[row] = g.advantages[t]!;
+      out.returns[row] = g.returns[t]!;
+    });
+  }
+  return out;
+}
+
+/** (x − mean)/(std + 1e-8) in place: the reward advantage normalisation of PPO implementations. */
+export function standardizeInPlace(x: Float64Array): void {
+  const m = mean(x);
+  const s = std(x);
+  for (let i = 0; i < x.length; i++) x[i] = (x[i]! - m) / (s + 1e-8);
+}
+
+/** x − mean in place: the cost advantage keeps its scale (issue 3: centred, not standardised). */
+export function centerInPlace(x: Float64Array): void {
+  const m = mean(x);
+  for (let i = 0; i < x.length; i++) x[i] = x[i]! - m;
+}
+
+/** Copies `src[idx[i]]` into a new Float32Array (a minibatch of a per-row array). */
+export function gatherRows(src: ArrayLike<number>, idx: ArrayLike<number>, width = 1): Float32Array {
+  const out = new Float32Array(idx.length * width);
+  for (let i = 0; i < idx.length; i++) {
+    const r = idx[i]!;
+    for (let j = 0; j < width; j++) out[i * width + j] = src[r * width + j]!;
+  }
+  return out;
+}

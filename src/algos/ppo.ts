@@ -1,0 +1,22 @@
+/**
+ * PPO (Schulman et al. 2017) without a constraint: minimise −L^CLIP(A_R) (eq. 7) on the configured
+ * reward R_t = r_t − λ·c_t (λ = reward.costPenalty, 0 = cost ignored), with the shared on-policy
+ * machinery of {@link OnPolicyTrainer} (GAE, critic, minibatches, epochs, KL early stop).
+ */
+import type { Rng } from "../core/rng.js";
+import type { CategoricalPolicy } from "../policy/policy.js";
+import { OnPolicyTrainer, type LossTerms, type MinibatchTerms, type OnPolicyOptions } from "./on-policy.js";
+import { clippedSurrogate } from "./surrogate.js";
+import { tf } from "../policy/backend.js";
+
+export class PpoTrainer extends OnPolicyTrainer {
+  readonly name = "ppo";
+
+  constructor(policy: CategoricalPolicy, o: OnPolicyOptions, initRng: Rng, rng: Rng) {
+    super(policy, o, initRng, rng, false, []);
+  }
+
+  protected policyLoss(mb: MinibatchTerms): LossTerms {
+    return { loss: tf.neg(clippedSurrogate(mb.ratio, mb.advR, this.o.clipRatio)) as tf.Scalar };
+  }
+}
