@@ -39,7 +39,7 @@ function setup(file, sets = []) {
     tasks: buildTaskSource(config),
     encoder,
     rngs,
-    trainer: buildTrainer(config, encoder, rngs),
+    trainer: buildTrainer(config, encoder, rngs.trainer),
   };
 }
 
