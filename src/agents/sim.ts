@@ -38,9 +38,13 @@ export class SimAgent implements Agent {
   /** Boost this agent receives from each helper (helper name → delta); filled by {@link linkSimAgents}. */
   readonly boostFrom = new Map<string, number>();
 
+  /** Output texts, built once (act runs on the rollout's hot path). */
+  private readonly text: { done: string; solved: string; failed: string };
+
   constructor(readonly spec: SimAgentSpec) {
     this.name = spec.name;
     this.cost = spec.cost;
+    this.text = { done: `${spec.name}: done`, solved: `${spec.name}: solved`, failed: `${spec.name}: failed` };
   }
 
   get isSolver(): boolean {
@@ -51,21 +55,32 @@ export class SimAgent implements Agent {
     return this.spec.boost !== undefined && Object.keys(this.spec.boost).length > 0;
   }
 
-  /** Success probability of a call on `state` (0 for a pure helper). */
+  /** Success probability of a call given the agents called before (0 for a pure helper). */
   successProb(taskType: string | undefined, calledBefore: Iterable<string>): number {
+    let p = this.baseProb(taskType);
+    const counted: string[] = [];
+    for (const h of calledBefore) p += this.boostOnce(h, counted);
+    return Math.min(1, Math.max(0, p));
+  }
+
+  private baseProb(taskType: string | undefined): number {
     const solve = this.spec.solve;
     if (!solve) return 0;
     if (taskType === undefined || !(taskType in solve)) {
       throw new Error(`sim agent "${this.name}": no success probability for task type "${String(taskType)}"`);
     }
-    let p = solve[taskType]!;
-    const seen = new Set<string>();
-    for (const h of calledBefore) {
-      if (seen.has(h)) continue;
-      seen.add(h);
-      p += this.boostFrom.get(h) ?? 0;
-    }
-    return Math.min(1, Math.max(0, p));
+    return solve[taskType]!;
+  }
+
+  /**
+   * The boost helper `h` gives this solver, counted once however often `h` was called. `counted` holds
+   * the helpers already counted (a handful at most: a small array, no Set, on the rollout's hot path).
+   */
+  private boostOnce(h: string, counted: string[]): number {
+    const delta = this.boostFrom.get(h);
+    if (delta === undefined || counted.includes(h)) return 0;
+    counted.push(h);
+    return delta;
   }
 
   /** The possible outputs of a call on `state` and their probabilities (used by exact evaluation). */
@@ -82,16 +97,16 @@ export class SimAgent implements Agent {
   }
 
   act(state: SystemState, ctx: AgentContext): AgentOutput {
-    if (!this.spec.solve) return { content: `${this.name}: done`, cost: this.cost };
-    const p = this.successProb(
-      state.task.type,
-      state.history.map((t) => t.agent),
-    );
+    if (!this.spec.solve) return { content: this.text.done, cost: this.cost };
+    let p = this.baseProb(state.task.type);
+    const counted: string[] = [];
+    for (const t of state.history) p += this.boostOnce(t.agent, counted);
+    p = Math.min(1, Math.max(0, p));
     // exactly one draw per solver call, whatever p is, so the env stream stays aligned across policies
     const u = ctx.rng.next();
     return u < p
-      ? { content: `${this.name}: solved`, cost: this.cost, solved: true, terminal: true }
-      : { content: `${this.name}: failed`, cost: this.cost, solved: false };
+      ? { content: this.text.solved, cost: this.cost, solved: true, terminal: true }
+      : { content: this.text.failed, cost: this.cost, solved: false };
   }
 }
 

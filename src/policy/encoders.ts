@@ -147,6 +147,8 @@ export class FeaturesEncoder extends BaseEncoder {
   readonly dim: number;
   private readonly taskCache = new FeatureCache();
   private readonly outCache = new FeatureCache();
+  /** Agents whose "called" flag the markov view shows (built once, not per batch). */
+  private readonly markovShown: ReadonlySet<string>;
   private readonly agentIndex: Map<string, number>;
   private readonly k: number;
   private readonly offLast: number;
@@ -165,6 +167,7 @@ export class FeaturesEncoder extends BaseEncoder {
     this.offStep = this.offCalled + this.k;
     this.offCost = this.offStep + 1 + opts.maxSteps + 1;
     this.dim = this.offCost + 1;
+    this.markovShown = new Set(opts.markovAgents ?? []);
   }
 
   encodeInto(states: readonly SystemState[], out: Float32Array): void {
@@ -202,7 +205,7 @@ export class FeaturesEncoder extends BaseEncoder {
   /** The markov view: (task text, step, set of helpers already called) and nothing else. */
   private encodeMarkov(states: readonly SystemState[], out: Float32Array): void {
     const { taskBuckets, maxSteps } = this.opts;
-    const shown = new Set(this.opts.markovAgents ?? []);
+    const shown = this.markovShown;
     out.fill(0, 0, states.length * this.dim);
     for (let b = 0; b < states.length; b++) {
       const s = states[b]!;
