@@ -1,21 +1,23 @@
 #!/usr/bin/env node
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
-import { InputError } from "./core/errors.js";
-import { loadConfig } from "./experiment/config.js";
-import { configReference } from "./experiment/docs.js";
-import { evaluateRun } from "./experiment/evaluate.js";
-import { exactEvaluateRun } from "./experiment/exact.js";
-import { solveOracle } from "./experiment/oracle.js";
-import { createProgress } from "./experiment/progress.js";
-import { train } from "./experiment/train.js";
-import { trainSeeds } from "./experiment/multiSeed.js";
-import { sweepCommand, plotCommand } from "./experiment/sweep/command.js";
-import { loadOrchestrator, type OrchestrationTrace } from "./experiment/orchestrate.js";
-import { startSimServer, simServerConfigSchema } from "./llm/sim-server.js";
-import { readYamlFile } from "./agents/loader.js";
-import { defaultFieldMap, loadJsonlTasks } from "./tasks/jsonl.js";
-import { zodToInputError } from "./core/errors.js";
+import { InputError, zodToInputError } from "./core/errors.js";
+import type { OrchestrationTrace } from "./experiment/orchestrate.js";
+
+// Each command loads what it needs when it runs: start-up (and `--help`) does not pay for the LLM SDKs,
+// the LP solver, BullMQ or chart.js unless the command uses them.
+const experiment = {
+  config: () => import("./experiment/config.js"),
+  docs: () => import("./experiment/docs.js"),
+  evaluate: () => import("./experiment/evaluate.js"),
+  exact: () => import("./experiment/exact.js"),
+  oracle: () => import("./experiment/oracle.js"),
+  progress: () => import("./experiment/progress.js"),
+  train: () => import("./experiment/train.js"),
+  multiSeed: () => import("./experiment/multiSeed.js"),
+  sweep: () => import("./experiment/sweep/command.js"),
+  orchestrate: () => import("./experiment/orchestrate.js"),
+};
 
 function printTrace(t: OrchestrationTrace): void {
   console.log(`task ${t.task.id}: ${t.task.prompt.replace(/\s+/g, " ").slice(0, 160)}`);
@@ -29,6 +31,11 @@ function printTrace(t: OrchestrationTrace): void {
   const verdict = t.success === undefined ? "" : t.success ? "  (correct)" : `  (wrong; expected ${t.task.answer})`;
   console.log(`  final answer: ${t.finalAnswer ?? "(none)"}${verdict}`);
   console.log(`  ended by ${t.endedBy}, ${t.steps.length} steps, ${t.tokens} tokens, cost ${t.cost.toPrecision(4)}`);
+}
+
+async function loadTaskFile(file: string) {
+  const { defaultFieldMap, loadJsonlTasks } = await import("./tasks/jsonl.js");
+  return loadJsonlTasks(file, defaultFieldMap, { requireAnswer: false });
 }
 
 function fmt(v: number | undefined, digits = 3): string {
@@ -59,7 +66,7 @@ async function main(): Promise<void> {
         if (a.seeds !== undefined) {
           if (!Number.isInteger(a.seeds) || a.seeds < 1) throw new InputError(`--seeds ${a.seeds}: expected a positive integer`);
           if (a.resume) throw new InputError("--seeds cannot be combined with --resume (resume each seed's folder)");
-          const r = await trainSeeds({
+          const r = await (await experiment.multiSeed()).trainSeeds({
             config: a.config!,
             sets: a.set as string[],
             seeds: a.seeds,
@@ -77,10 +84,12 @@ async function main(): Promise<void> {
           if (failed > 0) throw new Error(`${failed} of ${r.results.length} seeds failed`);
           return;
         }
+        const { loadConfig } = await experiment.config();
+        const { createProgress } = await experiment.progress();
         const config = a.resume ? undefined : loadConfig(a.config!, { sets: a.set as string[], seed: a.seed });
         let progress: ReturnType<typeof createProgress> | undefined;
         let warnedLlm = false;
-        const summary = await train({
+        const summary = await (await experiment.train()).train({
           ...(config ? { config } : {}),
           ...(a.runDir ? { runDir: a.runDir } : {}),
           ...(a.resume ? { resumeDir: a.resume } : {}),
@@ -129,7 +138,7 @@ async function main(): Promise<void> {
           .option("json", { type: "boolean", default: false, describe: "Print one JSON object." }),
       async (a) => {
         if (a.exact) {
-          const x = await exactEvaluateRun(a.runDir);
+          const x = await (await experiment.exact()).exactEvaluateRun(a.runDir);
           if (a.json) {
             console.log(JSON.stringify(x, null, 2));
             return;
@@ -142,7 +151,7 @@ async function main(): Promise<void> {
           console.log(`cost    ${fmt(x.cost, 4)}${x.budget !== null ? ` (budget ${x.budget})` : ""}`);
           return;
         }
-        const r = await evaluateRun(a.runDir, { episodes: a.episodes, greedy: a.greedy, ...(a.seed !== undefined ? { seed: a.seed } : {}) });
+        const r = await (await experiment.evaluate()).evaluateRun(a.runDir, { episodes: a.episodes, greedy: a.greedy, ...(a.seed !== undefined ? { seed: a.seed } : {}) });
         if (a.json) {
           console.log(JSON.stringify(r, null, 2));
           return;
@@ -168,7 +177,7 @@ async function main(): Promise<void> {
           .option("quiet", { type: "boolean", default: false, describe: "No progress output." })
           .option("dry-run", { type: "boolean", default: false, describe: "Validate the sweep and list its trials; run and write nothing." }),
       async (a) => {
-        await sweepCommand(a.file, { runsDir: a.runsDir, quiet: a.quiet, dryRun: a.dryRun, ...(a.workers !== undefined ? { workers: a.workers } : {}), ...(a.queue ? { queue: a.queue } : {}) });
+        await (await experiment.sweep()).sweepCommand(a.file, { runsDir: a.runsDir, quiet: a.quiet, dryRun: a.dryRun, ...(a.workers !== undefined ? { workers: a.workers } : {}), ...(a.queue ? { queue: a.queue } : {}) });
       },
     )
     .command(
@@ -201,7 +210,7 @@ async function main(): Promise<void> {
           .option("metric", { type: "string", describe: "metrics.csv column to plot (default: return, success, cost)." })
           .option("out", { type: "string", describe: "Output PNG (default: in the first folder's plots/)." }),
       async (a) => {
-        await plotCommand(a.dirs as string[], { ...(a.metric ? { metric: a.metric } : {}), ...(a.out ? { out: a.out } : {}) });
+        await (await experiment.sweep()).plotCommand(a.dirs as string[], { ...(a.metric ? { metric: a.metric } : {}), ...(a.out ? { out: a.out } : {}) });
       },
     )
     .command(
@@ -219,10 +228,10 @@ async function main(): Promise<void> {
       async (a) => {
         const tasks = [
           ...((a.task as string[] | undefined) ?? []),
-          ...(a.tasks ? loadJsonlTasks(a.tasks, defaultFieldMap, { requireAnswer: false }) : []),
+          ...(a.tasks ? await loadTaskFile(a.tasks) : []),
         ];
         if (tasks.length === 0) throw new InputError("maestro orchestrate: give --task \"...\" or --tasks file.jsonl");
-        const orch = await loadOrchestrator(a.run, { ...(a.seed !== undefined ? { seed: a.seed } : {}), sets: a.set as string[] });
+        const orch = await (await experiment.orchestrate()).loadOrchestrator(a.run, { ...(a.seed !== undefined ? { seed: a.seed } : {}), sets: a.set as string[] });
         try {
           const traces = await orch.solveMany(tasks, { greedy: a.greedy });
           if (a.json) {
@@ -253,11 +262,12 @@ async function main(): Promise<void> {
       async (a) => {
         let config = {};
         if (a.config) {
-          const parsed = simServerConfigSchema.safeParse(readYamlFile(a.config));
+          const { readYamlFile } = await import("./agents/loader.js");
+          const parsed = (await import("./llm/sim-server.js")).simServerConfigSchema.safeParse(readYamlFile(a.config));
           if (!parsed.success) throw zodToInputError(a.config, parsed.error);
           config = parsed.data;
         }
-        const server = await startSimServer({ port: a.port, config });
+        const server = await (await import("./llm/sim-server.js")).startSimServer({ port: a.port, config });
         console.log(`sim-server: listening on ${server.url} (OpenAI-compatible: ${server.url}/v1, Anthropic: ${server.url})`);
         console.log(`models: ${Object.keys(server.config.models).join(", ")}; roles: ${Object.keys(server.config.roles).join(", ")}`);
         const stop = () => {
@@ -280,8 +290,8 @@ async function main(): Promise<void> {
           .option("set", { type: "string", array: true, default: [], describe: "Override a config field: --set env.budget=2" })
           .option("json", { type: "boolean", default: false, describe: "Print one JSON object." }),
       async (a) => {
-        const config = loadConfig(a.config, { sets: a.set as string[] });
-        const r = await solveOracle(config, a.config);
+        const config = (await experiment.config()).loadConfig(a.config, { sets: a.set as string[] });
+        const r = await (await experiment.oracle()).solveOracle(config, a.config);
         if (a.json) {
           console.log(JSON.stringify(r, null, 2));
           return;
@@ -306,8 +316,8 @@ async function main(): Promise<void> {
       "config",
       "Print the config reference (every field, its type, default and meaning) as Markdown.",
       (y) => y,
-      () => {
-        console.log(configReference());
+      async () => {
+        console.log((await experiment.docs()).configReference());
       },
     )
     .demandCommand(1, "Give a command: train, eval, oracle, orchestrate, sweep, worker, plot, sim-server or config (see --help).")

@@ -1,4 +1,5 @@
-import OpenAI from "openai";
+import type OpenAI from "openai";
+import { openAiSdk } from "./sdk.js";
 import { cacheKey, type ResponseCache } from "./cache.js";
 import { describeError } from "./client.js";
 import type { Limiter } from "./limiter.js";
@@ -30,7 +31,7 @@ export class Embedder {
   lastError: string | undefined;
 
   constructor(readonly o: EmbedderOptions) {
-    this.client = new OpenAI({
+    this.client = new (openAiSdk())({
       apiKey: o.apiKey,
       ...(o.baseURL ? { baseURL: o.baseURL } : {}),
       timeout: o.timeoutMs,

@@ -1,5 +1,6 @@
-import Anthropic from "@anthropic-ai/sdk";
-import OpenAI from "openai";
+import type Anthropic from "@anthropic-ai/sdk";
+import type OpenAI from "openai";
+import { anthropicSdk, openAiSdk } from "./sdk.js";
 import { InputError } from "../core/errors.js";
 import type { ChatProvider, ChatRequest, ModelSettings, ProviderReply } from "./types.js";
 
@@ -29,7 +30,7 @@ export class OpenAiProvider implements ChatProvider {
     /** Send the per-episode sample index as the request `seed` (OpenAI, Ollama, vLLM honour it). */
     private readonly sendSeed: boolean,
   ) {
-    this.client = new OpenAI({
+    this.client = new (openAiSdk())({
       apiKey: apiKeyFor(m),
       ...(m.baseURL ? { baseURL: m.baseURL } : {}),
       timeout: m.timeoutMs,
@@ -63,7 +64,7 @@ export class AnthropicProvider implements ChatProvider {
   private readonly client: Anthropic;
 
   constructor(readonly m: ModelSettings) {
-    this.client = new Anthropic({
+    this.client = new (anthropicSdk())({
       apiKey: apiKeyFor(m),
       ...(m.baseURL ? { baseURL: m.baseURL } : {}),
       timeout: m.timeoutMs,

@@ -182,32 +182,43 @@ export async function indexedPng(canvas: import("canvas").Canvas): Promise<Buffe
   const { createCanvas } = await import("canvas");
   const { width: w, height: h } = canvas;
   const data = canvas.getContext("2d").getImageData(0, 0, w, h).data;
+  // colours binned to 5 bits per channel (32768 bins), counted in typed arrays: this runs over every
+  // pixel of every plot, so no Map or object per pixel
+  const NB = 1 << 15;
   const bin = (i: number) => ((data[i]! >> 3) << 10) | ((data[i + 1]! >> 3) << 5) | (data[i + 2]! >> 3);
-  const counts = new Map<number, { n: number; rgb: [number, number, number] }>();
+  const counts = new Int32Array(NB);
+  const firstPixel = new Int32Array(NB).fill(-1);
   for (let i = 0; i < data.length; i += 4) {
     const k = bin(i);
-    const c = counts.get(k);
-    if (c) c.n++;
-    else counts.set(k, { n: 1, rgb: [data[i]!, data[i + 1]!, data[i + 2]!] });
+    if (counts[k]++ === 0) firstPixel[k] = i;
   }
   // the chart colours themselves first (so thin lines keep their exact colour), then the most frequent
-  const fixed: [number, number, number][] = [...palette, "#ffffff", "#666666", "#222222"].map((h) => {
-    const n = parseInt(h.slice(1), 16);
+  // bins (ties: the bin seen first), each represented by the first pixel that fell into it
+  const fixed: [number, number, number][] = [...palette, "#ffffff", "#666666", "#222222"].map((hex) => {
+    const n = parseInt(hex.slice(1), 16);
     return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
   });
   const fixedBins = new Set(fixed.map(([r, g, b]) => ((r >> 3) << 10) | ((g >> 3) << 5) | (b >> 3)));
-  const frequent = [...counts.entries()].filter(([k]) => !fixedBins.has(k)).sort((a, b) => b[1].n - a[1].n);
-  const top = [...fixed, ...frequent.slice(0, 256 - fixed.length).map(([, c]) => c.rgb)];
+  const frequent: number[] = [];
+  for (let k = 0; k < NB; k++) if (counts[k]! > 0 && !fixedBins.has(k)) frequent.push(k);
+  frequent.sort((a, b) => counts[b]! - counts[a]! || firstPixel[a]! - firstPixel[b]!);
+  const top: [number, number, number][] = [
+    ...fixed,
+    ...frequent.slice(0, 256 - fixed.length).map((k): [number, number, number] => {
+      const i = firstPixel[k]!;
+      return [data[i]!, data[i + 1]!, data[i + 2]!];
+    }),
+  ];
   const table = new Uint8ClampedArray(256 * 4);
   top.forEach(([r, g, b], i) => table.set([r, g, b, 255], 4 * i));
-  const nearest = new Map<number, number>();
+  const nearest = new Int16Array(NB).fill(-1);
   const out = createCanvas(w, h);
   const octx = out.getContext("2d", { pixelFormat: "A8" });
   const img = octx.createImageData(w, h);
   for (let i = 0, p = 0; i < data.length; i += 4, p++) {
     const k = bin(i);
-    let v = nearest.get(k);
-    if (v === undefined) {
+    let v = nearest[k]!;
+    if (v < 0) {
       let bd = Infinity;
       v = 0;
       for (let j = 0; j < top.length; j++) {
@@ -218,10 +229,10 @@ export async function indexedPng(canvas: import("canvas").Canvas): Promise<Buffe
           v = j;
         }
       }
-      nearest.set(k, v);
+      nearest[k] = v;
     }
     img.data[p] = v;
   }
   octx.putImageData(img, 0, 0);
-  return out.toBuffer("image/png", { compressionLevel: 9, palette: table });
+  return out.toBuffer("image/png", { compressionLevel: 6, palette: table });
 }
