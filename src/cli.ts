@@ -63,6 +63,21 @@ async function main(): Promise<void> {
           .option("workers", { type: "number", describe: "Parallel child processes for --seeds (default: number of cores)." }),
       async (a) => {
         if (!a.resume && !a.config) throw new InputError("maestro train: give a config file or --resume <runDir>");
+        if (a.resume) {
+          // a resumed run continues its own config.yaml exactly; silently dropping these would mislead
+          const extra = [
+            a.config !== undefined && "a config file",
+            (a.set as string[]).length > 0 && "--set",
+            a.seed !== undefined && "--seed",
+            a.runDir !== undefined && "--run-dir",
+            a.seeds !== undefined && "--seeds",
+          ].filter(Boolean);
+          if (extra.length > 0) {
+            throw new InputError(
+              `maestro train --resume ${a.resume}: ${extra.join(", ")} cannot be combined with --resume (the run continues with the config.yaml in its folder)`,
+            );
+          }
+        }
         if (a.seeds !== undefined) {
           if (!Number.isInteger(a.seeds) || a.seeds < 1) throw new InputError(`--seeds ${a.seeds}: expected a positive integer`);
           if (a.resume) throw new InputError("--seeds cannot be combined with --resume (resume each seed's folder)");
@@ -137,6 +152,7 @@ async function main(): Promise<void> {
           })
           .option("json", { type: "boolean", default: false, describe: "Print one JSON object." }),
       async (a) => {
+        if (!Number.isInteger(a.episodes) || a.episodes < 1) throw new InputError(`--episodes ${a.episodes}: expected a positive integer`);
         if (a.exact) {
           const x = await (await experiment.exact()).exactEvaluateRun(a.runDir);
           if (a.json) {

@@ -165,7 +165,9 @@ describe("LLM-backed training against the simulated server", () => {
       expect(m2.rows[i]!.saved_cost).toBeGreaterThan(0);
     });
     const eps2 = fs.readFileSync(path.join(dir, "run2", "episodes.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
-    expect(eps2.flatMap((e) => e.turns).filter((t) => t.agent !== "terminator").every((t) => t.cached === true)).toBe(true);
+    const replayedTurns = eps2.flatMap((e) => e.turns).filter((t) => t.agent !== "terminator");
+    expect(replayedTurns.length).toBeGreaterThan(0);
+    expect(replayedTurns.every((t) => t.cached === true)).toBe(true);
 
     // replay mode with a different seed: the first miss is an error and the run stops
     await expect(
@@ -210,6 +212,8 @@ describe("LLM-backed training against the simulated server", () => {
     const ev = await evaluateRun(full, { episodes: 10, greedy: true });
     expect(ev.episodes).toBe(10);
     expect(ev.success_rate).toBeGreaterThanOrEqual(0);
+    expect(ev.success_rate).toBeLessThanOrEqual(1);
+    expect(Number.isInteger(ev.success_rate * 10)).toBe(true); // 10 judged episodes
     expect(Object.values(ev.agentUsage).reduce((x, y) => x + y, 0)).toBeCloseTo(1, 6);
   });
 
@@ -253,7 +257,7 @@ describe("provider faults through the SDKs", () => {
 
   it("reports a malformed body as an error", async () => {
     const r = await client(model({ model: "sim-garbled", maxRetries: 0 })).chat("m", problem, 0, 0);
-    expect(r.error).toBeDefined();
+    expect(r.error).toMatch(/JSON|Unexpected token|parse/i);
     expect(r.content).toBe("");
   });
 

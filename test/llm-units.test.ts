@@ -237,3 +237,14 @@ describe("limiter, cost and cache", () => {
     expect(fs.readdirSync(offDir)).toEqual([]);
   });
 });
+
+describe("error turns", () => {
+  it("never carry the API key, even when the server echoes it", async () => {
+    const { describeError } = await import("../src/llm/client.js");
+    const key = "sk-test-ABCDEF123456";
+    const err = Object.assign(new Error(`401 Incorrect API key provided: ${key} (Authorization: Bearer ${key})`), { status: 401, name: "AuthenticationError" });
+    const text = describeError(err, [key]);
+    expect(text).not.toContain(key);
+    expect(text).toMatch(/^401 AuthenticationError: 401 Incorrect API key provided: \[redacted\]/);
+  });
+});

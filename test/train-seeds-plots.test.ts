@@ -33,7 +33,9 @@ describe("train --seeds and maestro plot", () => {
     const st = JSON.parse(fs.readFileSync(path.join(group, "seed5", "structure.json"), "utf8")) as { agents: string[]; all: { density: number; hubs: unknown[] }; final: { density: number } };
     expect(st.agents).toEqual(["echo", "terminator"]);
     expect(st.all.density).toBeGreaterThan(0);
+    // the last updates may have no transitions at all (every episode stops at its first step)
     expect(st.final.density).toBeGreaterThanOrEqual(0);
+    expect(st.final.density).toBeLessThanOrEqual(st.all.density);
     expect(st.all.hubs).toHaveLength(2);
 
     // a plain run, for overlays

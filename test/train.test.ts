@@ -198,6 +198,17 @@ describe("invalid configs", () => {
     expect(fs.existsSync(path.join(dir, "run"))).toBe(false);
   });
 
+  it("rejects options that --resume would silently ignore, and a bad --episodes for eval", () => {
+    const r = runCli(["train", "--resume", tmpDir(), "--set", "train.updates=9"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--set cannot be combined with --resume/);
+    for (const bad of ["0", "-5", "2.5", "abc"]) {
+      const e = runCli(["eval", tmpDir(), "--episodes", bad]);
+      expect(e.status, bad).toBe(2);
+      expect(e.stderr).toMatch(/--episodes .*expected a positive integer/);
+    }
+  });
+
   it("refuses to overwrite a non-empty run folder", () => {
     const dir = tmpDir();
     fs.writeFileSync(path.join(dir, "keep.txt"), "precious");

@@ -131,7 +131,7 @@ export class LlmClient {
         cost: 0,
         nominalCost: 0,
         cached: false,
-        error: describeError(e),
+        error: describeError(e, [m.apiKeyEnv !== undefined ? process.env[m.apiKeyEnv] : undefined]),
         model: m.model,
         latencyMs: performance.now() - t0,
       };
@@ -140,13 +140,16 @@ export class LlmClient {
 }
 
 /** One-line description of a provider error (status and message; never headers, which may hold keys). */
-export function describeError(e: unknown): string {
+export function describeError(e: unknown, secrets: ReadonlyArray<string | undefined> = []): string {
+  let text = String(e);
   if (e && typeof e === "object") {
     const o = e as { status?: unknown; name?: unknown; message?: unknown };
     const status = typeof o.status === "number" ? `${o.status} ` : "";
     const name = typeof o.name === "string" ? o.name : "Error";
     const msg = typeof o.message === "string" ? o.message.split("\n")[0]!.slice(0, 300) : String(e);
-    return `${status}${name}: ${msg}`;
+    text = `${status}${name}: ${msg}`;
   }
-  return String(e);
+  // the message goes into episodes.jsonl: a server that echoes the request's key must not leak it there
+  for (const secret of secrets) if (secret && secret.length >= 4) text = text.split(secret).join("[redacted]");
+  return text;
 }

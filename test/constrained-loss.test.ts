@@ -1,0 +1,110 @@
+import path from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { LossTerms, MinibatchTerms, UpdateContext } from "../src/algos/on-policy.js";
+import type { P3oTrainer } from "../src/algos/p3o.js";
+import type { PpoLagrangianTrainer } from "../src/algos/ppo-lagrangian.js";
+import { Rng } from "../src/core/rng.js";
+import type { RolloutBatch } from "../src/env/rollout.js";
+import { buildEncoder, buildTrainer } from "../src/experiment/build.js";
+import { loadConfig } from "../src/experiment/config.js";
+import { selectBackend, tf } from "../src/policy/backend.js";
+import { repoRoot } from "./helpers.js";
+
+// The two constrained losses on a hand-made minibatch, against numbers computed by hand here.
+// ε = 0.2; ratios: one inside the clip range, one above, one below.
+const ratio = [1.1, 1.5, 0.6];
+const advR = [1, 2, -1];
+const advC = [0.5, -1, 2];
+const eps = 0.2;
+
+type Exposed = { policyLoss(mb: MinibatchTerms): LossTerms; beforeEpochs(ctx: UpdateContext): unknown };
+
+function minibatch(): MinibatchTerms {
+  return {
+    ratio: tf.tensor1d(ratio),
+    logRatio: tf.tensor1d(ratio.map(Math.log)),
+    entropy: tf.tensor1d([0, 0, 0]),
+    advR: tf.tensor1d(advR),
+    advC: tf.tensor1d(advC),
+    size: 3,
+  };
+}
+
+const clip = (r: number) => Math.min(Math.max(r, 1 - eps), 1 + eps);
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+/** PPO's L^CLIP = mean min(ρA, clip(ρ)A). */
+const lClip = (a: number[]) => mean(a.map((x, i) => Math.min(ratio[i]! * x, clip(ratio[i]!) * x)));
+
+function trainer(sets: string[]) {
+  const config = loadConfig(path.join(repoRoot, "configs", "sim-budget.yaml"), { sets: [`algo.ppo.clipRatio=${eps}`, ...sets] });
+  const encoder = buildEncoder(config);
+  return { config, t: buildTrainer(config, encoder, new Rng(1)) };
+}
+
+/** A batch whose only use in beforeEpochs is the mean episode length (P3O's 1/length scaling). */
+function batchWithLengths(lengths: number[]): RolloutBatch {
+  return { episodes: lengths.map((length) => ({ length })) } as unknown as RolloutBatch;
+}
+
+beforeAll(async () => {
+  await selectBackend("auto");
+});
+
+describe("PPO-Lagrangian loss", () => {
+  it.each([0, 0.5, 3])("is −L^CLIP of (A_R − λ·A_C)/(1 + λ) at λ = %s", (lam) => {
+    const { t } = trainer(["algo.name=ppo-lagrangian"]);
+    const pl = t as unknown as PpoLagrangianTrainer;
+    pl.multiplier.restore({ ...pl.multiplier.state(), lambda: lam });
+    const combined = advR.map((a, i) => (a - lam * advC[i]!) / (1 + lam));
+    const got = tf.tidy(() => (t as unknown as Exposed).policyLoss(minibatch()).loss.dataSync()[0]!);
+    expect(got).toBeCloseTo(-lClip(combined), 5);
+    t.dispose();
+  });
+});
+
+describe("P3O loss", () => {
+  const d = 2.5; // budget of sim-budget.yaml
+  const jc = 3.1; // J_C above the budget: the hinge is active
+  const cases: Array<{ scale: string; clipCost: boolean; s: number }> = [
+    { scale: "one", clipCost: true, s: 1 },
+    { scale: "one", clipCost: false, s: 1 },
+    { scale: "inverse-episode-length", clipCost: true, s: 1 / 2.5 },
+    { scale: "one-minus-gamma", clipCost: true, s: 0 }, // sim-budget has γ_C = 1
+  ];
+  it.each(cases)("is −L_R^CLIP + κ·max(0, L_C + s·(J_C − d)) with scaling $scale, clipped cost surrogate $clipCost", (c) => {
+    const kappa = 0.7;
+    const { t } = trainer([
+      "algo.name=p3o",
+      `algo.p3o.kappa=${kappa}`,
+      `algo.p3o.constraintScale=${c.scale}`,
+      `algo.p3o.clipCostSurrogate=${c.clipCost}`,
+    ]);
+    const ex = t as unknown as Exposed;
+    ex.beforeEpochs({ batch: batchWithLengths([2, 3]), jc } as unknown as UpdateContext);
+    const lC = c.clipCost
+      ? mean(advC.map((x, i) => Math.max(ratio[i]! * x, clip(ratio[i]!) * x)))
+      : mean(advC.map((x, i) => ratio[i]! * x));
+    const penalty = Math.max(0, lC + c.s * (jc - d));
+    const [loss, pen, active] = tf.tidy(() => {
+      const r = ex.policyLoss(minibatch());
+      return [r.loss.dataSync()[0]!, r.terms!.penalty!.dataSync()[0]!, r.terms!.penalty_active!.dataSync()[0]!];
+    });
+    expect(pen).toBeCloseTo(penalty, 5);
+    expect(loss).toBeCloseTo(-lClip(advR) + kappa * penalty, 5);
+    expect(active).toBe(penalty > 0 ? 1 : 0);
+    t.dispose();
+  });
+
+  it("has no penalty when the surrogate and the constraint are well inside the budget", () => {
+    const { t } = trainer(["algo.name=p3o", "algo.p3o.constraintScale=one"]);
+    const ex = t as unknown as Exposed;
+    ex.beforeEpochs({ batch: batchWithLengths([2]), jc: 0.5 } as unknown as UpdateContext);
+    const [loss, active] = tf.tidy(() => {
+      const r = ex.policyLoss(minibatch());
+      return [r.loss.dataSync()[0]!, r.terms!.penalty_active!.dataSync()[0]!];
+    });
+    expect(active).toBe(0);
+    expect(loss).toBeCloseTo(-lClip(advR), 5);
+    t.dispose();
+  });
+});
