@@ -1,7 +1,6 @@
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { LossTerms, MinibatchTerms, UpdateContext } from "../src/algos/on-policy.js";
-import type { P3oTrainer } from "../src/algos/p3o.js";
 import type { PpoLagrangianTrainer } from "../src/algos/ppo-lagrangian.js";
 import { Rng } from "../src/core/rng.js";
 import type { RolloutBatch } from "../src/env/rollout.js";
