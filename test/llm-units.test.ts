@@ -126,6 +126,12 @@ describe("JSONL datasets", () => {
     expect(s.train).toHaveLength(7);
     expect(s.eval).toHaveLength(3);
     expect(new Set([...s.train, ...s.eval].map((t) => t.id)).size).toBe(10);
+    // evalFraction 0 holds nothing out; a one-task dataset cannot be split and says how to fix it
+    const none = splitTasks(s.train, 0, 1);
+    expect(none.eval).toEqual(s.train);
+    expect(() => splitTasks([s.train[0]!], 0.2, 1, "d.jsonl: tasks.evalFraction")).toThrow(
+      /d\.jsonl: tasks\.evalFraction: a dataset of 1 task cannot be split; add tasks or set evalFraction: 0/,
+    );
   });
 
   it("does not start a run (no run folder) when the dataset has a malformed line", async () => {

@@ -79,12 +79,13 @@ describe("Lagrange multiplier updates on a scripted cost sequence (d = 1)", () =
 
   it("pid: P with EMA, I clamped at 0, delayed derivative of the smoothed cost", () => {
     const m = new LagrangeMultiplier({ ...base, optimizer: "pid", max: 100 });
+    // the delay queue starts as [0] (OmniSafe's PIDLagrangian): the first dDelay updates compare with 0
     // 1: Δ=2  I=1    P=1     C_D=1.5    D=1.5−0=1.5      λ = 1 + 1 + 3 = 5
-    // 2: Δ=−1 I=0.5  P=0     C_D=0.75   D=max(0,0.75−1.5)=0  λ = 0.5
+    // 2: Δ=−1 I=0.5  P=0     C_D=0.75   D=0.75−0=0.75    λ = 0 + 0.5 + 1.5 = 2
     // 3: Δ=.5 I=0.75 P=0.25  C_D=1.125  D=max(0,1.125−1.5)=0 λ = 1.0
     // 4: Δ=4  I=2.75 P=2.125 C_D=3.0625 D=3.0625−0.75 (C_D two updates ago) = 2.3125  λ = 2.125+2.75+4.625 = 9.5
     const got = [3, 0, 1.5, 5].map((c) => m.update(c));
-    expect(got.map((x) => Number(x.toFixed(9)))).toEqual([5, 0.5, 1, 9.5]);
+    expect(got.map((x) => Number(x.toFixed(9)))).toEqual([5, 2, 1, 9.5]);
     // the state round-trips through JSON (checkpoints)
     const copy = new LagrangeMultiplier({ ...base, optimizer: "pid", max: 100 });
     copy.restore(JSON.parse(JSON.stringify(m.state())));

@@ -4,21 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 
-const root = path.resolve(import.meta.dirname, "..");
-const cli = path.join(root, "dist/cli.js");
-
-/** metrics.csv without the timing column. */
-function metricsWithoutWall(file: string): string[] {
-  const lines = fs.readFileSync(file, "utf8").trim().split("\n");
-  const header = lines[0]!.split(",");
-  const wall = header.indexOf("wall_s");
-  return lines.map((l) =>
-    l
-      .split(",")
-      .filter((_, i) => i !== wall)
-      .join(","),
-  );
-}
+import { cli, metricsWithoutTiming as metricsWithoutWall, root } from "./helpers.js";
 
 function rows(file: string): number {
   return fs.existsSync(file) ? Math.max(0, fs.readFileSync(file, "utf8").trim().split("\n").length - 1) : 0;

@@ -3,7 +3,7 @@
  * advantages and returns of the reward and of the cost signal, each with its own γ and λ_GAE.
  * Plain arrays only; the trainer uploads minibatches of them to tfjs.
  */
-import { mean, std } from "../core/math.js";
+import { mean } from "../core/math.js";
 import type { RolloutBatch } from "../env/rollout.js";
 
 /**
@@ -64,12 +64,6 @@ export function signalView(
   return out;
 }
 
-/** (x − mean)/(std + 1e-8) in place: the reward advantage normalisation of PPO implementations. */
-export function standardizeInPlace(x: Float64Array): void {
-  const m = mean(x);
-  const s = std(x);
-  for (let i = 0; i < x.length; i++) x[i] = (x[i]! - m) / (s + 1e-8);
-}
 
 /** x − mean in place: the cost advantage keeps its scale (issue 3: centred, not standardised). */
 export function centerInPlace(x: Float64Array): void {

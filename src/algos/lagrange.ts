@@ -10,7 +10,8 @@
  *            I ← max(0, I + K_I·Δ)
  *            P ← α_p·P + (1 − α_p)·Δ                      (EMA-smoothed proportional error)
  *            C_D ← α_d·C_D + (1 − α_d)·J_C                (EMA-smoothed cost for the derivative)
- *            D = max(0, C_D − C_D[k − dDelay])            (delayed derivative, only when cost rises)
+ *            D = max(0, C_D − C_D[k − dDelay])            (delayed derivative, only when cost rises;
+ *                                                          C_D before the first update counts as 0)
  *            λ = clamp(K_P·P + I + K_D·D, 0, λ_max)
  *
  * All state is plain JSON (float64), so a checkpointed run resumes bit-exactly.
@@ -52,7 +53,8 @@ export class LagrangeMultiplier {
     this.s = {
       lambda: Math.min(Math.max(o.init, 0), o.max),
       adam: { t: 0, m: 0, v: 0 },
-      pid: { integral: 0, deltaP: 0, costD: 0, costDs: [] },
+      // OmniSafe's PIDLagrangian starts its delay queue as [0]: the first dDelay updates compare with 0
+      pid: { integral: 0, deltaP: 0, costD: 0, costDs: [0] },
     };
   }
 
@@ -86,7 +88,7 @@ export class LagrangeMultiplier {
         p.integral = Math.max(0, p.integral + g.ki * delta);
         p.deltaP = g.pEmaAlpha * p.deltaP + (1 - g.pEmaAlpha) * delta;
         p.costD = g.dEmaAlpha * p.costD + (1 - g.dEmaAlpha) * jc;
-        const past = p.costDs.length > 0 ? p.costDs[0]! : 0;
+        const past = p.costDs[0] ?? 0;
         const d = Math.max(0, p.costD - past);
         this.s.lambda = clamp(g.kp * p.deltaP + p.integral + g.kd * d);
         p.costDs.push(p.costD);

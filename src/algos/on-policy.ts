@@ -23,7 +23,8 @@ import { tf } from "../policy/backend.js";
 import { Mlp, type MlpOptions } from "../policy/mlp.js";
 import { oneHot, type CategoricalPolicy } from "../policy/policy.js";
 import { Adam, clipByGlobalNorm, namedVariables, restoreVariables } from "./adam.js";
-import { centerInPlace, gatherRows, signalView, standardizeInPlace, type SignalView } from "./buffer.js";
+import { centerInPlace, gatherRows, signalView, type SignalView } from "./buffer.js";
+import { standardize } from "../core/math.js";
 import { approxKl, clipFraction } from "./surrogate.js";
 import { NonFiniteLossError, type Trainer, type TrainerState, type UpdateMetrics } from "./trainer.js";
 
@@ -179,10 +180,10 @@ export abstract class OnPolicyTrainer implements Trainer {
     const pre = this.beforeEpochs({ batch, reward, ...(cost ? { cost } : {}), jc });
 
     const advR = Float64Array.from(reward.advantages);
-    if (o.normalizeAdvantage && n > 1) standardizeInPlace(advR);
+    if (o.normalizeAdvantage && n > 1) standardize(advR);
     const advC = cost ? Float64Array.from(cost.advantages) : undefined;
     if (advC) {
-      if (o.standardizeCostAdvantage && n > 1) standardizeInPlace(advC);
+      if (o.standardizeCostAdvantage && n > 1) standardize(advC);
       else centerInPlace(advC);
     }
 

@@ -119,7 +119,7 @@ export function buildTaskSplits(c: Config): { train: Task[]; eval: Task[] } {
       const fields = t.fields;
       const all = loadJsonlTasks(t.file, fields);
       if (t.evalFile !== undefined) return { train: all, eval: loadJsonlTasks(t.evalFile, fields) };
-      return splitTasks(all, t.evalFraction, c.seed);
+      return splitTasks(all, t.evalFraction, c.seed, `${t.file}: tasks.evalFraction`);
     }
     case "arithmetic": {
       const seed = t.seed ?? c.seed;

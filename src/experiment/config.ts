@@ -70,7 +70,7 @@ const jsonlTasks = z
     source: z.literal("jsonl").describe("A JSON-lines dataset, one {id, prompt, answer, type?} object per line."),
     file: z.string().min(1).describe("Dataset file (relative to the config file)."),
     evalFile: z.string().optional().describe("Held-out dataset (relative to the config file); without it evalFraction of file is held out."),
-    evalFraction: z.number().min(0).max(0.9).default(0.2).describe("Share of file held out for evaluation (seeded shuffle) when there is no evalFile."),
+    evalFraction: z.number().min(0).max(0.9).default(0.2).describe("Share of file held out for evaluation (seeded shuffle) when there is no evalFile; 0 = none (evaluation uses the training tasks)."),
     fields: z
       .object({
         id: z.string().default("id").describe("Field holding the task id (missing → line number)."),

@@ -66,8 +66,20 @@ export function loadJsonlTasks(file: string, fields: FieldMap = defaultFieldMap,
   return tasks;
 }
 
-/** Train/eval split: a seeded shuffle, the last `round(fraction·n)` tasks (at least 1) held out. */
-export function splitTasks(tasks: readonly Task[], evalFraction: number, seed: number | string): { train: Task[]; eval: Task[] } {
+/**
+ * Train/eval split: a seeded shuffle, the last `round(fraction·n)` tasks (at least 1) held out.
+ * `evalFraction: 0` holds nothing out: evaluation then uses the training tasks (as for inline tasks).
+ */
+export function splitTasks(
+  tasks: readonly Task[],
+  evalFraction: number,
+  seed: number | string,
+  where = "tasks.evalFraction",
+): { train: Task[]; eval: Task[] } {
+  if (evalFraction === 0) return { train: [...tasks], eval: [...tasks] };
+  if (tasks.length < 2) {
+    throw new InputError(`${where}: a dataset of ${tasks.length} task cannot be split; add tasks or set evalFraction: 0`, undefined, "tasks.evalFraction");
+  }
   const order = new Rng(`${seed}:split`).permutation(tasks.length);
   const nEval = Math.min(tasks.length - 1, Math.max(1, Math.round(evalFraction * tasks.length)));
   const shuffled = order.map((i) => tasks[i]!);
