@@ -424,6 +424,8 @@ export interface CpoStepOptions {
   fdEpsilon: number;
   lineSearchSteps: number;
   lineSearchDecay: number;
+  /** β of an entropy bonus added to the reward surrogate, L_R + β·mean H(π_θ(·|s)) (MACPO's code does; 0 = off). */
+  entropyCoef?: number;
 }
 
 /** The batch of one head (all tensors N rows; the caller owns and disposes them). */
@@ -453,13 +455,14 @@ export interface CpoStepResult {
 }
 
 /** Reward and cost surrogates and mean KL(π_old‖π_θ) at the current parameters (inside a tidy). */
-function surrogates(net: Mlp, d: CpoHeadBatch, pOld: tf.Tensor2D, logPOld: tf.Tensor2D): { lr: tf.Scalar; lc: tf.Scalar; kl: tf.Scalar } {
+function surrogates(net: Mlp, d: CpoHeadBatch, pOld: tf.Tensor2D, logPOld: tf.Tensor2D, entropyCoef = 0): { lr: tf.Scalar; lc: tf.Scalar; kl: tf.Scalar } {
   const logSm = tf.logSoftmax(net.apply(d.x));
+  const ent = entropyCoef !== 0 ? tf.mul(tf.neg(tf.mean(tf.sum(tf.mul(tf.exp(logSm), logSm), 1))), entropyCoef) : tf.scalar(0);
   // one-hot · sum, not tf.gather (DESIGN §3)
   const logp = tf.sum(tf.mul(logSm, d.actions), 1);
   const wRatio = tf.mul(d.weights, tf.exp(tf.sub(logp, d.oldLogp)));
   return {
-    lr: tf.mean(tf.mul(wRatio, d.advR)) as tf.Scalar,
+    lr: tf.add(tf.mean(tf.mul(wRatio, d.advR)), ent) as tf.Scalar,
     lc: tf.mean(tf.mul(wRatio, d.advC)) as tf.Scalar,
     kl: tf.mean(tf.sum(tf.mul(pOld, tf.sub(logPOld, logSm)), 1)) as tf.Scalar,
   };
@@ -477,7 +480,7 @@ export function cpoStep(net: Mlp, d: CpoHeadBatch, c: number, o: CpoStepOptions)
   const logPOld = tf.tidy(() => tf.logSoftmax(net.apply(d.x)));
   try {
     const gradOf = (which: "lr" | "lc"): { flat: Float64Array; value: number } => {
-      const { value, grads } = tf.variableGrads(() => surrogates(net, d, pOld, logPOld)[which], vars);
+      const { value, grads } = tf.variableGrads(() => surrogates(net, d, pOld, logPOld, o.entropyCoef)[which], vars);
       const flat = flatten(vars.map((w) => grads[w.name]!));
       const v = value.dataSync()[0]!;
       tf.dispose([value, ...Object.values(grads)]);
@@ -508,7 +511,7 @@ export function cpoStep(net: Mlp, d: CpoHeadBatch, c: number, o: CpoStepOptions)
           theta0.map((t, i) => t + frac * step[i]!),
         );
         const vals = tf.tidy(() => {
-          const s = surrogates(net, d, pOld, logPOld);
+          const s = surrogates(net, d, pOld, logPOld, o.entropyCoef);
           return tf.stack([s.lr, s.lc, s.kl]);
         });
         const [surrR, surrC, kl] = Array.from(vals.dataSync());

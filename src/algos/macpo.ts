@@ -36,6 +36,8 @@ import type { OnPolicyOptions } from "./on-policy.js";
 import { NonFiniteLossError, type Trainer, type TrainerState, type UpdateMetrics } from "./trainer.js";
 
 export interface CpoOptions extends CpoStepOptions {
+  /** δ decays linearly from targetKl to this over `totalUpdates` (null = constant). */
+  targetKlFinal: number | null;
   constraintScale: ConstraintScale;
   /** Cost limit d. */
   budget: number;
@@ -113,6 +115,7 @@ export class MacpoTrainer implements Trainer {
       ...this.prefixes.flatMap((p) => perHead.map((m) => p + m)),
       "jc",
       "c",
+      "target_kl",
       ...(single ? [] : ["head_order"]),
       "value_loss",
       "cost_value_loss",
@@ -126,7 +129,11 @@ export class MacpoTrainer implements Trainer {
   async update(batch: RolloutBatch): Promise<UpdateMetrics> {
     if (batch.masks) throw new Error(`${this.name}: action masks are not supported`);
     const o = this.o;
-    if (o.annealLr) this.critics.setLr(o.valueLr * Math.max(0, 1 - this.updatesDone / Math.max(1, o.totalUpdates)));
+    const progress = Math.min(1, this.updatesDone / Math.max(1, o.totalUpdates));
+    if (o.annealLr) this.critics.setLr(o.valueLr * (1 - progress));
+    // trust-region annealing: δ_k = δ_0 + (δ_final − δ_0)·k/K
+    const delta = this.cpo.targetKlFinal === null ? this.cpo.targetKl : this.cpo.targetKl + (this.cpo.targetKlFinal - this.cpo.targetKl) * progress;
+    const stepOpts = { ...this.cpo, targetKl: delta };
     this.updatesDone += 1;
     const n = batch.rows;
     const prep = this.critics.prepare(batch);
@@ -134,7 +141,7 @@ export class MacpoTrainer implements Trainer {
     const H = this.heads.length;
     const order = this.order.headOrder === "random" && H > 1 ? this.rng.permutation(H) : Array.from({ length: H }, (_, h) => h);
     const acts = headActions(batch, this.sizes);
-    const out: UpdateMetrics = { jc: prep.jc, c };
+    const out: UpdateMetrics = { jc: prep.jc, c, target_kl: delta };
     if (H > 1 || this.prefixes[0] !== "") out.head_order = encodeHeadOrder(order);
 
     const x = tf.tensor2d(batch.obs, [n, batch.obsDim]);
@@ -153,7 +160,7 @@ export class MacpoTrainer implements Trainer {
         const oldLogp = tf.tensor1d(old);
         const weights = tf.tensor1d(M);
         try {
-          const res = cpoStep(head.policy.net, { x, actions: a, oldLogp, weights, advR, advC }, c, this.cpo);
+          const res = cpoStep(head.policy.net, { x, actions: a, oldLogp, weights, advR, advC }, c, stepOpts);
           if (!Number.isFinite(res.surrR) || !Number.isFinite(res.surrC)) {
             throw new NonFiniteLossError(`${this.name} ${head.name} surrogate`, Number.isFinite(res.surrR) ? res.surrC : res.surrR);
           }

@@ -178,7 +178,7 @@ export function buildTrainer(c: Config, encoder: StateEncoder, trainerRng: Rng =
 
 /** The CPO step options of cpo and macpo. */
 export function cpoOptions(c: Config): CpoOptions {
-  return { ...c.algo.cpo, budget: requireBudget(c) };
+  return { ...c.algo.cpo, entropyCoef: c.algo.entropyCoef, budget: requireBudget(c) };
 }
 
 function requireBudget(c: Config): number {

@@ -227,6 +227,12 @@ const p3oSchema = z
 const cpoSchema = z
   .object({
     targetKl: z.number().positive().default(0.01).describe("Trust region δ: an accepted step keeps the mean KL(π_old‖π) ≤ δ (Achiam et al. 2017, eq. 10)."),
+    targetKlFinal: z
+      .number()
+      .positive()
+      .nullable()
+      .default(null)
+      .describe("If set, δ decays linearly from targetKl to this value over train.updates (the trust-region analogue of annealLr: the final policy settles at the constraint boundary instead of oscillating around it); null = constant δ."),
     cgIters: positiveInt().default(10).describe("Conjugate-gradient iterations for H⁻¹g and H⁻¹b."),
     cgDamping: z.number().nonnegative().default(0.1).describe("Damping ε of the Fisher-vector product: (H + εI)·v."),
     fvp: z
