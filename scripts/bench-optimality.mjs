@@ -18,7 +18,7 @@ import { train } from "../dist/experiment/train.js";
 const { values } = parseArgs({
   options: {
     seeds: { type: "string", default: "5" },
-    configs: { type: "string", default: "configs/sim-budget.yaml,configs/sim-bandit.yaml,configs/sim-planner.yaml" },
+    configs: { type: "string", default: "configs/sim-budget.yaml,configs/sim-bandit.yaml" },
     trainers: { type: "string", default: "ppo-lagrangian,p3o,reinforce" },
     set: { type: "string", multiple: true, default: [] },
   },

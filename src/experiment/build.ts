@@ -146,7 +146,7 @@ export function buildTrainer(c: Config, encoder: StateEncoder, trainerRng: Rng =
         policy,
         {
           gamma: c.reward.gamma,
-          lr: a.lr,
+          lr: a.reinforce.lr ?? a.lr,
           baseline: a.reinforce.baseline,
           normalizeReturns: a.reinforce.normalizeReturns,
           entropyCoef: a.entropyCoef,

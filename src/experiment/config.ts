@@ -139,6 +139,12 @@ const reinforceSchema = z
     normalizeReturns: z.boolean().default(false).describe("Standardise G_t over the batch before the baseline."),
     valueLr: z.number().positive().default(1e-3).describe("Learning rate of the value baseline."),
     valueHidden: hidden.default([64, 64]),
+    lr: z
+      .number()
+      .positive()
+      .nullable()
+      .default(null)
+      .describe("REINFORCE's own policy learning rate (one gradient step per batch needs a larger step than PPO's epochs); null = algo.lr."),
   })
   .strict()
   .describe("REINFORCE options.");

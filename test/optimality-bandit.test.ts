@@ -1,0 +1,27 @@
+import { describe, expect, it } from "vitest";
+import { trainAndScore } from "./optimality-helpers.js";
+
+// Acceptance of issue 3 on configs/sim-bandit.yaml (the closed-form bandit: J_R* = 0.7, λ* = 0.4).
+describe("sim-bandit.yaml: trainers vs the LP optimum", () => {
+  it("ppo-lagrangian reaches J_R ≥ 0.95·J_R*, J_C ≤ 1.05·d, and its final λ is within 25% of λ*", async () => {
+    const { oracle, exact, summary } = await trainAndScore("configs/sim-bandit.yaml", ["algo.name=ppo-lagrangian"]);
+    expect(oracle.lambda).toBeCloseTo(0.4, 9);
+    expect(exact.taskReturn).toBeGreaterThanOrEqual(0.95 * oracle.value);
+    expect(exact.cost).toBeLessThanOrEqual(1.05 * oracle.budget!);
+    const lambda = summary.final!.lambda!;
+    expect(Math.abs(lambda - oracle.lambda)).toBeLessThanOrEqual(0.25 * oracle.lambda);
+  });
+
+  it("p3o reaches J_R ≥ 0.95·J_R* with J_C ≤ 1.05·d", async () => {
+    const { oracle, exact } = await trainAndScore("configs/sim-bandit.yaml", ["algo.name=p3o"]);
+    expect(exact.taskReturn).toBeGreaterThanOrEqual(0.95 * oracle.value);
+    expect(exact.cost).toBeLessThanOrEqual(1.05 * oracle.budget!);
+  });
+
+  it("REINFORCE on the penalised reward (fixed λ = reward.costPenalty = 0.2) reaches ≥ 0.95 of the penalised optimum", async () => {
+    const { oracle, exact } = await trainAndScore("configs/sim-bandit.yaml", ["algo.name=reinforce"]);
+    expect(oracle.mode).toBe("penalised");
+    expect(oracle.value).toBeGreaterThan(0);
+    expect(exact.value).toBeGreaterThanOrEqual(0.95 * oracle.value);
+  });
+});
