@@ -22,3 +22,13 @@ describe.each(["configs/sim-tiers.yaml", "configs/sim-tiers-specialists.yaml"])(
     expect(Number.isFinite(summary.final!.tier_kl)).toBe(true);
   });
 });
+
+// The single-head CPO trainer (the trust-region step MACPO shares) on issue 3's sim-budget config.
+describe("configs/sim-budget.yaml: single-head cpo vs the LP", () => {
+  it("cpo seed 0 reaches J_R ≥ 0.95·J_R* with J_C ≤ 1.05·d", async () => {
+    const { oracle, exact } = await trainAndScore("configs/sim-budget.yaml", ["algo.name=cpo"]);
+    expect(oracle.budgetBinds).toBe(true);
+    expect(exact.taskReturn).toBeGreaterThanOrEqual(0.95 * oracle.value);
+    expect(exact.cost).toBeLessThanOrEqual(1.05 * oracle.budget!);
+  });
+});
