@@ -161,7 +161,7 @@ describe("rollout with two heads", () => {
         const tier = e.options![t]!.tier!;
         expect(agent).toBe(c.agents[a % 3]!.name);
         expect(tier).toBe(["small", "large"][Math.floor(a / 3)]);
-        const expected = agent === "solver" ? (tier === "large" ? 4 : 1) : agent === "planner" ? (tier === "large" ? 1 : 0.5) : 0;
+        const expected = agent === "solver" ? (tier === "large" ? 4 : 1) : agent === "planner" ? 0.5 : 0; // the planner declares no tiers: ×1 on both
         expect(batch.costs[row]).toBe(expected);
         seen.add(`${agent}/${tier}`);
       });
