@@ -28,3 +28,9 @@ export { configSchema, loadConfig, validateConfig, type Config } from "./experim
 export { train, loadRunConfig, type RunSummary, type TrainOptions } from "./experiment/train.js";
 export { evaluateRun, type EvalResult } from "./experiment/evaluate.js";
 export { readMetrics } from "./experiment/metrics.js";
+export { CpoTrainer } from "./algos/cpo.js";
+export { MacpoTrainer } from "./algos/macpo.js";
+export { MappoLagrangianTrainer } from "./algos/mappo-lagrangian.js";
+export { conjugateGradient, cpoDirection, cpoStep, fisherVectorProduct, backtrackingLineSearch } from "./algos/cpo-step.js";
+export { FactoredPolicy, type ActionPolicy } from "./policy/factored.js";
+export { decodeJoint, encodeJoint, jointOptions, jointSize, type HeadSpec } from "./env/heads.js";
