@@ -18,7 +18,8 @@
  * every call costs c(a).
  *
  * WHAT "value" IS (the same objective `maestro eval --exact` reports, see exact.ts):
- *   - constrained problem (algo.name is ppo-lagrangian or p3o AND env.budget is set):
+ *   - constrained problem (algo.name is a constrained trainer — ppo-lagrangian, p3o, cpo, macpo,
+ *     mappo-lagrangian — AND env.budget is set):
  *       value = J_R = E[Σ_t task reward r_t]  (undiscounted), maximised s.t. J_C = E[Σ_t c_t] ≤ d;
  *       lambda = λ*, the dual of the budget row (the optimal Lagrange multiplier).
  *   - penalised problem (otherwise: reinforce, ppo, or no budget):
