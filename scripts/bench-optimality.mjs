@@ -4,7 +4,7 @@
  * seeds, evaluates the final policy exactly (`eval --exact`) and compares with the LP oracle:
  * optimality ratio value/value*, cost ratio J_C/d, and episodes used. Prints a Markdown table.
  *
- *   npm run build && node scripts/bench-optimality.mjs [--seeds 5] [--configs a.yaml,b.yaml] [--trainers ppo-lagrangian,p3o,reinforce]
+ *   npm run build && node scripts/bench-optimality.mjs [--seeds 5] [--configs a.yaml,b.yaml] [--trainers ppo-lagrangian,p3o,reinforce,cpo,macpo,mappo-lagrangian]
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -18,8 +18,10 @@ import { train } from "../dist/experiment/train.js";
 const { values } = parseArgs({
   options: {
     seeds: { type: "string", default: "5" },
-    configs: { type: "string", default: "configs/sim-budget.yaml,configs/sim-bandit.yaml" },
-    trainers: { type: "string", default: "ppo-lagrangian,p3o,reinforce" },
+    configs: { type: "string", default: "configs/sim-budget.yaml,configs/sim-bandit.yaml,configs/sim-tiers.yaml,configs/sim-tiers-specialists.yaml" },
+    // cpo: single-head trust region; macpo / mappo-lagrangian: one network per head (issue 4); on a
+    // two-head config the single-head trainers learn one categorical over the joint actions
+    trainers: { type: "string", default: "ppo-lagrangian,p3o,reinforce,cpo,macpo,mappo-lagrangian" },
     set: { type: "string", multiple: true, default: [] },
   },
 });

@@ -48,3 +48,9 @@ export { evaluatorByName, finalAnswer, matchAnswer, type Evaluator } from "./tas
 export { EmbeddingEncoder } from "./policy/embedding.js";
 export { loadOrchestrator, Orchestrator, type OrchestrationTrace, type TraceStep } from "./experiment/orchestrate.js";
 export { buildAgents, buildEncoder, buildEnvSpec, buildLlm, buildTaskSplits, buildTaskSource } from "./experiment/build.js";
+export { CpoTrainer } from "./algos/cpo.js";
+export { MacpoTrainer } from "./algos/macpo.js";
+export { MappoLagrangianTrainer } from "./algos/mappo-lagrangian.js";
+export { conjugateGradient, cpoDirection, cpoStep, fisherVectorProduct, backtrackingLineSearch } from "./algos/cpo-step.js";
+export { FactoredPolicy, type ActionPolicy } from "./policy/factored.js";
+export { decodeJoint, encodeJoint, jointOptions, jointSize, type HeadSpec } from "./env/heads.js";

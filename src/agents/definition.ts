@@ -98,6 +98,20 @@ export const simAgentSchema = z
       .record(z.string().min(1), z.number())
       .optional()
       .describe("Helper: delta added to the success probability of later calls of each named solver, once this agent has been called."),
+    tiers: z
+      .record(
+        z.string().min(1),
+        z
+          .object({
+            costMultiplier: z.number().nonnegative().default(1).describe("The call's cost is `cost` × this at this tier."),
+            successDelta: z.number().default(0).describe("Added to the call's success probability at this tier (then clamped to [0, 1])."),
+          })
+          .strict(),
+      )
+      .optional()
+      .describe(
+        "Per-tier behaviour (issue 4), used when the config has a `tier` head (policy.heads): a call made at tier t costs cost × tiers[t].costMultiplier and succeeds with probability clamp(solve + boosts + tiers[t].successDelta, 0, 1). Tiers not listed behave as declared (×1, +0).",
+      ),
     description,
   })
   .strict()

@@ -128,6 +128,6 @@ export function buildAgent(def: AgentDefinition, deps: AgentDeps = {}): Agent {
     case "terminator":
       return new TerminatorAgent(def.name, def.cost);
     case "sim":
-      return new SimAgent({ name: def.name, cost: def.cost, solve: def.solve, boost: def.boost });
+      return new SimAgent({ name: def.name, cost: def.cost, solve: def.solve, boost: def.boost, ...(def.tiers ? { tiers: def.tiers } : {}) });
   }
 }

@@ -23,6 +23,11 @@ export interface SimAgentSpec {
   solve?: Readonly<Record<string, number>>;
   /** Boost per solver name; absent for a pure solver. */
   boost?: Readonly<Record<string, number>>;
+  /**
+   * Per-tier cost multiplier and success delta (issue 4): a call made at tier t (`ctx.options.tier`)
+   * costs cost × costMultiplier and succeeds with clamp(solve + boosts + successDelta, 0, 1).
+   */
+  tiers?: Readonly<Record<string, { costMultiplier: number; successDelta: number }>>;
 }
 
 /** One possible result of a call, with its probability. */
@@ -55,17 +60,34 @@ export class SimAgent implements Agent {
     return this.spec.boost !== undefined && Object.keys(this.spec.boost).length > 0;
   }
 
-  /** Success probability of a call given the agents called before (0 for a pure helper). */
-  successProb(taskType: string | undefined, calledBefore: Iterable<string>): number {
+  /** Cost of a call at `tier` (the declared cost when no tier or an undeclared tier). */
+  costAt(tier?: string): number {
+    const t = tier === undefined ? undefined : this.spec.tiers?.[tier];
+    return t ? this.cost * t.costMultiplier : this.cost;
+  }
+
+  /**
+   * Success probability of a call after the agents `calledBefore` (0 for a pure helper); `tier` adds its
+   * success delta.
+   */
+  successProb(taskType: string | undefined, calledBefore: Iterable<string>, tier?: string): number {
+    if (!this.spec.solve) return 0;
     let p = this.baseProb(taskType);
     const counted: string[] = [];
     for (const h of calledBefore) p += this.boostOnce(h, counted);
-    return Math.min(1, Math.max(0, p));
+    return this.withTier(p, tier);
+  }
+
+  /** {@link successProb} for a state, reading its history in place (the rollout's hot path). */
+  private stateProb(state: SystemState, tier: string | undefined): number {
+    let p = this.baseProb(state.task.type);
+    const counted: string[] = [];
+    for (const t of state.history) p += this.boostOnce(t.agent, counted);
+    return this.withTier(p, tier);
   }
 
   private baseProb(taskType: string | undefined): number {
-    const solve = this.spec.solve;
-    if (!solve) return 0;
+    const solve = this.spec.solve!;
     if (taskType === undefined || !(taskType in solve)) {
       throw new Error(`sim agent "${this.name}": no success probability for task type "${String(taskType)}"`);
     }
@@ -83,30 +105,35 @@ export class SimAgent implements Agent {
     return delta;
   }
 
+  private withTier(p: number, tier: string | undefined): number {
+    if (tier !== undefined) p += this.spec.tiers?.[tier]?.successDelta ?? 0;
+    return Math.min(1, Math.max(0, p));
+  }
+
   /** The possible outputs of a call on `state` and their probabilities (used by exact evaluation). */
-  outcomes(state: SystemState): SimOutcome[] {
-    if (!this.spec.solve) return [{ prob: 1, output: { content: `${this.name}: done`, cost: this.cost } }];
-    const p = this.successProb(
-      state.task.type,
-      state.history.map((t) => t.agent),
-    );
+  outcomes(state: SystemState, options?: Readonly<Record<string, string>>): SimOutcome[] {
+    const tier = options?.tier;
+    const cost = this.costAt(tier);
+    const meta = tier !== undefined ? { meta: { tier } } : {};
+    if (!this.spec.solve) return [{ prob: 1, output: { content: this.text.done, cost, ...meta } }];
+    const p = this.stateProb(state, tier);
     const out: SimOutcome[] = [];
-    if (p > 0) out.push({ prob: p, output: { content: `${this.name}: solved`, cost: this.cost, solved: true, terminal: true } });
-    if (p < 1) out.push({ prob: 1 - p, output: { content: `${this.name}: failed`, cost: this.cost, solved: false } });
+    if (p > 0) out.push({ prob: p, output: { content: this.text.solved, cost, solved: true, terminal: true, ...meta } });
+    if (p < 1) out.push({ prob: 1 - p, output: { content: this.text.failed, cost, solved: false, ...meta } });
     return out;
   }
 
   act(state: SystemState, ctx: AgentContext): AgentOutput {
-    if (!this.spec.solve) return { content: this.text.done, cost: this.cost };
-    let p = this.baseProb(state.task.type);
-    const counted: string[] = [];
-    for (const t of state.history) p += this.boostOnce(t.agent, counted);
-    p = Math.min(1, Math.max(0, p));
+    const tier = ctx.options?.tier;
+    const cost = this.costAt(tier);
+    const meta = tier !== undefined ? { meta: { tier } } : {};
+    if (!this.spec.solve) return { content: this.text.done, cost, ...meta };
+    const p = this.stateProb(state, tier);
     // exactly one draw per solver call, whatever p is, so the env stream stays aligned across policies
     const u = ctx.rng.next();
     return u < p
-      ? { content: this.text.solved, cost: this.cost, solved: true, terminal: true }
-      : { content: this.text.failed, cost: this.cost, solved: false };
+      ? { content: this.text.solved, cost, solved: true, terminal: true, ...meta }
+      : { content: this.text.failed, cost, solved: false, ...meta };
   }
 }
 

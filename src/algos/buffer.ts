@@ -64,7 +64,6 @@ export function signalView(
   return out;
 }
 
-
 /** x − mean in place: the cost advantage keeps its scale (issue 3: centred, not standardised). */
 export function centerInPlace(x: Float64Array): void {
   const m = mean(x);

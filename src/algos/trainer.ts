@@ -1,6 +1,6 @@
 import type { RolloutBatch } from "../env/rollout.js";
 import type { tf } from "../policy/backend.js";
-import type { CategoricalPolicy } from "../policy/policy.js";
+import type { ActionPolicy } from "../policy/factored.js";
 
 /** What a trainer saves into a checkpoint: tensors (weights, optimizer moments) and JSON state. */
 export interface TrainerState {
@@ -17,7 +17,8 @@ export type UpdateMetrics = Record<string, number>;
  */
 export interface Trainer {
   readonly name: string;
-  readonly policy: CategoricalPolicy;
+  /** The policy the rollout samples from (a CategoricalPolicy, or a FactoredPolicy for macpo). */
+  readonly policy: ActionPolicy;
   /** Trainer-specific metric columns, in order (after the common ones; `loss` and `entropy` are common). */
   readonly metricNames: readonly string[];
   update(batch: RolloutBatch): Promise<UpdateMetrics>;

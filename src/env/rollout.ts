@@ -3,6 +3,7 @@ import type { Rng } from "../core/rng.js";
 import type { AgentOutput, SystemState } from "../core/types.js";
 import type { TaskSource } from "../tasks/source.js";
 import { Episode, type EnvSpec } from "./env.js";
+import { jointOptions, jointSize, type HeadSpec } from "./heads.js";
 
 /** What the rollout needs from a policy: pick one action per row of a batch of encoded states. */
 export interface ActionSelector {
@@ -44,6 +45,8 @@ export interface EpisodeRecord {
   success: boolean;
   /** Agents' outputs, kept only when the rollout is asked to record them. */
   outputs?: AgentOutput[];
+  /** Multi-head runs: the other heads' choices at each step (e.g. {tier: "large"}). */
+  options?: Array<Record<string, string>>;
 }
 
 /**
@@ -94,6 +97,11 @@ export interface RolloutOptions {
   recordOutputs?: boolean;
   /** Optional action mask: write 1 for allowed actions of `state` into `out[offset..offset+K)`. */
   actionMask?: (state: SystemState, out: Uint8Array, offset: number) => void;
+  /**
+   * Factored action space (issue 4): the policy picks joint actions (src/env/heads.ts), head 0 = the
+   * agent, the other heads' choices reach the agent as `options`. Absent = one agent head.
+   */
+  heads?: readonly HeadSpec[];
 }
 
 /**
@@ -103,7 +111,11 @@ export interface RolloutOptions {
 export async function rollout(o: RolloutOptions): Promise<RolloutBatch> {
   const { spec, agents, encoder, policy, episodes: n } = o;
   const k = policy.numActions;
-  if (k !== agents.length) throw new Error(`rollout: policy has ${k} actions but the pool has ${agents.length} agents`);
+  const heads = o.heads && o.heads.length > 1 ? o.heads : undefined;
+  const nAgents = agents.length;
+  const expected = heads ? jointSize(heads) : nAgents;
+  if (k !== expected) throw new Error(`rollout: policy has ${k} actions but the pool (× heads) has ${expected}`);
+  if (heads && heads[0]!.choices.length !== nAgents) throw new Error(`rollout: the agent head has ${heads[0]!.choices.length} choices but the pool has ${nAgents} agents`);
   const dim = encoder.dim;
   const cap = n * spec.maxSteps;
   const obs = new Float32Array(cap * dim);
@@ -134,6 +146,7 @@ export async function rollout(o: RolloutOptions): Promise<RolloutBatch> {
       length: 0,
       success: false,
       ...(o.recordOutputs ? { outputs: [] } : {}),
+      ...(heads ? { options: [] } : {}),
     });
   }
 
@@ -143,6 +156,7 @@ export async function rollout(o: RolloutOptions): Promise<RolloutBatch> {
   const stepLogp = new Float32Array(n);
   const states: SystemState[] = [];
   const pending: Array<AgentOutput | Promise<AgentOutput>> = new Array(n);
+  const stepOptions: Array<Record<string, string>> = new Array(n);
   while (live.length > 0) {
     const b = live.length;
     states.length = b;
@@ -160,8 +174,16 @@ export async function rollout(o: RolloutOptions): Promise<RolloutBatch> {
     let anyAsync = false;
     for (let j = 0; j < b; j++) {
       const ep = eps[live[j]!]!;
-      const agent = agents[stepActions[j]!]!;
-      const out = agent.act(ep.state, { rng: o.envRng, episode: ep.index });
+      let out: AgentOutput | Promise<AgentOutput>;
+      if (heads) {
+        // joint action: head 0 (least significant) is the agent, the rest reach it as options
+        const a = stepActions[j]!;
+        stepOptions[j] = jointOptions(heads, a);
+        out = agents[a % nAgents]!.act(ep.state, { rng: o.envRng, episode: ep.index, options: stepOptions[j] });
+      } else {
+        const agent = agents[stepActions[j]!]!;
+        out = agent.act(ep.state, { rng: o.envRng, episode: ep.index });
+      }
       if (out instanceof Promise) anyAsync = true;
       pending[j] = out;
     }
@@ -175,8 +197,9 @@ export async function rollout(o: RolloutOptions): Promise<RolloutBatch> {
       const e = live[j]!;
       const ep = eps[e]!;
       const a = stepActions[j]!;
+      const ai = heads ? a % nAgents : a;
       const output = pending[j] as AgentOutput;
-      const r = ep.apply(agents[a]!, a, output);
+      const r = ep.apply(agents[ai]!, ai, output);
       const row = rows + j;
       actions[row] = a;
       logp[row] = stepLogp[j]!;
@@ -188,8 +211,9 @@ export async function rollout(o: RolloutOptions): Promise<RolloutBatch> {
       stepOf[row] = ep.state.step - 1;
       const rec = records[e]!;
       rec.rows.push(row);
-      rec.agents.push(agents[a]!.name);
+      rec.agents.push(agents[ai]!.name);
       rec.outputs?.push(output);
+      rec.options?.push(stepOptions[j]!);
       if (r.done) {
         rec.return = ep.return;
         rec.taskReturn = ep.taskReturn;

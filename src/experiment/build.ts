@@ -7,6 +7,12 @@ import { PpoLagrangianTrainer } from "../algos/ppo-lagrangian.js";
 import { PpoTrainer } from "../algos/ppo.js";
 import { ReinforceTrainer } from "../algos/reinforce.js";
 import type { Trainer } from "../algos/trainer.js";
+import { CpoTrainer } from "../algos/cpo.js";
+import { MacpoTrainer, type CpoOptions } from "../algos/macpo.js";
+import { MappoLagrangianTrainer } from "../algos/mappo-lagrangian.js";
+import { FactoredPolicy } from "../policy/factored.js";
+import { jointSize } from "../env/heads.js";
+import { headsOf } from "./heads.js";
 import { Rng, type RngState } from "../core/rng.js";
 import type { EnvSpec } from "../env/env.js";
 import { DoaMd5Encoder, FeaturesEncoder, type StateEncoder } from "../policy/encoders.js";
@@ -215,13 +221,42 @@ export function buildEncoder(c: Config, llm?: LlmClient): StateEncoder {
  */
 export function buildTrainer(c: Config, encoder: StateEncoder, trainerRng: Rng = new Rng(`${c.seed}:trainer`)): Trainer {
   const initRng = new Rng(`${c.seed}:init`);
-  const policy = new CategoricalPolicy(
-    encoder.dim,
-    c.agents.length,
-    { hidden: c.policy.hidden, activation: c.policy.activation, init: c.policy.init, outputGain: 0.01 },
-    initRng,
-  );
   const a = c.algo;
+  const netOpts = { hidden: c.policy.hidden, activation: c.policy.activation, init: c.policy.init, outputGain: 0.01 };
+  if (a.name === "macpo" || a.name === "mappo-lagrangian") {
+    // one network per head (issue 4)
+    const heads = headsOf(c);
+    const policy = new FactoredPolicy(
+      encoder.dim,
+      heads.map((h) => h.name),
+      heads.map((h) => h.choices.length),
+      netOpts,
+      initRng,
+    );
+    const order = { headOrder: a.macpo.headOrder };
+    if (a.name === "macpo") {
+      return new MacpoTrainer(
+        policy,
+        policy.heads.map((p, i) => ({ name: heads[i]!.name, policy: p })),
+        onPolicyOptions(c),
+        cpoOptions(c),
+        order,
+        initRng,
+        trainerRng,
+      );
+    }
+    const l = a.lagrangian;
+    return new MappoLagrangianTrainer(
+      policy,
+      onPolicyOptions(c),
+      { init: l.lambdaInit, lr: l.lambdaLr, max: l.lambdaMax, optimizer: l.optimizer, pid: l.pid, budget: requireBudget(c) },
+      order,
+      initRng,
+      trainerRng,
+    );
+  }
+  // every other trainer: one categorical over the (joint) actions — the agents with a single head
+  const policy = new CategoricalPolicy(encoder.dim, jointSize(headsOf(c)), netOpts, initRng);
   switch (a.name) {
     case "reinforce":
       return new ReinforceTrainer(
@@ -253,7 +288,14 @@ export function buildTrainer(c: Config, encoder: StateEncoder, trainerRng: Rng =
     }
     case "p3o":
       return new P3oTrainer(policy, onPolicyOptions(c), { ...a.p3o, budget: requireBudget(c) }, initRng, trainerRng);
+    case "cpo":
+      return new CpoTrainer(policy, onPolicyOptions(c), cpoOptions(c), initRng, trainerRng);
   }
+}
+
+/** The CPO step options of cpo and macpo. */
+export function cpoOptions(c: Config): CpoOptions {
+  return { ...c.algo.cpo, entropyCoef: c.algo.entropyCoef, budget: requireBudget(c) };
 }
 
 function requireBudget(c: Config): number {

@@ -9,6 +9,7 @@ import { arithmeticTypes } from "../tasks/arithmetic.js";
 import { cacheModes } from "../llm/cache.js";
 import { backendNames } from "../policy/backend.js";
 import { activationNames, initNames } from "../policy/mlp.js";
+import { checkHeadsConfig } from "./heads.js";
 
 /**
  * The experiment config: one zod schema whose every field carries a description, so validation
@@ -244,6 +245,27 @@ const policySchema = z
       .enum(initNames)
       .default("torch-default")
       .describe("Weight init. torch-default: U(±1/√fan_in) for weights and biases (PyTorch's nn.Linear, DOA parity)."),
+    heads: z
+      .array(
+        z
+          .object({
+            name: z
+              .string()
+              .min(1)
+              .describe("Head name: `agent` (which agent acts; must be the first head; its choices are the pool) or `tier` (the model tier, passed to agents as options.tier)."),
+            choices: z
+              .array(z.string().regex(/^[A-Za-z0-9_.-]+$/, "letters, digits, _ . - only"))
+              .min(2)
+              .optional()
+              .describe("Names of the head's choices (every head but `agent`, e.g. [small, large])."),
+          })
+          .strict(),
+      )
+      .min(1)
+      .optional()
+      .describe(
+        "Factored action space (issue 4): one head per decision, e.g. [{name: agent}, {name: tier, choices: [small, large]}]. Absent = one agent head. macpo / mappo-lagrangian train one network per head; the other trainers one categorical over the joint actions.",
+      ),
   })
   .strict()
   .describe("Policy network.");
@@ -348,16 +370,56 @@ const p3oSchema = z
   .strict()
   .describe("P3O options.");
 
-export const algoNames = ["reinforce", "ppo", "ppo-lagrangian", "p3o"] as const;
+const cpoSchema = z
+  .object({
+    targetKl: z.number().positive().default(0.01).describe("Trust region δ: an accepted step keeps the mean KL(π_old‖π) ≤ δ (Achiam et al. 2017, eq. 10)."),
+    targetKlFinal: z
+      .number()
+      .positive()
+      .nullable()
+      .default(null)
+      .describe("If set, δ decays linearly from targetKl to this value over train.updates (the trust-region analogue of annealLr: the final policy settles at the constraint boundary instead of oscillating around it); null = constant δ."),
+    cgIters: positiveInt().default(10).describe("Conjugate-gradient iterations for H⁻¹g and H⁻¹b."),
+    cgDamping: z.number().nonnegative().default(0.1).describe("Damping ε of the Fisher-vector product: (H + εI)·v."),
+    fvp: z
+      .enum(["analytic", "finite-difference"])
+      .default("analytic")
+      .describe("Fisher-vector product: analytic categorical Fisher Jᵀ(diag p − ppᵀ)J·v (J·v by exact forward-mode propagation, Jᵀu by one gradient), or a central finite difference of two gradients of the mean KL."),
+    fdEpsilon: z.number().positive().default(1e-3).describe("Step of the finite-difference Fisher-vector product (relative to |v|)."),
+    lineSearchSteps: positiveInt().default(15).describe("Backtracking line-search trials (step fractions 1, decay, decay², …)."),
+    lineSearchDecay: z.number().gt(0).lt(1).default(0.8).describe("Backtracking factor of the line search."),
+    constraintScale: z
+      .enum(["auto", "one-minus-gamma", "one", "inverse-episode-length"])
+      .default("auto")
+      .describe(
+        "Factor s of the constraint value c = s·(J_C − d): one-minus-gamma = (1 − γ_C) (the reference code); one = 1; inverse-episode-length = 1/mean episode length (the undiscounted episodic form); auto = (1 − γ_C) when γ_C < 1, else 1/mean episode length ((1 − γ_C) would be 0).",
+      ),
+  })
+  .strict()
+  .describe("CPO step options (cpo, macpo). Critics, GAE and J_C come from algo.ppo.");
+
+const macpoSchema = z
+  .object({
+    headOrder: z
+      .enum(["random", "fixed"])
+      .default("random")
+      .describe("Order in which macpo / mappo-lagrangian update the heads: random = a fresh seeded permutation every update (HAPPO/MACPO); fixed = head order of policy.heads."),
+  })
+  .strict()
+  .describe("Multi-head (sequential update) options of macpo and mappo-lagrangian.");
+
+export const algoNames = ["reinforce", "ppo", "ppo-lagrangian", "p3o", "cpo", "macpo", "mappo-lagrangian"] as const;
 /** Trainers that solve the CMDP (task reward, cost kept separate, budget as a constraint). */
-export const constrainedAlgos: readonly string[] = ["ppo-lagrangian", "p3o"];
+export const constrainedAlgos: readonly string[] = ["ppo-lagrangian", "p3o", "cpo", "macpo", "mappo-lagrangian"];
 
 const algoSchema = z
   .object({
     name: z
       .enum(algoNames)
       .default("reinforce")
-      .describe("Trainer: reinforce and ppo optimise the configured (penalised) reward; ppo-lagrangian and p3o the CMDP with env.budget."),
+      .describe(
+        "Trainer: reinforce and ppo optimise the configured (penalised) reward; ppo-lagrangian, p3o, cpo, macpo and mappo-lagrangian the CMDP with env.budget (macpo / mappo-lagrangian: one policy per head of policy.heads).",
+      ),
     lr: z.number().positive().default(1e-3).describe("Adam learning rate of the policy."),
     adamEps: z.number().positive().default(1e-8).describe("Adam ε (torch's default)."),
     maxGradNorm: z.number().positive().nullable().default(1.0).describe("Global-norm gradient clip (null = off)."),
@@ -366,6 +428,8 @@ const algoSchema = z
     ppo: ppoSchema.default(ppoSchema.parse({})),
     lagrangian: lagrangianSchema.default(lagrangianSchema.parse({})),
     p3o: p3oSchema.default(p3oSchema.parse({})),
+    cpo: cpoSchema.default(cpoSchema.parse({})),
+    macpo: macpoSchema.default(macpoSchema.parse({})),
   })
   .strict()
   .describe("Training algorithm.");
@@ -485,6 +549,7 @@ function checkCrossFields(c: Config, file: string): void {
     throw new InputError(`${file}: env.budget: algo.name "${c.algo.name}" is a constrained trainer and needs a cost budget d`, file, "env.budget");
   }
   if (c.tasks.source === "sim") checkSimConfig(c, file);
+  checkHeadsConfig(c, file);
   if (c.tasks.evaluator === "terminated" && !c.agents.some((a) => a.kind === "terminator")) {
     throw new InputError(
       `${file}: tasks.evaluator: "terminated" needs a terminator agent in the pool (agents has none)`,

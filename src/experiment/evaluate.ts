@@ -5,6 +5,7 @@ import { selectBackend } from "../policy/backend.js";
 import { buildAgents, buildEncoder, buildEnvSpec, buildLlm, buildTaskSource, buildTrainer } from "./build.js";
 import { latestCheckpoint, loadCheckpoint } from "./checkpoint.js";
 import { loadRunConfig } from "./train.js";
+import { headsOf } from "./heads.js";
 import { mean, std } from "../core/math.js";
 
 export interface EvalOptions {
@@ -61,6 +62,7 @@ export async function evaluateRun(runDir: string, o: EvalOptions = {}): Promise<
         agents,
         encoder,
         policy: trainer.policy,
+        heads: headsOf(config),
         tasks,
         episodes: Math.min(bs, n - start),
         firstEpisode: start,

@@ -24,7 +24,9 @@ import { simTaskPrompt } from "../tasks/sim.js";
 import { InputError } from "../core/errors.js";
 import { selectBackend } from "../policy/backend.js";
 import type { StateEncoder } from "../policy/encoders.js";
-import type { CategoricalPolicy } from "../policy/policy.js";
+import type { ActionPolicy } from "../policy/factored.js";
+import { headsOf } from "./heads.js";
+import { jointOptions } from "../env/heads.js";
 import { buildEncoder, buildEnvSpec, buildTrainer } from "./build.js";
 import { latestCheckpoint, loadCheckpoint } from "./checkpoint.js";
 import { loadRunConfig } from "./train.js";
@@ -68,8 +70,8 @@ function replay(spec: EnvSpec, agents: readonly Agent[], node: Node): Episode {
   return ep;
 }
 
-function outcomesOf(agent: Agent, state: SystemState): Array<{ prob: number; output: AgentOutput }> {
-  if (agent instanceof SimAgent) return agent.outcomes(state);
+function outcomesOf(agent: Agent, state: SystemState, options?: Record<string, string>): Array<{ prob: number; output: AgentOutput }> {
+  if (agent instanceof SimAgent) return agent.outcomes(state, options);
   // echo / terminator: deterministic
   const out = agent.act(state, { rng: dummyRng, episode: 0 });
   if (out instanceof Promise) throw new Error(`exact evaluation: agent ${agent.name} is asynchronous (not simulated)`);
@@ -81,7 +83,11 @@ export function exactEvaluate(c: Config, probs: PolicyProbs, maxNodes = 2_000_00
   const pb = simProblem(c);
   const agents = pb.agents;
   const spec = buildEnvSpec(c);
-  const k = agents.length;
+  // joint actions of the factored action space (= the agents with one head; src/env/heads.ts)
+  const heads = headsOf(c);
+  const nAgents = agents.length;
+  const multi = heads.length > 1;
+  const k = multi ? heads.reduce((n, h) => n * h.choices.length, 1) : nAgents;
   // With the markov encoder view the policy's input is a function of the Markov state (tested in
   // test/sim.test.ts), so partial episodes in one Markov state have identical futures and are merged;
   // otherwise each history is its own branch.
@@ -111,11 +117,12 @@ export function exactEvaluate(c: Config, probs: PolicyProbs, maxNodes = 2_000_00
       for (let a = 0; a < k; a++) {
         const pa = p[j * k + a]!;
         if (!(pa > 0)) continue;
-        for (const oc of outcomesOf(agents[a]!, state)) {
+        const ai = multi ? a % nAgents : a;
+        for (const oc of outcomesOf(agents[ai]!, state, multi ? jointOptions(heads, a) : undefined)) {
           const w = node.prob * pa * oc.prob;
           if (!(w > 0)) continue;
           const ep = replay(spec, agents, node);
-          const r = ep.apply(agents[a]!, a, oc.output);
+          const r = ep.apply(agents[ai]!, ai, oc.output);
           // the new branch's probability-weighted accumulations: scale the node's sums by pa·oc.prob
           const share = pa * oc.prob;
           const wReturn = node.wReturn * share + w * r.reward;
@@ -128,10 +135,10 @@ export function exactEvaluate(c: Config, probs: PolicyProbs, maxNodes = 2_000_00
             if (r.success) success += w;
             continue;
           }
-          const child: Node = { task: node.task, turns: [...node.turns, { action: a, output: oc.output }], prob: w, wReturn, wTaskReturn, wCost };
+          const child: Node = { task: node.task, turns: [...node.turns, { action: ai, output: oc.output }], prob: w, wReturn, wTaskReturn, wCost };
           const helpers = ep.state.history.map((t) => t.agent).filter((name) => pb.helpers.includes(name));
           let key = markovKey(node.task.type ?? "", ep.state.step, helpers);
-          if (!markovInput) key += "|" + child.turns.map((t) => `${t.action}:${t.output.content}`).join(";");
+          if (!markovInput) key += "|" + child.turns.map((t) => `${t.action}:${t.output.content}:${t.output.cost}`).join(";");
           const prev = merged.get(key);
           if (prev) {
             prev.prob += w;
@@ -149,7 +156,7 @@ export function exactEvaluate(c: Config, probs: PolicyProbs, maxNodes = 2_000_00
 }
 
 /** The action probabilities of a trained policy, through its encoder (one forward per frontier). */
-export function policyProbs(encoder: StateEncoder, policy: CategoricalPolicy): PolicyProbs {
+export function policyProbs(encoder: StateEncoder, policy: ActionPolicy): PolicyProbs {
   return (states) => {
     const obs = new Float32Array(states.length * encoder.dim);
     encoder.encodeInto(states, obs);

@@ -2,7 +2,10 @@
  * The exact optimality oracle of a simulated config (issue 3): the finite-horizon occupancy-measure
  * linear program of its CMDP, solved with HiGHS (the `highs` package, WASM).
  *
- * Markov state s = (task type τ, step t, set H of helpers already called); actions = the agents.
+ * Markov state s = (task type τ, step t, set H of helpers already called); actions = the agents, or
+ * with a factored action space (policy.heads, issue 4) the joint actions (agent, tier, …): a call at
+ * tier t costs c(a)·costMultiplier_t and succeeds with clamp(p + successDelta_t, 0, 1); the optimum over
+ * joint actions is what a joint policy can reach (a product-of-heads policy may fall short of it).
  * Variables q_t(s, a) ≥ 0 = probability that the episode is in s at step t and calls agent a.
  *   flow:   Σ_a q_0(τ,0,∅,a) = w_τ;   Σ_a q_{t+1}(s',a) = Σ_{s,a} P(s'|s,a)·q_t(s,a)
  *   budget: Σ q·c(a) ≤ d                                  (constrained problem only)
@@ -15,7 +18,8 @@
  * every call costs c(a).
  *
  * WHAT "value" IS (the same objective `maestro eval --exact` reports, see exact.ts):
- *   - constrained problem (algo.name is ppo-lagrangian or p3o AND env.budget is set):
+ *   - constrained problem (algo.name is a constrained trainer — ppo-lagrangian, p3o, cpo, macpo,
+ *     mappo-lagrangian — AND env.budget is set):
  *       value = J_R = E[Σ_t task reward r_t]  (undiscounted), maximised s.t. J_C = E[Σ_t c_t] ≤ d;
  *       lambda = λ*, the dual of the budget row (the optimal Lagrange multiplier).
  *   - penalised problem (otherwise: reinforce, ppo, or no budget):
@@ -29,6 +33,8 @@ import { SimAgent } from "../agents/sim.js";
 import type { Agent } from "../agents/agent.js";
 import { InputError } from "../core/errors.js";
 import { buildAgents } from "./build.js";
+import { headsOf } from "./heads.js";
+import { jointLabel, jointOptions, jointSize, type HeadSpec } from "../env/heads.js";
 import { constrainedAlgos, type Config } from "./config.js";
 
 export interface SimProblem {
@@ -44,6 +50,8 @@ export interface SimProblem {
   /** Budget row d (constrained problem only). */
   budget?: number;
   mode: "constrained" | "penalised";
+  /** Heads of the factored action space (issue 4); LP actions are their joint actions. */
+  heads: HeadSpec[];
 }
 
 /** Which problem a config poses (see the module comment). Throws an InputError for non-sim configs. */
@@ -70,6 +78,7 @@ export function simProblem(c: Config, where = "config"): SimProblem {
     costPenalty: constrained ? 0 : c.reward.costPenalty,
     ...(constrained ? { budget: c.env.budget! } : {}),
     mode: constrained ? "constrained" : "penalised",
+    heads: headsOf(c),
   };
 }
 
@@ -157,19 +166,24 @@ export async function solveOracle(c: Config, where = "config"): Promise<OracleRe
   for (let s = 0; s < states.length; s++) {
     const st = states[s]!;
     const last = st.step + 1 >= T;
-    pb.agents.forEach((agent, a) => {
-      const base = { col: trans.length, state: s, action: a, cost: agent instanceof SimAgent ? agent.cost : agentCost(agent) };
+    // joint actions (issue 4): agent = a mod #agents, the other heads (tier) reach the agent as options
+    const nJoint = jointSize(pb.heads);
+    const nAgents = pb.agents.length;
+    for (let a = 0; a < nJoint; a++) {
+      const agent = pb.agents[a % nAgents]!;
+      const tier = pb.heads.length > 1 ? jointOptions(pb.heads, a).tier : undefined;
+      const base = { col: trans.length, state: s, action: a, cost: agent instanceof SimAgent ? agent.costAt(tier) : agentCost(agent) };
       if (agent.kind === "terminator") {
         trans.push({ ...base, reward: pb.failurePenalty, success: 0 });
-        return;
+        continue;
       }
       const nextHelpers = pb.helpers.includes(agent.name) ? [...st.helpers, agent.name] : st.helpers;
-      const p = agent instanceof SimAgent && agent.isSolver ? agent.successProb(st.type, st.helpers) : 0;
+      const p = agent instanceof SimAgent && agent.isSolver ? agent.successProb(st.type, st.helpers, tier) : 0;
       const reward = p * pb.successBonus + (1 - p) * (last ? pb.failurePenalty : 0);
       const t: Transition = { ...base, reward, success: p };
       if (!last && p < 1) t.next = { state: stateId(st.type, st.step + 1, nextHelpers), prob: 1 - p };
       trans.push(t);
-    });
+    }
   }
 
   // LP text (CPLEX LP format)
@@ -228,7 +242,7 @@ export async function solveOracle(c: Config, where = "config"): Promise<OracleRe
       step: st.step,
       helpers: st.helpers,
       occupancy: occ,
-      policy: Object.fromEntries(ts.map((t) => [pb.agents[t.action]!.name, Math.max(0, q[t.col]!) / occ])),
+      policy: Object.fromEntries(ts.map((t) => [jointLabel(pb.heads, t.action), Math.max(0, q[t.col]!) / occ])),
     });
   }
   return {

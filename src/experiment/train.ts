@@ -8,6 +8,7 @@ import { rollout, type RolloutBatch } from "../env/rollout.js";
 import { selectBackend } from "../policy/backend.js";
 import { writeFileAtomic } from "../policy/io.js";
 import { buildAgents, buildEncoder, buildEnvSpec, buildTaskSource, buildTrainer, RunRngs } from "./build.js";
+import { headsOf } from "./heads.js";
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointMeta } from "./checkpoint.js";
 import { configToYaml, validateConfig, type Config } from "./config.js";
 import { makeManifest, type Manifest } from "./manifest.js";
@@ -117,6 +118,7 @@ function episodeRecords(batch: RolloutBatch, update: number, sample: number, fin
         episode: e.index,
         task: e.taskId,
         agents: e.agents,
+        ...(e.options ? { options: e.options } : {}),
         rewards: e.rows.map((r) => batch.rewards[r]),
         costs: e.rows.map((r) => batch.costs[r]),
         return: e.return,
@@ -248,6 +250,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
         agents,
         encoder,
         policy: trainer.policy,
+        heads: headsOf(config),
         tasks,
         episodes: E,
         firstEpisode: (u - 1) * E,

@@ -1,0 +1,216 @@
+/**
+ * MACPO — Multi-Agent Constrained Policy Optimisation (Gu et al. 2021; "Safe Multi-Agent
+ * Reinforcement Learning for Multi-Robot Control", Artificial Intelligence 2023), with the "agents" of
+ * the multi-agent formulation being the heads of a factored orchestration decision (issue 4: which
+ * agent acts × which model tier backs it), sharing one episode-cost budget d.
+ *
+ * The policy is a product π(a|s) = Π_h π^h(a_h|s) of separate networks (FactoredPolicy). One update:
+ *   1. critics V_R, V_C evaluate the batch; GAE for the task reward and the cost; J_C = mean episode
+ *      cost over the recent-episode window; c = s·(J_C − d) with s from cpo.constraintScale
+ *      (default (1 − γ_C) as the reference code; the undiscounted sim configs use 1/episode length);
+ *   2. a fresh random order of the heads is drawn from the trainer stream (HAPPO/MACPO's random
+ *      permutation i_{1:n}, Kuba et al. 2022 Alg. 1; Gu et al. Alg. 1);
+ *   3. heads are visited in that order; head i_m takes one CPO step (cpo-step.ts) on the surrogates
+ *        L_R^{i_m} = mean_t M_t·ρ^{i_m}_t·A^R_t,   L_C^{i_m} = mean_t M_t·ρ^{i_m}_t·A^C_t,
+ *      where M_t = Π_{j<m} π^{i_j}_new(a^{i_j}_t|s_t)/π^{i_j}_old(a^{i_j}_t|s_t) is the product of the
+ *      probability ratios of the heads already updated in this iteration (the sequential-update
+ *      correction, MACPO eq. 11 / HAPPO Lemma 2), against the shared constraint value c;
+ *   4. critics fitted to their GAE returns.
+ * Logged per head h: h_cpo_case (0–4, cpo-step.ts), h_ls_step (accepted line-search trial, 0 =
+ * rejected and θ restored), h_kl (mean KL at the accepted point), h_surr_improve (reward surrogate
+ * gain), h_cost_change (cost surrogate change); shared: jc, c, head_order (the visiting order as
+ * decimal digits of 1-based head indices, e.g. 21 = head 2 then head 1).
+ *
+ * The single-head `cpo` trainer (cpo.ts) is this class with one head (M ≡ 1).
+ */
+import type { Rng } from "../core/rng.js";
+import { decodeJoint } from "../env/heads.js";
+import type { RolloutBatch } from "../env/rollout.js";
+import { tf } from "../policy/backend.js";
+import type { ActionPolicy } from "../policy/factored.js";
+import { oneHot, type CategoricalPolicy } from "../policy/policy.js";
+import { namedVariables, restoreVariables } from "./adam.js";
+import { constraintScale, CriticPair, type ConstraintScale } from "./critics.js";
+import { cpoStep, type CpoStepOptions } from "./cpo-step.js";
+import type { OnPolicyOptions } from "./on-policy.js";
+import { NonFiniteLossError, type Trainer, type TrainerState, type UpdateMetrics } from "./trainer.js";
+
+export interface CpoOptions extends CpoStepOptions {
+  /** δ decays linearly from targetKl to this over `totalUpdates` (null = constant). */
+  targetKlFinal: number | null;
+  constraintScale: ConstraintScale;
+  /** Cost limit d. */
+  budget: number;
+}
+
+export interface HeadOrderOptions {
+  headOrder: "random" | "fixed";
+}
+
+/** One head: its name (metric prefix) and its categorical network. */
+export interface PolicyHead {
+  name: string;
+  policy: CategoricalPolicy;
+}
+
+/** Per-row, per-head action indices of a batch of joint actions. */
+export function headActions(batch: RolloutBatch, sizes: readonly number[]): Int32Array[] {
+  const out = sizes.map(() => new Int32Array(batch.rows));
+  const idx = new Array<number>(sizes.length);
+  for (let r = 0; r < batch.rows; r++) {
+    decodeJoint(batch.actions[r]!, sizes, idx);
+    for (let h = 0; h < sizes.length; h++) out[h]![r] = idx[h]!;
+  }
+  return out;
+}
+
+/** log π^h(a_h|s) of every row at the head's current parameters. */
+export function headLogp(policy: CategoricalPolicy, x: tf.Tensor2D, a: tf.Tensor2D): Float32Array {
+  const t = tf.tidy(() => tf.sum(tf.mul(tf.logSoftmax(policy.logits(x)), a), 1));
+  const out = t.dataSync() as Float32Array;
+  t.dispose();
+  return out;
+}
+
+/** Mean entropy of π^h(·|s) over the rows. */
+export function headEntropy(policy: CategoricalPolicy, x: tf.Tensor2D): number {
+  const t = tf.tidy(() => {
+    const l = tf.logSoftmax(policy.logits(x));
+    return tf.neg(tf.mean(tf.sum(tf.mul(tf.exp(l), l), 1)));
+  });
+  const v = t.dataSync()[0]!;
+  t.dispose();
+  return v;
+}
+
+/** The visiting order as one number: decimal digits of the 1-based head indices (≤ 9 heads). */
+export function encodeHeadOrder(order: readonly number[]): number {
+  return order.reduce((acc, h) => acc * 10 + (h + 1), 0);
+}
+
+export class MacpoTrainer implements Trainer {
+  readonly name: string = "macpo";
+  readonly metricNames: readonly string[];
+  protected readonly critics: CriticPair;
+  protected updatesDone = 0;
+  /** Metric prefix of each head ("" for single-head cpo). */
+  private readonly prefixes: string[];
+
+  constructor(
+    readonly policy: ActionPolicy,
+    readonly heads: readonly PolicyHead[],
+    readonly o: OnPolicyOptions,
+    readonly cpo: CpoOptions,
+    readonly order: HeadOrderOptions,
+    initRng: Rng,
+    /** Head order and critic minibatches (RunRngs.trainer, checkpointed by the run). */
+    protected readonly rng: Rng,
+    /** Single-head cpo: unprefixed metric names, no head_order. */
+    single = false,
+  ) {
+    this.critics = new CriticPair(policy.inputDim, o, initRng);
+    this.prefixes = heads.map((h) => (single ? "" : `${h.name}_`));
+    const perHead = ["cpo_case", "ls_step", "kl", "surr_improve", "cost_change"];
+    this.metricNames = [
+      ...this.prefixes.flatMap((p) => perHead.map((m) => p + m)),
+      "jc",
+      "c",
+      "target_kl",
+      ...(single ? [] : ["head_order"]),
+      "value_loss",
+      "cost_value_loss",
+    ];
+  }
+
+  get sizes(): number[] {
+    return this.heads.map((h) => h.policy.numActions);
+  }
+
+  async update(batch: RolloutBatch): Promise<UpdateMetrics> {
+    if (batch.masks) throw new Error(`${this.name}: action masks are not supported`);
+    const o = this.o;
+    const progress = Math.min(1, this.updatesDone / Math.max(1, o.totalUpdates));
+    if (o.annealLr) this.critics.setLr(o.valueLr * (1 - progress));
+    // trust-region annealing: δ_k = δ_0 + (δ_final − δ_0)·k/K
+    const delta = this.cpo.targetKlFinal === null ? this.cpo.targetKl : this.cpo.targetKl + (this.cpo.targetKlFinal - this.cpo.targetKl) * progress;
+    const stepOpts = { ...this.cpo, targetKl: delta };
+    this.updatesDone += 1;
+    const n = batch.rows;
+    const prep = this.critics.prepare(batch);
+    const c = constraintScale(this.cpo.constraintScale, o.costGamma, prep.meanLength) * (prep.jc - this.cpo.budget);
+    const H = this.heads.length;
+    const order = this.order.headOrder === "random" && H > 1 ? this.rng.permutation(H) : Array.from({ length: H }, (_, h) => h);
+    const acts = headActions(batch, this.sizes);
+    const out: UpdateMetrics = { jc: prep.jc, c, target_kl: delta };
+    if (H > 1 || this.prefixes[0] !== "") out.head_order = encodeHeadOrder(order);
+
+    const x = tf.tensor2d(batch.obs, [n, batch.obsDim]);
+    const advR = tf.tensor1d(Float32Array.from(prep.advR));
+    const advC = tf.tensor1d(Float32Array.from(prep.advC));
+    const M = new Float32Array(n).fill(1);
+    let entropy = 0;
+    let loss = NaN;
+    try {
+      for (const h of this.heads) entropy += headEntropy(h.policy, x);
+      for (const hi of order) {
+        const head = this.heads[hi]!;
+        const prefix = this.prefixes[hi]!;
+        const a = oneHot(acts[hi]!, head.policy.numActions);
+        const old = headLogp(head.policy, x, a);
+        const oldLogp = tf.tensor1d(old);
+        const weights = tf.tensor1d(M);
+        try {
+          const res = cpoStep(head.policy.net, { x, actions: a, oldLogp, weights, advR, advC }, c, stepOpts);
+          if (!Number.isFinite(res.surrR) || !Number.isFinite(res.surrC)) {
+            throw new NonFiniteLossError(`${this.name} ${head.name} surrogate`, Number.isFinite(res.surrR) ? res.surrC : res.surrR);
+          }
+          out[`${prefix}cpo_case`] = res.optimCase;
+          out[`${prefix}ls_step`] = res.lineSearch.accepted;
+          out[`${prefix}kl`] = res.lineSearch.kl;
+          out[`${prefix}surr_improve`] = res.lineSearch.surrImprove;
+          out[`${prefix}cost_change`] = res.lineSearch.costChange;
+          loss = -(res.surrR + res.lineSearch.surrImprove);
+          // sequential correction: M ← M · π^h_new(a_h|s)/π^h_old(a_h|s)
+          const now = headLogp(head.policy, x, a);
+          for (let r = 0; r < n; r++) M[r] = M[r]! * Math.exp(now[r]! - old[r]!);
+        } finally {
+          tf.dispose([a, oldLogp, weights]);
+        }
+      }
+    } finally {
+      tf.dispose([x, advR, advC]);
+    }
+    const fit = this.critics.fit(batch, prep, this.rng);
+    return { loss, entropy, ...out, ...fit };
+  }
+
+  private prefixOf(h: PolicyHead): string {
+    return this.heads.length === 1 && this.prefixes[0] === "" ? "policy" : `policy_${h.name}`;
+  }
+
+  state(): TrainerState {
+    const cs = this.critics.state();
+    return {
+      tensors: [...this.heads.flatMap((h) => namedVariables(this.prefixOf(h), h.policy.variables)), ...cs.tensors],
+      json: { ...cs.json, updatesDone: this.updatesDone, ...this.extraState() },
+    };
+  }
+
+  restore(tensors: tf.NamedTensorMap, json: Record<string, unknown>): void {
+    for (const h of this.heads) restoreVariables(this.prefixOf(h), h.policy.variables, tensors);
+    this.critics.restore(tensors, json);
+    this.updatesDone = Number(json.updatesDone ?? 0);
+    this.restoreExtra(json);
+  }
+
+  protected extraState(): Record<string, unknown> {
+    return {};
+  }
+
+  protected restoreExtra(_json: Record<string, unknown>): void {}
+
+  dispose(): void {
+    this.policy.dispose();
+    this.critics.dispose();
+  }
+}

@@ -1,0 +1,214 @@
+/**
+ * MAPPO-Lagrangian (Gu et al. 2021, the first-order companion of MACPO; the sequential scheme of
+ * HAPPO, Kuba et al. 2022) on the heads of a factored orchestration decision sharing one budget d.
+ *
+ * The policy is a product of per-head networks (FactoredPolicy), each with its own Adam. One update:
+ *   1. critics V_R, V_C, GAE and J_C as in MACPO (critics.ts);
+ *   2. dual step before the policy epochs: λ ← clamp(λ + η(J_C − d), 0, λ_max) (plain | adam | pid,
+ *      lagrange.ts — the same multiplier as PPO-Lagrangian);
+ *   3. A = (A_R − λ·A_C)/(1 + λ) (OmniSafe's normalisation, as in ppo-lagrangian.ts);
+ *   4. heads visited in a fresh seeded random order; head i_m runs `epochs` × `minibatches` Adam steps
+ *      on the HAPPO clipped surrogate (Kuba et al. 2022, eq. 11)
+ *        L^{i_m} = −mean_t M_t·min(ρ_t·A_t, clip(ρ_t, 1 ± ε)·A_t) − β·H(π^{i_m}),
+ *      M_t = product of the probability ratios of the heads already updated (the sequential
+ *      correction), with SB3's KL early stop per head; then M ← M·ρ^{i_m};
+ *   5. critics fitted.
+ * Logged per head: h_kl (approx KL of the head's update), h_clip_frac, h_surr_improve (gain of the
+ * weighted surrogate M·ρ·A on the whole batch), h_epochs; shared: lambda, jc, head_order.
+ */
+import type { Rng } from "../core/rng.js";
+import type { RolloutBatch } from "../env/rollout.js";
+import { tf } from "../policy/backend.js";
+import type { FactoredPolicy } from "../policy/factored.js";
+import { oneHot } from "../policy/policy.js";
+import { Adam, clipByGlobalNorm, namedVariables, restoreVariables } from "./adam.js";
+import { gatherRows } from "./buffer.js";
+import { CriticPair } from "./critics.js";
+import { LagrangeMultiplier, type LagrangeOptions, type LagrangeState } from "./lagrange.js";
+import { encodeHeadOrder, headActions, headEntropy, headLogp, type HeadOrderOptions } from "./macpo.js";
+import type { OnPolicyOptions } from "./on-policy.js";
+import { approxKl, clipFraction } from "./surrogate.js";
+import { NonFiniteLossError, type Trainer, type TrainerState, type UpdateMetrics } from "./trainer.js";
+
+export class MappoLagrangianTrainer implements Trainer {
+  readonly name = "mappo-lagrangian";
+  readonly metricNames: readonly string[];
+  readonly multiplier: LagrangeMultiplier;
+  private readonly critics: CriticPair;
+  private readonly opts: Adam[];
+  private updatesDone = 0;
+
+  constructor(
+    readonly policy: FactoredPolicy,
+    readonly o: OnPolicyOptions,
+    lagrange: LagrangeOptions,
+    readonly order: HeadOrderOptions,
+    initRng: Rng,
+    /** Head order and minibatch order (RunRngs.trainer, checkpointed by the run). */
+    private readonly rng: Rng,
+  ) {
+    this.critics = new CriticPair(policy.inputDim, o, initRng);
+    this.multiplier = new LagrangeMultiplier(lagrange);
+    this.opts = policy.heads.map((h) => new Adam(h.variables, o.lr, 0.9, 0.999, o.adamEps));
+    const names = policy.headNames;
+    this.metricNames = [
+      ...names.flatMap((h) => [`${h}_kl`, `${h}_clip_frac`, `${h}_surr_improve`, `${h}_epochs`]),
+      "lambda",
+      "jc",
+      "head_order",
+      "value_loss",
+      "cost_value_loss",
+    ];
+  }
+
+  get lambda(): number {
+    return this.multiplier.lambda;
+  }
+
+  async update(batch: RolloutBatch): Promise<UpdateMetrics> {
+    const o = this.o;
+    const frac = o.annealLr ? Math.max(0, 1 - this.updatesDone / Math.max(1, o.totalUpdates)) : 1;
+    for (const opt of this.opts) opt.lr = o.lr * frac;
+    this.critics.setLr(o.valueLr * frac);
+    this.updatesDone += 1;
+    const n = batch.rows;
+    const prep = this.critics.prepare(batch);
+    const lam = this.multiplier.update(prep.jc);
+    const adv = new Float32Array(n);
+    for (let r = 0; r < n; r++) adv[r] = (prep.advR[r]! - lam * prep.advC[r]!) / (1 + lam);
+    const H = this.policy.heads.length;
+    const order = this.order.headOrder === "random" && H > 1 ? this.rng.permutation(H) : Array.from({ length: H }, (_, h) => h);
+    const acts = headActions(batch, this.policy.sizes);
+    const out: UpdateMetrics = { lambda: lam, jc: prep.jc, head_order: encodeHeadOrder(order) };
+    const M = new Float32Array(n).fill(1);
+    const xAll = tf.tensor2d(batch.obs, [n, batch.obsDim]);
+    let entropy = 0;
+    let lossSum = 0;
+    let lossSteps = 0;
+    try {
+      for (const h of this.policy.heads) entropy += headEntropy(h, xAll);
+      for (const hi of order) {
+        const head = this.policy.heads[hi]!;
+        const name = this.policy.headNames[hi]!;
+        const k = head.numActions;
+        const aAll = oneHot(acts[hi]!, k);
+        const old = headLogp(head, xAll, aAll);
+        let surrBefore = 0;
+        for (let r = 0; r < n; r++) surrBefore += M[r]! * adv[r]!;
+        surrBefore /= n;
+        const mbSize = Math.max(1, Math.ceil(n / o.minibatches));
+        const mbCount = Math.ceil(n / mbSize);
+        let epochsDone = 0;
+        let klSum = 0;
+        let clipSum = 0;
+        let steps = 0;
+        let stop = false;
+        for (let epoch = 0; epoch < o.epochs && !stop; epoch++) {
+          const perm = this.rng.permutation(n);
+          let mbDone = 0;
+          for (let start = 0; start < n; start += mbSize) {
+            const idx = perm.slice(start, start + mbSize);
+            const m = idx.length;
+            const x = tf.tensor2d(gatherRows(batch.obs, idx, batch.obsDim), [m, batch.obsDim]);
+            const a = oneHot(
+              idx.map((r) => acts[hi]![r]!),
+              k,
+            );
+            const oldLogp = tf.tensor1d(gatherRows(old, idx));
+            const advT = tf.tensor1d(gatherRows(adv, idx));
+            const w = tf.tensor1d(gatherRows(M, idx));
+            try {
+              let loss = 0;
+              let kl = 0;
+              let clip = 0;
+              const { value, grads } = tf.variableGrads(() => {
+                const { logp, entropy: ent } = head.logProbEntropy(x, a);
+                const logRatio = tf.sub(logp, oldLogp) as tf.Tensor1D;
+                const ratio = tf.exp(logRatio) as tf.Tensor1D;
+                const surr = tf.minimum(tf.mul(ratio, advT), tf.mul(tf.clipByValue(ratio, 1 - o.clipRatio, 1 + o.clipRatio), advT));
+                const pl = tf.neg(tf.mean(tf.mul(w, surr)));
+                loss = pl.dataSync()[0]!;
+                kl = approxKl(logRatio).dataSync()[0]!;
+                clip = clipFraction(ratio, o.clipRatio).dataSync()[0]!;
+                return (o.entropyCoef !== 0 ? tf.sub(pl, tf.mul(tf.mean(ent), o.entropyCoef)) : pl) as tf.Scalar;
+              }, head.variables);
+              value.dispose();
+              const list = head.variables.map((v) => grads[v.name]!);
+              if (!Number.isFinite(loss)) {
+                tf.dispose(list);
+                throw new NonFiniteLossError(`${this.name} ${name} loss`, loss);
+              }
+              if (o.targetKl !== null && kl > 1.5 * o.targetKl) {
+                tf.dispose(list);
+                stop = true;
+                break;
+              }
+              const clipped = clipByGlobalNorm(list, o.maxGradNorm);
+              this.opts[hi]!.apply(clipped.grads);
+              tf.dispose([...list, ...clipped.grads, clipped.norm]);
+              klSum += kl;
+              clipSum += clip;
+              lossSum += loss;
+              lossSteps++;
+              steps++;
+              mbDone++;
+            } finally {
+              tf.dispose([x, a, oldLogp, advT, w]);
+            }
+          }
+          epochsDone += mbDone / mbCount;
+        }
+        // sequential correction for the heads after this one: M ← M·π^h_new/π^h_old
+        const now = headLogp(head, xAll, aAll);
+        aAll.dispose();
+        let surrAfter = 0;
+        for (let r = 0; r < n; r++) {
+          const ratio = Math.exp(now[r]! - old[r]!);
+          surrAfter += M[r]! * ratio * adv[r]!;
+          M[r] = M[r]! * ratio;
+        }
+        surrAfter /= n;
+        out[`${name}_kl`] = steps > 0 ? klSum / steps : 0;
+        out[`${name}_clip_frac`] = steps > 0 ? clipSum / steps : 0;
+        out[`${name}_surr_improve`] = surrAfter - surrBefore;
+        out[`${name}_epochs`] = epochsDone;
+      }
+    } finally {
+      xAll.dispose();
+    }
+    const fit = this.critics.fit(batch, prep, this.rng);
+    return { loss: lossSteps > 0 ? lossSum / lossSteps : NaN, entropy, ...out, ...fit };
+  }
+
+  state(): TrainerState {
+    const cs = this.critics.state();
+    const tensors = [...cs.tensors];
+    const adamSteps: number[] = [];
+    this.policy.heads.forEach((h, i) => {
+      const name = this.policy.headNames[i]!;
+      const st = this.opts[i]!.state(`policy_${name}_adam`);
+      tensors.push(...namedVariables(`policy_${name}`, h.variables), ...st.tensors);
+      adamSteps.push(st.t);
+    });
+    return { tensors, json: { ...cs.json, updatesDone: this.updatesDone, headAdamSteps: adamSteps, lagrange: this.multiplier.state() } };
+  }
+
+  restore(tensors: tf.NamedTensorMap, json: Record<string, unknown>): void {
+    const steps = (json.headAdamSteps as number[] | undefined) ?? [];
+    this.policy.heads.forEach((h, i) => {
+      const name = this.policy.headNames[i]!;
+      restoreVariables(`policy_${name}`, h.variables, tensors);
+      this.opts[i]!.restore(`policy_${name}_adam`, Number(steps[i] ?? 0), tensors);
+    });
+    this.critics.restore(tensors, json);
+    this.updatesDone = Number(json.updatesDone ?? 0);
+    if (!json.lagrange) throw new Error("checkpoint has no Lagrange multiplier state (not a mappo-lagrangian run?)");
+    this.multiplier.restore(json.lagrange as LagrangeState);
+  }
+
+  dispose(): void {
+    this.policy.dispose();
+    this.critics.dispose();
+    for (const opt of this.opts) opt.dispose();
+  }
+}
