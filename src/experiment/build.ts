@@ -1,6 +1,7 @@
 import type { Agent } from "../agents/agent.js";
 import { buildAgent, type AgentDeps } from "../agents/loader.js";
 import { linkSimAgents } from "../agents/sim.js";
+import type { LagrangeOptions } from "../algos/lagrange.js";
 import type { OnPolicyOptions } from "../algos/on-policy.js";
 import { P3oTrainer } from "../algos/p3o.js";
 import { PpoLagrangianTrainer } from "../algos/ppo-lagrangian.js";
@@ -245,11 +246,10 @@ export function buildTrainer(c: Config, encoder: StateEncoder, trainerRng: Rng =
         trainerRng,
       );
     }
-    const l = a.lagrangian;
     return new MappoLagrangianTrainer(
       policy,
       onPolicyOptions(c),
-      { init: l.lambdaInit, lr: l.lambdaLr, max: l.lambdaMax, optimizer: l.optimizer, pid: l.pid, budget: requireBudget(c) },
+      lagrangeOptions(c),
       order,
       initRng,
       trainerRng,
@@ -276,16 +276,8 @@ export function buildTrainer(c: Config, encoder: StateEncoder, trainerRng: Rng =
       );
     case "ppo":
       return new PpoTrainer(policy, onPolicyOptions(c), initRng, trainerRng);
-    case "ppo-lagrangian": {
-      const l = a.lagrangian;
-      return new PpoLagrangianTrainer(
-        policy,
-        onPolicyOptions(c),
-        { init: l.lambdaInit, lr: l.lambdaLr, max: l.lambdaMax, optimizer: l.optimizer, pid: l.pid, budget: requireBudget(c) },
-        initRng,
-        trainerRng,
-      );
-    }
+    case "ppo-lagrangian":
+      return new PpoLagrangianTrainer(policy, onPolicyOptions(c), lagrangeOptions(c), initRng, trainerRng);
     case "p3o":
       return new P3oTrainer(policy, onPolicyOptions(c), { ...a.p3o, budget: requireBudget(c) }, initRng, trainerRng);
     case "cpo":
@@ -304,6 +296,12 @@ function requireBudget(c: Config): number {
 }
 
 /** The shared on-policy options of ppo, ppo-lagrangian and p3o. */
+/** The Lagrange multiplier settings of the Lagrangian trainers (ppo-lagrangian, mappo-lagrangian). */
+function lagrangeOptions(c: Config): LagrangeOptions {
+  const l = c.algo.lagrangian;
+  return { init: l.lambdaInit, lr: l.lambdaLr, max: l.lambdaMax, optimizer: l.optimizer, pid: l.pid, budget: requireBudget(c) };
+}
+
 export function onPolicyOptions(c: Config): OnPolicyOptions {
   const a = c.algo;
   const p = a.ppo;

@@ -1,10 +1,7 @@
-import { InputError } from "../core/errors.js";
 import { Rng } from "../core/rng.js";
 import { rollout } from "../env/rollout.js";
-import { selectBackend } from "../policy/backend.js";
-import { buildAgents, buildEncoder, buildEnvSpec, buildLlm, buildTaskSource, buildTrainer } from "./build.js";
-import { latestCheckpoint, loadCheckpoint } from "./checkpoint.js";
-import { loadRunConfig } from "./train.js";
+import { buildAgents, buildEnvSpec, buildTaskSource } from "./build.js";
+import { loadTrainedRun } from "./trained.js";
 import { headsOf } from "./heads.js";
 import { mean, std } from "../core/math.js";
 
@@ -34,19 +31,12 @@ export interface EvalResult {
 
 /** Evaluates the last checkpoint of a run by sampling (or greedy) episodes. */
 export async function evaluateRun(runDir: string, o: EvalOptions = {}): Promise<EvalResult> {
-  const config = loadRunConfig(runDir);
-  const ck = latestCheckpoint(runDir);
-  if (!ck) throw new InputError(`${runDir}: the run has no checkpoint yet`, runDir);
-  // LLM runs: the run's models and cache; tasks come from the held-out split (inline: the same list)
-  const llm = buildLlm(config);
-  const agents = buildAgents(config, { llm });
-  const tasks = buildTaskSource(config, "eval");
-  const spec = buildEnvSpec(config);
-  const backend = await selectBackend(config.backend);
-  const encoder = buildEncoder(config, llm);
-  const trainer = buildTrainer(config, encoder);
+  const { config, checkpointUpdate, backend, llm, encoder, trainer } = await loadTrainedRun(runDir);
   try {
-    await loadCheckpoint(ck.dir, trainer);
+    // LLM runs: the run's models and cache; tasks come from the held-out split (inline: the same list)
+    const agents = buildAgents(config, { llm });
+    const tasks = buildTaskSource(config, "eval");
+    const spec = buildEnvSpec(config);
     const n = o.episodes ?? 100;
     const seed = o.seed ?? config.seed;
     const policyRng = new Rng(`${seed}:eval-policy`);
@@ -82,7 +72,7 @@ export async function evaluateRun(runDir: string, o: EvalOptions = {}): Promise<
     }
     return {
       runDir,
-      checkpointUpdate: ck.update,
+      checkpointUpdate,
       episodes: n,
       greedy: o.greedy ?? false,
       backend,

@@ -21,15 +21,12 @@ import { Rng } from "../core/rng.js";
 import type { AgentOutput, SystemState, Task } from "../core/types.js";
 import { Episode, type EnvSpec } from "../env/env.js";
 import { simTaskPrompt } from "../tasks/sim.js";
-import { InputError } from "../core/errors.js";
-import { selectBackend } from "../policy/backend.js";
 import type { StateEncoder } from "../policy/encoders.js";
 import type { ActionPolicy } from "../policy/factored.js";
 import { headsOf } from "./heads.js";
 import { jointOptions } from "../env/heads.js";
-import { buildEncoder, buildEnvSpec, buildTrainer } from "./build.js";
-import { latestCheckpoint, loadCheckpoint } from "./checkpoint.js";
-import { loadRunConfig } from "./train.js";
+import { buildEnvSpec } from "./build.js";
+import { loadTrainedRun } from "./trained.js";
 import type { Config } from "./config.js";
 import { markovKey, simProblem } from "./oracle.js";
 
@@ -166,16 +163,11 @@ export function policyProbs(encoder: StateEncoder, policy: ActionPolicy): Policy
 
 /** `maestro eval <runDir> --exact`: exact evaluation of the last checkpoint of a simulated run. */
 export async function exactEvaluateRun(runDir: string): Promise<ExactResult & { runDir: string; checkpointUpdate: number; backend: string }> {
-  const config = loadRunConfig(runDir);
-  const ck = latestCheckpoint(runDir);
-  if (!ck) throw new InputError(`${runDir}: the run has no checkpoint yet`, runDir);
-  simProblem(config, `${runDir}/config.yaml`);
-  const backend = await selectBackend(config.backend);
-  const encoder = buildEncoder(config);
-  const trainer = buildTrainer(config, encoder);
+  const { config, checkpointUpdate, backend, encoder, trainer } = await loadTrainedRun(runDir, {
+    check: (c) => simProblem(c, `${runDir}/config.yaml`),
+  });
   try {
-    await loadCheckpoint(ck.dir, trainer);
-    return { runDir, checkpointUpdate: ck.update, backend, ...exactEvaluate(config, policyProbs(encoder, trainer.policy)) };
+    return { runDir, checkpointUpdate, backend, ...exactEvaluate(config, policyProbs(encoder, trainer.policy)) };
   } finally {
     trainer.dispose();
   }

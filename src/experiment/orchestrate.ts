@@ -1,16 +1,14 @@
 import type { Agent } from "../agents/agent.js";
 import type { Trainer } from "../algos/trainer.js";
-import { InputError } from "../core/errors.js";
 import { Rng } from "../core/rng.js";
 import type { AgentOutput, Task } from "../core/types.js";
 import type { EnvSpec } from "../env/env.js";
 import { rollout } from "../env/rollout.js";
 import type { LlmClient } from "../llm/client.js";
-import { selectBackend } from "../policy/backend.js";
 import type { StateEncoder } from "../policy/encoders.js";
 import { finalAnswer, type FinalAnswerMode } from "../tasks/evaluators.js";
-import { buildAgents, buildEncoder, buildEnvSpec, buildLlm, buildTrainer } from "./build.js";
-import { latestCheckpoint, loadCheckpoint } from "./checkpoint.js";
+import { buildAgents, buildEnvSpec } from "./build.js";
+import { loadTrainedRun } from "./trained.js";
 import type { Config } from "./config.js";
 import { loadRunConfig } from "./train.js";
 
@@ -157,14 +155,8 @@ export async function loadOrchestrator(runDir: string, o: LoadOrchestratorOption
     const { validateConfig } = await import("./config.js");
     config = validateConfig(config, `${runDir}/config.yaml`, runDir, { sets: o.sets });
   }
-  const ck = latestCheckpoint(runDir);
-  if (!ck) throw new InputError(`${runDir}: the run has no checkpoint yet`, runDir);
-  const llm = buildLlm(config);
+  const { checkpointUpdate, backend, llm, encoder, trainer } = await loadTrainedRun(runDir, { config });
   const agents = buildAgents(config, { llm });
   const spec = buildEnvSpec(config);
-  const backend = await selectBackend(config.backend);
-  const encoder = buildEncoder(config, llm);
-  const trainer = buildTrainer(config, encoder);
-  await loadCheckpoint(ck.dir, trainer);
-  return new Orchestrator(runDir, config, backend, ck.update, agents, encoder, spec, trainer, llm, o.seed ?? config.seed);
+  return new Orchestrator(runDir, config, backend, checkpointUpdate, agents, encoder, spec, trainer, llm, o.seed ?? config.seed);
 }

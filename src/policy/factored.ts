@@ -1,6 +1,6 @@
 import type { Rng } from "../core/rng.js";
 import type { MlpOptions } from "./mlp.js";
-import { CategoricalPolicy } from "./policy.js";
+import { CategoricalPolicy, pickAction } from "./policy.js";
 
 /**
  * What the rollout, evaluation and checkpoints need from a policy over (joint) actions. A
@@ -78,12 +78,7 @@ export class FactoredPolicy implements ActionPolicy {
       const p = hp[h]!;
       for (let b = 0; b < batch; b++) {
         const off = b * k;
-        let a = 0;
-        if (greedy) {
-          for (let i = 1; i < k; i++) if (p[off + i]! > p[off + a]!) a = i;
-        } else {
-          a = rng.categorical(p, off, k);
-        }
+        const a = pickAction(p, off, k, greedy, rng);
         actions[b] = actions[b]! + stride * a;
         logp[b] = logp[b]! + Math.log(Math.max(p[off + a]!, 1e-30));
       }

@@ -61,12 +61,7 @@ export class CategoricalPolicy {
     const k = this.numActions;
     for (let b = 0; b < batch; b++) {
       const off = b * k;
-      let a = 0;
-      if (greedy) {
-        for (let i = 1; i < k; i++) if (p[off + i]! > p[off + a]!) a = i;
-      } else {
-        a = rng.categorical(p, off, k);
-      }
+      const a = pickAction(p, off, k, greedy, rng);
       actions[b] = a;
       logp[b] = Math.log(Math.max(p[off + a]!, 1e-30));
     }
@@ -93,6 +88,14 @@ export class CategoricalPolicy {
   dispose(): void {
     this.net.dispose();
   }
+}
+
+/** The action of one row `p[off .. off+k)` of a probability matrix: its argmax, or a sample. */
+export function pickAction(p: ArrayLike<number>, off: number, k: number, greedy: boolean, rng: Rng): number {
+  if (!greedy) return rng.categorical(p, off, k);
+  let a = 0;
+  for (let i = 1; i < k; i++) if (p[off + i]! > p[off + a]!) a = i;
+  return a;
 }
 
 /** One-hot float matrix of integer actions. */
