@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import YAML from "yaml";
 import { describe, expect, it } from "vitest";
-import { InputError } from "../src/core/errors.js";
+import { expectInputError } from "./helpers.js";
 import { Rng } from "../src/core/rng.js";
 import { decodeJoint, encodeJoint, jointLabel, jointOptions, jointSize } from "../src/env/heads.js";
 import { rollout } from "../src/env/rollout.js";
@@ -43,16 +43,6 @@ function validate(raw: Record<string, unknown>): Config {
   return validateConfig(raw, "bad.yaml", root);
 }
 
-function expectInputError(fn: () => unknown, ...parts: string[]): void {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(InputError);
-  for (const p of parts) expect((err as Error).message).toContain(p);
-}
 
 describe("joint actions", () => {
   it("mixed radix with head 0 least significant; one head = the agent index", () => {

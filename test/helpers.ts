@@ -4,6 +4,8 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { expect } from "vitest";
+import { InputError } from "../src/core/errors.js";
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const cliPath = path.join(repoRoot, "dist", "cli.js");
@@ -86,4 +88,16 @@ export async function freePort(): Promise<number> {
 export function isPng(file: string): boolean {
   const b = fs.readFileSync(file);
   return b.length > 100 && b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+}
+
+/** Asserts that `fn` throws an {@link InputError} whose message contains every one of `parts`. */
+export function expectInputError(fn: () => unknown, ...parts: string[]): void {
+  let err: unknown;
+  try {
+    fn();
+  } catch (e) {
+    err = e;
+  }
+  expect(err).toBeInstanceOf(InputError);
+  for (const p of parts) expect((err as Error).message).toContain(p);
 }

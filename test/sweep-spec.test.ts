@@ -1,20 +1,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { InputError } from "../src/core/errors.js";
 import { loadSweep, trialId } from "../src/experiment/sweep/spec.js";
-import { runCli, tmpDir, writeSweep, removeTmpDirs } from "./helpers.js";
+import { expectInputError, runCli, tmpDir, writeSweep, removeTmpDirs } from "./helpers.js";
 
-const expectError = (fn: () => unknown, ...parts: string[]) => {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(InputError);
-  for (const p of parts) expect((err as Error).message).toContain(p);
-};
 
 describe("sweep grammar", () => {
   it("expands a grid in file order, last key fastest, with stable ids", () => {
@@ -88,25 +77,25 @@ parameters:
     const w = (body: string) => writeSweep(dir, body, "bad.yaml");
     const file = path.join(dir, "bad.yaml");
     // a key the config schema does not have
-    expectError(() => loadSweep(w(`base: BASE\nparameters:\n  reward.costPenaltyy: { values: [0.1] }\n`)), file, "parameters.reward.costPenaltyy", "costPenaltyy");
+    expectInputError(() => loadSweep(w(`base: BASE\nparameters:\n  reward.costPenaltyy: { values: [0.1] }\n`)), file, "parameters.reward.costPenaltyy", "costPenaltyy");
     // a value the config schema rejects (costPenalty ≥ 0), also at a range's end
-    expectError(() => loadSweep(w(`base: BASE\nparameters:\n  reward.costPenalty: { values: [0.1, -1] }\n`)), file, "parameters.reward.costPenalty", "-1");
-    expectError(
+    expectInputError(() => loadSweep(w(`base: BASE\nparameters:\n  reward.costPenalty: { values: [0.1, -1] }\n`)), file, "parameters.reward.costPenalty", "-1");
+    expectInputError(
       () => loadSweep(w(`base: BASE\nmethod: random\ntrials: 3\nparameters:\n  algo.lr: { uniform: [-0.1, 0.1] }\n`)),
       file,
       "parameters.algo.lr",
     );
     // grammar errors
-    expectError(() => loadSweep(w(`base: BASE\nparameters:\n  algo.lr: { values: [0.1], uniform: [0, 1] }\n`)), file, "parameters.algo.lr", "exactly one");
-    expectError(() => loadSweep(w(`base: BASE\nparameters:\n  algo.lr: { uniform: [0.1, 0.01] }\n`)), file, "low < high");
-    expectError(() => loadSweep(w(`base: BASE\nparameters:\n  algo.lr: { uniform: [0.001, 0.01] }\n`)), file, "parameters.algo.lr", "grid search needs values");
-    expectError(() => loadSweep(w(`base: BASE\nmethod: random\nparameters:\n  algo.lr: { values: [0.1] }\n`)), file, "trials", "required");
-    expectError(() => loadSweep(w(`base: BASE\nmethod: bayes\nparameters:\n  algo.lr: { values: [0.1] }\n`)), file, "method");
-    expectError(() => loadSweep(w(`base: BASE\nseeds: 0\nparameters:\n  algo.lr: { values: [0.1] }\n`)), file, "seeds");
-    expectError(() => loadSweep(w(`base: BASE\nparamters:\n  algo.lr: { values: [0.1] }\n`)), file, "paramters", "unknown field");
-    expectError(() => loadSweep(w(`base: BASE\nparameters:\n  seed: { values: [1, 2] }\n`)), file, "parameters.seed");
-    expectError(() => loadSweep(w(`base: nowhere.yaml\nparameters:\n  algo.lr: { values: [0.1] }\n`)), file, "base");
-    expectError(() => loadSweep(w(`base: BASE\nfixed: { train.updatez: 3 }\nparameters:\n  algo.lr: { values: [0.1] }\n`)), file, "fixed", "updatez");
+    expectInputError(() => loadSweep(w(`base: BASE\nparameters:\n  algo.lr: { values: [0.1], uniform: [0, 1] }\n`)), file, "parameters.algo.lr", "exactly one");
+    expectInputError(() => loadSweep(w(`base: BASE\nparameters:\n  algo.lr: { uniform: [0.1, 0.01] }\n`)), file, "low < high");
+    expectInputError(() => loadSweep(w(`base: BASE\nparameters:\n  algo.lr: { uniform: [0.001, 0.01] }\n`)), file, "parameters.algo.lr", "grid search needs values");
+    expectInputError(() => loadSweep(w(`base: BASE\nmethod: random\nparameters:\n  algo.lr: { values: [0.1] }\n`)), file, "trials", "required");
+    expectInputError(() => loadSweep(w(`base: BASE\nmethod: bayes\nparameters:\n  algo.lr: { values: [0.1] }\n`)), file, "method");
+    expectInputError(() => loadSweep(w(`base: BASE\nseeds: 0\nparameters:\n  algo.lr: { values: [0.1] }\n`)), file, "seeds");
+    expectInputError(() => loadSweep(w(`base: BASE\nparamters:\n  algo.lr: { values: [0.1] }\n`)), file, "paramters", "unknown field");
+    expectInputError(() => loadSweep(w(`base: BASE\nparameters:\n  seed: { values: [1, 2] }\n`)), file, "parameters.seed");
+    expectInputError(() => loadSweep(w(`base: nowhere.yaml\nparameters:\n  algo.lr: { values: [0.1] }\n`)), file, "base");
+    expectInputError(() => loadSweep(w(`base: BASE\nfixed: { train.updatez: 3 }\nparameters:\n  algo.lr: { values: [0.1] }\n`)), file, "fixed", "updatez");
   });
 
   it("maestro sweep on an invalid file exits 2 with the key named and writes nothing", () => {

@@ -16,7 +16,7 @@ import { jointSize } from "../env/heads.js";
 import { headsOf } from "./heads.js";
 import { Rng, type RngState } from "../core/rng.js";
 import type { EnvSpec } from "../env/env.js";
-import { DoaMd5Encoder, FeaturesEncoder, type StateEncoder } from "../policy/encoders.js";
+import { DoaMd5Encoder, FeaturesEncoder, type FeaturesEncoderOptions, type StateEncoder } from "../policy/encoders.js";
 import { CategoricalPolicy } from "../policy/policy.js";
 import { evaluatorByName } from "../tasks/evaluators.js";
 import { SimTaskSource } from "../tasks/sim.js";
@@ -171,6 +171,23 @@ export function buildEnvSpec(c: Config): EnvSpec {
   };
 }
 
+/** The `features` encoder of a config (alone, or as the structural part of the embedding encoder). */
+function featuresEncoder(
+  c: Config,
+  e: { taskBuckets: number; outputBuckets: number; recentTurns: number; costScale: number },
+  extra: Partial<FeaturesEncoderOptions> = {},
+): FeaturesEncoder {
+  return new FeaturesEncoder({
+    agents: c.agents.map((a) => a.name),
+    maxSteps: c.env.maxSteps,
+    taskBuckets: e.taskBuckets,
+    outputBuckets: e.outputBuckets,
+    recentTurns: e.recentTurns,
+    costScale: e.costScale,
+    ...extra,
+  });
+}
+
 export function buildEncoder(c: Config, llm?: LlmClient): StateEncoder {
   const e = c.encoder;
   switch (e.name) {
@@ -190,26 +207,12 @@ export function buildEncoder(c: Config, llm?: LlmClient): StateEncoder {
         limiter: llm.limiter,
         stats: llm.stats,
       });
-      const features = new FeaturesEncoder({
-        agents: c.agents.map((a) => a.name),
-        maxSteps: c.env.maxSteps,
-        taskBuckets: e.taskBuckets,
-        outputBuckets: e.outputBuckets,
-        recentTurns: e.recentTurns,
-        costScale: e.costScale,
-      });
-      return new EmbeddingEncoder(embedder, e.dimensions, features);
+      return new EmbeddingEncoder(embedder, e.dimensions, featuresEncoder(c, e));
     }
     case "doa-md5":
       return new DoaMd5Encoder();
     case "features":
-      return new FeaturesEncoder({
-        agents: c.agents.map((a) => a.name),
-        maxSteps: c.env.maxSteps,
-        taskBuckets: e.taskBuckets,
-        outputBuckets: e.outputBuckets,
-        recentTurns: e.recentTurns,
-        costScale: e.costScale,
+      return featuresEncoder(c, e, {
         view: e.view,
         markovAgents: c.agents.filter((a) => a.kind === "sim" && a.boost !== undefined && Object.keys(a.boost).length > 0).map((a) => a.name),
       });
