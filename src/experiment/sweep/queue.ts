@@ -128,9 +128,9 @@ export async function runSweepQueue(file: string, o: QueueSweepOptions) {
     );
     sweepDir = prepareSweep(sweep, o.runsDir);
     ({ pending, skipped } = pendingRuns(sweep, sweepDir));
-    const todo = [...new Set(pending.map((p) => p.trial))];
+    const unfinished = [...new Set(pending.map((p) => p.trial))];
     const jobs: Job<TrialJobData, TrialJobResult>[] = [];
-    for (const id of todo) {
+    for (const id of unfinished) {
       const t = sweep.trials.find((x) => x.id === id)!;
       const jobId = jobIdOf(sweep.name, id);
       const existing = await queue.getJob(jobId);
