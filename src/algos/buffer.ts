@@ -3,7 +3,7 @@
  * advantages and returns of the reward and of the cost signal, each with its own γ and λ_GAE.
  * Plain arrays only; the trainer uploads minibatches of them to tfjs.
  */
-import { mean } from "../core/math.js";
+import { mean, standardize } from "../core/math.js";
 import type { RolloutBatch } from "../env/rollout.js";
 
 /**
@@ -68,6 +68,28 @@ export function signalView(
 export function centerInPlace(x: Float64Array): void {
   const m = mean(x);
   for (let i = 0; i < x.length; i++) x[i] = x[i]! - m;
+}
+
+/**
+ * The advantages a policy loss uses: A_R standardised when `normalizeReward`; A_C standardised when
+ * `standardizeCost`, else centred (issue 3). A batch of one row is left as it is for standardisation.
+ */
+export function normalizedAdvantages(
+  adv: ArrayLike<number>,
+  kind: "reward" | "cost",
+  o: { normalizeAdvantage: boolean; standardizeCostAdvantage: boolean },
+): Float64Array {
+  const out = Float64Array.from(adv);
+  const standardise = kind === "reward" ? o.normalizeAdvantage : o.standardizeCostAdvantage;
+  if (standardise && out.length > 1) standardize(out);
+  else if (kind === "cost") centerInPlace(out);
+  return out;
+}
+
+/** Appends the batch's episode costs to the recent-cost window and keeps its last `size` entries. */
+export function pushRecentCosts(window: number[], batch: RolloutBatch, size: number): void {
+  for (const e of batch.episodes) window.push(e.cost);
+  if (window.length > size) window.splice(0, window.length - size);
 }
 
 /** Copies `src[idx[i]]` into a new Float32Array (a minibatch of a per-row array). */

@@ -47,15 +47,9 @@ const EPS = 1e-8;
 // ---------------------------------------------------------------------------------------------
 // Flat parameter vectors (float64 in JS; the policies are small)
 
+/** The variables' current values as one float64 vector. */
 export function flatParams(vars: readonly tf.Variable[]): Float64Array {
-  const n = vars.reduce((s, v) => s + v.size, 0);
-  const out = new Float64Array(n);
-  let off = 0;
-  for (const v of vars) {
-    out.set(v.dataSync() as Float32Array, off);
-    off += v.size;
-  }
-  return out;
+  return flatten(vars);
 }
 
 export function setFlatParams(vars: readonly tf.Variable[], flat: ArrayLike<number>): void {

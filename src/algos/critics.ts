@@ -9,12 +9,12 @@
  * (trainer RNG stream) of MSE to the GAE returns (Schulman et al. 2016, the TD(λ) target).
  */
 import type { Rng } from "../core/rng.js";
-import { mean, standardize } from "../core/math.js";
+import { mean } from "../core/math.js";
 import type { RolloutBatch } from "../env/rollout.js";
 import { tf } from "../policy/backend.js";
 import { Mlp } from "../policy/mlp.js";
 import { Adam, namedVariables, restoreVariables } from "./adam.js";
-import { centerInPlace, gatherRows, signalView, type SignalView } from "./buffer.js";
+import { gatherRows, normalizedAdvantages, pushRecentCosts, signalView, type SignalView } from "./buffer.js";
 import type { OnPolicyOptions } from "./on-policy.js";
 import { NonFiniteLossError, type TrainerState } from "./trainer.js";
 
@@ -57,13 +57,6 @@ export class CriticPair {
     this.costOpt.lr = lr;
   }
 
-  private values(net: Mlp, x: tf.Tensor2D, n: number): Float32Array {
-    const v = tf.tidy(() => tf.reshape(net.apply(x), [n]));
-    const out = v.dataSync() as Float32Array;
-    v.dispose();
-    return out;
-  }
-
   /** GAE of the task reward and of the cost, J_C over the window, normalised advantages. */
   prepare(batch: RolloutBatch): PreparedBatch {
     const o = this.o;
@@ -72,18 +65,14 @@ export class CriticPair {
     let reward: SignalView;
     let cost: SignalView;
     try {
-      reward = signalView(batch, batch.taskRewards, this.values(this.critic, x, n), o.gamma, o.gaeLambda);
-      cost = signalView(batch, batch.costs, this.values(this.costCritic, x, n), o.costGamma, o.costGaeLambda);
+      reward = signalView(batch, batch.taskRewards, this.critic.values(x), o.gamma, o.gaeLambda);
+      cost = signalView(batch, batch.costs, this.costCritic.values(x), o.costGamma, o.costGaeLambda);
     } finally {
       x.dispose();
     }
-    for (const e of batch.episodes) this.recentCosts.push(e.cost);
-    if (this.recentCosts.length > o.costWindow) this.recentCosts.splice(0, this.recentCosts.length - o.costWindow);
-    const advR = Float64Array.from(reward.advantages);
-    if (o.normalizeAdvantage && n > 1) standardize(advR);
-    const advC = Float64Array.from(cost.advantages);
-    if (o.standardizeCostAdvantage && n > 1) standardize(advC);
-    else centerInPlace(advC);
+    pushRecentCosts(this.recentCosts, batch, o.costWindow);
+    const advR = normalizedAdvantages(reward.advantages, "reward", o);
+    const advC = normalizedAdvantages(cost.advantages, "cost", o);
     return { reward, cost, advR, advC, jc: mean(this.recentCosts), meanLength: mean(batch.episodes.map((e) => e.length)) };
   }
 

@@ -23,8 +23,7 @@ import { tf } from "../policy/backend.js";
 import { Mlp, type MlpOptions } from "../policy/mlp.js";
 import { oneHot, type CategoricalPolicy } from "../policy/policy.js";
 import { Adam, clipByGlobalNorm, namedVariables, restoreVariables } from "./adam.js";
-import { centerInPlace, gatherRows, signalView, type SignalView } from "./buffer.js";
-import { standardize } from "../core/math.js";
+import { gatherRows, normalizedAdvantages, pushRecentCosts, signalView, type SignalView } from "./buffer.js";
 import { approxKl, clipFraction } from "./surrogate.js";
 import { NonFiniteLossError, type Trainer, type TrainerState, type UpdateMetrics } from "./trainer.js";
 
@@ -142,13 +141,6 @@ export abstract class OnPolicyTrainer implements Trainer {
 
   protected restoreExtra(_json: Record<string, unknown>): void {}
 
-  private values(net: Mlp, x: tf.Tensor2D, n: number): Float32Array {
-    const v = tf.tidy(() => tf.reshape(net.apply(x), [n]));
-    const out = v.dataSync() as Float32Array;
-    v.dispose();
-    return out;
-  }
-
   async update(batch: RolloutBatch): Promise<UpdateMetrics> {
     const o = this.o;
     if (o.annealLr) {
@@ -165,27 +157,19 @@ export abstract class OnPolicyTrainer implements Trainer {
     let reward: SignalView;
     let cost: SignalView | undefined;
     try {
-      reward = signalView(batch, this.rewardSignal(batch), this.values(this.critic, xAll, n), o.gamma, o.gaeLambda);
+      reward = signalView(batch, this.rewardSignal(batch), this.critic.values(xAll), o.gamma, o.gaeLambda);
       if (this.costCritic) {
-        cost = signalView(batch, batch.costs, this.values(this.costCritic, xAll, n), o.costGamma, o.costGaeLambda);
+        cost = signalView(batch, batch.costs, this.costCritic.values(xAll), o.costGamma, o.costGaeLambda);
       }
     } finally {
       xAll.dispose();
     }
-    if (this.usesCost) {
-      for (const e of batch.episodes) this.recentCosts.push(e.cost);
-      if (this.recentCosts.length > o.costWindow) this.recentCosts.splice(0, this.recentCosts.length - o.costWindow);
-    }
+    if (this.usesCost) pushRecentCosts(this.recentCosts, batch, o.costWindow);
     const jc = this.usesCost ? mean(this.recentCosts) : NaN;
     const pre = this.beforeEpochs({ batch, reward, ...(cost ? { cost } : {}), jc });
 
-    const advR = Float64Array.from(reward.advantages);
-    if (o.normalizeAdvantage && n > 1) standardize(advR);
-    const advC = cost ? Float64Array.from(cost.advantages) : undefined;
-    if (advC) {
-      if (o.standardizeCostAdvantage && n > 1) standardize(advC);
-      else centerInPlace(advC);
-    }
+    const advR = normalizedAdvantages(reward.advantages, "reward", o);
+    const advC = cost ? normalizedAdvantages(cost.advantages, "cost", o) : undefined;
 
     const sums: Record<string, number> = {};
     const add = (key: string, v: number) => (sums[key] = (sums[key] ?? 0) + v);

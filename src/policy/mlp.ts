@@ -122,6 +122,14 @@ export class Mlp {
     return h;
   }
 
+  /** One scalar output per row (critics): a forward pass downloaded as floats. */
+  values(x: tf.Tensor2D): Float32Array {
+    const v = tf.tidy(() => tf.reshape(this.apply(x), [x.shape[0]]));
+    const out = v.dataSync() as Float32Array;
+    v.dispose();
+    return out;
+  }
+
   /** Activations of the last hidden layer (used by analytic Fisher products). */
   hiddenFeatures(x: tf.Tensor2D): tf.Tensor2D {
     let h = x;
