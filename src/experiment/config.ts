@@ -7,8 +7,7 @@ import { InputError, zodToInputError } from "../core/errors.js";
 import { answerEvaluatorNames, evaluatorNames, finalAnswerModes } from "../tasks/evaluators.js";
 import { arithmeticTypes } from "../tasks/arithmetic.js";
 import { cacheModes } from "../llm/cache.js";
-import { backendNames } from "../policy/backend.js";
-import { activationNames, initNames } from "../policy/mlp.js";
+import { activationNames, backendNames, initNames } from "../policy/names.js";
 import { checkHeadsConfig } from "./heads.js";
 
 /**

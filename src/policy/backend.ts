@@ -1,5 +1,6 @@
 import { createRequire } from "node:module";
 import type * as TF from "@tensorflow/tfjs";
+import type { BackendName } from "./names.js";
 
 // The union package @tensorflow/tfjs: tfjs-core with its gradients registered, plus the cpu backend
 // (tfjs-core's own Node bundle registers no gradients). It is loaded with `require`: its Node entry is a
@@ -25,9 +26,7 @@ export declare namespace tf {
   }
 }
 
-/** Backends maestro can run on; `auto` picks the first that loads in the order node → wasm → cpu. */
-export const backendNames = ["auto", "node", "wasm", "cpu"] as const;
-export type BackendName = (typeof backendNames)[number];
+export { backendNames, type BackendName } from "./names.js";
 
 /** tfjs' registry name of each backend. */
 const registryName = { node: "tensorflow", wasm: "wasm", cpu: "cpu" } as const;

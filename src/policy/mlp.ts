@@ -1,10 +1,8 @@
 import type { Rng } from "../core/rng.js";
 import { tf } from "./backend.js";
+import type { Activation, InitName } from "./names.js";
 
-export const activationNames = ["relu", "tanh", "elu", "leaky-relu"] as const;
-export type Activation = (typeof activationNames)[number];
-export const initNames = ["torch-default", "glorot-uniform", "orthogonal"] as const;
-export type InitName = (typeof initNames)[number];
+export { activationNames, initNames, type Activation, type InitName } from "./names.js";
 
 let instanceCounter = 0;
 
