@@ -389,7 +389,10 @@ describe("in-process server", () => {
       expect(j.maestro.steps.some((x) => x.answer === "[redacted]")).toBe(true);
       expect(j.choices[0]!.message.content).toBe("[redacted]");
       expect(streamed).toContain('"content":"[redacted]"');
-      for (const text of [plain, streamed, log]) expect(text.includes(SECRET)).toBe(false);
+      const notFound = await (await fetch(`${leaking.url}/v1/nothing?key=${SECRET}`)).text();
+      expect(notFound).toContain("[redacted]");
+      for (const text of [plain, streamed, notFound, log]) expect(text.includes(SECRET)).toBe(false);
+      expect(log).toContain("/v1/nothing?key=[redacted]");
       expect(log).toMatch(/"msg":"completion"/);
     } finally {
       await leaking.close();

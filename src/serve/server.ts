@@ -264,7 +264,15 @@ export function buildServer(orch: Orchestrator, o: ServeOptions = {}): { app: Fa
 
   const app = Fastify({
     bodyLimit,
-    logger: o.logLevel === "silent" ? false : { level: o.logLevel ?? "info", stream: o.logStream ?? process.stderr },
+    logger:
+      o.logLevel === "silent"
+        ? false
+        : {
+            level: o.logLevel ?? "info",
+            stream: o.logStream ?? process.stderr,
+            // the request line, with a key someone put into the URL scrubbed like everything else
+            serializers: { req: (r: { method: string; url: string; ip?: string }) => ({ method: r.method, url: redact(r.url), remoteAddress: r.ip }) },
+          },
     // no type coercion: "temperature": "0.5" or "messages": "hi" are wrong types (400), not fixed up
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
     // a server that is draining answers new requests with 503 (and closes idle keep-alive sockets)
