@@ -28,7 +28,8 @@ function printTrace(t: OrchestrationTrace): void {
     const tok = s.tokensIn + s.tokensOut > 0 ? `  tokens ${s.tokensIn}+${s.tokensOut}` : "";
     const flags = `${s.cached ? "  [cached]" : ""}${s.error ? "  [error]" : ""}`;
     const ans = s.answer !== undefined ? `  answer ${s.answer}` : "";
-    console.log(`  ${String(s.step).padStart(2)}. ${s.agent}${s.model ? ` (${s.model})` : ""}${tok}  cost ${s.cost.toPrecision(3)}${ans}${flags}`);
+    const opts = s.options ? ` [${Object.entries(s.options).map(([k, v]) => `${k} ${v}`).join(", ")}]` : "";
+    console.log(`  ${String(s.step).padStart(2)}. ${s.agent}${s.model ? ` (${s.model})` : ""}${opts}${tok}  cost ${s.cost.toPrecision(3)}${ans}${flags}`);
     if (s.excerpt && s.excerpt !== "TERMINATE") console.log(`      ${s.excerpt}`);
   }
   const verdict = t.success === undefined ? "" : t.success ? "  (correct)" : `  (wrong; expected ${t.task.answer})`;

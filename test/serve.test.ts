@@ -7,9 +7,10 @@ import path from "node:path";
 import { Writable } from "node:stream";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { validateConfig } from "../src/config/index.js";
+import { loadConfig, validateConfig } from "../src/config/index.js";
 import { startSimServer, type SimServer } from "../src/llm/sim-server.js";
 import { train } from "../src/run/train.js";
+import { loadOrchestrator } from "../src/serve/orchestrate.js";
 import { checkKnob, requestedKnob, secretValues, serveRun, type MaestroInfo } from "../src/serve/server.js";
 
 /**
@@ -398,6 +399,38 @@ describe("in-process server", () => {
       await leaking.close();
     }
   }, 30_000);
+});
+
+describe("a multi-head run (simulated agents)", () => {
+  it("orchestrates with the tier head, and a task the agents cannot take is a 500, not a crash", async () => {
+    const dir = path.join(tmp, "tiers");
+    const config = loadConfig("configs/sim-tiers.yaml", { sets: ["train.updates=2", "log.plot=false"] });
+    expect((await train({ config, runDir: dir })).status).toBe("completed");
+    const orch = await loadOrchestrator(dir);
+    try {
+      const t = await orch.solve({ id: "e", prompt: "an easy task", type: "easy" });
+      expect(t.steps.length).toBeGreaterThan(0);
+      for (const st of t.steps.filter((x) => x.agent !== "terminator")) expect(["small", "large"]).toContain(st.options?.tier);
+    } finally {
+      orch.dispose();
+    }
+    const s = await serveRun(dir, { port: 0, logLevel: "silent" });
+    try {
+      expect(s.concurrency).toBe(1); // no llm section
+      const r = await post(s.url, { model: "maestro", messages: [{ role: "user", content: "a text without a task type" }] });
+      expect(r.status).toBe(500);
+      const e = (await r.json()) as { error: { type: string; message: string } };
+      expect(e.error.type).toBe("server_error");
+      expect(e.error.message).toMatch(/the orchestrator failed: .*no success probability for task type/);
+      const streamed = await (await post(s.url, { model: "maestro", stream: true, messages: [{ role: "user", content: "again" }] })).text();
+      expect(streamed).toMatch(/data: \{"error":\{"message":"the orchestrator failed: /);
+      expect((await fetch(`${s.url}/health`)).status).toBe(200);
+      const m = await (await fetch(`${s.url}/metrics`)).text();
+      expect(metric(m, "maestro_http_request_errors_total", { type: "server_error" })).toBe(2);
+    } finally {
+      await s.close();
+    }
+  }, 60_000);
 });
 
 describe("request parsing", () => {

@@ -15,6 +15,7 @@ import { finalAnswer, type FinalAnswerMode } from "../tasks/evaluators.js";
 import { buildAgents, buildEnvSpec } from "../run/build.js";
 import { loadTrainedRun } from "../run/trained.js";
 import type { Config } from "../config/schema.js";
+import { headsOf } from "../config/heads.js";
 import { loadRunConfig } from "../run/train.js";
 
 /** One step of an orchestrated episode as shown to a user. */
@@ -22,6 +23,8 @@ export interface TraceStep {
   step: number;
   agent: string;
   model?: string;
+  /** Multi-head runs: the other heads' choices of this step (e.g. {tier: "large"}). */
+  options?: Record<string, string>;
   /** First characters of the agent's output. */
   excerpt: string;
   content: string;
@@ -128,6 +131,7 @@ export class Orchestrator {
       agents: this.agents,
       encoder: this.encoder,
       policy: this.trainer.policy,
+      heads: headsOf(this.config),
       // episode first + i works on list[i], whatever `first` is
       tasks: { size: list.length, taskFor: (g: number) => list[g - first]! },
       episodes: list.length,
@@ -145,6 +149,7 @@ export class Orchestrator {
         step: s + 1,
         agent: e.agents[s]!,
         ...(typeof out.meta?.model === "string" ? { model: out.meta.model } : {}),
+        ...(e.options?.[s] && Object.keys(e.options[s]).length > 0 ? { options: e.options[s] } : {}),
         excerpt: out.content.replace(/\s+/g, " ").trim().slice(0, 120),
         content: out.content,
         ...(out.answer !== undefined ? { answer: out.answer } : {}),

@@ -47,6 +47,8 @@ export interface MaestroInfo {
     step: number;
     agent: string;
     model?: string;
+    /** Multi-head runs: the other heads' choices (e.g. {tier: "large"}). */
+    options?: Record<string, string>;
     cost: number;
     tokens_in: number;
     tokens_out: number;
@@ -393,6 +395,7 @@ export function buildServer(orch: Orchestrator, o: ServeOptions = {}): { app: Fa
         step: s.step,
         agent: s.agent,
         ...(s.model !== undefined ? { model: s.model } : {}),
+        ...(s.options !== undefined ? { options: s.options } : {}),
         cost: s.cost,
         tokens_in: s.tokensIn,
         tokens_out: s.tokensOut,
