@@ -411,6 +411,9 @@ describe("a multi-head run (simulated agents)", () => {
       const t = await orch.solve({ id: "e", prompt: "an easy task", type: "easy" });
       expect(t.steps.length).toBeGreaterThan(0);
       for (const st of t.steps.filter((x) => x.agent !== "terminator")) expect(["small", "large"]).toContain(st.options?.tier);
+      // not a budget-conditioned policy: no knob, and solve refuses one
+      expect(orch.knob).toBeUndefined();
+      await expect(orch.solve({ id: "k", prompt: "x", type: "easy" }, { knob: 2 })).rejects.toThrow(/not budget-conditioned/);
     } finally {
       orch.dispose();
     }
