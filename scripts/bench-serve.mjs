@@ -7,7 +7,7 @@
 //    (or takes --run, a trained run of that config);
 // 2. starts the simulated server in its own process with `latencyMs` per request, and `maestro serve`
 //    on the run in another (llm.maxConcurrency = --concurrency, response cache off);
-// 3. sends --requests distinct held-out arithmetic problems from --concurrency closed-loop clients
+// 3. sends --requests distinct generated arithmetic problems from --concurrency closed-loop clients
 //    (after a warm-up of one request per client) and times each request.
 // An episode cannot be faster than its LLM calls one after another: bound = LLM steps × latency
 // (the Terminator makes no call). With --concurrency episodes in flight the ideal rate is
