@@ -18,6 +18,7 @@ const load = {
   sweep: () => import("./sweep/command.js"),
   queue: () => import("./sweep/queue.js"),
   orchestrate: () => import("./serve/orchestrate.js"),
+  serve: () => import("./serve/server.js"),
   plots: () => import("./plots/command.js"),
 };
 
@@ -27,7 +28,8 @@ function printTrace(t: OrchestrationTrace): void {
     const tok = s.tokensIn + s.tokensOut > 0 ? `  tokens ${s.tokensIn}+${s.tokensOut}` : "";
     const flags = `${s.cached ? "  [cached]" : ""}${s.error ? "  [error]" : ""}`;
     const ans = s.answer !== undefined ? `  answer ${s.answer}` : "";
-    console.log(`  ${String(s.step).padStart(2)}. ${s.agent}${s.model ? ` (${s.model})` : ""}${tok}  cost ${s.cost.toPrecision(3)}${ans}${flags}`);
+    const opts = s.options ? ` [${Object.entries(s.options).map(([k, v]) => `${k} ${v}`).join(", ")}]` : "";
+    console.log(`  ${String(s.step).padStart(2)}. ${s.agent}${s.model ? ` (${s.model})` : ""}${opts}${tok}  cost ${s.cost.toPrecision(3)}${ans}${flags}`);
     if (s.excerpt && s.excerpt !== "TERMINATE") console.log(`      ${s.excerpt}`);
   }
   const verdict = t.success === undefined ? "" : t.success ? "  (correct)" : `  (wrong; expected ${t.task.answer})`;
@@ -271,6 +273,47 @@ async function main(): Promise<void> {
       },
     )
     .command(
+      "serve <runDir>",
+      "Serve a trained orchestrator as an OpenAI-compatible endpoint (POST /v1/chat/completions, GET /v1/models, /health, /metrics).",
+      (y) =>
+        y
+          .positional("runDir", { type: "string", demandOption: true, describe: "Run folder of a trained orchestrator." })
+          .option("port", { type: "number", default: 8000, describe: "Port (0 = any free port)." })
+          .option("host", { type: "string", default: "127.0.0.1", describe: "Interface to listen on (the endpoint has no authentication: keep it on loopback or behind a proxy)." })
+          .option("seed", { type: "number", describe: "Seed of greedy requests without a seed (default: the run's seed); sampled requests without one use seed + k." })
+          .option("concurrency", { type: "number", describe: "Episodes run at once, more wait in line (default: the run's llm.maxConcurrency)." })
+          .option("body-limit", { type: "number", default: 1048576, describe: "Largest request body in bytes." })
+          .option("log-level", { type: "string", default: "info", choices: ["fatal", "error", "warn", "info", "debug", "silent"], describe: "Request log (JSON lines on stderr)." })
+          .option("set", { type: "string", array: true, default: [], describe: "Override a field of the run's config, e.g. --set llm.baseURL=..." }),
+      async (a) => {
+        if (a.concurrency !== undefined && (!Number.isInteger(a.concurrency) || a.concurrency < 1)) throw new InputError(`--concurrency ${a.concurrency}: expected a positive integer`);
+        if (!Number.isInteger(a.bodyLimit) || a.bodyLimit < 1) throw new InputError(`--body-limit ${a.bodyLimit}: expected a positive integer (bytes)`);
+        const s = await (await load.serve()).serveRun(a.runDir, {
+          host: a.host,
+          port: a.port,
+          bodyLimit: a.bodyLimit,
+          logLevel: a.logLevel as "info",
+          sets: a.set as string[],
+          ...(a.seed !== undefined ? { seed: a.seed } : {}),
+          ...(a.concurrency !== undefined ? { concurrency: a.concurrency } : {}),
+        });
+        const o = s.orchestrator;
+        console.log(`backend: ${o.backend}`);
+        console.log(`maestro serve: listening on ${s.url} (OpenAI base URL ${s.url}/v1, model "maestro")`);
+        console.log(`run: ${a.runDir} (checkpoint after update ${o.checkpointUpdate}), agents ${o.agentNames.join(", ")}, ${s.concurrency} episodes at once`);
+        await new Promise<void>((resolve) => {
+          const stop = (signal: string) => {
+            console.log(`maestro serve: ${signal}, finishing ${s.inFlight} request(s) in flight (again to stop now)`);
+            process.once(signal, () => process.exit(1));
+            void s.close().then(resolve);
+          };
+          process.once("SIGINT", () => stop("SIGINT"));
+          process.once("SIGTERM", () => stop("SIGTERM"));
+        });
+        console.log("maestro serve: stopped");
+      },
+    )
+    .command(
       "sim-server",
       "Start the simulated OpenAI-compatible (and Anthropic Messages) LLM server on 127.0.0.1.",
       (y) =>
@@ -338,7 +381,7 @@ async function main(): Promise<void> {
         console.log((await load.docs()).configReference());
       },
     )
-    .demandCommand(1, "Give a command: train, eval, oracle, orchestrate, sweep, worker, plot, sim-server or config (see --help).")
+    .demandCommand(1, "Give a command: train, eval, oracle, orchestrate, serve, sweep, worker, plot, sim-server or config (see --help).")
     .strict()
     .fail((msg, err, y) => {
       if (err) throw err;
