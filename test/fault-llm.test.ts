@@ -1,8 +1,13 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { validateConfig } from "../src/config/index.js";
+import { InputError } from "../src/core/errors.js";
+import { ResponseCache } from "../src/llm/cache.js";
 import { LlmClient } from "../src/llm/client.js";
+import { buildLlm } from "../src/run/build.js";
+import { train } from "../src/run/train.js";
 import type { ChatMessage, ModelSettings, ProviderName } from "../src/llm/types.js";
 import { startFaultServer, type FaultServer } from "./fault-server.js";
 
@@ -83,5 +88,88 @@ describe.each(["openai", "anthropic"] as const)("%s provider against a faulty se
     expect(r.error).toBeUndefined();
     expect(r.content).toContain("ANSWER: 42");
     expect(r.usage).toEqual({ inputTokens: 10, outputTokens: 5 });
+  });
+});
+
+describe("an LLM response cache that cannot be written (issue 12 item 3)", () => {
+  function cfg(cacheDir: string, runs: string) {
+    return validateConfig(
+      {
+        name: "cache-fault",
+        seed: 1,
+        agents: [{ name: "solver", kind: "llm", prompt: "Role: solver.", model: "m" }, "terminator"],
+        tasks: { source: "arithmetic", train: 4, eval: 2 },
+        llm: { baseURL: `${server.url}/v1`, models: { m: { model: "fault", inputPricePerM: 1, outputPricePerM: 2 } }, cache: { dir: cacheDir } },
+        env: { maxSteps: 2 },
+        train: { updates: 1, episodesPerUpdate: 2 },
+        log: { plot: false },
+      },
+      path.join(runs, "c.yaml"),
+      runs,
+    );
+  }
+
+  it("is reported before the run starts, naming llm.cache.dir, and nothing is written", { timeout: 30_000 }, async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-cachefile-"));
+    dirs.push(dir);
+    const file = path.join(dir, "not-a-folder");
+    fs.writeFileSync(file, "x");
+    expect(() => buildLlm(cfg(file, dir))).toThrow(InputError);
+    expect(() => buildLlm(cfg(file, dir))).toThrow(/llm\.cache\.dir: .*not-a-folder: cannot write the LLM response cache there \(a file is in the way/);
+    const runDir = path.join(dir, "run");
+    await expect(train({ config: cfg(file, dir), runDir })).rejects.toThrow(/llm\.cache\.dir/);
+    expect(fs.existsSync(runDir)).toBe(false);
+  });
+
+  it("a store that fails mid-run keeps the paid reply and its cost, and warns once", { timeout: 15_000 }, async () => {
+    server.mode = "ok";
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-cachegone-"));
+    dirs.push(dir);
+    const cacheDir = path.join(dir, "cache");
+    const warnings: string[] = [];
+    const m: ModelSettings = {
+      ref: "m", provider: "openai", model: "fault", baseURL: `${server.url}/v1`, temperature: 0.7, maxTokens: 64,
+      timeoutMs: 5000, maxRetries: 0, maxRetryWaitMs: 60_000, inputPricePerM: 1, outputPricePerM: 2, paramsB: 1,
+    };
+    const c = new LlmClient({
+      models: { m }, maxConcurrency: 2, cost: { mode: "price", computeScale: 1e-12 }, cache: { mode: "read-write", dir: cacheDir },
+      sendSeed: false, onWarning: (l) => warnings.push(l),
+    });
+    c.cache.check();
+    // the disk goes away under the run: the cache folder is replaced by a file
+    fs.rmSync(cacheDir, { recursive: true, force: true });
+    fs.writeFileSync(cacheDir, "in the way");
+    const a = await c.chat("m", messages, 0, 0);
+    const b = await c.chat("m", messages, 1, 0);
+    for (const r of [a, b]) {
+      expect(r.error).toBeUndefined();
+      expect(r.content).toContain("ANSWER: 42");
+      expect(r.cost).toBeCloseTo((10 * 1 + 5 * 2) / 1e6, 12);
+    }
+    expect(c.stats.errors).toBe(0);
+    expect(c.stats.cost).toBeCloseTo(2 * 20e-6, 12);
+    expect(c.cache.writeErrors).toBe(2);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain("llm.cache.dir");
+    expect(warnings[0]).toContain("replies are used but not cached");
+  });
+
+  it("a full disk (ENOSPC injected at the fs layer) while storing keeps the reply", { timeout: 15_000 }, async () => {
+    server.mode = "ok";
+    const c = client("openai", {});
+    const cache = new ResponseCache(fs.mkdtempSync(path.join(os.tmpdir(), "maestro-cachefull-")), "read-write", () => {});
+    dirs.push(cache.dir);
+    (c as unknown as { cache: ResponseCache }).cache = cache;
+    const spy = vi.spyOn(fs, "writeFileSync").mockImplementation(() => {
+      throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+    });
+    try {
+      const r = await c.chat("m", messages, 0, 0);
+      expect(r.error).toBeUndefined();
+      expect(r.cost).toBeGreaterThan(0);
+      expect(cache.writeErrors).toBe(1);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });

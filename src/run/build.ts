@@ -112,6 +112,7 @@ export function buildLlm(c: Config, extra: Partial<LlmClientOptions> = {}): LlmC
     ...extra,
   });
   client.checkModels(new Set(c.agents.flatMap((a) => (a.kind === "llm" ? [a.model] : []))));
+  client.cache.check();
   return client;
 }
 
