@@ -106,7 +106,18 @@ async function main(): Promise<void> {
         const config = a.resume ? undefined : loadConfig(a.config!, { sets: a.set as string[], seed: a.seed });
         let progress: ReturnType<typeof createProgress> | undefined;
         let warnedLlm = false;
+        // Ctrl-C / SIGTERM: save a checkpoint and summary.json (interrupted), exit 130 / 143; a second one exits at once
+        const interrupt = new AbortController();
+        const onSignal = (sig: NodeJS.Signals) => {
+          if (interrupt.signal.aborted) process.exit(sig === "SIGINT" ? 130 : 143);
+          progress?.stop();
+          console.error(`\n${sig}: stopping after saving the run's state (${sig === "SIGINT" ? "Ctrl-C" : sig} again to quit at once)`);
+          interrupt.abort(sig);
+        };
+        process.on("SIGINT", onSignal);
+        process.on("SIGTERM", onSignal);
         const summary = await (await load.train()).trainWithPlots({
+          signal: interrupt.signal,
           ...(config ? { config } : {}),
           ...(a.runDir ? { runDir: a.runDir } : {}),
           ...(a.resume ? { resumeDir: a.resume } : {}),
@@ -130,6 +141,13 @@ async function main(): Promise<void> {
           },
         });
         progress?.stop();
+        if (summary.status === "interrupted") {
+          const sig = interrupt.signal.reason as NodeJS.Signals;
+          console.error(`interrupted after ${summary.updates} updates; state saved in ${summary.runDir} (summary.json status "interrupted")`);
+          console.error(`continue with: maestro train --resume ${summary.runDir}`);
+          process.exitCode = sig === "SIGTERM" ? 143 : 130;
+          return;
+        }
         const f = summary.final;
         console.log(
           `done: ${summary.updates} updates, ${summary.episodes} episodes in ${summary.wall_s.toFixed(2)} s — ` +
@@ -358,7 +376,11 @@ main()
     console.error(`error: ${e.message}`);
     process.exit(2);
   }
-  console.error(e instanceof Error ? `error: ${e.message}` : e);
+  // an OS error nobody wrapped: still say which operation on which path (issue 12 item 12)
+  const os = e as NodeJS.ErrnoException;
+  if (e instanceof Error && typeof os.code === "string" && os.syscall && !e.message.startsWith("cannot ")) {
+    console.error(`error: ${os.syscall}${os.path ? ` ${os.path}` : ""} failed: ${e.message} (set MAESTRO_DEBUG=1 for the stack)`);
+  } else console.error(e instanceof Error ? `error: ${e.message}` : e);
   if (process.env.MAESTRO_DEBUG && e instanceof Error) console.error(e.stack);
   process.exit(1);
 });

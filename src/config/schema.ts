@@ -143,6 +143,17 @@ const llmSchema = z
     models: z.record(z.string(), llmModelSchema).default({}).describe("Models by reference name (what agents' `model` points at)."),
     maxConcurrency: positiveInt().default(8).describe("Most LLM requests in flight at once, over all agents and episodes of the run."),
     requestsPerMinute: positiveInt().optional().describe("Optional cap on requests started per minute."),
+    maxErrorRate: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.5)
+      .describe(
+        "Stop the run (non-zero exit, folder resumable) when more than this fraction of an update's LLM calls fail for llm.errorPatience updates in a row, or when every call of a session's first update fails; 1 = never stop.",
+      ),
+    errorPatience: positiveInt()
+      .default(3)
+      .describe("Consecutive updates above llm.maxErrorRate before the run stops (it stops before training on the last of them)."),
     sendSeed: z.boolean().default(true).describe("Send the episode index as the request `seed` (OpenAI-compatible providers)."),
     cost: z
       .object({

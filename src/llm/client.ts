@@ -56,6 +56,8 @@ export class LlmClient {
   readonly limiter: Limiter;
   readonly cache: ResponseCache;
   readonly stats: LlmStats = emptyStats();
+  /** The description of the most recent failed call (for messages). */
+  lastError: string | undefined;
   private readonly providers = new Map<string, ChatProvider>();
 
   constructor(readonly o: LlmClientOptions) {
@@ -122,13 +124,15 @@ export class LlmClient {
       });
     } catch (e) {
       s.errors++;
+      const error = describeError(e, [m.apiKeyEnv !== undefined ? process.env[m.apiKeyEnv] : undefined]);
+      this.lastError = error;
       return {
         content: "",
         usage: { inputTokens: 0, outputTokens: 0 },
         cost: 0,
         nominalCost: 0,
         cached: false,
-        error: describeError(e, [m.apiKeyEnv !== undefined ? process.env[m.apiKeyEnv] : undefined]),
+        error,
         model: m.model,
         latencyMs: performance.now() - t0,
       };
