@@ -7,7 +7,11 @@ import { InputError } from "../src/core/errors.js";
 import { ResponseCache } from "../src/llm/cache.js";
 import { LlmClient } from "../src/llm/client.js";
 import { buildLlm } from "../src/run/build.js";
-import { train } from "../src/run/train.js";
+import { listCheckpoints } from "../src/run/checkpoint.js";
+import { readMetrics } from "../src/run/metrics.js";
+import { LlmUnavailableError, train } from "../src/run/train.js";
+import { stringify } from "yaml";
+import { runCliAsync } from "./kill-helpers.js";
 import type { ChatMessage, ModelSettings, ProviderName } from "../src/llm/types.js";
 import { startFaultServer, type FaultServer } from "./fault-server.js";
 
@@ -171,5 +175,80 @@ describe("an LLM response cache that cannot be written (issue 12 item 3)", () =>
     } finally {
       spy.mockRestore();
     }
+  });
+});
+
+describe("a dead LLM endpoint stops the run (issue 11)", () => {
+  const llmRun = (runs: string, over: Record<string, unknown> = {}, updates = 3) =>
+    validateConfig(
+      {
+        name: "dead-llm",
+        seed: 3,
+        agents: [
+          { name: "solver", kind: "llm", prompt: "Role: solver.", model: "m" },
+          { name: "checker", kind: "llm", prompt: "Role: checker.", model: "m" },
+          "terminator",
+        ],
+        tasks: { source: "arithmetic", train: 8, eval: 2 },
+        llm: { baseURL: `${server.url}/v1`, maxRetries: 0, models: { m: { model: "fault", inputPricePerM: 1, outputPricePerM: 2 } }, cache: { mode: "off" }, ...over },
+        env: { maxSteps: 3 },
+        train: { updates, episodesPerUpdate: 8, checkpointEvery: 10 },
+        log: { plot: false },
+      },
+      path.join(runs, "c.yaml"),
+      runs,
+    );
+  const rowsOf = (dir: string) => readMetrics(path.join(dir, "metrics.csv")).rows;
+
+  it("every call of the first update failing stops before any training; the folder resumes once the server is back", { timeout: 60_000 }, async () => {
+    const runs = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-dead-"));
+    dirs.push(runs);
+    const runDir = path.join(runs, "run");
+    server.mode = "down";
+    const err = await train({ config: llmRun(runs), runDir }).catch((e: unknown) => e as Error);
+    expect(err).toBeInstanceOf(LlmUnavailableError);
+    expect(err.message).toMatch(/: (\d+) of \1 LLM calls failed in update 1 /);
+    expect(err.message).toContain("every call of the first update failed");
+    expect(err.message).toContain("503");
+    expect(err.message).toContain(`maestro train --resume ${runDir}`);
+    const s = JSON.parse(fs.readFileSync(path.join(runDir, "summary.json"), "utf8")) as { status: string; updates: number };
+    expect(s.status).toBe("failed");
+    expect(rowsOf(runDir)).toHaveLength(0);
+    server.mode = "ok";
+    const r = await train({ resumeDir: runDir });
+    expect(r.status).toBe("completed");
+    expect(rowsOf(runDir).map((x) => [x.update, x.llm_errors])).toEqual([[1, 0], [2, 0], [3, 0]]);
+  });
+
+  it("an error rate above llm.maxErrorRate for llm.errorPatience updates stops before training on the last of them", { timeout: 60_000 }, async () => {
+    const runs = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-dead-"));
+    dirs.push(runs);
+    const runDir = path.join(runs, "run");
+    server.mode = "ok";
+    const config = llmRun(runs, { maxErrorRate: 0.5, errorPatience: 2 }, 5);
+    const err = await train({ config, runDir, onUpdate: (row) => void (row.update === 1 && (server.mode = "down")) }).catch((e: unknown) => e as Error);
+    expect(err).toBeInstanceOf(LlmUnavailableError);
+    expect(err.message).toContain("failed in update 3");
+    expect(err.message).toContain("llm.maxErrorRate = 0.5 for 2 update(s) in a row");
+    // update 2 (first bad one) was trained, update 3 was not; the state after update 2 is saved
+    expect(rowsOf(runDir).map((x) => x.update)).toEqual([1, 2]);
+    expect(listCheckpoints(runDir).map((c) => c.update)).toEqual([2]);
+    server.mode = "ok";
+    expect((await train({ resumeDir: runDir })).status).toBe("completed");
+    expect(rowsOf(runDir).map((x) => x.update)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it("maestro train exits non-zero with the message; llm.maxErrorRate: 1 never stops", { timeout: 60_000 }, async () => {
+    const runs = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-dead-"));
+    dirs.push(runs);
+    server.mode = "down";
+    const file = path.join(runs, "dead.yaml");
+    fs.writeFileSync(file, stringify(JSON.parse(JSON.stringify(llmRun(runs)))));
+    const r = await runCliAsync(["train", file, "--run-dir", path.join(runs, "cli"), "--quiet"], { ms: 60_000 });
+    expect(r.code).toBe(1);
+    expect(r.out).toContain("every call of the first update failed");
+    const never = await train({ config: llmRun(runs, { maxErrorRate: 1 }), runDir: path.join(runs, "never") });
+    expect(never.status).toBe("completed");
+    expect(rowsOf(path.join(runs, "never")).every((x) => x.llm_errors === x.llm_calls)).toBe(true);
   });
 });
