@@ -205,7 +205,7 @@ describe("a dead LLM endpoint stops the run (issue 11)", () => {
     dirs.push(runs);
     const runDir = path.join(runs, "run");
     server.mode = "down";
-    const err = await train({ config: llmRun(runs), runDir }).catch((e: unknown) => e as Error);
+    const err = (await train({ config: llmRun(runs), runDir }).catch((e: unknown) => e)) as Error;
     expect(err).toBeInstanceOf(LlmUnavailableError);
     expect(err.message).toMatch(/: (\d+) of \1 LLM calls failed in update 1 /);
     expect(err.message).toContain("every call of the first update failed");
@@ -226,7 +226,7 @@ describe("a dead LLM endpoint stops the run (issue 11)", () => {
     const runDir = path.join(runs, "run");
     server.mode = "ok";
     const config = llmRun(runs, { maxErrorRate: 0.5, errorPatience: 2 }, 5);
-    const err = await train({ config, runDir, onUpdate: (row) => void (row.update === 1 && (server.mode = "down")) }).catch((e: unknown) => e as Error);
+    const err = (await train({ config, runDir, onUpdate: (row) => void (row.update === 1 && (server.mode = "down")) }).catch((e: unknown) => e)) as Error;
     expect(err).toBeInstanceOf(LlmUnavailableError);
     expect(err.message).toContain("failed in update 3");
     expect(err.message).toContain("llm.maxErrorRate = 0.5 for 2 update(s) in a row");
