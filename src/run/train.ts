@@ -381,7 +381,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
         const calls = d.llm_calls!;
         const rate = calls > 0 ? d.llm_errors! / calls : 0;
         errorStreak = calls > 0 && rate > maxErrorRate ? errorStreak + 1 : 0;
-        const deadFromStart = calls > 0 && rate === 1 && u === startUpdate + 1 && maxErrorRate < 1;
+        const deadFromStart = calls > 0 && rate >= 1 && u === startUpdate + 1 && maxErrorRate < 1;
         if (deadFromStart || errorStreak >= errorPatience) {
           await saveResumePoint(u - 1, rngBefore, episodesBefore, stepsBefore);
           const msg =
