@@ -108,7 +108,18 @@ async function main(): Promise<void> {
         const config = a.resume ? undefined : loadConfig(a.config!, { sets: a.set as string[], seed: a.seed });
         let progress: ReturnType<typeof createProgress> | undefined;
         let warnedLlm = false;
+        // Ctrl-C / SIGTERM: save a checkpoint and summary.json (interrupted), exit 130 / 143; a second one exits at once
+        const interrupt = new AbortController();
+        const onSignal = (sig: NodeJS.Signals) => {
+          if (interrupt.signal.aborted) process.exit(sig === "SIGINT" ? 130 : 143);
+          progress?.stop();
+          console.error(`\n${sig}: stopping after saving the run's state (${sig === "SIGINT" ? "Ctrl-C" : sig} again to quit at once)`);
+          interrupt.abort(sig);
+        };
+        process.on("SIGINT", onSignal);
+        process.on("SIGTERM", onSignal);
         const summary = await (await load.train()).trainWithPlots({
+          signal: interrupt.signal,
           ...(config ? { config } : {}),
           ...(a.runDir ? { runDir: a.runDir } : {}),
           ...(a.resume ? { resumeDir: a.resume } : {}),
@@ -132,6 +143,13 @@ async function main(): Promise<void> {
           },
         });
         progress?.stop();
+        if (summary.status === "interrupted") {
+          const sig = interrupt.signal.reason as NodeJS.Signals;
+          console.error(`interrupted after ${summary.updates} updates; state saved in ${summary.runDir} (summary.json status "interrupted")`);
+          console.error(`continue with: maestro train --resume ${summary.runDir}`);
+          process.exitCode = sig === "SIGTERM" ? 143 : 130;
+          return;
+        }
         const f = summary.final;
         console.log(
           `done: ${summary.updates} updates, ${summary.episodes} episodes in ${summary.wall_s.toFixed(2)} s — ` +
@@ -208,17 +226,37 @@ async function main(): Promise<void> {
           .option("queue", { type: "string", demandOption: true, describe: "The Redis URL, redis://host:port." })
           .option("runs-dir", { type: "string", default: "runs", describe: "Where this worker writes run folders (<runs-dir>/<sweep>/<trialId>/seed<k>/)." })
           .option("workers", { type: "number", describe: "Child processes per trial for its seeds (default: number of cores)." })
-          .option("concurrency", { type: "number", default: 1, describe: "Trials this worker runs at the same time." }),
+          .option("concurrency", { type: "number", default: 1, describe: "Trials this worker runs at the same time." })
+          .option("grace", { type: "number", default: 10, describe: "Seconds to wait for the running trial and Redis on SIGINT/SIGTERM before exiting anyway." })
+          .option("stall-timeout", {
+            type: "number",
+            default: 30,
+            describe: "Seconds after which a trial whose worker died (no lock renewal) is given to another worker, as a stalled attempt.",
+          }),
       async (a) => {
-        const { startWorker } = await load.queue();
-        const w = startWorker({ url: a.queue, runsDir: a.runsDir, concurrency: a.concurrency, ...(a.workers !== undefined ? { workers: a.workers } : {}) });
-        await w.waitUntilReady();
-        console.log(`worker: waiting for trials on ${a.queue} (runs go to ${a.runsDir}/)`);
-        await new Promise<void>((resolve) => {
-          const stop = () => void w.close().then(resolve);
-          process.once("SIGINT", stop);
-          process.once("SIGTERM", stop);
+        const { startWorker, stopWorker } = await load.queue();
+        const w = startWorker({
+          url: a.queue,
+          runsDir: a.runsDir,
+          concurrency: a.concurrency,
+          stallTimeoutMs: Math.max(1000, a.stallTimeout * 1000),
+          ...(a.workers !== undefined ? { workers: a.workers } : {}),
         });
+        // signals are handled before Redis answers: a worker waiting for an unreachable Redis still stops
+        const stopped = new Promise<NodeJS.Signals>((resolve) => {
+          process.once("SIGINT", () => resolve("SIGINT"));
+          process.once("SIGTERM", () => resolve("SIGTERM"));
+        });
+        void w.waitUntilReady().then(
+          () => console.log(`worker: waiting for trials on ${a.queue} (runs go to ${a.runsDir}/)`),
+          () => undefined,
+        );
+        const sig = await stopped;
+        console.error(`worker: ${sig}: stopping (waiting up to ${a.grace} s for the running trial and Redis)`);
+        if (!(await stopWorker(w, a.grace * 1000))) {
+          console.error(`worker: not stopped cleanly within ${a.grace} s (Redis unreachable or a trial still running); exiting — an interrupted trial is retried by another worker`);
+          process.exitCode = 1;
+        }
       },
     )
     .command(
@@ -401,7 +439,11 @@ main()
     console.error(`error: ${e.message}`);
     process.exit(2);
   }
-  console.error(e instanceof Error ? `error: ${e.message}` : e);
+  // an OS error nobody wrapped: still say which operation on which path (issue 12 item 12)
+  const os = e as NodeJS.ErrnoException;
+  if (e instanceof Error && typeof os.code === "string" && os.syscall && !e.message.startsWith("cannot ")) {
+    console.error(`error: ${os.syscall}${os.path ? ` ${os.path}` : ""} failed: ${e.message} (set MAESTRO_DEBUG=1 for the stack)`);
+  } else console.error(e instanceof Error ? `error: ${e.message}` : e);
   if (process.env.MAESTRO_DEBUG && e instanceof Error) console.error(e.stack);
   process.exit(1);
 });
