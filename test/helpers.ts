@@ -74,6 +74,22 @@ export function writeSweep(dir: string, body: string, name = "sweep.yaml"): stri
   return file;
 }
 
+/** Full path of an executable found on PATH (or in the usual system folders), or undefined. */
+export function findExecutable(name: string): string | undefined {
+  const dirs = [...(process.env.PATH ?? "").split(path.delimiter), "/usr/local/bin", "/usr/bin", "/usr/sbin", "/bin"];
+  for (const d of dirs) {
+    if (!d) continue;
+    const f = path.join(d, name);
+    try {
+      fs.accessSync(f, fs.constants.X_OK);
+      if (fs.statSync(f).isFile()) return f;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();

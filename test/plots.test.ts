@@ -84,7 +84,7 @@ describe("plot renderer (@napi-rs/canvas: what a fresh machine installs)", () =>
       ctx.font = `12px ${plotFont}`;
       expect(y.width).toBeGreaterThanOrEqual(ctx.measureText("mathematician-with-a-long-name").width);
       expect(y.left).toBeGreaterThanOrEqual(0);
-      expect(x.top).toBeGreaterThanOrEqual(chart.titleBlock!.bottom - 1);
+      expect(x.top).toBeGreaterThanOrEqual((chart as unknown as { titleBlock: { bottom: number } }).titleBlock.bottom - 1);
       expect(chart.chartArea.height / 14).toBeGreaterThanOrEqual(14); // rows stay readable
     } finally {
       chart.destroy();
