@@ -1,6 +1,6 @@
 import type { ChartConfiguration, Plugin } from "chart.js";
 import type {} from "chartjs-chart-matrix";
-import { titleLines, type Panel } from "./render.js";
+import { plotFont, titleLines, type Panel } from "./render.js";
 
 interface Cell {
   x: string;
@@ -27,7 +27,7 @@ const cellText: Plugin<"matrix"> = {
       const text = c.n > 0 ? `${(100 * c.v).toFixed(0)}%` : "–";
       const size = Math.min(12, Math.floor(height * 0.6));
       if (size < 8) return;
-      ctx.font = `${size}px ${chart.options.font?.family ?? "sans-serif"}`;
+      ctx.font = `${size}px ${plotFont}`;
       if (ctx.measureText(text).width > width - 2) return;
       ctx.fillStyle = c.v > 0.55 ? "white" : "#222";
       ctx.fillText(text, x + width / 2, y + height / 2);

@@ -67,6 +67,10 @@ let kit: Promise<Kit> | undefined;
 /** chart.js with only the pieces maestro draws (line, scatter, matrix), and the plot font, loaded on first use. */
 function loadKit(): Promise<Kit> {
   kit ??= (async () => {
+    // Plots use only the bundled font: skip @napi-rs/canvas's scan of the system's font folders at
+    // import (~50 ms, ~10 MiB), unless MAESTRO_PLOT_SYSTEM_FONTS=1 asks for them (they then draw the
+    // characters DejaVu Sans lacks, e.g. CJK agent names).
+    if (process.env.MAESTRO_PLOT_SYSTEM_FONTS !== "1") process.env.DISABLE_SYSTEM_FONTS_LOAD ??= "1";
     const [{ createCanvas, GlobalFonts }, cj, matrix] = await Promise.all([import("@napi-rs/canvas"), import("chart.js"), import("chartjs-chart-matrix")]);
     const fonts = createRequire(import.meta.url);
     for (const face of ["DejaVuSans.ttf", "DejaVuSans-Bold.ttf"]) {

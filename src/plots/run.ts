@@ -51,17 +51,12 @@ export async function plotRunFiles(runDir: string): Promise<string[]> {
   if (columns.includes("lambda")) {
     panels.push(lineChart("Lagrange multiplier λ", "update", "λ", [{ label: "λ", x, y: col(rows, "lambda"), colour: palette[3] }]));
   }
-  const files: string[] = [];
-  const curveFile = path.join(runDir, "plots", "learning-curve.png");
-  await renderPanels(panels, curveFile);
-  files.push(curveFile);
+  const jobs: [Panel[], string][] = [[panels, path.join(runDir, "plots", "learning-curve.png")]];
   const structure = readStructure(path.join(runDir, "structure.jsonl"));
-  if (structure.length > 0) {
-    const file = path.join(runDir, "plots", "structure.png");
-    await renderPanels(structurePanels(structure, name), file);
-    files.push(file);
-  }
-  return files;
+  if (structure.length > 0) jobs.push([structurePanels(structure, name), path.join(runDir, "plots", "structure.png")]);
+  // drawn together: one PNG is encoded (off the main thread) while the next is drawn
+  await Promise.all(jobs.map(([p, f]) => renderPanels(p, f)));
+  return jobs.map(([, f]) => f);
 }
 
 /** plots/learning-curve.png (and structure.png) of one run; returns the learning-curve file. */
