@@ -50,7 +50,7 @@ fi
 [ "$fail" = 0 ] || exit 1
 
 run="$work/run"
-(cd "$copy" && timeout 300 node dist/cli.js train configs/doa-mvp.yaml --run-dir "$run" --quiet --set log.plot=true)
+(cd "$copy" && timeout 300 node dist/bin/maestro.js train configs/doa-mvp.yaml --run-dir "$run" --quiet --set log.plot=true)
 for f in summary.json metrics.csv plots/learning-curve.png plots/structure.png; do
   if [ ! -s "$run/$f" ]; then
     echo "fresh install: the run wrote no $f" >&2
