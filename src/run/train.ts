@@ -415,7 +415,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
         wall_s: wall(),
       };
       await writer.write(row);
-      fs.appendFileSync(structureFile, JSON.stringify(structureRecord(u, agentNames, batch.episodes)) + "\n");
+      fs.appendFileSync(structureFile, JSON.stringify(structureRecord(u, agentNames, batch.episodes, headsOf(config))) + "\n");
       if (config.log.episodeSample !== 0) fs.appendFileSync(episodesFile, episodeRecords(batch, u, config.log.episodeSample, finalMode));
       if (!best || stats.return_mean! > best.return_mean) best = { update: u, return_mean: stats.return_mean! };
       if (u % config.train.checkpointEvery === 0 || u === total) {
