@@ -2,6 +2,7 @@
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { InputError, zodToInputError } from "./core/errors.js";
+import { skipUnusedTfjsPackages } from "./policy/tfjs-trim.js";
 import type { OrchestrationTrace } from "./serve/orchestrate.js";
 
 // Each command loads what it needs when it runs: start-up (and `--help`) does not pay for the LLM SDKs,
@@ -49,6 +50,7 @@ function fmt(v: number | undefined, digits = 3): string {
 }
 
 async function main(): Promise<void> {
+  skipUnusedTfjsPackages();
   await yargs(hideBin(process.argv))
     .scriptName("maestro")
     .usage("$0 <command> [options]")

@@ -1,4 +1,4 @@
-import Module, { createRequire } from "node:module";
+import { createRequire } from "node:module";
 import type * as TF from "@tensorflow/tfjs";
 import type { BackendName } from "./names.js";
 
@@ -8,42 +8,6 @@ import type { BackendName } from "./names.js";
 // tripled start-up (320 ms vs 105 ms measured).
 const requireCjs = createRequire(import.meta.url);
 
-/**
- * The union package's Node bundle requires tfjs-layers, tfjs-converter, tfjs-data and the webgl
- * backend only to re-export them; maestro uses none of them (tfjs-core ops, their gradients and the
- * cpu/wasm/node backends). When @tensorflow/tfjs-node is not installed (it needs them: its callbacks
- * extend tfjs-layers classes), they are registered as empty modules before the bundle loads, which
- * saves ~90 ms and ~8 MB at every start (scripts/bench-startup-vs-doa.mjs).
- */
-function skipUnusedTfjsPackages(): void {
-  try {
-    requireCjs.resolve("@tensorflow/tfjs-node");
-    return;
-  } catch {
-    // not installed: the union bundle is all that loads
-  }
-  const cache = requireCjs.cache;
-  for (const [name, versionKey] of [
-    ["@tensorflow/tfjs-layers", "version_layers"],
-    ["@tensorflow/tfjs-converter", "version_converter"],
-    ["@tensorflow/tfjs-data", "version_data"],
-    ["@tensorflow/tfjs-backend-webgl", "version_webgl"],
-  ] as const) {
-    let file: string;
-    try {
-      file = requireCjs.resolve(name);
-    } catch {
-      continue;
-    }
-    if (cache[file]) continue;
-    const m = new Module(file);
-    m.filename = file;
-    m.loaded = true;
-    m.exports = { [versionKey]: "(not loaded by maestro)" };
-    cache[file] = m;
-  }
-}
-skipUnusedTfjsPackages();
 export const tf: typeof TF = requireCjs("@tensorflow/tfjs");
 
 /** The tfjs types used across maestro, under the same `tf.` prefix as the values. */
