@@ -348,6 +348,10 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
       const rngBefore = rngs.state();
       const episodesBefore = episodes;
       const stepsBefore = envSteps;
+      // Let the event loop run once per update: with simulated agents and synchronous file writes an update
+      // never waits on I/O, so without this a SIGINT/SIGTERM handler (or the lock's refresh timer) would
+      // never get to run before the last update.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       if (opts.signal?.aborted) {
         await saveResumePoint(u - 1, rngBefore, episodesBefore, stepsBefore);
         return await finish("interrupted");

@@ -15,7 +15,12 @@ import { skipUnusedTfjsPackages } from "../policy/tfjs-trim.js";
 // before tfjs loads: the training modules are imported on the first job (policy/tfjs-trim.ts)
 skipUnusedTfjsPackages();
 
-const send = (m: ChildMessage) => process.send?.(m);
+// Once the parent is gone a send fails with EPIPE; passing a callback keeps that error off the process
+// (an uncaught EPIPE would kill the child without releasing its run-folder lock). The child exits on
+// 'disconnect' below.
+const send = (m: ChildMessage) => {
+  if (process.connected) process.send?.(m, undefined, undefined, () => undefined);
+};
 const inject = (process.env.MAESTRO_INJECT_FAILURE ?? "").split(",").filter((s) => s.length > 0);
 
 async function runJob(job: PoolJob, logFile: string): Promise<void> {
