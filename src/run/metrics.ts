@@ -1,6 +1,6 @@
 import fs from "node:fs";
+import { parse as parseCsv } from "csv-parse/sync";
 import { createObjectCsvWriter } from "csv-writer";
-import { parse as parseCsvLine } from "./csv.js";
 
 /** The common columns of metrics.csv (DESIGN §6); trainer-specific ones follow, then `wall_s`. */
 export const commonColumns = [
@@ -58,14 +58,20 @@ export function formatNumber(v: number): string {
   return String(Number(v.toPrecision(10)));
 }
 
-/** Reads metrics.csv into rows of numbers (empty cells become NaN). */
+/**
+ * The records of a CSV text (csv-parse, RFC 4180), each with its raw line. A killed run may leave a torn
+ * last row: rows may be shorter than the header (`relax_column_count`), and callers decide what to keep.
+ */
+function parseRecords(text: string): Array<{ record: string[]; raw: string }> {
+  return parseCsv(text, { raw: true, relax_column_count: true, skip_empty_lines: true }) as Array<{ record: string[]; raw: string }>;
+}
+
+/** Reads metrics.csv into rows of numbers (empty or missing cells become NaN). */
 export function readMetrics(file: string): { columns: string[]; rows: MetricsRow[] } {
-  const text = fs.readFileSync(file, "utf8");
-  const lines = text.split("\n").filter((l) => l.length > 0);
-  if (lines.length === 0) return { columns: [], rows: [] };
-  const columns = parseCsvLine(lines[0]!);
-  const rows = lines.slice(1).map((line) => {
-    const cells = parseCsvLine(line);
+  const records = parseRecords(fs.readFileSync(file, "utf8"));
+  if (records.length === 0) return { columns: [], rows: [] };
+  const columns = records[0]!.record;
+  const rows = records.slice(1).map(({ record: cells }) => {
     const row: MetricsRow = {};
     columns.forEach((c, i) => {
       const cell = cells[i];
@@ -77,19 +83,18 @@ export function readMetrics(file: string): { columns: string[]; rows: MetricsRow
 }
 
 /**
- * Keeps the header and the first rows whose `update` ≤ `lastUpdate` (resume: rows written after the
- * checkpoint are re-collected). Rewritten atomically.
+ * Keeps the header and the complete rows whose `update` ≤ `lastUpdate` (resume: rows written after the
+ * checkpoint are re-collected; a torn last row is dropped). Rewritten atomically, rows byte for byte.
  */
 export function truncateMetrics(file: string, lastUpdate: number): void {
   if (!fs.existsSync(file)) return;
-  const lines = fs.readFileSync(file, "utf8").split("\n");
-  const header = lines[0] ?? "";
-  const idx = parseCsvLine(header).indexOf("update");
-  const keep = [header];
-  for (const line of lines.slice(1)) {
-    if (!line) continue;
-    const u = Number(parseCsvLine(line)[idx]);
-    if (u <= lastUpdate) keep.push(line);
+  const records = parseRecords(fs.readFileSync(file, "utf8"));
+  if (records.length === 0) return;
+  const header = records[0]!.record;
+  const idx = header.indexOf("update");
+  const keep = [records[0]!.raw.replace(/\r?\n$/, "")];
+  for (const { record, raw } of records.slice(1)) {
+    if (record.length === header.length && Number(record[idx]) <= lastUpdate) keep.push(raw.replace(/\r?\n$/, ""));
   }
   const tmp = `${file}.tmp-${process.pid}`;
   fs.writeFileSync(tmp, keep.join("\n") + "\n");
