@@ -22,6 +22,7 @@ import { MetricsWriter, metricsColumns, readMetrics, truncateJsonl, truncateMetr
 import { readYamlFile } from "../agents/loader.js";
 import { readStructure, structureRecord, structureSummary } from "../analysis/structure.js";
 import { buildLlm } from "./build.js";
+import { llmMetricColumns } from "./columns.js";
 import { emptyStats, type LlmClient, type LlmStats } from "../llm/client.js";
 import { finalAnswer } from "../tasks/evaluators.js";
 
@@ -63,9 +64,6 @@ export interface RunSummary {
   /** LLM traffic of this process (runs with LLM agents). */
   llm?: LlmStats;
 }
-
-/** Per-update LLM columns of metrics.csv (runs with an llm section). */
-export const llmMetricColumns = ["llm_calls", "llm_requests", "llm_errors", "cache_hits", "saved_cost", "tokens_in", "tokens_out"];
 
 function llmDelta(now: LlmStats, before: LlmStats): MetricsRow {
   return {
