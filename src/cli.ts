@@ -338,11 +338,15 @@ async function main(): Promise<void> {
         console.log((await load.docs()).configReference());
       },
     )
-    .demandCommand(1, "Give a command: train, eval, oracle, orchestrate, sweep, worker, plot, sim-server or config (see --help).")
+    .completion("completion", "Print a shell completion script (bash/zsh): npx maestro completion >> ~/.bashrc")
+    .demandCommand(1, "Give a command: train, eval, oracle, orchestrate, sweep, worker, plot, sim-server, config or completion (see --help).")
+    .recommendCommands()
     .strict()
     .fail((msg, err, y) => {
       if (err) throw err;
-      console.error(`${msg}\n`);
+      // recommendCommands() says only "Did you mean train?": name what was typed
+      const typed = hideBin(process.argv)[0];
+      console.error(`${msg?.startsWith("Did you mean") ? `Unknown command "${typed}". ${msg}` : msg}\n`);
       y.showHelp();
       process.exit(2);
     })

@@ -213,7 +213,7 @@ function probeValues(p: ParameterSpace): unknown[] {
 export function loadSweep(file: string): Sweep {
   const raw = readYamlFile(file);
   const parsed = sweepSchema.safeParse(raw);
-  if (!parsed.success) throw zodToInputError(file, parsed.error);
+  if (!parsed.success) throw zodToInputError(file, parsed.error, { schema: sweepSchema, raw });
   const spec = parsed.data;
   const dir = path.dirname(path.resolve(file));
   const baseFile = path.resolve(dir, spec.base);
@@ -226,7 +226,7 @@ export function loadSweep(file: string): Sweep {
   const baseDir = path.dirname(baseFile);
   const check = (field: string, sets: string[], what: string): Config => {
     try {
-      return validateConfig(baseRaw, baseFile, baseDir, { sets });
+      return validateConfig(baseRaw, baseFile, baseDir, { sets, setsLabel: "sweep override" });
     } catch (e) {
       if (!(e instanceof InputError)) throw e;
       throw new InputError(`${file}: ${field}: ${what} is not accepted by the base config ${spec.base}:\n  ${e.message.replace(/\n/g, "\n  ")}`, file, field);
