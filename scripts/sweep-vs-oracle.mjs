@@ -25,19 +25,19 @@ const r = await runSweepLocal(file, { runsDir: values["runs-dir"], quiet: true, 
 const secs = (performance.now() - t0) / 1000;
 const { trials } = collectSweep(r.sweepDir);
 const keys = Object.keys(sweep.spec.parameters);
+// trials in the sweep file's order (grid: file order, last key fastest)
 const rows = [];
 for (const t of sweep.trials) {
   const o = await solveOracle(t.config, file);
   const m = trials.find((x) => x.id === t.id);
   rows.push({ t, o, m });
 }
-rows.sort((a, b) => JSON.stringify(Object.values(a.t.params)).localeCompare(JSON.stringify(Object.values(b.t.params)), undefined, { numeric: true }));
 const f = (v, d) => (Number.isFinite(v) ? v.toFixed(d) : "–");
 const n = sweep.seeds.length;
 console.log(`${sweep.name}: ${sweep.trials.length} trials × ${n} seeds in ${r.sweepDir} (${r.ran} runs started, ${r.skipped} reused; ${secs.toFixed(0)} s)\n`);
 console.log(`| ${keys.map((k) => `\`${k}\``).join(" | ")} | success (mean of ${n} seeds, last 10% of updates) | episode cost | optimal success J_R* | λ* |`);
 console.log(`|${keys.map(() => "---:").join("|")}|---:|---:|---:|---:|`);
 for (const { t, o, m } of rows) {
-  console.log(`| ${keys.map((k) => JSON.stringify(t.params[k])).join(" | ")} | ${f(m?.success.mean, 2)} | ${f(m?.cost.mean, 2)} | ${f(o.success, 3)} | ${f(o.lambda, 2)} |`);
+  console.log(`| ${keys.map((k) => JSON.stringify(t.params[k])).join(" | ")} | ${f(m?.success.mean, 2)} | ${f(m?.cost.mean, 2)} | ${f(o.success, 4)} | ${f(o.lambda, 2)} |`);
 }
 console.log(`\n(J_R* and λ* from the LP oracle of each trial's config, as \`maestro oracle ${path.relative(process.cwd(), sweep.baseFile)} --set ...\`)`);
