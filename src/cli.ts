@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+import fs from "node:fs";
+import path from "node:path";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { InputError, zodToInputError } from "./core/errors.js";
@@ -13,6 +15,7 @@ const load = {
   exact: () => import("./analysis/exact.js"),
   oracle: () => import("./analysis/oracle.js"),
   progress: () => import("./run/progress.js"),
+  resume: () => import("./run/resume.js"),
   train: () => import("./plots/with-plots.js"),
   multiSeed: () => import("./sweep/multiSeed.js"),
   sweep: () => import("./sweep/command.js"),
@@ -56,10 +59,10 @@ async function main(): Promise<void> {
       (y) =>
         y
           .positional("config", { type: "string", describe: "Path to the experiment config (YAML)." })
-          .option("set", { type: "string", array: true, default: [], describe: "Override a config field: --set algo.lr=3e-4" })
+          .option("set", { type: "string", array: true, default: [], describe: "Override a config field: --set algo.lr=3e-4 (with --resume: train.updates, checkpointing, log.* and LLM limits only)" })
           .option("seed", { type: "number", describe: "Override the config's seed." })
           .option("run-dir", { type: "string", describe: "Write the run here instead of runs/<name>/<timestamp>-seed<k>/." })
-          .option("resume", { type: "string", describe: "Continue the run in this folder from its last checkpoint." })
+          .option("resume", { type: "string", describe: "Continue the run in this folder from its last checkpoint (extend a finished one with --set train.updates=N)." })
           .option("quiet", { type: "boolean", default: false, describe: "No progress output." })
           .option("seeds", { type: "number", describe: "Run N seeds (seed, seed+1, ...) in parallel child processes; --run-dir is then their parent folder." })
           .option("workers", { type: "number", describe: "Parallel child processes for --seeds (default: number of cores)." }),
@@ -69,15 +72,23 @@ async function main(): Promise<void> {
           // a resumed run continues its own config.yaml exactly; silently dropping these would mislead
           const extra = [
             a.config !== undefined && "a config file",
-            (a.set as string[]).length > 0 && "--set",
             a.seed !== undefined && "--seed",
             a.runDir !== undefined && "--run-dir",
             a.seeds !== undefined && "--seeds",
           ].filter(Boolean);
           if (extra.length > 0) {
             throw new InputError(
-              `maestro train --resume ${a.resume}: ${extra.join(", ")} cannot be combined with --resume (the run continues with the config.yaml in its folder)`,
+              `maestro train --resume ${a.resume}: ${extra.join(", ")} cannot be combined with --resume (the run continues with the config.yaml in its folder; --set may extend it: --set train.updates=N)`,
             );
+          }
+          const plan = (await load.resume()).planResume(a.resume, a.set as string[]);
+          const summaryFile = path.join(a.resume, "summary.json");
+          if (plan.finished && fs.existsSync(summaryFile) && (JSON.parse(fs.readFileSync(summaryFile, "utf8")) as { status?: string }).status === "completed") {
+            console.log(
+              `run: ${a.resume} is finished (${plan.done} of ${plan.config.train.updates} updates); nothing to do, nothing changed. ` +
+                `To train it further: npx maestro train --resume ${a.resume} --set train.updates=<more than ${plan.done}>`,
+            );
+            return;
           }
         }
         if (a.seeds !== undefined) {
@@ -109,7 +120,7 @@ async function main(): Promise<void> {
         const summary = await (await load.train()).trainWithPlots({
           ...(config ? { config } : {}),
           ...(a.runDir ? { runDir: a.runDir } : {}),
-          ...(a.resume ? { resumeDir: a.resume } : {}),
+          ...(a.resume ? { resumeDir: a.resume, resumeSets: a.set as string[] } : {}),
           onStart: (info) => {
             console.log(`backend: ${info.backend}`);
             console.log(

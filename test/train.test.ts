@@ -199,9 +199,13 @@ describe("invalid configs", () => {
   });
 
   it("rejects options that --resume would silently ignore, and a bad --episodes for eval", () => {
-    const r = runCli(["train", "--resume", tmpDir(), "--set", "train.updates=9"]);
+    const r = runCli(["train", "--resume", tmpDir(), "--seed", "3"]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/--set cannot be combined with --resume/);
+    expect(r.stderr).toMatch(/--seed cannot be combined with --resume/);
+    const notRun = tmpDir();
+    const nr = runCli(["train", "--resume", notRun, "--set", "train.updates=9"]);
+    expect(nr.status).toBe(2);
+    expect(nr.stderr).toContain(`${notRun}: not a run folder (no config.yaml)`);
     for (const bad of ["0", "-5", "2.5", "abc"]) {
       const e = runCli(["eval", tmpDir(), "--episodes", bad]);
       expect(e.status, bad).toBe(2);

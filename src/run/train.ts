@@ -15,7 +15,8 @@ import { writeFileAtomic } from "../policy/io.js";
 import { buildAgents, buildEncoder, buildEnvSpec, buildTaskSource, buildTrainer, RunRngs } from "./build.js";
 import { headsOf } from "../config/heads.js";
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointMeta } from "./checkpoint.js";
-import { configToYaml, validateConfig } from "../config/load.js";
+import { configToYaml } from "../config/load.js";
+import { planResume } from "./resume.js";
 import type { Config } from "../config/schema.js";
 import { makeManifest, type Manifest } from "./manifest.js";
 import { MetricsWriter, metricsColumns, readMetrics, truncateJsonl, truncateMetrics, type MetricsRow } from "./metrics.js";
@@ -33,6 +34,11 @@ export interface TrainOptions {
   runDir?: string;
   /** Continue the run in this folder from its last checkpoint. */
   resumeDir?: string;
+  /**
+   * `key=value` changes for the resumed run, only of fields that keep it exact (resume.ts): e.g.
+   * `train.updates=200` extends a finished run. A finished run with nothing to extend is left untouched.
+   */
+  resumeSets?: readonly string[];
   /** Called once the backend is chosen and the run folder exists. */
   onStart?(info: { runDir: string; backend: string; config: Config; resumedFrom?: number; totalUpdates: number }): void;
   /** Called after every update with its metrics row. */
@@ -90,6 +96,10 @@ export function turnRecords(agents: readonly string[], outputs: readonly AgentOu
   }));
 }
 
+function readJsonIfExists<T>(file: string): T | undefined {
+  return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as T) : undefined;
+}
+
 function timestamp(d = new Date()): string {
   const p = (n: number) => String(n).padStart(2, "0");
   return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
@@ -99,12 +109,7 @@ export function defaultRunDir(c: Config): string {
   return path.join("runs", c.name, `${timestamp()}-seed${c.seed}`);
 }
 
-/** Loads the resolved config a run folder holds. */
-export function loadRunConfig(runDir: string): Config {
-  const file = path.join(runDir, "config.yaml");
-  if (!fs.existsSync(file)) throw new InputError(`${runDir}: not a run folder (no config.yaml)`, file);
-  return validateConfig(readYamlFile(file), file, runDir);
-}
+export { loadRunConfig } from "./resume.js";
 
 /** The metrics row describing a batch (before the update it feeds). */
 export function batchStats(batch: RolloutBatch): MetricsRow {
@@ -163,8 +168,15 @@ function windowMeans(rows: MetricsRow[]): MetricsRow | null {
  */
 export async function train(opts: TrainOptions): Promise<RunSummary> {
   const resuming = opts.resumeDir !== undefined;
-  const config = resuming ? loadRunConfig(opts.resumeDir!) : opts.config;
+  const plan = resuming ? planResume(opts.resumeDir!, opts.resumeSets ?? []) : undefined;
+  const config = plan ? plan.config : opts.config;
   if (!config) throw new Error("train: pass config or resumeDir");
+  if (plan?.finished) {
+    // nothing left to train: the folder stays as it is (a run killed after its last checkpoint but
+    // before its summary gets the summary written below)
+    const stored = readJsonIfExists<RunSummary>(path.join(plan.runDir, "summary.json"));
+    if (stored?.status === "completed") return stored;
+  }
   // Everything that can fail on bad input happens before the run folder is created.
   const llm: LlmClient | undefined = buildLlm(config);
   const agents = buildAgents(config, { llm });
@@ -205,7 +217,9 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
       truncateJsonl(episodesFile, startUpdate);
       truncateJsonl(structureFile, startUpdate);
       const manifest = JSON.parse(fs.readFileSync(manifestFile, "utf8")) as Manifest;
-      manifest.resumes.push(`${new Date().toISOString()} from update ${startUpdate} on ${backend}`);
+      const changed = plan!.changes.map((c) => `${c.key} ${JSON.stringify(c.from)} → ${JSON.stringify(c.to)}`);
+      manifest.resumes.push(`${new Date().toISOString()} from update ${startUpdate} on ${backend}${changed.length ? `; --set ${changed.join(", ")}` : ""}`);
+      if (changed.length) writeFileAtomic(path.join(runDir, "config.yaml"), configToYaml(config));
       writeFileAtomic(manifestFile, JSON.stringify(manifest, null, 2) + "\n");
     } else {
       if (fs.existsSync(runDir) && fs.readdirSync(runDir).length > 0) {
