@@ -20,7 +20,6 @@ import { planResume } from "./resume.js";
 import type { Config } from "../config/schema.js";
 import { makeManifest, type Manifest } from "./manifest.js";
 import { MetricsWriter, metricsColumns, readMetrics, truncateJsonl, truncateMetrics, type MetricsRow } from "./metrics.js";
-import { readYamlFile } from "../agents/loader.js";
 import { readStructure, structureRecord, structureSummary } from "../analysis/structure.js";
 import { buildLlm } from "./build.js";
 import { llmMetricColumns } from "./columns.js";
