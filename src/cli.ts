@@ -107,6 +107,13 @@ async function main(): Promise<void> {
             const f = x.summary?.finalWindow;
             console.log(`${x.key}: ${x.status} ${x.runDir}` + (f ? ` — final return ${fmt(f.return_mean)}, success ${fmt(f.success_rate, 2)}, cost ${fmt(f.cost_mean)}` : "") + (x.error ? ` — ${x.error} (log: ${x.logFile})` : ""));
           }
+          const g = r.summary.final;
+          const ci = (k: string, d = 3) => (g[k] ? `${fmt(g[k]!.mean, d)} [${fmt(g[k]!.lo, d)}, ${fmt(g[k]!.hi, d)}]` : "-");
+          console.log(
+            `${r.summary.name} × ${r.results.length} seeds: final return ${ci("return_mean")}, success ${ci("success_rate", 2)}, cost ${ci("cost_mean")} ` +
+              `(mean across ${g.return_mean?.n ?? 0} completed seeds [95% CI] of each run's mean over its last 10% of updates)`,
+          );
+          console.log(`summary: ${path.join(r.groupDir, "summary.json")}`);
           if (r.plot) console.log(`plot: ${r.plot}`);
           const failed = r.results.filter((x) => x.status !== "completed").length;
           if (failed > 0) throw new Error(`${failed} of ${r.results.length} seeds failed`);
@@ -141,10 +148,13 @@ async function main(): Promise<void> {
           },
         });
         progress?.stop();
-        const f = summary.final;
+        // "final" = the final window (mean of the last 10% of updates), as in summary.json, seeds, sweeps and eval
+        const f = summary.finalWindow;
+        const { finalWindowSize } = await import("./run/metrics.js");
         console.log(
           `done: ${summary.updates} updates, ${summary.episodes} episodes in ${summary.wall_s.toFixed(2)} s — ` +
-            `final return ${fmt(f?.return_mean)}, success ${fmt(f?.success_rate, 2)}, cost ${fmt(f?.cost_mean)}`,
+            `final return ${fmt(f?.return_mean)}, success ${fmt(f?.success_rate, 2)}, cost ${fmt(f?.cost_mean)} ` +
+            `(mean of the last ${finalWindowSize(summary.updates)} update${finalWindowSize(summary.updates) > 1 ? "s" : ""})`,
         );
         console.log(`summary: ${summary.runDir}/summary.json`);
       },

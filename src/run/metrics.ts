@@ -52,6 +52,27 @@ export class MetricsWriter {
   }
 }
 
+/**
+ * THE definition of a run's "final" figures, used by every command (train's last line, summary.json
+ * `finalWindow`, train --seeds, sweep tables, eval tables): the mean of each metrics column over the last
+ * 10% of updates (at least one). Steadier than the last update alone, whose batch is one noisy sample.
+ */
+export const finalWindowFraction = 0.1;
+
+/** How many last updates the final window of a run with `updates` rows averages. */
+export function finalWindowSize(updates: number): number {
+  return Math.max(1, Math.round(updates * finalWindowFraction));
+}
+
+/** Column means over the final window (see {@link finalWindowFraction}); undefined without rows. */
+export function finalWindow(rows: readonly MetricsRow[]): MetricsRow | undefined {
+  if (rows.length === 0) return undefined;
+  const w = rows.slice(-finalWindowSize(rows.length));
+  const out: MetricsRow = {};
+  for (const k of Object.keys(w[0]!)) out[k] = w.reduce((acc, r) => acc + r[k]!, 0) / w.length;
+  return out;
+}
+
 /** Full-precision but compact number formatting (integers stay integers). */
 export function formatNumber(v: number): string {
   if (Number.isInteger(v)) return String(v);

@@ -19,7 +19,7 @@ import { configToYaml } from "../config/load.js";
 import { planResume } from "./resume.js";
 import type { Config } from "../config/schema.js";
 import { makeManifest, type Manifest } from "./manifest.js";
-import { MetricsWriter, metricsColumns, readMetrics, truncateJsonl, truncateMetrics, type MetricsRow } from "./metrics.js";
+import { finalWindow, MetricsWriter, metricsColumns, readMetrics, truncateJsonl, truncateMetrics, type MetricsRow } from "./metrics.js";
 import { readStructure, structureRecord, structureSummary } from "../analysis/structure.js";
 import { buildLlm } from "./build.js";
 import { llmMetricColumns } from "./columns.js";
@@ -63,7 +63,7 @@ export interface RunSummary {
   wall_s: number;
   /** The last update's metrics row. */
   final: MetricsRow | null;
-  /** Means of the last 10% of rows (at least 1): a steadier "final" figure. */
+  /** THE "final" figures of the run: column means over the last 10% of updates, at least one (metrics.ts finalWindow). */
   finalWindow: MetricsRow | null;
   best: { update: number; return_mean: number } | null;
   /** LLM traffic of this process (runs with LLM agents). */
@@ -150,14 +150,6 @@ function episodeRecords(batch: RolloutBatch, update: number, sample: number, fin
           : {}),
       }) + "\n";
   }
-  return out;
-}
-
-function windowMeans(rows: MetricsRow[]): MetricsRow | null {
-  if (rows.length === 0) return null;
-  const w = rows.slice(-Math.max(1, Math.round(rows.length / 10)));
-  const out: MetricsRow = {};
-  for (const k of Object.keys(w[0]!)) out[k] = mean(w.map((r) => r[k]!));
   return out;
 }
 
@@ -252,7 +244,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
         env_steps: envSteps,
         wall_s: wall(),
         final: rows[rows.length - 1] ?? null,
-        finalWindow: windowMeans(rows),
+        finalWindow: finalWindow(rows) ?? null,
         best,
         ...(llm ? { llm: { ...llm.stats } } : {}),
       };
