@@ -33,8 +33,10 @@ function printTrace(t: OrchestrationTrace): void {
     console.log(`  ${String(s.step).padStart(2)}. ${s.agent}${s.model ? ` (${s.model})` : ""}${tok}  cost ${s.cost.toPrecision(3)}${ans}${flags}`);
     if (s.excerpt && s.excerpt !== "TERMINATE") console.log(`      ${s.excerpt}`);
   }
-  const verdict = t.success === undefined ? "" : t.success ? "  (correct)" : `  (wrong; expected ${t.task.answer})`;
-  console.log(`  final answer: ${t.finalAnswer ?? "(none)"}${verdict}`);
+  const verdict =
+    t.success === undefined ? "" : t.task.answer === undefined ? (t.success ? "  (solved)" : "  (not solved)") : t.success ? "  (correct)" : `  (wrong; expected ${t.task.answer})`;
+  // simulated tasks have no answers, only an outcome
+  console.log(t.finalAnswer === undefined && t.task.answer === undefined && t.success !== undefined ? `  outcome:${verdict}` : `  final answer: ${t.finalAnswer ?? "(none)"}${verdict}`);
   console.log(`  ended by ${t.endedBy}, ${t.steps.length} steps, ${t.tokens} tokens, cost ${t.cost.toPrecision(4)}`);
 }
 
@@ -161,10 +163,10 @@ async function main(): Promise<void> {
     )
     .command(
       "eval <runDir>",
-      "Evaluate the last checkpoint of a run.",
+      "Evaluate the last checkpoint of a run, or of every run in a seed-group or sweep folder (one table).",
       (y) =>
         y
-          .positional("runDir", { type: "string", demandOption: true })
+          .positional("runDir", { type: "string", demandOption: true, describe: "A run folder, or a folder of runs (train --seeds group, sweep folder)." })
           .option("episodes", { type: "number", default: 100, describe: "Episodes to run." })
           .option("greedy", { type: "boolean", default: false, describe: "Take the most probable agent instead of sampling." })
           .option("seed", { type: "number", describe: "Seed of the evaluation episodes (default: the run's seed)." })
@@ -176,6 +178,15 @@ async function main(): Promise<void> {
           .option("json", { type: "boolean", default: false, describe: "Print one JSON object." }),
       async (a) => {
         if (!Number.isInteger(a.episodes) || a.episodes < 1) throw new InputError(`--episodes ${a.episodes}: expected a positive integer`);
+        if (fs.existsSync(a.runDir) && !fs.existsSync(path.join(a.runDir, "config.yaml"))) {
+          // a seed group, a sweep folder or a folder of runs: every run, one table
+          const ev = await load.evaluate();
+          const g = await ev.evaluateGroup(a.runDir, { episodes: a.episodes, greedy: a.greedy, exact: a.exact, ...(a.seed !== undefined ? { seed: a.seed } : {}) });
+          console.log(a.json ? JSON.stringify(g, null, 2) : ev.formatGroupEval(g));
+          const failed = g.rows.filter((r) => r.error);
+          if (failed.length > 0) throw new Error(`${failed.length} of ${g.rows.length} runs could not be evaluated (see the table)`);
+          return;
+        }
         if (a.exact) {
           const x = await (await load.exact()).exactEvaluateRun(a.runDir);
           if (a.json) {
@@ -260,6 +271,7 @@ async function main(): Promise<void> {
           .option("run", { type: "string", demandOption: true, describe: "Run folder of a trained orchestrator." })
           .option("task", { type: "string", array: true, describe: "A task text (repeatable)." })
           .option("tasks", { type: "string", describe: "A JSONL file of tasks ({id, prompt, answer?, type?} per line)." })
+          .option("task-type", { type: "string", array: true, describe: "Simulated runs (tasks.source: sim): a simulated task of this type (repeatable)." })
           .option("greedy", { type: "boolean", default: true, describe: "Take the most probable agent (--no-greedy samples)." })
           .option("seed", { type: "number", describe: "Seed of the sampling streams (default: the run's seed)." })
           .option("set", { type: "string", array: true, default: [], describe: "Override a field of the run's config, e.g. --set llm.baseURL=..." })
@@ -269,9 +281,11 @@ async function main(): Promise<void> {
           ...((a.task as string[] | undefined) ?? []),
           ...(a.tasks ? await loadTaskFile(a.tasks) : []),
         ];
-        if (tasks.length === 0) throw new InputError("maestro orchestrate: give --task \"...\" or --tasks file.jsonl");
+        const types = (a.taskType as string[] | undefined) ?? [];
+        if (tasks.length === 0 && types.length === 0) throw new InputError("maestro orchestrate: give --task \"...\", --tasks file.jsonl or, for a simulated run, --task-type <type>");
         const orch = await (await load.orchestrate()).loadOrchestrator(a.run, { ...(a.seed !== undefined ? { seed: a.seed } : {}), sets: a.set as string[] });
         try {
+          if (types.length > 0) tasks.push(...orch.simTasks(types));
           const traces = await orch.solveMany(tasks, { greedy: a.greedy });
           if (a.json) {
             console.log(JSON.stringify(traces, null, 2));

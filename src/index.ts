@@ -27,7 +27,7 @@ export type { Trainer } from "./algos/trainer.js";
 export { configSchema, loadConfig, validateConfig, type Config } from "./config/index.js";
 export { loadRunConfig, type RunSummary, type TrainOptions } from "./run/train.js";
 export { trainWithPlots as train } from "./plots/with-plots.js";
-export { evaluateRun, type EvalResult } from "./analysis/evaluate.js";
+export { evaluateRun, evaluateGroup, type EvalResult, type GroupEvalResult } from "./analysis/evaluate.js";
 export { readMetrics } from "./run/metrics.js";
 export { loadSweep, type Sweep, type Trial } from "./sweep/spec.js";
 export { runSweepLocal } from "./sweep/local.js";
