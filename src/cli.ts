@@ -122,10 +122,11 @@ async function main(): Promise<void> {
           return;
         }
         const { loadConfig } = await load.config();
-        const { createProgress } = await load.progress();
+        const { costUnitOf, createProgress, formatCost } = await load.progress();
         const config = a.resume ? undefined : loadConfig(a.config!, { sets: a.set as string[], seed: a.seed });
         let progress: ReturnType<typeof createProgress> | undefined;
         let warnedLlm = false;
+        let unit: ReturnType<typeof costUnitOf> = "plain";
         const summary = await (await load.train()).trainWithPlots({
           ...(config ? { config } : {}),
           ...(a.runDir ? { runDir: a.runDir } : {}),
@@ -135,7 +136,8 @@ async function main(): Promise<void> {
             console.log(
               `run: ${info.runDir}` + (info.resumedFrom !== undefined ? ` (resumed after update ${info.resumedFrom})` : ""),
             );
-            if (!a.quiet) progress = createProgress(info.totalUpdates, info.resumedFrom ?? 0);
+            unit = costUnitOf(info.config);
+            if (!a.quiet) progress = createProgress(info.totalUpdates, info.resumedFrom ?? 0, process.stderr, unit);
           },
           onUpdate: (row) => {
             progress?.update(row);
@@ -155,7 +157,7 @@ async function main(): Promise<void> {
         const { finalWindowSize } = await import("./run/metrics.js");
         console.log(
           `done: ${summary.updates} updates, ${summary.episodes} episodes in ${summary.wall_s.toFixed(2)} s — ` +
-            `final return ${fmt(f?.return_mean)}, success ${fmt(f?.success_rate, 2)}, cost ${fmt(f?.cost_mean)} ` +
+            `final return ${fmt(f?.return_mean)}, success ${fmt(f?.success_rate, 2)}, cost ${unit === "plain" ? fmt(f?.cost_mean) : formatCost(f?.cost_mean, unit)} ` +
             `(mean of the last ${finalWindowSize(summary.updates)} update${finalWindowSize(summary.updates) > 1 ? "s" : ""})`,
         );
         console.log(`summary: ${summary.runDir}/summary.json`);
