@@ -16,6 +16,7 @@ const load = {
   oracle: () => import("./analysis/oracle.js"),
   progress: () => import("./run/progress.js"),
   resume: () => import("./run/resume.js"),
+  folders: () => import("./run/folders.js"),
   train: () => import("./plots/with-plots.js"),
   multiSeed: () => import("./sweep/multiSeed.js"),
   sweep: () => import("./sweep/command.js"),
@@ -84,8 +85,7 @@ async function main(): Promise<void> {
             );
           }
           const plan = (await load.resume()).planResume(a.resume, a.set as string[]);
-          const summaryFile = path.join(a.resume, "summary.json");
-          if (plan.finished && fs.existsSync(summaryFile) && (JSON.parse(fs.readFileSync(summaryFile, "utf8")) as { status?: string }).status === "completed") {
+          if (plan.completed) {
             console.log(
               `run: ${a.resume} is finished (${plan.done} of ${plan.config.train.updates} updates); nothing to do, nothing changed. ` +
                 `To train it further: npx maestro train --resume ${a.resume} --set train.updates=<more than ${plan.done}>`,
@@ -180,7 +180,7 @@ async function main(): Promise<void> {
           .option("json", { type: "boolean", default: false, describe: "Print one JSON object." }),
       async (a) => {
         if (!Number.isInteger(a.episodes) || a.episodes < 1) throw new InputError(`--episodes ${a.episodes}: expected a positive integer`);
-        if (fs.existsSync(a.runDir) && !fs.existsSync(path.join(a.runDir, "config.yaml"))) {
+        if (!(await load.folders()).isRunDir(a.runDir) && fs.existsSync(a.runDir)) {
           // a seed group, a sweep folder or a folder of runs: every run, one table
           const ev = await load.evaluate();
           const g = await ev.evaluateGroup(a.runDir, { episodes: a.episodes, greedy: a.greedy, exact: a.exact, ...(a.seed !== undefined ? { seed: a.seed } : {}) });

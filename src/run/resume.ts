@@ -63,8 +63,10 @@ export interface ResumePlan {
   config: Config;
   /** Updates done: those of the last checkpoint. */
   done: number;
-  /** Nothing left to do: the last checkpoint is the last update. */
+  /** Nothing left to train: the last checkpoint is the last update. */
   finished: boolean;
+  /** Finished and its summary.json says completed: a resume leaves the folder as it is. */
+  completed: boolean;
   /** What the `--set`s change. */
   changes: Array<{ key: string; from: unknown; to: unknown }>;
 }
@@ -108,5 +110,9 @@ export function planResume(runDir: string, sets: readonly string[] = []): Resume
   const changes = [...new Set(sets.map((s) => s.slice(0, s.indexOf("="))))]
     .map((key) => ({ key, from: valueAt(before, key), to: valueAt(config, key) }))
     .filter((c) => JSON.stringify(c.from) !== JSON.stringify(c.to));
-  return { runDir, config, done, finished: done > 0 && done >= updates, changes };
+  const finished = done > 0 && done >= updates;
+  const summaryFile = path.join(runDir, "summary.json");
+  const completed =
+    finished && fs.existsSync(summaryFile) && (JSON.parse(fs.readFileSync(summaryFile, "utf8")) as { status?: string }).status === "completed";
+  return { runDir, config, done, finished, completed, changes };
 }

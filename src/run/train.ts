@@ -95,10 +95,6 @@ export function turnRecords(agents: readonly string[], outputs: readonly AgentOu
   }));
 }
 
-function readJsonIfExists<T>(file: string): T | undefined {
-  return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as T) : undefined;
-}
-
 function timestamp(d = new Date()): string {
   const p = (n: number) => String(n).padStart(2, "0");
   return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
@@ -162,12 +158,9 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
   const plan = resuming ? planResume(opts.resumeDir!, opts.resumeSets ?? []) : undefined;
   const config = plan ? plan.config : opts.config;
   if (!config) throw new Error("train: pass config or resumeDir");
-  if (plan?.finished) {
-    // nothing left to train: the folder stays as it is (a run killed after its last checkpoint but
-    // before its summary gets the summary written below)
-    const stored = readJsonIfExists<RunSummary>(path.join(plan.runDir, "summary.json"));
-    if (stored?.status === "completed") return stored;
-  }
+  // nothing left to train: the folder stays as it is (a run killed after its last checkpoint but before
+  // its summary.json gets the summary written below)
+  if (plan?.completed) return JSON.parse(fs.readFileSync(path.join(plan.runDir, "summary.json"), "utf8")) as RunSummary;
   // Everything that can fail on bad input happens before the run folder is created.
   const llm: LlmClient | undefined = buildLlm(config);
   const agents = buildAgents(config, { llm });
