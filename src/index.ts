@@ -28,7 +28,9 @@ export { configSchema, loadConfig, validateConfig, type Config } from "./config/
 export { loadRunConfig, type RunSummary, type TrainOptions } from "./run/train.js";
 export { trainWithPlots as train } from "./plots/with-plots.js";
 export { evaluateRun, evaluateGroup, type EvalResult, type GroupEvalResult } from "./analysis/evaluate.js";
-export { readMetrics } from "./run/metrics.js";
+export { readMetrics, finalWindow } from "./run/metrics.js";
+export { planResume, type ResumePlan } from "./run/resume.js";
+export { runMetricColumns } from "./run/columns.js";
 export { loadSweep, type Sweep, type Trial } from "./sweep/spec.js";
 export { runSweepLocal } from "./sweep/local.js";
 export { runSweepQueue, startWorker } from "./sweep/queue.js";
