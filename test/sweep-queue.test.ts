@@ -99,7 +99,7 @@ parameters:
       }
       const logs = ["A", "B"].map((w) => fs.readFileSync(path.join(dir, `worker${w}.log`), "utf8")).join("\n");
       expect(logs).toContain(`${flaky} failed: injected failure`);
-      expect(logs).toContain(`${flaky} started (attempt 2)`);
+      expect(logs).toContain(`${flaky} started (attempt 2 of 3; before: 1 attempt failed)`);
       // a re-run finds everything done and enqueues nothing
       const again = await runSweepQueue(f, { url, runsDir: local, quiet: true });
       expect(again.ran).toBe(0);

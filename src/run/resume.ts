@@ -31,6 +31,9 @@ export const resumableFields = [
   "llm.maxRetries",
   "llm.maxConcurrency",
   "llm.requestsPerMinute",
+  "llm.maxRetryWaitMs",
+  "llm.maxErrorRate",
+  "llm.errorPatience",
   "llm.models.<ref>.timeoutMs",
   "llm.models.<ref>.maxRetries",
 ] as const;
@@ -38,7 +41,18 @@ export const resumableFields = [
 /** Whether a resumed run may change `key`: the run's results stay those of an uninterrupted run. */
 export function resumableField(key: string): boolean {
   return (
-    ["train.updates", "train.checkpointEvery", "train.keepCheckpoints", "llm.timeoutMs", "llm.maxRetries", "llm.maxConcurrency", "llm.requestsPerMinute"].includes(key) ||
+    [
+      "train.updates",
+      "train.checkpointEvery",
+      "train.keepCheckpoints",
+      "llm.timeoutMs",
+      "llm.maxRetries",
+      "llm.maxConcurrency",
+      "llm.requestsPerMinute",
+      "llm.maxRetryWaitMs",
+      "llm.maxErrorRate",
+      "llm.errorPatience",
+    ].includes(key) ||
     /^log\.[A-Za-z]+$/.test(key) ||
     /^llm\.models\.[^.]+\.(timeoutMs|maxRetries)$/.test(key)
   );

@@ -21,6 +21,7 @@ async function runJob(job: PoolJob, logFile: string): Promise<void> {
     const config = job.resume ? undefined : loadConfig(job.config, { sets: job.sets ?? [], seed: job.seed });
     const summary = await trainWithPlots({
       ...(config ? { config, runDir: job.runDir } : { resumeDir: job.runDir }),
+      ...(job.runDirSource ? { runDirSource: job.runDirSource } : {}),
       onStart: (info) => {
         log(`backend: ${info.backend}`);
         log(`run: ${info.runDir}` + (info.resumedFrom !== undefined ? ` (resumed after update ${info.resumedFrom})` : ""));
