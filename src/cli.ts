@@ -168,7 +168,7 @@ async function main(): Promise<void> {
         if (summary.status === "interrupted") {
           const sig = interrupt.signal.reason as NodeJS.Signals;
           console.error(`interrupted after ${summary.updates} updates; state saved in ${summary.runDir} (summary.json status "interrupted")`);
-          console.error(`continue with: npx maestro train --resume ${summary.runDir}`);
+          console.error(`continue with: maestro train --resume ${summary.runDir}`);
           process.exitCode = sig === "SIGTERM" ? 143 : 130;
           return;
         }
