@@ -2,9 +2,13 @@
 /**
  * How far from optimal is each trainer? For every simulated config and trainer, trains `--seeds`
  * seeds, evaluates the final policy exactly (`eval --exact`) and compares with the LP oracle:
- * optimality ratio value/value*, cost ratio J_C/d, and episodes used. Prints a Markdown table.
+ * optimality ratio value/value*, cost ratio J_C/d, and episodes used. Prints a Markdown table with one
+ * row per (config, trainer): by default every sim config × every constrained-capable trainer (24 rows);
+ * the README's tables each name the --configs/--trainers/--set that produced them.
  *
- *   npm run build && node scripts/bench-optimality.mjs [--seeds 5] [--configs a.yaml,b.yaml] [--trainers ppo-lagrangian,p3o,reinforce,cpo,macpo,mappo-lagrangian]
+ *   npm run build && node scripts/bench-optimality.mjs [--seeds 5] [--configs a.yaml,b.yaml] [--trainers ppo-lagrangian,p3o,reinforce,cpo,macpo,mappo-lagrangian] [--set k=v ...] [--list]
+ *
+ * --list prints the rows the command would measure (config and trainer) and exits.
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -23,8 +27,13 @@ const { values } = parseArgs({
     // two-head config the single-head trainers learn one categorical over the joint actions
     trainers: { type: "string", default: "ppo-lagrangian,p3o,reinforce,cpo,macpo,mappo-lagrangian" },
     set: { type: "string", multiple: true, default: [] },
+    list: { type: "boolean", default: false },
   },
 });
+if (values.list) {
+  for (const file of values.configs.split(",")) for (const trainer of values.trainers.split(",")) console.log(`${path.basename(file)} ${trainer}`);
+  process.exit(0);
+}
 const seeds = Number(values.seeds);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-bench-opt-"));
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;

@@ -10,7 +10,8 @@
 //   - fixed <agent>: that agent answers once, then the Terminator ends the episode;
 //   - uniform random: each step picks an agent of the pool uniformly (until the Terminator or maxSteps).
 // All methods use the same episode indices, so identical requests get identical (cached) replies.
-// Prints accuracy and mean cost (USD under the config's prices) per method, and a Markdown table.
+// Prints accuracy and mean cost (USD under the config's prices) per method, a Markdown table (the
+// README's), the learned policy's held-out accuracy per seed and its agent calls per seed.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -64,6 +65,7 @@ async function runPolicy(config, agents, spec, tasks, choose, seed) {
 }
 
 const rows = new Map();
+const perSeed = [];
 const add = (name, r) => {
   if (!rows.has(name)) rows.set(name, []);
   rows.get(name).push(r);
@@ -95,6 +97,7 @@ for (const seed of seeds) {
     steps: mean(traces.map((t) => t.steps.length)),
   };
   add("learned (greedy)", learned);
+  perSeed.push({ seed, accuracy: learned.accuracy, usage: Object.entries(usage).sort((x, y) => y[1] - x[1]).map(([k, v]) => `${k} ${v}`).join(", ") });
   console.log(`  learned on held-out: accuracy ${learned.accuracy.toFixed(3)}, mean cost ${learned.cost.toExponential(3)}, mean steps ${learned.steps.toFixed(2)}`);
   console.log(`  learned agent usage on held-out (calls): ${JSON.stringify(usage)}`);
 
@@ -138,5 +141,8 @@ console.log(
     `cost ratio ${(learned.cost / bestFixed.cost).toFixed(3)}; vs uniform random: accuracy ${random.accuracy.toFixed(3)}, ` +
     `cost ratio ${(learned.cost / random.cost).toFixed(3)}`,
 );
+console.log(`learned, held-out accuracy per seed: ${perSeed.map((p) => `${p.accuracy.toFixed(3)} (seed ${p.seed})`).join(", ")}`);
+console.log("learned, agent calls on the held-out tasks per seed:");
+for (const p of perSeed) console.log(`  seed ${p.seed}: ${p.usage}`);
 await server?.close();
 fs.rmSync(tmp, { recursive: true, force: true });

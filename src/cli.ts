@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+import fs from "node:fs";
+import path from "node:path";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { InputError, zodToInputError } from "./core/errors.js";
@@ -14,6 +16,8 @@ const load = {
   exact: () => import("./analysis/exact.js"),
   oracle: () => import("./analysis/oracle.js"),
   progress: () => import("./run/progress.js"),
+  resume: () => import("./run/resume.js"),
+  folders: () => import("./run/folders.js"),
   train: () => import("./plots/with-plots.js"),
   multiSeed: () => import("./sweep/multiSeed.js"),
   sweep: () => import("./sweep/command.js"),
@@ -33,8 +37,10 @@ function printTrace(t: OrchestrationTrace): void {
     console.log(`  ${String(s.step).padStart(2)}. ${s.agent}${s.model ? ` (${s.model})` : ""}${opts}${tok}  cost ${s.cost.toPrecision(3)}${ans}${flags}`);
     if (s.excerpt && s.excerpt !== "TERMINATE") console.log(`      ${s.excerpt}`);
   }
-  const verdict = t.success === undefined ? "" : t.success ? "  (correct)" : `  (wrong; expected ${t.task.answer})`;
-  console.log(`  final answer: ${t.finalAnswer ?? "(none)"}${verdict}`);
+  const verdict =
+    t.success === undefined ? "" : t.task.answer === undefined ? (t.success ? "  (solved)" : "  (not solved)") : t.success ? "  (correct)" : `  (wrong; expected ${t.task.answer})`;
+  // simulated tasks have no answers, only an outcome
+  console.log(t.finalAnswer === undefined && t.task.answer === undefined && t.success !== undefined ? `  outcome:${verdict}` : `  final answer: ${t.finalAnswer ?? "(none)"}${verdict}`);
   console.log(`  ended by ${t.endedBy}, ${t.steps.length} steps, ${t.tokens} tokens, cost ${t.cost.toPrecision(4)}`);
 }
 
@@ -60,10 +66,10 @@ async function main(): Promise<void> {
       (y) =>
         y
           .positional("config", { type: "string", describe: "Path to the experiment config (YAML)." })
-          .option("set", { type: "string", array: true, default: [], describe: "Override a config field: --set algo.lr=3e-4" })
+          .option("set", { type: "string", array: true, default: [], describe: "Override a config field: --set algo.lr=3e-4 (with --resume: train.updates, checkpointing, log.* and LLM limits only)" })
           .option("seed", { type: "number", describe: "Override the config's seed." })
           .option("run-dir", { type: "string", describe: "Write the run here instead of runs/<name>/<timestamp>-seed<k>/." })
-          .option("resume", { type: "string", describe: "Continue the run in this folder from its last checkpoint." })
+          .option("resume", { type: "string", describe: "Continue the run in this folder from its last checkpoint (extend a finished one with --set train.updates=N)." })
           .option("quiet", { type: "boolean", default: false, describe: "No progress output." })
           .option("seeds", { type: "number", describe: "Run N seeds (seed, seed+1, ...) in parallel child processes; --run-dir is then their parent folder." })
           .option("workers", { type: "number", describe: "Parallel child processes for --seeds (default: number of cores)." }),
@@ -73,15 +79,22 @@ async function main(): Promise<void> {
           // a resumed run continues its own config.yaml exactly; silently dropping these would mislead
           const extra = [
             a.config !== undefined && "a config file",
-            (a.set as string[]).length > 0 && "--set",
             a.seed !== undefined && "--seed",
             a.runDir !== undefined && "--run-dir",
             a.seeds !== undefined && "--seeds",
           ].filter(Boolean);
           if (extra.length > 0) {
             throw new InputError(
-              `maestro train --resume ${a.resume}: ${extra.join(", ")} cannot be combined with --resume (the run continues with the config.yaml in its folder)`,
+              `maestro train --resume ${a.resume}: ${extra.join(", ")} cannot be combined with --resume (the run continues with the config.yaml in its folder; --set may extend it: --set train.updates=N)`,
             );
+          }
+          const plan = (await load.resume()).planResume(a.resume, a.set as string[]);
+          if (plan.completed) {
+            console.log(
+              `run: ${a.resume} is finished (${plan.done} of ${plan.config.train.updates} updates); nothing to do, nothing changed. ` +
+                `To train it further: npx maestro train --resume ${a.resume} --set train.updates=<more than ${plan.done}>`,
+            );
+            return;
           }
         }
         if (a.seeds !== undefined) {
@@ -100,16 +113,24 @@ async function main(): Promise<void> {
             const f = x.summary?.finalWindow;
             console.log(`${x.key}: ${x.status} ${x.runDir}` + (f ? ` — final return ${fmt(f.return_mean)}, success ${fmt(f.success_rate, 2)}, cost ${fmt(f.cost_mean)}` : "") + (x.error ? ` — ${x.error} (log: ${x.logFile})` : ""));
           }
+          const g = r.summary.final;
+          const ci = (k: string, d = 3) => (g[k] ? `${fmt(g[k]!.mean, d)} [${fmt(g[k]!.lo, d)}, ${fmt(g[k]!.hi, d)}]` : "-");
+          console.log(
+            `${r.summary.name} × ${r.results.length} seeds: final return ${ci("return_mean")}, success ${ci("success_rate", 2)}, cost ${ci("cost_mean")} ` +
+              `(mean across ${g.return_mean?.n ?? 0} completed seeds [95% CI] of each run's mean over its last 10% of updates)`,
+          );
+          console.log(`summary: ${path.join(r.groupDir, "summary.json")}`);
           if (r.plot) console.log(`plot: ${r.plot}`);
           const failed = r.results.filter((x) => x.status !== "completed").length;
           if (failed > 0) throw new Error(`${failed} of ${r.results.length} seeds failed`);
           return;
         }
         const { loadConfig } = await load.config();
-        const { createProgress } = await load.progress();
+        const { costUnitOf, createProgress, formatCost } = await load.progress();
         const config = a.resume ? undefined : loadConfig(a.config!, { sets: a.set as string[], seed: a.seed });
         let progress: ReturnType<typeof createProgress> | undefined;
         let warnedLlm = false;
+        let unit: ReturnType<typeof costUnitOf> = "plain";
         // Ctrl-C / SIGTERM: save a checkpoint and summary.json (interrupted), exit 130 / 143; a second one exits at once
         const interrupt = new AbortController();
         const onSignal = (sig: NodeJS.Signals) => {
@@ -124,13 +145,14 @@ async function main(): Promise<void> {
           signal: interrupt.signal,
           ...(config ? { config } : {}),
           ...(a.runDir ? { runDir: a.runDir } : {}),
-          ...(a.resume ? { resumeDir: a.resume } : {}),
+          ...(a.resume ? { resumeDir: a.resume, resumeSets: a.set as string[] } : {}),
           onStart: (info) => {
             console.log(`backend: ${info.backend}`);
             console.log(
               `run: ${info.runDir}` + (info.resumedFrom !== undefined ? ` (resumed after update ${info.resumedFrom})` : ""),
             );
-            if (!a.quiet) progress = createProgress(info.totalUpdates, info.resumedFrom ?? 0);
+            unit = costUnitOf(info.config);
+            if (!a.quiet) progress = createProgress(info.totalUpdates, info.resumedFrom ?? 0, process.stderr, unit);
           },
           onUpdate: (row) => {
             progress?.update(row);
@@ -152,20 +174,23 @@ async function main(): Promise<void> {
           process.exitCode = sig === "SIGTERM" ? 143 : 130;
           return;
         }
-        const f = summary.final;
+        // "final" = the final window (mean of the last 10% of updates), as in summary.json, seeds, sweeps and eval
+        const f = summary.finalWindow;
+        const { finalWindowSize } = await import("./run/metrics.js");
         console.log(
           `done: ${summary.updates} updates, ${summary.episodes} episodes in ${summary.wall_s.toFixed(2)} s — ` +
-            `final return ${fmt(f?.return_mean)}, success ${fmt(f?.success_rate, 2)}, cost ${fmt(f?.cost_mean)}`,
+            `final return ${fmt(f?.return_mean)}, success ${fmt(f?.success_rate, 2)}, cost ${unit === "plain" ? fmt(f?.cost_mean) : formatCost(f?.cost_mean, unit)} ` +
+            `(mean of the last ${finalWindowSize(summary.updates)} update${finalWindowSize(summary.updates) > 1 ? "s" : ""})`,
         );
         console.log(`summary: ${summary.runDir}/summary.json`);
       },
     )
     .command(
       "eval <runDir>",
-      "Evaluate the last checkpoint of a run.",
+      "Evaluate the last checkpoint of a run, or of every run in a seed-group or sweep folder (one table).",
       (y) =>
         y
-          .positional("runDir", { type: "string", demandOption: true })
+          .positional("runDir", { type: "string", demandOption: true, describe: "A run folder, or a folder of runs (train --seeds group, sweep folder)." })
           .option("episodes", { type: "number", default: 100, describe: "Episodes to run." })
           .option("greedy", { type: "boolean", default: false, describe: "Take the most probable agent instead of sampling." })
           .option("seed", { type: "number", describe: "Seed of the evaluation episodes (default: the run's seed)." })
@@ -177,6 +202,15 @@ async function main(): Promise<void> {
           .option("json", { type: "boolean", default: false, describe: "Print one JSON object." }),
       async (a) => {
         if (!Number.isInteger(a.episodes) || a.episodes < 1) throw new InputError(`--episodes ${a.episodes}: expected a positive integer`);
+        if (!(await load.folders()).isRunDir(a.runDir) && fs.existsSync(a.runDir)) {
+          // a seed group, a sweep folder or a folder of runs: every run, one table
+          const ev = await load.evaluate();
+          const g = await ev.evaluateGroup(a.runDir, { episodes: a.episodes, greedy: a.greedy, exact: a.exact, ...(a.seed !== undefined ? { seed: a.seed } : {}) });
+          console.log(a.json ? JSON.stringify(g, null, 2) : ev.formatGroupEval(g));
+          const failed = g.rows.filter((r) => r.error);
+          if (failed.length > 0) throw new Error(`${failed.length} of ${g.rows.length} runs could not be evaluated (see the table)`);
+          return;
+        }
         if (a.exact) {
           const x = await (await load.exact()).exactEvaluateRun(a.runDir);
           if (a.json) {
@@ -281,6 +315,7 @@ async function main(): Promise<void> {
           .option("run", { type: "string", demandOption: true, describe: "Run folder of a trained orchestrator." })
           .option("task", { type: "string", array: true, describe: "A task text (repeatable)." })
           .option("tasks", { type: "string", describe: "A JSONL file of tasks ({id, prompt, answer?, type?} per line)." })
+          .option("task-type", { type: "string", array: true, describe: "Simulated runs (tasks.source: sim): a simulated task of this type (repeatable)." })
           .option("greedy", { type: "boolean", default: true, describe: "Take the most probable agent (--no-greedy samples)." })
           .option("seed", { type: "number", describe: "Seed of the sampling streams (default: the run's seed)." })
           .option("set", { type: "string", array: true, default: [], describe: "Override a field of the run's config, e.g. --set llm.baseURL=..." })
@@ -290,9 +325,11 @@ async function main(): Promise<void> {
           ...((a.task as string[] | undefined) ?? []),
           ...(a.tasks ? await loadTaskFile(a.tasks) : []),
         ];
-        if (tasks.length === 0) throw new InputError("maestro orchestrate: give --task \"...\" or --tasks file.jsonl");
+        const types = (a.taskType as string[] | undefined) ?? [];
+        if (tasks.length === 0 && types.length === 0) throw new InputError("maestro orchestrate: give --task \"...\", --tasks file.jsonl or, for a simulated run, --task-type <type>");
         const orch = await (await load.orchestrate()).loadOrchestrator(a.run, { ...(a.seed !== undefined ? { seed: a.seed } : {}), sets: a.set as string[] });
         try {
+          if (types.length > 0) tasks.push(...orch.simTasks(types));
           const traces = await orch.solveMany(tasks, { greedy: a.greedy });
           if (a.json) {
             console.log(JSON.stringify(traces, null, 2));
@@ -421,11 +458,15 @@ async function main(): Promise<void> {
         console.log((await load.docs()).configReference());
       },
     )
-    .demandCommand(1, "Give a command: train, eval, oracle, orchestrate, serve, sweep, worker, plot, sim-server or config (see --help).")
+    .completion("completion", "Print a shell completion script (bash/zsh): npx maestro completion >> ~/.bashrc")
+    .demandCommand(1, "Give a command: train, eval, oracle, orchestrate, serve, sweep, worker, plot, sim-server, config or completion (see --help).")
+    .recommendCommands()
     .strict()
     .fail((msg, err, y) => {
       if (err) throw err;
-      console.error(`${msg}\n`);
+      // recommendCommands() says only "Did you mean train?": name what was typed
+      const typed = hideBin(process.argv)[0];
+      console.error(`${msg?.startsWith("Did you mean") ? `Unknown command "${typed}". ${msg}` : msg}\n`);
       y.showHelp();
       process.exit(2);
     })

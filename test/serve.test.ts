@@ -424,7 +424,7 @@ describe("a multi-head run (simulated agents)", () => {
       expect(r.status).toBe(500);
       const e = (await r.json()) as { error: { type: string; message: string } };
       expect(e.error.type).toBe("server_error");
-      expect(e.error.message).toMatch(/the orchestrator failed: .*no success probability for task type/);
+      expect(e.error.message).toMatch(/the orchestrator failed: .*a simulated run \(tasks\.source: sim\) solves simulated tasks of its types \(easy, hard\)/);
       const streamed = await (await post(s.url, { model: "maestro", stream: true, messages: [{ role: "user", content: "again" }] })).text();
       expect(streamed).toMatch(/data: \{"error":\{"message":"the orchestrator failed: /);
       expect((await fetch(`${s.url}/health`)).status).toBe(200);

@@ -154,13 +154,14 @@ describe("maestro train (DOA MVP)", () => {
 describe("invalid configs", () => {
   const good = fs.readFileSync(mvp, "utf8");
 
-  function expectRejected(text: string, pattern: RegExp, extra: string[] = []) {
+  function expectRejected(text: string, pattern: RegExp, extra: string[] = [], namesFile = true) {
     const dir = tmpDir();
     const file = writeConfig(dir, "bad.yaml", text);
     const runDir = path.join(dir, "run");
     const r = runCli(["train", file, "--run-dir", runDir, ...extra], { cwd: dir });
     expect(r.status).not.toBe(0);
-    expect(r.stderr).toContain(file);
+    if (namesFile) expect(r.stderr).toContain(file);
+    else expect(r.stderr).not.toContain(file);
     expect(r.stderr).toMatch(pattern);
     expect(fs.existsSync(runDir)).toBe(false);
     expect(fs.existsSync(path.join(dir, "runs"))).toBe(false);
@@ -182,8 +183,8 @@ describe("invalid configs", () => {
     expectRejected(good.replace("  maxSteps: 4", "  maxSteps: [4"), /bad\.yaml:\d+:\d+: malformed YAML/);
   });
 
-  it("rejects a bad --set override, naming the field", () => {
-    expectRejected(good, /algo\.lr: .*expected number/i, ["--set", "algo.lr=fast"]);
+  it("rejects a bad --set override, naming the --set (not the YAML file, whose text is fine)", () => {
+    expectRejected(good, /^error: --set algo\.lr=fast: .*expected number/i, ["--set", "algo.lr=fast"], false);
   });
 
   it("rejects a malformed agent definition file, naming that file and field", () => {
@@ -199,9 +200,13 @@ describe("invalid configs", () => {
   });
 
   it("rejects options that --resume would silently ignore, and a bad --episodes for eval", () => {
-    const r = runCli(["train", "--resume", tmpDir(), "--set", "train.updates=9"]);
+    const r = runCli(["train", "--resume", tmpDir(), "--seed", "3"]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/--set cannot be combined with --resume/);
+    expect(r.stderr).toMatch(/--seed cannot be combined with --resume/);
+    const notRun = tmpDir();
+    const nr = runCli(["train", "--resume", notRun, "--set", "train.updates=9"]);
+    expect(nr.status).toBe(2);
+    expect(nr.stderr).toContain(`${notRun}: not a run folder (no config.yaml)`);
     for (const bad of ["0", "-5", "2.5", "abc"]) {
       const e = runCli(["eval", tmpDir(), "--episodes", bad]);
       expect(e.status, bad).toBe(2);

@@ -59,7 +59,7 @@ export function agentCandidates(ref: string, configDir: string): string[] {
 export function loadAgentFile(file: string): AgentDefinition {
   const raw = readYamlFile(file);
   const parsed = agentDefinitionSchema.safeParse(raw);
-  if (!parsed.success) throw zodToInputError(file, parsed.error);
+  if (!parsed.success) throw zodToInputError(file, parsed.error, { schema: agentDefinitionSchema, raw });
   return parsed.data;
 }
 
@@ -75,7 +75,7 @@ export function resolveAgentDefinitions(
   const defs = refs.map((ref, i) => {
     if (typeof ref !== "string") {
       const parsed = agentDefinitionSchema.safeParse(ref);
-      if (!parsed.success) throw zodToInputError(where, parsed.error, `agents.${i}`);
+      if (!parsed.success) throw zodToInputError(where, parsed.error, { prefix: `agents.${i}`, schema: agentDefinitionSchema, raw: ref });
       return parsed.data;
     }
     const candidates = agentCandidates(ref, configDir);

@@ -34,6 +34,7 @@ import { constraintScale, CriticPair, type ConstraintScale } from "./critics.js"
 import { cpoStep, type CpoStepOptions } from "./cpo-step.js";
 import type { OnPolicyOptions } from "./on-policy.js";
 import { NonFiniteLossError, type Trainer, type TrainerState, type UpdateMetrics } from "./trainer.js";
+import { macpoMetricNames } from "./metric-names.js";
 
 export interface CpoOptions extends CpoStepOptions {
   /** δ decays linearly from targetKl to this over `totalUpdates` (null = constant). */
@@ -110,16 +111,10 @@ export class MacpoTrainer implements Trainer {
   ) {
     this.critics = new CriticPair(policy.inputDim, o, initRng);
     this.prefixes = heads.map((h) => (single ? "" : `${h.name}_`));
-    const perHead = ["cpo_case", "ls_step", "kl", "surr_improve", "cost_change"];
-    this.metricNames = [
-      ...this.prefixes.flatMap((p) => perHead.map((m) => p + m)),
-      "jc",
-      "c",
-      "target_kl",
-      ...(single ? [] : ["head_order"]),
-      "value_loss",
-      "cost_value_loss",
-    ];
+    this.metricNames = macpoMetricNames(
+      heads.map((h) => h.name),
+      single,
+    );
   }
 
   get sizes(): number[] {

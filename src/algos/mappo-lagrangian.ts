@@ -29,6 +29,7 @@ import { encodeHeadOrder, headActions, headEntropy, headLogp, type HeadOrderOpti
 import type { OnPolicyOptions } from "./on-policy.js";
 import { approxKl, clipFraction } from "./surrogate.js";
 import { NonFiniteLossError, type Trainer, type TrainerState, type UpdateMetrics } from "./trainer.js";
+import { mappoLagrangianMetricNames } from "./metric-names.js";
 
 export class MappoLagrangianTrainer implements Trainer {
   readonly name = "mappo-lagrangian";
@@ -50,15 +51,7 @@ export class MappoLagrangianTrainer implements Trainer {
     this.critics = new CriticPair(policy.inputDim, o, initRng);
     this.multiplier = new LagrangeMultiplier(lagrange);
     this.opts = policy.heads.map((h) => new Adam(h.variables, o.lr, 0.9, 0.999, o.adamEps));
-    const names = policy.headNames;
-    this.metricNames = [
-      ...names.flatMap((h) => [`${h}_kl`, `${h}_clip_frac`, `${h}_surr_improve`, `${h}_epochs`]),
-      "lambda",
-      "jc",
-      "head_order",
-      "value_loss",
-      "cost_value_loss",
-    ];
+    this.metricNames = mappoLagrangianMetricNames(policy.headNames);
   }
 
   get lambda(): number {

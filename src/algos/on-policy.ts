@@ -100,7 +100,8 @@ export abstract class OnPolicyTrainer implements Trainer {
     protected readonly rng: Rng,
     /** Whether the trainer uses the cost signal (cost critic, cost GAE, J_C). */
     readonly usesCost: boolean,
-    extraMetrics: readonly string[],
+    /** Its metrics.csv columns (metric-names.ts). */
+    metricNames: readonly string[],
   ) {
     this.opt = new Adam(policy.variables, o.lr, 0.9, 0.999, o.adamEps);
     this.critic = new Mlp("value", policy.inputDim, 1, { ...o.valueNet, outputGain: 1 }, initRng);
@@ -109,16 +110,7 @@ export abstract class OnPolicyTrainer implements Trainer {
       this.costCritic = new Mlp("cost_value", policy.inputDim, 1, { ...o.valueNet, outputGain: 1 }, initRng);
       this.costCriticOpt = new Adam(this.costCritic.variables, o.valueLr, 0.9, 0.999, o.adamEps);
     }
-    this.metricNames = [
-      "kl",
-      "clip_frac",
-      "value_loss",
-      ...(usesCost ? ["cost_value_loss", "jc"] : []),
-      "grad_norm",
-      "epochs",
-      "lr",
-      ...extraMetrics,
-    ];
+    this.metricNames = metricNames;
   }
 
   /** The reward signal: the configured reward (ppo) or the task reward only (CMDP trainers). */

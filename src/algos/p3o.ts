@@ -29,6 +29,7 @@ import {
 } from "./on-policy.js";
 import { clippedSurrogate, costSurrogate } from "./surrogate.js";
 import type { UpdateMetrics } from "./trainer.js";
+import { p3oMetricNames } from "./metric-names.js";
 
 export interface P3oOptions {
   kappa: number;
@@ -55,7 +56,7 @@ export class P3oTrainer extends OnPolicyTrainer {
     initRng: Rng,
     rng: Rng,
   ) {
-    super(policy, o, initRng, rng, true, ["penalty", "penalty_active", "kappa"]);
+    super(policy, o, initRng, rng, true, p3oMetricNames());
     this.kappaNow = p.kappa;
   }
 

@@ -26,13 +26,14 @@ import {
 } from "./on-policy.js";
 import { clippedSurrogate } from "./surrogate.js";
 import type { UpdateMetrics } from "./trainer.js";
+import { ppoLagrangianMetricNames } from "./metric-names.js";
 
 export class PpoLagrangianTrainer extends OnPolicyTrainer {
   readonly name = "ppo-lagrangian";
   readonly multiplier: LagrangeMultiplier;
 
   constructor(policy: CategoricalPolicy, o: OnPolicyOptions, lagrange: LagrangeOptions, initRng: Rng, rng: Rng) {
-    super(policy, o, initRng, rng, true, ["lambda"]);
+    super(policy, o, initRng, rng, true, ppoLagrangianMetricNames());
     this.multiplier = new LagrangeMultiplier(lagrange);
   }
 

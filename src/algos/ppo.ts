@@ -8,12 +8,13 @@ import type { CategoricalPolicy } from "../policy/policy.js";
 import { OnPolicyTrainer, type LossTerms, type MinibatchTerms, type OnPolicyOptions } from "./on-policy.js";
 import { clippedSurrogate } from "./surrogate.js";
 import { tf } from "../policy/backend.js";
+import { ppoMetricNames } from "./metric-names.js";
 
 export class PpoTrainer extends OnPolicyTrainer {
   readonly name = "ppo";
 
   constructor(policy: CategoricalPolicy, o: OnPolicyOptions, initRng: Rng, rng: Rng) {
-    super(policy, o, initRng, rng, false, []);
+    super(policy, o, initRng, rng, false, ppoMetricNames());
   }
 
   protected policyLoss(mb: MinibatchTerms): LossTerms {

@@ -16,6 +16,7 @@ import { tf } from "../policy/backend.js";
 import { Mlp, type MlpOptions } from "../policy/mlp.js";
 import { oneHot, type CategoricalPolicy } from "../policy/policy.js";
 import { Adam, clipByGlobalNorm, namedVariables, restoreVariables } from "./adam.js";
+import { reinforceMetricNames } from "./metric-names.js";
 import { NonFiniteLossError, type Trainer, type TrainerState, type UpdateMetrics } from "./trainer.js";
 
 export interface ReinforceOptions {
@@ -49,7 +50,7 @@ export class ReinforceTrainer implements Trainer {
       this.critic = new Mlp("value", policy.inputDim, 1, { ...o.valueNet, outputGain: 1 }, rng);
       this.criticOpt = new Adam(this.critic.variables, o.valueLr, 0.9, 0.999, o.adamEps);
     }
-    this.metricNames = ["grad_norm", ...(this.critic ? ["value_loss"] : [])];
+    this.metricNames = reinforceMetricNames(o.baseline);
   }
 
   /** Discounted returns-to-go of every row, grouped per trajectory. */

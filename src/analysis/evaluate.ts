@@ -1,4 +1,10 @@
+import fs from "node:fs";
+import path from "node:path";
+import { InputError } from "../core/errors.js";
 import { Rng } from "../core/rng.js";
+import { findRunDirs } from "../run/folders.js";
+import type { MetricsRow } from "../run/metrics.js";
+import { bootstrapMeanCI, type MeanCI } from "./stats.js";
 import { rollout } from "../env/rollout.js";
 import { buildAgents, buildEnvSpec, buildTaskSource } from "../run/build.js";
 import { loadTrainedRun } from "../run/trained.js";
@@ -86,4 +92,105 @@ export async function evaluateRun(runDir: string, o: EvalOptions = {}): Promise<
   } finally {
     trainer.dispose();
   }
+}
+
+/** One run of an evaluated group: the evaluation, the run's own final training figures, or why it failed. */
+export interface GroupEvalRow {
+  runDir: string;
+  /** The sweep trial (first path part below the sweep folder), "" for other groups. */
+  group: string;
+  seed?: number;
+  checkpointUpdate?: number;
+  /** Sampled: return_mean, success_rate, cost_mean, ep_len_mean; exact: value, return, success, cost. */
+  metrics?: Record<string, number>;
+  /** The run's summary.json finalWindow (mean of its last 10% of training updates). */
+  trainFinal?: MetricsRow;
+  error?: string;
+}
+
+export interface GroupEvalResult {
+  dir: string;
+  kind: "sweep" | "group";
+  exact: boolean;
+  options: EvalOptions;
+  rows: GroupEvalRow[];
+  /** Sweep folders: each trial's parameters (sweep.json). */
+  params: Record<string, Record<string, unknown>>;
+  /** Per group ("" = all runs of a seed group), per evaluated metric: mean across runs with a 95% bootstrap CI. */
+  means: Record<string, Record<string, MeanCI>>;
+}
+
+/**
+ * `maestro eval <folder>` on a seed group (`train --seeds`), a sweep folder or any folder of runs:
+ * evaluates every run's last checkpoint (sampled, or exactly with `exact`), one after another; a run that
+ * cannot be evaluated gets its error in its row and the others go on.
+ */
+export async function evaluateGroup(dir: string, o: EvalOptions & { exact?: boolean } = {}): Promise<GroupEvalResult> {
+  const runs = findRunDirs(dir);
+  if (runs.length === 0) throw new InputError(`${dir}: not a run folder (no config.yaml) and no run folders inside it`, dir);
+  const sweep = fs.existsSync(path.join(dir, "sweep.json"));
+  const rows: GroupEvalRow[] = [];
+  for (const runDir of runs) {
+    const group = sweep ? path.relative(dir, runDir).split(path.sep)[0]! : "";
+    const summaryFile = path.join(runDir, "summary.json");
+    const summary = fs.existsSync(summaryFile) ? (JSON.parse(fs.readFileSync(summaryFile, "utf8")) as { seed?: number; finalWindow?: MetricsRow | null }) : undefined;
+    const base: GroupEvalRow = { runDir, group, ...(summary?.seed !== undefined ? { seed: summary.seed } : {}), ...(summary?.finalWindow ? { trainFinal: summary.finalWindow } : {}) };
+    try {
+      if (o.exact) {
+        const { exactEvaluateRun } = await import("./exact.js");
+        const x = await exactEvaluateRun(runDir);
+        rows.push({ ...base, checkpointUpdate: x.checkpointUpdate, metrics: { value: x.value, return: x.return, success: x.success, cost: x.cost } });
+      } else {
+        const r = await evaluateRun(runDir, o);
+        rows.push({
+          ...base,
+          checkpointUpdate: r.checkpointUpdate,
+          metrics: { return_mean: r.return_mean, return_std: r.return_std, success_rate: r.success_rate, cost_mean: r.cost_mean, ep_len_mean: r.ep_len_mean },
+        });
+      }
+    } catch (e) {
+      rows.push({ ...base, error: e instanceof Error ? e.message : String(e) });
+    }
+  }
+  const means: GroupEvalResult["means"] = {};
+  for (const g of [...new Set(rows.map((r) => r.group))]) {
+    const ok = rows.filter((r) => r.group === g && r.metrics);
+    const keys = [...new Set(ok.flatMap((r) => Object.keys(r.metrics!)))].filter((k) => k !== "return_std");
+    means[g] = Object.fromEntries(keys.map((k) => [k, bootstrapMeanCI(ok.map((r) => r.metrics![k]!), { seed: `eval:${g}:${k}` })]));
+  }
+  const params: GroupEvalResult["params"] = {};
+  if (sweep) {
+    const m = JSON.parse(fs.readFileSync(path.join(dir, "sweep.json"), "utf8")) as { trials?: Array<{ id: string; params: Record<string, unknown> }> };
+    for (const t of m.trials ?? []) params[t.id] = t.params;
+    // trials in the sweep file's order
+    const order = Object.keys(params);
+    rows.sort((a, b) => order.indexOf(a.group) - order.indexOf(b.group));
+  }
+  return { dir, kind: sweep ? "sweep" : "group", exact: o.exact ?? false, options: o, rows, params, means };
+}
+
+/** The table `maestro eval <folder>` prints: one row per run, then the mean [95% CI] of each group. */
+export function formatGroupEval(g: GroupEvalResult): string {
+  const cols = g.exact ? ["value", "return", "success", "cost"] : ["return_mean", "success_rate", "cost_mean", "ep_len_mean"];
+  const head = g.exact ? ["value", "return", "success", "cost"] : ["return", "success", "cost", "length"];
+  const f = (v: number | undefined, d = 3) => (v === undefined || !Number.isFinite(v) ? "-" : v.toFixed(d));
+  const lines = [
+    `| ${g.kind === "sweep" ? "trial | " : ""}run | seed | checkpoint | ${head.join(" | ")} | train final return |`,
+    `|${g.kind === "sweep" ? "---|" : ""}---|---:|---:|${head.map(() => "---:").join("|")}|---:|`,
+  ];
+  const trial = (id: string) =>
+    `${id}${g.params[id] ? ` (${Object.entries(g.params[id]!).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`).join(", ")})` : ""}`;
+  for (const r of g.rows) {
+    const run = path.relative(path.join(g.dir, r.group), r.runDir) || ".";
+    const cells = r.metrics ? cols.map((c) => f(r.metrics![c])) : [`error: ${r.error}`, ...cols.slice(1).map(() => "")];
+    lines.push(`| ${g.kind === "sweep" ? `${trial(r.group)} | ` : ""}${run} | ${r.seed ?? "-"} | ${r.checkpointUpdate ?? "-"} | ${cells.join(" | ")} | ${f(r.trainFinal?.return_mean)} |`);
+  }
+  for (const [group, m] of Object.entries(g.means)) {
+    const n = m[cols[0]!]?.n ?? 0;
+    if (n === 0) continue;
+    const cells = cols.map((c) => (m[c] ? `${f(m[c]!.mean)} [${f(m[c]!.lo)}, ${f(m[c]!.hi)}]` : "-"));
+    lines.push(`| ${g.kind === "sweep" ? `${trial(group)} | ` : ""}**mean of ${n}** | | | ${cells.join(" | ")} | |`);
+  }
+  const mode = g.exact ? "exact" : `${g.options.episodes ?? 100} episodes per run, ${g.options.greedy ? "greedy" : "sampled"}`;
+  return `${g.dir}: ${g.rows.length} runs (${mode}); mean [95% bootstrap CI] across runs; train final return = mean of each run's last 10% of training updates\n\n${lines.join("\n")}`;
 }

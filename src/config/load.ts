@@ -46,6 +46,13 @@ export function applyOverrides(raw: unknown, sets: readonly string[], file: stri
 export interface LoadOptions {
   sets?: readonly string[];
   seed?: number;
+  /** How error messages name the `sets` (default `--set`, as on the command line). */
+  setsLabel?: string;
+}
+
+/** Whether a problem at `field` (dotted) concerns the value set at `key`. */
+function concerns(field: string, key: string): boolean {
+  return field === key || field.startsWith(`${key}.`) || field.startsWith(`${key}[`) || key.startsWith(`${field}.`);
 }
 
 /** Validates a raw config object; `file` and `configDir` are used for messages and agent lookup. */
@@ -53,7 +60,19 @@ export function validateConfig(raw: unknown, file: string, configDir: string, op
   const withSets = applyOverrides(raw, opts.sets ?? [], file);
   if (opts.seed !== undefined) withSets.seed = opts.seed;
   const parsed = configSchema.safeParse(withSets);
-  if (!parsed.success) throw zodToInputError(file, parsed.error);
+  if (!parsed.success) {
+    const label = opts.setsLabel ?? "--set";
+    throw zodToInputError(file, parsed.error, {
+      schema: configSchema,
+      raw: withSets,
+      sourceOf: (field) => {
+        if (opts.seed !== undefined && field === "seed") return `--seed ${opts.seed}`;
+        // the last --set of a key wins, so it is the one to blame
+        const s = [...(opts.sets ?? [])].reverse().find((x) => concerns(field, x.slice(0, x.indexOf("="))));
+        return s === undefined ? undefined : `${label} ${s}`;
+      },
+    });
+  }
   const cfg = parsed.data;
   if (cfg.tasks.source === "jsonl") {
     // dataset paths are stored absolute, so the run folder's config.yaml finds them again

@@ -124,7 +124,7 @@ const llmModelSchema = z
 const llmSchema = z
   .object({
     provider: z.enum(["openai", "anthropic"]).default("openai").describe("Default provider of the models."),
-    baseURL: z.string().url().optional().describe("Default API base URL of the models (e.g. http://127.0.0.1:8787/v1 for maestro sim-server)."),
+    baseURL: z.string().url().optional().describe("Default API base URL of the models (e.g. http://127.0.0.1:8787/v1 for npx maestro sim-server)."),
     apiKeyEnv: z
       .string()
       .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "the NAME of an environment variable (never the key itself)")

@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { knownFields, nearest } from "./suggest.js";
 
 /**
  * An error in user input (config, dataset, agent definition, sweep file): names the file, the path
@@ -25,17 +26,48 @@ export function issuePath(path: ReadonlyArray<PropertyKey>): string {
   return out || "(top level)";
 }
 
-/** Turns a zod error into an {@link InputError} listing every problem as `file: field: message`. */
-export function zodToInputError(file: string, error: z.ZodError, prefix = ""): InputError {
+export interface ZodErrorContext {
+  /** Path prefix of the parsed value inside the file (e.g. `agents.2`). */
+  prefix?: string;
+  /** The schema and the value it rejected: an unknown field gets the nearest known field suggested. */
+  schema?: z.ZodType;
+  raw?: unknown;
+  /**
+   * Where the value of a field came from when that was not the file itself, e.g. `--set algo.lr=abc`
+   * for a value given on the command line; the message then names that instead of the file.
+   */
+  sourceOf?(field: string): string | undefined;
+}
+
+/**
+ * Turns a zod error into an {@link InputError} listing every problem as `file: field: message` (or
+ * `--set key=value: message` for a value from the command line), with "did you mean" for unknown fields.
+ */
+export function zodToInputError(file: string, error: z.ZodError, ctx: ZodErrorContext | string = {}): InputError {
+  const c: ZodErrorContext = typeof ctx === "string" ? { prefix: ctx } : ctx;
+  const prefix = c.prefix ? c.prefix.split(".") : [];
   const lines = error.issues.map((iss) => {
-    let field = issuePath([...(prefix ? prefix.split(".") : []), ...iss.path]);
+    let fields = [issuePath([...prefix, ...iss.path])];
     let msg = iss.message;
     if (iss.code === "unrecognized_keys") {
       const keys = (iss as { keys: string[] }).keys;
-      field = keys.map((k) => (field === "(top level)" ? k : `${field}.${k}`)).join(", ");
+      fields = keys.map((k) => (fields[0] === "(top level)" ? k : `${fields[0]}.${k}`));
       msg = `unknown field${keys.length > 1 ? "s" : ""} (not in the schema; check the spelling)`;
+      if (c.schema) {
+        const known = knownFields(c.schema, iss.path, c.raw);
+        const base = issuePath([...prefix, ...iss.path]);
+        const hints = keys.flatMap((k) => {
+          const n = nearest(k, known);
+          return n === undefined ? [] : [`"${base === "(top level)" ? n : `${base}.${n}`}"`];
+        });
+        if (hints.length > 0) msg += `; did you mean ${hints.join(", ")}?`;
+      }
     }
-    return `${file}: ${field}: ${msg}`;
+    const field = fields.join(", ");
+    const source = fields.map((f) => c.sourceOf?.(f)).find((x) => x !== undefined);
+    if (source === undefined) return `${file}: ${field}: ${msg}`;
+    // `--set algo.lr=abc: expected number`; a sub-field of the value keeps its path
+    return fields.length === 1 && source.includes(` ${field}=`) ? `${source}: ${msg}` : `${source}: ${field}: ${msg}`;
   });
   const first = error.issues[0];
   return new InputError(lines.join("\n"), file, first ? issuePath(first.path) : undefined);

@@ -1,6 +1,6 @@
 import fs from "node:fs";
+import { parse as parseCsv } from "csv-parse/sync";
 import { createObjectCsvStringifier } from "csv-writer";
-import { parse as parseCsvLine } from "./csv.js";
 
 /** The common columns of metrics.csv (DESIGN §6); trainer-specific ones follow, then `wall_s`. */
 export const commonColumns = [
@@ -49,20 +49,47 @@ export class MetricsWriter {
   }
 }
 
+/**
+ * THE definition of a run's "final" figures, used by every command (train's last line, summary.json
+ * `finalWindow`, train --seeds, sweep tables, eval tables): the mean of each metrics column over the last
+ * 10% of updates (at least one). Steadier than the last update alone, whose batch is one noisy sample.
+ */
+export const finalWindowFraction = 0.1;
+
+/** How many last updates the final window of a run with `updates` rows averages. */
+export function finalWindowSize(updates: number): number {
+  return Math.max(1, Math.round(updates * finalWindowFraction));
+}
+
+/** Column means over the final window (see {@link finalWindowFraction}); undefined without rows. */
+export function finalWindow(rows: readonly MetricsRow[]): MetricsRow | undefined {
+  if (rows.length === 0) return undefined;
+  const w = rows.slice(-finalWindowSize(rows.length));
+  const out: MetricsRow = {};
+  for (const k of Object.keys(w[0]!)) out[k] = w.reduce((acc, r) => acc + r[k]!, 0) / w.length;
+  return out;
+}
+
 /** Full-precision but compact number formatting (integers stay integers). */
 export function formatNumber(v: number): string {
   if (Number.isInteger(v)) return String(v);
   return String(Number(v.toPrecision(10)));
 }
 
-/** Reads metrics.csv into rows of numbers (empty cells become NaN). */
+/**
+ * The records of a CSV text (csv-parse, RFC 4180), each with its raw line. A killed run may leave a torn
+ * last row: rows may be shorter than the header (`relax_column_count`), and callers decide what to keep.
+ */
+function parseRecords(text: string): Array<{ record: string[]; raw: string }> {
+  return parseCsv(text, { raw: true, relax_column_count: true, skip_empty_lines: true }) as unknown as Array<{ record: string[]; raw: string }>;
+}
+
+/** Reads metrics.csv into rows of numbers (empty or missing cells become NaN). */
 export function readMetrics(file: string): { columns: string[]; rows: MetricsRow[] } {
-  const text = fs.readFileSync(file, "utf8");
-  const lines = text.split("\n").filter((l) => l.length > 0);
-  if (lines.length === 0) return { columns: [], rows: [] };
-  const columns = parseCsvLine(lines[0]!);
-  const rows = lines.slice(1).map((line) => {
-    const cells = parseCsvLine(line);
+  const records = parseRecords(fs.readFileSync(file, "utf8"));
+  if (records.length === 0) return { columns: [], rows: [] };
+  const columns = records[0]!.record;
+  const rows = records.slice(1).map(({ record: cells }) => {
     const row: MetricsRow = {};
     columns.forEach((c, i) => {
       const cell = cells[i];
@@ -74,19 +101,18 @@ export function readMetrics(file: string): { columns: string[]; rows: MetricsRow
 }
 
 /**
- * Keeps the header and the first rows whose `update` ≤ `lastUpdate` (resume: rows written after the
- * checkpoint are re-collected). Rewritten atomically.
+ * Keeps the header and the complete rows whose `update` ≤ `lastUpdate` (resume: rows written after the
+ * checkpoint are re-collected; a torn last row is dropped). Rewritten atomically, rows byte for byte.
  */
 export function truncateMetrics(file: string, lastUpdate: number): void {
   if (!fs.existsSync(file)) return;
-  const lines = fs.readFileSync(file, "utf8").split("\n");
-  const header = lines[0] ?? "";
-  const idx = parseCsvLine(header).indexOf("update");
-  const keep = [header];
-  for (const line of lines.slice(1)) {
-    if (!line) continue;
-    const u = Number(parseCsvLine(line)[idx]);
-    if (u <= lastUpdate) keep.push(line);
+  const records = parseRecords(fs.readFileSync(file, "utf8"));
+  if (records.length === 0) return;
+  const header = records[0]!.record;
+  const idx = header.indexOf("update");
+  const keep = [records[0]!.raw.replace(/\r?\n$/, "")];
+  for (const { record, raw } of records.slice(1)) {
+    if (record.length === header.length && Number(record[idx]) <= lastUpdate) keep.push(raw.replace(/\r?\n$/, ""));
   }
   const tmp = `${file}.tmp-${process.pid}`;
   fs.writeFileSync(tmp, keep.join("\n") + "\n");

@@ -6,16 +6,38 @@ export interface Progress {
   stop(): void;
 }
 
-function brief(row: MetricsRow): string {
+/** How episode costs are shown: plain numbers, US dollars (LLM `price` mode) or TFLOPs (`compute` mode). */
+export type CostUnit = "plain" | "usd" | "tflop";
+
+/** The cost unit of a config: what its LLM cost rule measures, plain otherwise. */
+export function costUnitOf(c: { llm?: { cost: { mode: "price" | "compute"; computeScale: number } } | undefined }): CostUnit {
+  if (!c.llm) return "plain";
+  if (c.llm.cost.mode === "price") return "usd";
+  return c.llm.cost.computeScale === 1e-12 ? "tflop" : "plain";
+}
+
+/**
+ * An episode cost for a progress line. LLM costs are small (a few 1e-4 USD per episode), which two
+ * decimals show as 0.00: dollars get three significant digits ($0.000412), TFLOPs too (1.23 TFLOP).
+ */
+export function formatCost(v: number | undefined, unit: CostUnit = "plain"): string {
+  if (v === undefined || Number.isNaN(v)) return "-";
+  if (unit === "plain") return v.toFixed(2);
+  // three significant digits, never in exponent notation
+  const fixed = v.toLocaleString("en-US", { maximumSignificantDigits: 3, useGrouping: false });
+  return unit === "usd" ? `$${fixed}` : `${fixed} TFLOP`;
+}
+
+function brief(row: MetricsRow, unit: CostUnit): string {
   const f = (v: number | undefined, d: number) => (v === undefined || Number.isNaN(v) ? "-" : v.toFixed(d));
-  return `return ${f(row.return_mean, 3)}  success ${f(row.success_rate, 2)}  cost ${f(row.cost_mean, 2)}`;
+  return `return ${f(row.return_mean, 3)}  success ${f(row.success_rate, 2)}  cost ${formatCost(row.cost_mean, unit)}`;
 }
 
 /**
  * Training progress: a bar on a terminal, plain periodic lines otherwise (logs, CI, pipes):
  * about ten lines per run, and always the last update.
  */
-export function createProgress(total: number, start: number, stream: NodeJS.WriteStream = process.stderr): Progress {
+export function createProgress(total: number, start: number, stream: NodeJS.WriteStream = process.stderr, unit: CostUnit = "plain"): Progress {
   if (stream.isTTY) {
     const bar = new cliProgress.SingleBar(
       { format: "update {value}/{total} [{bar}] {percentage}% | {stats} | eta {eta_formatted}", stream, hideCursor: true },
@@ -23,7 +45,7 @@ export function createProgress(total: number, start: number, stream: NodeJS.Writ
     );
     bar.start(total, start, { stats: "" });
     return {
-      update: (row) => bar.update(row.update!, { stats: brief(row) }),
+      update: (row) => bar.update(row.update!, { stats: brief(row, unit) }),
       stop: () => bar.stop(),
     };
   }
@@ -31,7 +53,7 @@ export function createProgress(total: number, start: number, stream: NodeJS.Writ
   return {
     update: (row) => {
       const u = row.update!;
-      if (u % every === 0 || u === total) stream.write(`update ${u}/${total}  ${brief(row)}  (${(row.wall_s ?? 0).toFixed(1)} s)\n`);
+      if (u % every === 0 || u === total) stream.write(`update ${u}/${total}  ${brief(row, unit)}  (${(row.wall_s ?? 0).toFixed(1)} s)\n`);
     },
     stop: () => {},
   };

@@ -15,13 +15,14 @@ import { writeFileAtomic } from "../policy/io.js";
 import { buildAgents, buildEncoder, buildEnvSpec, buildTaskSource, buildTrainer, RunRngs } from "./build.js";
 import { headsOf } from "../config/heads.js";
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointMeta } from "./checkpoint.js";
-import { configToYaml, validateConfig } from "../config/load.js";
+import { configToYaml } from "../config/load.js";
+import { planResume } from "./resume.js";
 import type { Config } from "../config/schema.js";
 import { makeManifest, type Manifest } from "./manifest.js";
-import { MetricsWriter, metricsColumns, readMetrics, truncateJsonl, truncateMetrics, type MetricsRow } from "./metrics.js";
-import { readYamlFile } from "../agents/loader.js";
+import { finalWindow, MetricsWriter, metricsColumns, readMetrics, truncateJsonl, truncateMetrics, type MetricsRow } from "./metrics.js";
 import { readStructure, structureRecord, structureSummary } from "../analysis/structure.js";
 import { buildLlm } from "./build.js";
+import { llmMetricColumns } from "./columns.js";
 import { emptyStats, type LlmClient, type LlmStats } from "../llm/client.js";
 import { finalAnswer } from "../tasks/evaluators.js";
 import { lockEntries, lockFolder, type FolderLock } from "./lock.js";
@@ -33,6 +34,11 @@ export interface TrainOptions {
   runDir?: string;
   /** Continue the run in this folder from its last checkpoint. */
   resumeDir?: string;
+  /**
+   * `key=value` changes for the resumed run, only of fields that keep it exact (resume.ts): e.g.
+   * `train.updates=200` extends a finished run. A finished run with nothing to extend is left untouched.
+   */
+  resumeSets?: readonly string[];
   /** Called once the backend is chosen and the run folder exists. */
   onStart?(info: { runDir: string; backend: string; config: Config; resumedFrom?: number; totalUpdates: number }): void;
   /** Called after every update with its metrics row. */
@@ -67,15 +73,12 @@ export interface RunSummary {
   wall_s: number;
   /** The last update's metrics row. */
   final: MetricsRow | null;
-  /** Means of the last 10% of rows (at least 1): a steadier "final" figure. */
+  /** THE "final" figures of the run: column means over the last 10% of updates, at least one (metrics.ts finalWindow). */
   finalWindow: MetricsRow | null;
   best: { update: number; return_mean: number } | null;
   /** LLM traffic of this process (runs with LLM agents). */
   llm?: LlmStats;
 }
-
-/** Per-update LLM columns of metrics.csv (runs with an llm section). */
-export const llmMetricColumns = ["llm_calls", "llm_requests", "llm_errors", "cache_hits", "saved_cost", "tokens_in", "tokens_out"];
 
 function llmDelta(now: LlmStats, before: LlmStats): MetricsRow {
   return {
@@ -111,12 +114,7 @@ export function defaultRunDir(c: Config): string {
   return path.join("runs", c.name, `${timestamp()}-seed${c.seed}`);
 }
 
-/** Loads the resolved config a run folder holds. */
-export function loadRunConfig(runDir: string): Config {
-  const file = path.join(runDir, "config.yaml");
-  if (!fs.existsSync(file)) throw new InputError(`${runDir}: not a run folder (no config.yaml)`, file);
-  return validateConfig(readYamlFile(file), file, runDir);
-}
+export { loadRunConfig } from "./resume.js";
 
 /** The metrics row describing a batch (before the update it feeds). */
 export function batchStats(batch: RolloutBatch): MetricsRow {
@@ -158,14 +156,6 @@ function episodeRecords(batch: RolloutBatch, update: number, sample: number, fin
           : {}),
       }) + "\n";
   }
-  return out;
-}
-
-function windowMeans(rows: MetricsRow[]): MetricsRow | null {
-  if (rows.length === 0) return null;
-  const w = rows.slice(-Math.max(1, Math.round(rows.length / 10)));
-  const out: MetricsRow = {};
-  for (const k of Object.keys(w[0]!)) out[k] = mean(w.map((r) => r[k]!));
   return out;
 }
 
@@ -230,8 +220,12 @@ function unlessAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promi
  */
 export async function train(opts: TrainOptions): Promise<RunSummary> {
   const resuming = opts.resumeDir !== undefined;
-  const config = resuming ? loadRunConfig(opts.resumeDir!) : opts.config;
+  const plan = resuming ? planResume(opts.resumeDir!, opts.resumeSets ?? []) : undefined;
+  const config = plan ? plan.config : opts.config;
   if (!config) throw new Error("train: pass config or resumeDir");
+  // nothing left to train: the folder stays as it is (a run killed after its last checkpoint but before
+  // its summary.json gets the summary written below)
+  if (plan?.completed) return JSON.parse(fs.readFileSync(path.join(plan.runDir, "summary.json"), "utf8")) as RunSummary;
   // Everything that can fail on bad input happens before the run folder is created.
   const llm: LlmClient | undefined = buildLlm(config);
   const agents = buildAgents(config, { llm });
@@ -293,7 +287,9 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
       truncateJsonl(episodesFile, startUpdate);
       truncateJsonl(structureFile, startUpdate);
       const manifest = JSON.parse(fs.readFileSync(manifestFile, "utf8")) as Manifest;
-      manifest.resumes.push(`${new Date().toISOString()} from update ${startUpdate} on ${backend}`);
+      const changed = plan!.changes.map((c) => `${c.key} ${JSON.stringify(c.from)} → ${JSON.stringify(c.to)}`);
+      manifest.resumes.push(`${new Date().toISOString()} from update ${startUpdate} on ${backend}${changed.length ? `; --set ${changed.join(", ")}` : ""}`);
+      if (changed.length) writeFileAtomic(path.join(runDir, "config.yaml"), configToYaml(config));
       writeFileAtomic(manifestFile, JSON.stringify(manifest, null, 2) + "\n");
     }
     const total = config.train.updates;
@@ -322,7 +318,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
         env_steps: envSteps,
         wall_s: wall(),
         final: rows[rows.length - 1] ?? null,
-        finalWindow: windowMeans(rows),
+        finalWindow: finalWindow(rows) ?? null,
         best,
         ...(llm ? { llm: { ...llm.stats } } : {}),
       };

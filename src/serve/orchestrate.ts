@@ -12,6 +12,8 @@ import { rollout } from "../env/rollout.js";
 import type { LlmClient } from "../llm/client.js";
 import type { StateEncoder } from "../policy/encoders.js";
 import { finalAnswer, type FinalAnswerMode } from "../tasks/evaluators.js";
+import { simTaskPrompt } from "../tasks/sim.js";
+import { didYouMean } from "../core/suggest.js";
 import { buildAgents, buildEnvSpec } from "../run/build.js";
 import { loadTrainedRun } from "../run/trained.js";
 import type { Config } from "../config/schema.js";
@@ -40,7 +42,7 @@ export interface OrchestrationTrace {
   task: Task;
   steps: TraceStep[];
   finalAnswer?: string;
-  /** Whether the final answer matches the task's reference answer (undefined without one). */
+  /** Whether the final answer matches the task's reference answer (undefined without one); simulated runs: solved. */
   success?: boolean;
   endedBy: "terminator" | "maxSteps";
   cost: number;
@@ -114,6 +116,21 @@ export class Orchestrator {
     return (await this.solveMany([task], o))[0]!;
   }
 
+  /** The task types of a simulated run (tasks.source: sim), else undefined. */
+  get simTaskTypes(): string[] | undefined {
+    return this.config.tasks.source === "sim" ? Object.keys(this.config.tasks.types) : undefined;
+  }
+
+  /** Simulated tasks of the given types, for a simulated run (what `orchestrate --task-type` solves). */
+  simTasks(types: readonly string[]): Task[] {
+    const known = this.simTaskTypes;
+    if (!known) throw new InputError(`${this.runDir}: --task-type is for simulated runs (tasks.source: sim); this run's tasks come from ${this.config.tasks.source}`, this.runDir);
+    return types.map((type, i) => {
+      if (!known.includes(type)) throw new InputError(`--task-type ${type}: not a task type of ${this.runDir} (tasks.types: ${known.join(", ")})${didYouMean(type, known)}`, this.runDir);
+      return { id: `${type}-${this.nextEpisode + i}`, prompt: simTaskPrompt(type), type };
+    });
+  }
+
   /** Solves several tasks, all episodes in lockstep (one policy forward per step, LLM calls concurrent). */
   async solveMany(tasks: ReadonlyArray<Task | string>, o: SolveOptions = {}): Promise<OrchestrationTrace[]> {
     if (tasks.length === 0) return [];
@@ -123,6 +140,18 @@ export class Orchestrator {
     const own = o.seed === undefined;
     const first = o.firstEpisode ?? (own ? this.nextEpisode : 0);
     const list: Task[] = tasks.map((t, i) => (typeof t === "string" ? { id: `task-${first + i}`, prompt: t } : t));
+    const types = this.simTaskTypes;
+    if (types) {
+      // simulated agents act on the task type, not on text: a free-text task has none
+      const bad = list.find((t) => t.type === undefined || !types.includes(t.type));
+      if (bad) {
+        throw new InputError(
+          `${this.runDir}: a simulated run (tasks.source: sim) solves simulated tasks of its types (${types.join(", ")}), not "${bad.prompt.slice(0, 60)}"` +
+            `${bad.type !== undefined ? ` of type "${bad.type}"` : ""}: use --task-type <${types.join("|")}> (orchestrator.simTasks in code)`,
+          this.runDir,
+        );
+      }
+    }
     if (own) this.nextEpisode = first + list.length;
     const policyRng = own ? this.policyRng : new Rng(`${o.seed}:orchestrate-policy`);
     const envRng = own ? this.envRng : new Rng(`${o.seed}:orchestrate-env`);
@@ -166,7 +195,7 @@ export class Orchestrator {
         task,
         steps,
         ...(fa !== undefined ? { finalAnswer: fa } : {}),
-        ...(task.answer !== undefined ? { success: e.success } : {}),
+        ...(task.answer !== undefined || types ? { success: e.success } : {}),
         endedBy: outputs[outputs.length - 1]?.terminal ? "terminator" : "maxSteps",
         cost: e.cost,
         tokens: steps.reduce((s, x) => s + x.tokensIn + x.tokensOut, 0),

@@ -6,6 +6,8 @@ import { InputError, zodToInputError } from "../core/errors.js";
 import { Rng } from "../core/rng.js";
 import { validateConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
+import { didYouMean } from "../core/suggest.js";
+import { runMetricColumns } from "../run/columns.js";
 
 /**
  * Sweep files (`maestro sweep <sweep.yaml>`): a base config plus a search space over dotted config
@@ -229,7 +231,7 @@ function probeValues(p: ParameterSpace): unknown[] {
 export function loadSweep(file: string): Sweep {
   const raw = readYamlFile(file);
   const parsed = sweepSchema.safeParse(raw);
-  if (!parsed.success) throw zodToInputError(file, parsed.error);
+  if (!parsed.success) throw zodToInputError(file, parsed.error, { schema: sweepSchema, raw });
   const spec = parsed.data;
   const dir = path.dirname(path.resolve(file));
   const baseFile = path.resolve(dir, spec.base);
@@ -242,7 +244,7 @@ export function loadSweep(file: string): Sweep {
   const baseDir = path.dirname(baseFile);
   const check = (field: string, sets: string[], what: string): Config => {
     try {
-      return validateConfig(baseRaw, baseFile, baseDir, { sets });
+      return validateConfig(baseRaw, baseFile, baseDir, { sets, setsLabel: "sweep override" });
     } catch (e) {
       if (!(e instanceof InputError)) throw e;
       throw new InputError(`${file}: ${field}: ${what} is not accepted by the base config ${spec.base}:\n  ${e.message.replace(/\n/g, "\n  ")}`, file, field);
@@ -264,6 +266,7 @@ export function loadSweep(file: string): Sweep {
     const config = check("parameters", sets, `the combination ${JSON.stringify(p)}`);
     return { id: trialId(p, spec.fixed), params: p, sets, config };
   });
+  checkMetricNames(file, spec, trials);
   const baseSeed = trials[0]!.config.seed;
   return {
     file,
@@ -274,4 +277,29 @@ export function loadSweep(file: string): Sweep {
     seeds: Array.from({ length: spec.seeds }, (_, i) => baseSeed + i),
     duplicates,
   };
+}
+
+/**
+ * `objective.metric` and `earlyStop.metric` must be metrics.csv columns of every trial's runs (the
+ * trainer's columns, the common ones, the LLM ones with an llm section): a typo would otherwise rank
+ * every trial as NaN, or never stop one.
+ */
+function checkMetricNames(file: string, spec: SweepFile, trials: readonly Trial[]): void {
+  const fields: Array<[string, string]> = [["objective.metric", spec.objective.metric]];
+  if (spec.earlyStop) fields.push(["earlyStop.metric", spec.earlyStop.metric]);
+  for (const [field, metric] of fields) {
+    for (const t of trials) {
+      const columns = runMetricColumns(t.config);
+      if (columns.includes(metric)) continue;
+      const which =
+        trials.length > 1 && trials.some((o) => runMetricColumns(o.config).includes(metric))
+          ? `trial ${JSON.stringify(t.params)} (algo.name ${t.config.algo.name})`
+          : `the base config (algo.name ${t.config.algo.name}${t.config.llm ? ", with llm columns" : ""})`;
+      throw new InputError(
+        `${file}: ${field}: "${metric}" is not a metrics.csv column of ${which}${didYouMean(metric, columns)}; its columns: ${columns.join(", ")}`,
+        file,
+        field,
+      );
+    }
+  }
 }

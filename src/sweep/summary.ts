@@ -3,7 +3,7 @@ import path from "node:path";
 import { createObjectCsvStringifier } from "csv-writer";
 import { mean } from "../core/math.js";
 import { writeFileAtomic } from "../policy/io.js";
-import { formatNumber, readMetrics, type MetricsRow } from "../run/metrics.js";
+import { finalWindow, formatNumber, readMetrics, type MetricsRow } from "../run/metrics.js";
 import { bootstrapMeanCI, type MeanCI } from "../analysis/stats.js";
 import type { RunSummary } from "../run/train.js";
 
@@ -66,15 +66,6 @@ export function writeJson(file: string, v: unknown): void {
   writeFileAtomic(file, JSON.stringify(v, null, 2) + "\n");
 }
 
-/** Means of the last 10% of rows (at least one), as train.ts's finalWindow. */
-export function windowMeans(rows: MetricsRow[]): MetricsRow | undefined {
-  if (rows.length === 0) return undefined;
-  const w = rows.slice(-Math.max(1, Math.round(rows.length / 10)));
-  const out: MetricsRow = {};
-  for (const k of Object.keys(w[0]!)) out[k] = mean(w.map((r) => r[k]!));
-  return out;
-}
-
 function seedOutcome(runDir: string, seed: number, trial: TrialState | undefined): SeedOutcome {
   const s = readJson<RunSummary>(path.join(runDir, "summary.json"));
   const error = trial?.errors?.[String(seed)];
@@ -82,7 +73,7 @@ function seedOutcome(runDir: string, seed: number, trial: TrialState | undefined
   const metricsFile = path.join(runDir, "metrics.csv");
   // a run killed by early stopping may end in a torn row: keep complete rows only (wall_s is the last column)
   const rows = fs.existsSync(metricsFile) ? readMetrics(metricsFile).rows.filter((r) => Number.isFinite(r.wall_s)) : [];
-  const final = windowMeans(rows);
+  const final = finalWindow(rows);
   const wall = rows.length ? rows[rows.length - 1]!.wall_s : undefined;
   const base = { seed, runDir, ...(final ? { final } : {}), ...(wall !== undefined ? { wall_s: wall } : {}), ...(error ? { error } : {}) };
   if (s?.status === "failed" || error) return { ...base, status: "failed", ...(s?.error && !error ? { error: s.error } : {}) };
