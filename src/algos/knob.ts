@@ -1,6 +1,7 @@
 /**
  * The cost knob of a budget-conditioned policy (issue 13). Each training episode draws a knob value
- * uniformly from [min, max]; the policy sees it as an input, and it sets that episode's cost penalty λ_e
+ * from [min, max], uniformly on the knob's scale (linear, or log: every decade of λ gets the same share of
+ * episodes, whatever the data's cost–accuracy trade-off); the policy sees its position in the range, and it sets that episode's cost penalty λ_e
  * of the reward R_t = r_t − λ_e·c_t. One trained policy then covers the whole cost–quality curve: at run
  * time the user (or `maestro curve`) fixes the knob.
  *
@@ -21,6 +22,8 @@ export interface CostKnobOptions {
   max: number;
   /** Costs are divided by this before λ or budgets apply. */
   costUnit: number;
+  /** How values are spread over [min, max] (draws, the policy's input, curve sweeps): evenly, or evenly in log. */
+  scale: "linear" | "log";
   /** budget: number of bins (multipliers). */
   bins: number;
   /** budget: dual step η. */
@@ -75,9 +78,24 @@ export class CostKnob implements EpisodeKnob {
     return this.lambdaOf(value) / this.o.costUnit;
   }
 
-  /** Training: a uniform draw from [min, max] per episode. */
+  /** The knob value at position t ∈ [0, 1] of its range (log scale: geometric). */
+  valueAt(t: number): number {
+    const { min, max } = this.o;
+    if (this.o.scale === "log" && min > 0) return Math.exp(Math.log(min) + t * (Math.log(max) - Math.log(min)));
+    return min + t * (max - min);
+  }
+
+  /** Position of a value in its range, in [0, 1] on the knob's scale (what the policy sees). */
+  position(value: number): number {
+    const { min, max } = this.o;
+    if (max <= min) return 0;
+    if (this.o.scale === "log" && min > 0) return (Math.log(Math.max(value, min * 1e-6)) - Math.log(min)) / (Math.log(max) - Math.log(min));
+    return (value - min) / (max - min);
+  }
+
+  /** Training: a uniform draw of the position per episode. */
   draw(_globalEpisode: number, rng: Rng): { value: number; penalty: number } {
-    const value = this.o.min + (this.o.max - this.o.min) * rng.next();
+    const value = this.valueAt(rng.next());
     return { value, penalty: this.penaltyOf(value) };
   }
 

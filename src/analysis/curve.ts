@@ -13,6 +13,7 @@ import { RecordedAgent } from "../agents/recorded.js";
 import { InputError } from "../core/errors.js";
 import { Rng } from "../core/rng.js";
 import { rollout } from "../env/rollout.js";
+import type { CostKnob } from "../algos/knob.js";
 import { buildAgents, buildEnvSpec } from "../run/build.js";
 import { loadTrainedRun, type TrainedRun } from "../run/trained.js";
 import { recordedSplits } from "../config/recorded.js";
@@ -246,12 +247,13 @@ function policyEvaluator(run: TrainedRun, agents: Agent[], items: RecordedItem[]
 }
 
 /**
- * Sweeps the knob over `n` evenly spaced values, then fills the largest gaps in x by bisecting the knob
+ * Sweeps the knob over `n` values evenly spaced on its scale, then fills the largest gaps in x by bisecting the knob
  * (at most n more evaluations, while a gap exceeds 1/n). Returns the points in knob order.
  */
-async function sweepKnob(evaluate: Evaluator, min: number, max: number, n: number): Promise<CurvePoint[]> {
+async function sweepKnob(evaluate: Evaluator, knob: CostKnob, n: number): Promise<CurvePoint[]> {
+  const { min, max } = knob.o;
   const pts: CurvePoint[] = [];
-  for (let i = 0; i < n; i++) pts.push(await evaluate(n === 1 ? min : min + ((max - min) * i) / (n - 1)));
+  for (let i = 0; i < n; i++) pts.push(await evaluate(knob.valueAt(n === 1 ? 0 : i / (n - 1))));
   for (let extra = 0; extra < n; extra++) {
     pts.sort((a, b) => a.knob! - b.knob!);
     let gap = 0;
@@ -264,7 +266,7 @@ async function sweepKnob(evaluate: Evaluator, min: number, max: number, n: numbe
       }
     }
     if (at < 0 || gap <= 1 / n) break;
-    pts.push(await evaluate((pts[at - 1]!.knob! + pts[at]!.knob!) / 2));
+    pts.push(await evaluate(knob.valueAt((knob.position(pts[at - 1]!.knob!) + knob.position(pts[at]!.knob!)) / 2)));
   }
   return pts.sort((a, b) => a.knob! - b.knob!);
 }
@@ -305,7 +307,7 @@ export async function curveRun(runDir: string, o: CurveOptions = {}): Promise<Cu
     }
     const evaluate = policyEvaluator(run, agents, items, strong.name);
     const knob = run.knob;
-    const raw = knob ? await sweepKnob(evaluate, knob.o.min, knob.o.max, n) : [await evaluate(undefined)];
+    const raw = knob ? await sweepKnob(evaluate, knob, n) : [await evaluate(undefined)];
     const points = [...raw];
     const escalateAll = c.env.shape === "cascade" ? mean(t.weakCost.map((x, i) => x + t.strongCost[i]!)) : cs;
     if (!points.some((p) => p.x <= 1e-12)) points.push({ x: 0, accuracy: w, cost: cw, anchor: true });
@@ -339,4 +341,32 @@ export async function curveRun(runDir: string, o: CurveOptions = {}): Promise<Cu
 export function operatingOf(b: { points: CurvePoint[] }, shares: readonly number[]): OperatingPoint[] {
   if (b.points.length === 1) return shares.map(() => ({ x: b.points[0]!.x, accuracy: b.points[0]!.accuracy, cost: b.points[0]!.cost }));
   return shares.map((x) => ({ x, accuracy: at(b.points, x)?.accuracy ?? null, cost: at(b.points, x)?.cost ?? null }));
+}
+
+/**
+ * One curve from several runs of policies that are not budget-conditioned (e.g. separately trained
+ * policies of a λ sweep), evaluated on the same items: their greedy points together, with the end
+ * anchors, the metrics recomputed, and the first run's baselines (the same items give the same ones).
+ */
+export function combineCurves(parts: readonly CurveResult[]): CurveResult {
+  const first = parts[0]!;
+  for (const p of parts) {
+    if (p.knob) throw new InputError(`${p.runDir}: a budget-conditioned run traces its own curve; give it alone to maestro curve`, p.runDir, "knob");
+    if (p.items !== first.items || p.split !== first.split || p.weak.accuracy !== first.weak.accuracy || p.strong.accuracy !== first.strong.accuracy || p.strong.cost !== first.strong.cost) {
+      throw new InputError(`${p.runDir}: not evaluated on the same items as ${first.runDir} (different data, split or seed); curves can only be joined on one split`, p.runDir);
+    }
+  }
+  const w = first.weak.accuracy;
+  const s = first.strong.accuracy;
+  const points: CurvePoint[] = parts.flatMap((p) => p.points.filter((q) => !q.anchor));
+  for (const anchor of first.points.filter((q) => q.anchor)) if (!points.some((q) => Math.abs(q.x - anchor.x) < 1e-12)) points.push(anchor);
+  const random = first.baselines.find((b) => b.name === "random")!;
+  return {
+    ...first,
+    runDir: parts.map((p) => p.runDir).join(", "),
+    points,
+    ...curveMetrics(points, w, s, first.strong.cost),
+    operating: first.operating.map((op) => ({ x: op.x, accuracy: at(points, op.x)?.accuracy ?? null, cost: at(points, op.x)?.cost ?? null })),
+    vsRandom: minMargin(points, random.points),
+  };
 }

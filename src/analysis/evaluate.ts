@@ -15,6 +15,8 @@ export interface EvalOptions {
   batchSize?: number;
   /** Budget-conditioned runs: the knob value (λ or budget) to evaluate at (default: the middle of its range). */
   knob?: number;
+  /** The knob's name as the user gave it (--lambda / --budget): must match the policy's. */
+  knobName?: "lambda" | "budget";
 }
 
 export interface EvalResult {
@@ -39,6 +41,9 @@ export async function evaluateRun(runDir: string, o: EvalOptions = {}): Promise<
   const { config, checkpointUpdate, backend, llm, encoder, trainer, knob, actionMask } = await loadTrainedRun(runDir);
   try {
     if (o.knob !== undefined && !knob) throw new InputError(`${runDir}: the policy is not budget-conditioned (no knob in its config)`, runDir, "knob");
+    if (knob && o.knobName !== undefined && o.knobName !== knob.o.name) {
+      throw new InputError(`${runDir}: the policy is conditioned on its ${knob.o.name}, not a ${o.knobName}: use --${knob.o.name}`, runDir, "knob");
+    }
     const knobValue = knob ? (o.knob ?? (knob.o.min + knob.o.max) / 2) : undefined;
     if (knob && (knobValue! < knob.o.min - 1e-12 || knobValue! > knob.o.max + 1e-12)) {
       throw new InputError(`${runDir}: ${knob.o.name} ${knobValue} is outside the range the policy was trained on [${knob.o.min}, ${knob.o.max}]`, runDir, "knob");

@@ -538,7 +538,18 @@ const knobSchema = z
       .describe(
         "lambda: the cost penalty λ of the reward R = r − λ·c/costUnit is drawn per episode; budget: a target mean episode cost b is drawn per episode and λ(b) comes from one Lagrange multiplier per budget bin, raised while episodes of that bin overspend.",
       ),
-    min: z.number().nonnegative().nullable().default(null).describe("Smallest knob value (null = auto: λ 0; budget: the mean cost of the cheapest agent)."),
+    scale: z
+      .enum(["log", "linear"])
+      .default("log")
+      .describe(
+        "How knob values are spread over [min, max] in training draws, the policy's input and curve sweeps: log = the same share of episodes for every decade (the λ where decisions change depends on the data, so no decade is starved); linear = evenly.",
+      ),
+    min: z
+      .number()
+      .nonnegative()
+      .nullable()
+      .default(null)
+      .describe("Smallest knob value (null = auto: λ max/100 on the log scale, else 0; budget: the mean cost of the cheapest agent)."),
     max: z
       .number()
       .positive()

@@ -133,7 +133,7 @@ export class AnswersEncoder implements StateEncoder {
 }
 
 /**
- * Appends the episode's cost knob, scaled to [0, 1] over its range, to another encoder's features
+ * Appends the episode's cost knob, as its position in [0, 1] over its range, to another encoder's features
  * (budget-conditioned policies, issue 13). A state without a knob is an error: the policy was trained
  * to read it.
  */
@@ -143,8 +143,8 @@ export class KnobEncoder implements StateEncoder {
 
   constructor(
     readonly base: StateEncoder,
-    readonly min: number,
-    readonly max: number,
+    /** The knob's position in its range, in [0, 1]. */
+    readonly position: (knob: number) => number,
   ) {
     this.name = `${base.name}+knob`;
     this.dim = base.dim + 1;
@@ -158,12 +158,11 @@ export class KnobEncoder implements StateEncoder {
     const d = this.base.dim;
     const tmp = new Float32Array(n * d);
     this.base.encodeInto(states, tmp);
-    const span = this.max - this.min;
     for (let b = 0; b < n; b++) {
       out.set(tmp.subarray(b * d, (b + 1) * d), b * this.dim);
       const k = states[b]!.knob;
       if (k === undefined) throw new Error("KnobEncoder: a state without a cost knob (the policy is budget-conditioned)");
-      out[b * this.dim + d] = span > 0 ? (k - this.min) / span : 0;
+      out[b * this.dim + d] = this.position(k);
     }
   }
 

@@ -190,7 +190,7 @@ export function buildActionMask(c: Config): ((state: SystemState, out: Uint8Arra
 
 /**
  * The cost knob of a budget-conditioned config (undefined without `knob`), with auto ranges resolved:
- * λ ∈ [0, 1.25·(successBonus − failurePenalty)]; budget ∈ [cheapest agent's mean cost, all agents' sum]
+ * λ ∈ [λ_max/100 on the log scale, else 0; λ_max = 1.25·(successBonus − failurePenalty)]; budget ∈ [cheapest agent's mean cost, all agents' sum]
  * in cost units over the training items.
  */
 export function buildKnob(c: Config): CostKnob | undefined {
@@ -201,8 +201,8 @@ export function buildKnob(c: Config): CostKnob | undefined {
   let min = k.min;
   let max = k.max;
   if (k.name === "lambda") {
-    min ??= 0;
     max ??= 1.25 * gap;
+    min ??= k.scale === "log" ? max / 100 : 0;
   } else if (min === null || max === null) {
     if (c.tasks.source !== "recorded") {
       throw new InputError(`knob.min / knob.max: a budget knob needs an explicit range unless tasks.source is recorded (auto uses the recorded costs)`, undefined, "knob");
@@ -213,7 +213,8 @@ export function buildKnob(c: Config): CostKnob | undefined {
     max ??= costs.reduce((x, y) => x + y, 0);
   }
   if (!(max! >= min!)) throw new InputError(`knob: min ${min} > max ${max}`, undefined, "knob");
-  return new CostKnob({ name: k.name, min: min!, max: max!, costUnit, bins: k.bins, lambdaLr: k.lambdaLr, lambdaMax: 1.25 * gap });
+  if (k.scale === "log" && !(min! > 0)) throw new InputError(`knob.min: a log-scale knob needs min > 0 (got ${min})`, undefined, "knob.min");
+  return new CostKnob({ name: k.name, min: min!, max: max!, costUnit, scale: k.scale, bins: k.bins, lambdaLr: k.lambdaLr, lambdaMax: 1.25 * gap });
 }
 
 /** The `features` encoder of a config (alone, or as the structural part of the embedding encoder). */
@@ -237,7 +238,7 @@ function featuresEncoder(
 export function buildEncoder(c: Config, llm?: LlmClient): StateEncoder {
   const base = baseEncoder(c, llm);
   const knob = buildKnob(c);
-  return knob ? new KnobEncoder(base, knob.o.min, knob.o.max) : base;
+  return knob ? new KnobEncoder(base, (v) => knob.position(v)) : base;
 }
 
 function baseEncoder(c: Config, llm?: LlmClient): StateEncoder {
