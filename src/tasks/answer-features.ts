@@ -118,19 +118,19 @@ export function evalArithmetic(expr: string): number | undefined {
 
 const OPERAND = String.raw`[$(]?\s*-?\d[\d,]*(?:\.\d+)?%?\s*\)?`;
 /**
- * `a op b (op c…) = value` standing alone: not preceded by a word, number or operator (`x * 3/4 = 9` is
- * not checked as `3/4 = 9`) and not followed by more arithmetic (in `a = 10 + 68/2 = 10 + 34 = 44` only
+ * `a op b (op c…) = value` standing alone: not glued to a word or number, not preceded by an operator
+ * (`x * 3/4 = 9` is not checked as `3/4 = 9`) and not followed by more arithmetic (in `a = 10 + 68/2 = 10 + 34 = 44` only
  * `10 + 34 = 44` is a statement). `%` signs are dropped (`50% - 25% = 25%`).
  */
 const PLAIN_STATEMENT = new RegExp(
-  String.raw`(?<![\w.,)*/+×÷%$-]\s*)((?:${OPERAND}\s*[-+*/×x÷]\s*)+${OPERAND})\s*=\s*\$?\s*(-?\d[\d,]*(?:\.\d+)?)(?![\d,]*\d)(?!\.\d)(?!\s*[-+*/×x÷(]\s*[\d($])`,
+  String.raw`(?<![\w.,$]|[)*/+×÷%-]\s*)((?:${OPERAND}\s*[-+*/×x÷]\s*)+${OPERAND})\s*=\s*\$?\s*(-?\d[\d,]*(?:\.\d+)?)(?![\d,]*\d)(?!\.\d)(?!\s*[-+*/×x÷(]\s*[\d($])`,
   "g",
 );
 
 /**
  * Arithmetic the answer shows: calculator annotations `<<expr=value>>` (GSM8K style) and plain
  * statements `a op b (op c…) = value` on one line. Returns how many could be checked and how many are wrong
- * (relative error above 1 %, so rounded decimals pass).
+ * (a value that is the result rounded to the decimals it shows counts as right).
  */
 export function arithmeticChecks(text: string): { checked: number; wrong: number } {
   let checked = 0;
@@ -142,7 +142,9 @@ export function arithmeticChecks(text: string): { checked: number; wrong: number
     // an expression without an operator (`x = 5`) checks nothing
     if (!/\d\s*[-+*/×x÷]\s*[-$(]?\s*\d/.test(expr.replace(/,(?=\d{3}\b)/g, ""))) return;
     checked++;
-    if (Math.abs(lhs - rhs) > 1e-2 * Math.max(1, Math.abs(lhs))) wrong++;
+    // right when the value is the result rounded to the decimals it shows (`10 * 2/3 = 6.67`, `73 / 8 = 9`)
+    const decimals = value.trim().match(/\.(\d+)/)?.[1]?.length ?? 0;
+    if (!(Math.abs(lhs - rhs) < 0.5 * 10 ** -decimals + 1e-9 * Math.max(1, Math.abs(lhs)))) wrong++;
   };
   for (const m of text.matchAll(/<<([^=<>]+)=([^<>]+)>>/g)) check(m[1]!, m[2]!);
   const plain = text.replace(/<<[^<>]*>>/g, " ");
