@@ -119,6 +119,7 @@ async function main(): Promise<void> {
         const { loadConfig } = await load.config();
         const { createProgress } = await load.progress();
         const config = a.resume ? undefined : loadConfig(a.config!, { sets: a.set as string[], seed: a.seed });
+        if (config) for (const w of (await import("./config/recorded.js")).recordedWarnings(config)) console.error(`warning: ${w}`);
         let progress: ReturnType<typeof createProgress> | undefined;
         let warnedLlm = false;
         const summary = await (await load.train()).trainWithPlots({

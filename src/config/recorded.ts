@@ -98,3 +98,8 @@ export function costUnitOf(c: Config): number {
   for (const a of recordedAgents(c).values()) best = Math.max(best, a.meanCost(train));
   return best > 0 ? best : 1;
 }
+
+/** Non-fatal findings about a recorded config's data (e.g. a gold file matching only some items); [] otherwise. */
+export function recordedWarnings(c: Pick<Config, "tasks">): string[] {
+  return c.tasks.source === "recorded" ? recordedTable(c).warnings : [];
+}
