@@ -147,7 +147,7 @@ describe("recorded agents: which correctness counts", () => {
     expect(run([0, 2])).toBe(false);
     expect(run([0, 1, 2])).toBe(true);
     expect(run([1, 2])).toBe(true);
-    expect(run([1, 0, 2])).toBe(false);
+    expect(run([1, 0, 2])).toBe(false); // (the cascade mask forbids this path; the env judges the last answer)
   });
 });
 
@@ -160,7 +160,7 @@ describe("model \"*\" and call shapes", () => {
     expect(c.agents.every((a) => a.kind !== "recorded" || a.model !== "*")).toBe(true);
   });
 
-  it("cascade: each model at most once, the terminator only after a call and alone at the last step; router: one call, then the terminator", () => {
+  it("cascade: calls only go up the pool order, the terminator only after a call and alone at the last step; router: one call, then the terminator", () => {
     const c = loadConfig(path.join(repoRoot, "configs/gsm8k-cascade.yaml"));
     const mask = buildActionMask(c)!;
     const m = (history: string[], step: number) => {
@@ -171,7 +171,7 @@ describe("model \"*\" and call shapes", () => {
     const [w, s] = c.agents.map((a) => a.name);
     expect(m([], 0)).toEqual([1, 1, 0]);
     expect(m([w!], 1)).toEqual([0, 1, 1]);
-    expect(m([s!], 1)).toEqual([1, 0, 1]);
+    expect(m([s!], 1)).toEqual([0, 0, 1]); // no way back down to the cheaper model
     expect(m([w!, s!], 2)).toEqual([0, 0, 1]);
     const r = loadConfig(path.join(repoRoot, "configs/gsm8k-router.yaml"));
     const rm = buildActionMask(r)!;

@@ -242,7 +242,7 @@ const envSchema = z
       .enum(["free", "cascade", "router"])
       .default("free")
       .describe(
-        "Which calls are allowed (action masks; needs one terminator). free: any agent at any step. cascade: every other agent at most once, the terminator from step 2 on (call a model, see its answer, stop or call another; the final answer is the last model's). router: one agent, then the terminator.",
+        "Which calls are allowed (action masks; needs one terminator). free: any agent at any step. cascade: calls go up the pool order (after agent k only agents listed after k, so each at most once; with model * the pool is cheapest first), the terminator from step 2 on (call a model, see its answer, stop or escalate; the final answer is the last model's). router: one agent, then the terminator.",
       ),
   })
   .strict()
@@ -590,7 +590,7 @@ export const configSchema = z
     algo: algoSchema.default(algoSchema.parse({})),
     train: trainSchema,
     log: logSchema.default(logSchema.parse({})),
-    knob: knobSchema.optional(),
+    knob: knobSchema.nullable().optional(),
   })
   .strict();
 

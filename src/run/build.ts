@@ -163,9 +163,10 @@ export function buildEnvSpec(c: Config): EnvSpec {
 }
 
 /**
- * The action mask of env.shape (issue 13), or undefined for `free`. cascade: every non-terminal agent at
- * most once, the terminator only after a call, only the terminator at the last step; router: one
- * non-terminal agent at step 0, then only the terminator.
+ * The action mask of env.shape (issue 13), or undefined for `free`. cascade: calls go up the pool order
+ * (after calling agent k only agents listed after k; each at most once; the first call may be any), the
+ * terminator only after a call, only the terminator at the last step; router: one non-terminal agent at
+ * step 0, then only the terminator.
  */
 export function buildActionMask(c: Config): ((state: SystemState, out: Uint8Array, offset: number) => void) | undefined {
   const shape = c.env.shape;
@@ -173,13 +174,17 @@ export function buildActionMask(c: Config): ((state: SystemState, out: Uint8Arra
   const names = c.agents.map((a) => a.name);
   const terminal = c.agents.map((a) => a.kind === "terminator");
   const maxSteps = c.env.maxSteps;
+  const index = new Map(names.map((n, i) => [n, i]));
   return (state, out, offset) => {
     const last = state.step >= maxSteps - 1 || (shape === "router" && state.step >= 1);
+    // cascade: only agents after the last one called, in pool order (cheapest first for model "*")
+    let after = -1;
+    for (const t of state.history) after = Math.max(after, index.get(t.agent) ?? -1);
     let any = false;
     for (let i = 0; i < names.length; i++) {
       let ok: boolean;
       if (terminal[i]) ok = state.step > 0;
-      else ok = !last && (shape === "router" || !state.history.some((t) => t.agent === names[i]));
+      else ok = !last && (shape === "router" || i > after);
       out[offset + i] = ok ? 1 : 0;
       any ||= ok && !terminal[i];
     }
