@@ -333,7 +333,7 @@ async function main(): Promise<void> {
         console.log(`${"policy".padEnd(16)} ${"APGR".padStart(6)} ${"CPT50".padStart(6)} ${"CPT80".padStart(6)} ${"saved@s".padStart(8)} ` + ops.map((x) => `acc@${x}  $/1k@${x}`).join(" "));
         const row = (name: string, m: { apgr: number | null; cpt50: number | null; cpt80: number | null; savedAtStrong: number | null }, op: Array<{ accuracy: number | null; cost: number | null }>) =>
           console.log(
-            `${name.padEnd(16)} ${f(m.apgr).padStart(6)} ${f(m.cpt50).padStart(6)} ${f(m.cpt80).padStart(6)} ${(m.savedAtStrong === null ? "-" : `${(100 * m.savedAtStrong).toFixed(0)}%`).padStart(8)} ` +
+            `${name.padEnd(16)} ${f(m.apgr).padStart(6)} ${f(m.cpt50).padStart(6)} ${f(m.cpt80).padStart(6)} ${(m.savedAtStrong === null ? "-" : `${Math.abs(m.savedAtStrong) < 0.005 ? "0" : (100 * m.savedAtStrong).toFixed(0)}%`).padStart(8)} ` +
               op.map((o) => `${f(o.accuracy).padStart(7)} ${usd(o.cost).padStart(8)}`).join(" "),
           );
         const { operatingOf } = await import("./analysis/curve.js");

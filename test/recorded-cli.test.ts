@@ -73,3 +73,27 @@ describe("the shipped recorded configs on another recorded file (three generated
     expect(r.stderr).toContain("needs a run on recorded outputs");
   });
 });
+
+describe("a budget-knob run resumes exactly", () => {
+  it("cut after update 3 of 6 and resumed: the same metrics.csv (multipliers, knob draws and all) as the run that never stopped", { timeout: 120_000 }, async () => {
+    const { loadConfig } = await import("../src/config/load.js");
+    const { train } = await import("../src/run/train.js");
+    const { metricsWithoutTiming } = await import("./helpers.js");
+    const dir = tmpDir("resume");
+    const data = writeThreeModelFile(path.join(dir, "three.jsonl"), 60);
+    const config = loadConfig(path.join(repoRoot, "configs/gsm8k-cascade.yaml"), {
+      sets: [`tasks.file=${data}`, "knob.name=budget", "train.updates=6", "train.episodesPerUpdate=32", "train.checkpointEvery=3", "log.plot=false"],
+    });
+    const full = path.join(dir, "full");
+    await train({ config, runDir: full });
+    const cut = path.join(dir, "cut");
+    fs.cpSync(full, cut, { recursive: true });
+    fs.rmSync(path.join(cut, "checkpoints", "update-000006"), { recursive: true });
+    fs.rmSync(path.join(cut, "summary.json"));
+    await train({ resumeDir: cut });
+    const a = metricsWithoutTiming(path.join(full, "metrics.csv"));
+    expect(a[0]).toContain("knob_lambda_max");
+    expect(a).toHaveLength(7);
+    expect(metricsWithoutTiming(path.join(cut, "metrics.csv"))).toEqual(a);
+  });
+});

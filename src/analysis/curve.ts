@@ -169,7 +169,7 @@ function ruleCurve(r: Rule, t: ItemTable): CurvePoint[] {
 }
 
 /** Baselines on items `t` (hand rules chosen on `val`, using `train` for the type rule). */
-export function baselines(t: ItemTable, val: ItemTable, train: ItemTable): { baselines: Baseline[]; bestRule: string } {
+function baselines(t: ItemTable, val: ItemTable, train: ItemTable): { baselines: Baseline[]; bestRule: string } {
   const n = t.weakCorrect.length;
   const w = mean(t.weakCorrect.map(Number));
   const s = mean(t.strongCorrect.map(Number));
