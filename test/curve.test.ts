@@ -2,7 +2,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { CostKnob, nonIncreasing } from "../src/algos/knob.js";
-import { curveRun } from "../src/analysis/curve.js";
+import { combineCurves, curveRun, type CurveResult } from "../src/analysis/curve.js";
+import { loadSweep } from "../src/sweep/spec.js";
 import { apgr, at, cpt, curveMetrics, minMargin, orderByScore, orderCurve, savedAtStrong, type CurvePoint } from "../src/analysis/metrics-routing.js";
 import { loadConfig } from "../src/config/load.js";
 import { InputError } from "../src/core/errors.js";
@@ -10,7 +11,7 @@ import { Rng } from "../src/core/rng.js";
 import { train } from "../src/run/train.js";
 import { loadOrchestrator } from "../src/serve/orchestrate.js";
 import { recordedSplits } from "../src/config/recorded.js";
-import { removeTmpDirs, tmpDir } from "./helpers.js";
+import { removeTmpDirs, repoRoot, tmpDir } from "./helpers.js";
 
 afterAll(removeTmpDirs);
 
@@ -214,6 +215,62 @@ describe("a budget-conditioned policy on a table where the answer is known", () 
       await expect(o.solve("not in the table", { knob: 1 })).rejects.toThrow(InputError);
     } finally {
       o.dispose();
+    }
+  });
+});
+
+describe("a λ sweep of separately trained policies as one curve", () => {
+  const part = (runDir: string, x: number, accuracy: number): CurveResult =>
+    ({
+      runDir,
+      checkpointUpdate: 1,
+      split: "test",
+      items: 4,
+      shape: "cascade",
+      weak: { agent: "w", accuracy: 0.25, cost: 1 },
+      strong: { agent: "s", accuracy: 0.75, cost: 10 },
+      points: [
+        { x, accuracy, cost: 1 + 10 * x },
+        { x: 0, accuracy: 0.25, cost: 1, anchor: true },
+        { x: 1, accuracy: 0.75, cost: 11, anchor: true },
+      ],
+      operating: [{ x: 0.5, accuracy: null, cost: null }],
+      vsRandom: { margin: 0, x: 0 },
+      baselines: [{ name: "random", label: "", points: [0, 1].map((x) => ({ x, accuracy: 0.25 + 0.5 * x, cost: 1 + 9 * x })) }],
+      bestRule: "",
+      warnings: [],
+      apgr: null,
+      cpt20: null,
+      cpt50: null,
+      cpt80: null,
+      savedAtStrong: null,
+      bestAccuracy: accuracy,
+      bestCost: 0,
+    }) as unknown as CurveResult;
+
+  it("joins the runs' points, adds the end anchors once and recomputes the metrics", () => {
+    const c = combineCurves([part("a", 0.25, 0.5), part("b", 0.75, 0.75)]);
+    expect(c.points.map((p) => p.x).sort()).toEqual([0, 0.25, 0.75, 1]);
+    // the curve 0.25 → 0.5 (x = 0.25) → 0.75 (x = 0.75) → 0.75: area 0.5625 − 0.25 over 0.5
+    expect(c.apgr).toBeCloseTo((0.25 * 0.375 + 0.5 * 0.625 + 0.25 * 0.75 - 0.25) / 0.5, 12);
+    expect(c.operating[0]!.accuracy).toBeCloseTo(0.625, 12);
+    expect(c.vsRandom.margin).toBeGreaterThanOrEqual(0);
+  });
+
+  it("refuses runs on different items, and budget-conditioned runs", () => {
+    const other = { ...part("b", 0.5, 0.5), items: 5 };
+    expect(() => combineCurves([part("a", 0.25, 0.5), other])).toThrow(/not evaluated on the same items/);
+    const knob = { ...part("b", 0.5, 0.5), knob: { name: "lambda", min: 0, max: 1, costUnit: 1 } } as CurveResult;
+    expect(() => combineCurves([part("a", 0.25, 0.5), knob])).toThrow(InputError);
+  });
+
+  it("configs/sweeps/gsm8k-lambda.yaml: 7 fixed-λ cascades without a knob, same data and split as gsm8k-cascade", () => {
+    const sw = loadSweep(path.join(repoRoot, "configs/sweeps/gsm8k-lambda.yaml"));
+    expect(sw.trials).toHaveLength(7);
+    for (const t of sw.trials) {
+      expect(t.config.knob ?? undefined).toBeUndefined();
+      expect(t.config.reward.costPenalty).toBeGreaterThan(0);
+      expect(t.config.tasks).toEqual(loadConfig(path.join(repoRoot, "configs/gsm8k-cascade.yaml")).tasks);
     }
   });
 });

@@ -177,7 +177,7 @@ describe("tasks.file: globs and lists", () => {
     expect(recordedSplits(c).train.length + recordedSplits(c).val.length + recordedSplits(c).test.length).toBe(40);
     const r = runCli(["train", path.join(d, "c.yaml"), "--set", "tasks.file=data/none*.jsonl", "--run-dir", path.join(d, "run")]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain('the pattern "data/none*.jsonl" matches no file');
+    expect(r.stderr).toContain('the pattern "data/none*.jsonl" matches no file (looked for');
     expect(fs.existsSync(path.join(d, "run"))).toBe(false);
   });
 

@@ -65,7 +65,7 @@ export function validateConfig(raw: unknown, file: string, configDir: string, op
   if (cfg.tasks.source === "recorded") {
     // globs and lists become absolute file lists, so the run folder's config.yaml finds the same data
     cfg.tasks.file = resolveRecordedFiles(cfg.tasks.file, configDir, file);
-    if (cfg.tasks.gold) cfg.tasks.gold.file = path.resolve(configDir, cfg.tasks.gold.file);
+    if (cfg.tasks.gold) cfg.tasks.gold.file = resolveRecordedFiles(cfg.tasks.gold.file, configDir, file, "tasks.gold.file")[0]!;
   }
   let agents = resolveAgentDefinitions(cfg.agents, configDir, file);
   if (cfg.tasks.source === "recorded" && agents.some((a) => a.kind === "recorded" && a.model === "*")) {

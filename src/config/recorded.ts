@@ -15,18 +15,28 @@ import type { Config } from "./schema.js";
 
 type RecordedTasks = Extract<Config["tasks"], { source: "recorded" }>;
 
-/** The files of `tasks.file`: each entry a path or a glob relative to `configDir`; sorted per entry, duplicates dropped. */
-export function resolveRecordedFiles(spec: string | readonly string[], configDir: string, where: string): string[] {
+/**
+ * The files of `tasks.file`: each entry a path or a glob, relative to `configDir` (else, if nothing is
+ * there, to the working directory, as a `--set tasks.file=...` typed in a shell means); sorted per entry,
+ * duplicates dropped.
+ */
+export function resolveRecordedFiles(spec: string | readonly string[], configDir: string, where: string, field = "tasks.file"): string[] {
   const out: string[] = [];
+  const find = (abs: string, pattern: boolean): string[] => {
+    if (pattern) return globSync(abs.split(path.sep).join("/"), { absolute: true, onlyFiles: true }).map((f) => path.normalize(f)).sort();
+    return fs.existsSync(abs) ? [abs] : [];
+  };
   for (const entry of typeof spec === "string" ? [spec] : spec) {
-    const abs = path.isAbsolute(entry) ? entry : path.resolve(configDir, entry);
-    let files: string[];
-    if (isDynamicPattern(entry)) {
-      files = globSync(abs.split(path.sep).join("/"), { absolute: true, onlyFiles: true }).map((f) => path.normalize(f)).sort();
-      if (files.length === 0) throw new InputError(`${where}: tasks.file: the pattern "${entry}" matches no file (relative to ${configDir})`, where, "tasks.file");
-    } else {
-      if (!fs.existsSync(abs)) throw new InputError(`${where}: tasks.file: "${entry}" not found (looked for ${abs})`, where, "tasks.file");
-      files = [abs];
+    const pattern = isDynamicPattern(entry);
+    const bases = path.isAbsolute(entry) ? [""] : [configDir, process.cwd()];
+    let files: string[] = [];
+    for (const b of bases) {
+      files = find(b === "" ? entry : path.resolve(b, entry), pattern);
+      if (files.length > 0) break;
+    }
+    if (files.length === 0) {
+      const looked = bases.map((b) => (b === "" ? entry : path.resolve(b, entry))).join(", ");
+      throw new InputError(`${where}: ${field}: ${pattern ? `the pattern "${entry}" matches no file` : `"${entry}" not found`} (looked for ${looked})`, where, field);
     }
     for (const f of files) if (!out.includes(f)) out.push(f);
   }

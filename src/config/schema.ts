@@ -109,7 +109,7 @@ const recordedTasks = z
     file: z
       .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
       .describe(
-        "Recorded-output file(s), relative to the config file: a path, a glob (e.g. `data/mmlu/*.csv`) or a list of them, all of one layout — `.csv` (RouteLLM's: prompt, one True/False column per model, optional <model>_response) or `.jsonl` (maestro's, see the README). Each item's source file name becomes its task type.",
+        "Recorded-output file(s), relative to the config file (else to the working directory): a path, a glob (e.g. `data/mmlu/*.csv`) or a list of them, all of one layout — `.csv` (RouteLLM's: prompt, one True/False column per model, optional <model>_response) or `.jsonl` (maestro's, see the README). Each item's source file name becomes its task type.",
       ),
     gold: z
       .object({
