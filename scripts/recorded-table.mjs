@@ -8,10 +8,10 @@
 //
 //   npm run build
 //   node scripts/recorded-table.mjs [--config configs/gsm8k-cascade.yaml] [--seeds 3] [--workers 2]
-//        [--sweep configs/sweeps/gsm8k-lambda.yaml] [--out runs/recorded-table]
+//        [--sweep configs/sweeps/gsm8k-lambda.yaml] [--out runs/recorded-table] [--set key=value ...]
 //
-// Existing completed runs in --out are reused (delete the folder to retrain). Writes <out>/table.json
-// and <out>/table.md.
+// Existing completed runs in --out are reused (delete the folder to retrain). Writes <out>/<name>-table.md,
+// <name>-table.json and <name>-seed0-curve.png (the README's figure).
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
@@ -34,7 +34,8 @@ const seeds = Number(opt("seeds", "3"));
 const workers = opt("workers", "2");
 const sweepFile = opt("sweep", undefined);
 const out = path.resolve(opt("out", "runs/recorded-table"));
-const name = path.basename(config).replace(/\.ya?ml$/, "");
+const sets = args.flatMap((a, i) => (a === "--set" ? ["--set", args[i + 1]] : []));
+const name = path.basename(config).replace(/\.ya?ml$/, "") + (sets.length ? `-${sets.filter((x) => x !== "--set").join("-").replace(/[^A-Za-z0-9_.=-]+/g, "_")}` : "");
 
 function run(argv) {
   const t0 = performance.now();
@@ -55,7 +56,7 @@ const completed = (d) => {
 const seedDirs = Array.from({ length: seeds }, (_, i) => path.join(out, name, `seed${i}`));
 if (!seedDirs.every(completed)) {
   fs.rmSync(path.join(out, name), { recursive: true, force: true });
-  const s = run(["train", config, "--seeds", String(seeds), "--seed", "0", "--workers", workers, "--run-dir", path.join(out, name), "--quiet"]);
+  const s = run(["train", config, ...sets, "--seeds", String(seeds), "--seed", "0", "--workers", workers, "--run-dir", path.join(out, name), "--quiet"]);
   console.error(`trained ${name} × ${seeds} seeds in ${s.toFixed(0)} s`);
 }
 const learned = [];
@@ -116,10 +117,10 @@ const notes = [
   ...(swept.length ? [`per seed — λ-sweep APGR: ${swept.map((r) => r.apgr?.toFixed(3)).join(", ")}`] : []),
 ];
 fs.mkdirSync(out, { recursive: true });
-fs.writeFileSync(path.join(out, "table.md"), md + "\n\n" + notes.join("\n") + "\n");
-fs.writeFileSync(path.join(out, "table.json"), JSON.stringify({ learned, swept }, null, 2) + "\n");
+fs.writeFileSync(path.join(out, `${name}-table.md`), md + "\n\n" + notes.join("\n") + "\n");
+fs.writeFileSync(path.join(out, `${name}-table.json`), JSON.stringify({ learned, swept }, null, 2) + "\n");
 await plotCurve(l0, path.join(out, `${name}-seed0-curve.png`), swept.length ? [{ label: "λ sweep (separate policies)", points: swept[0].points }] : []);
 console.log(md);
 console.log("");
 for (const n of notes) console.log(n);
-console.log(`\nwrote ${path.join(out, "table.md")}, table.json and ${name}-seed0-curve.png`);
+console.log(`\nwrote ${path.join(out, `${name}-table.md`)}, ${name}-table.json and ${name}-seed0-curve.png`);

@@ -190,5 +190,6 @@ export function minMargin(a: readonly CurvePoint[], b: readonly CurvePoint[]): {
       where = x;
     }
   }
-  return { margin, x: where };
+  // curves that meet (end points, ties) differ by float rounding only
+  return { margin: Math.abs(margin) < 1e-12 ? 0 : margin, x: where };
 }
