@@ -25,7 +25,22 @@ const load = {
   orchestrate: () => import("./serve/orchestrate.js"),
   serve: () => import("./serve/server.js"),
   plots: () => import("./plots/command.js"),
+  curve: () => import("./plots/curve.js"),
 };
+
+/** The --lambda / --budget value of a budget-conditioned policy (at most one of them). */
+function knobArg(a: { lambda?: number; budget?: number }): { name: "lambda" | "budget"; value: number } | undefined {
+  if (a.lambda !== undefined && a.budget !== undefined) throw new InputError("give --lambda or --budget, not both");
+  if (a.lambda !== undefined) return { name: "lambda", value: a.lambda };
+  if (a.budget !== undefined) return { name: "budget", value: a.budget };
+  return undefined;
+}
+
+function checkKnobName(want: { name: string } | undefined, has: { name: string } | undefined, runDir: string): void {
+  if (want && has && want.name !== has.name) {
+    throw new InputError(`${runDir}: the policy is conditioned on its ${has.name}, not a ${want.name}: use --${has.name}`);
+  }
+}
 
 function printTrace(t: OrchestrationTrace): void {
   console.log(`task ${t.task.id}: ${t.task.prompt.replace(/\s+/g, " ").slice(0, 160)}`);
@@ -128,6 +143,7 @@ async function main(): Promise<void> {
         const { loadConfig } = await load.config();
         const { costUnitOf, createProgress, formatCost } = await load.progress();
         const config = a.resume ? undefined : loadConfig(a.config!, { sets: a.set as string[], seed: a.seed });
+        if (config) for (const w of (await import("./config/recorded.js")).recordedWarnings(config)) console.error(`warning: ${w}`);
         let progress: ReturnType<typeof createProgress> | undefined;
         let warnedLlm = false;
         let unit: ReturnType<typeof costUnitOf> = "plain";
@@ -199,11 +215,15 @@ async function main(): Promise<void> {
             default: false,
             describe: "Simulated configs: exact expected return, success, cost and value of the stochastic policy (no sampling).",
           })
-          .option("json", { type: "boolean", default: false, describe: "Print one JSON object." }),
+          .option("json", { type: "boolean", default: false, describe: "Print one JSON object." })
+          .option("lambda", { type: "number", describe: "Budget-conditioned policies: the cost penalty λ to evaluate at (default: the middle of its range)." })
+          .option("budget", { type: "number", describe: "Budget-conditioned policies: the budget (mean cost per task, in cost units) to evaluate at." }),
       async (a) => {
         if (!Number.isInteger(a.episodes) || a.episodes < 1) throw new InputError(`--episodes ${a.episodes}: expected a positive integer`);
+        const knob = knobArg(a);
         if (!(await load.folders()).isRunDir(a.runDir) && fs.existsSync(a.runDir)) {
           // a seed group, a sweep folder or a folder of runs: every run, one table
+          if (knob) throw new InputError(`--${knob.name}: evaluates one budget-conditioned run; ${a.runDir} is a folder of runs`);
           const ev = await load.evaluate();
           const g = await ev.evaluateGroup(a.runDir, { episodes: a.episodes, greedy: a.greedy, exact: a.exact, ...(a.seed !== undefined ? { seed: a.seed } : {}) });
           console.log(a.json ? JSON.stringify(g, null, 2) : ev.formatGroupEval(g));
@@ -225,13 +245,21 @@ async function main(): Promise<void> {
           console.log(`cost    ${fmt(x.cost, 4)}${x.budget !== null ? ` (budget ${x.budget})` : ""}`);
           return;
         }
-        const r = await (await load.evaluate()).evaluateRun(a.runDir, { episodes: a.episodes, greedy: a.greedy, ...(a.seed !== undefined ? { seed: a.seed } : {}) });
+        const r = await (await load.evaluate()).evaluateRun(a.runDir, {
+          episodes: a.episodes,
+          greedy: a.greedy,
+          ...(a.seed !== undefined ? { seed: a.seed } : {}),
+          ...(knob ? { knob: knob.value, knobName: knob.name } : {}),
+        });
         if (a.json) {
           console.log(JSON.stringify(r, null, 2));
           return;
         }
         console.log(`backend: ${r.backend}`);
-        console.log(`run: ${r.runDir} (checkpoint after update ${r.checkpointUpdate}), ${r.episodes} episodes, ${r.greedy ? "greedy" : "sampled"}`);
+        console.log(
+          `run: ${r.runDir} (checkpoint after update ${r.checkpointUpdate}), ${r.episodes} episodes, ${r.greedy ? "greedy" : "sampled"}` +
+            (r.knob ? `, ${r.knob.name} ${r.knob.value}` : ""),
+        );
         console.log(`return  ${fmt(r.return_mean)} ± ${fmt(r.return_std)}`);
         console.log(`success ${fmt(r.success_rate)}`);
         console.log(`cost    ${fmt(r.cost_mean)}`);
@@ -319,8 +347,11 @@ async function main(): Promise<void> {
           .option("greedy", { type: "boolean", default: true, describe: "Take the most probable agent (--no-greedy samples)." })
           .option("seed", { type: "number", describe: "Seed of the sampling streams (default: the run's seed)." })
           .option("set", { type: "string", array: true, default: [], describe: "Override a field of the run's config, e.g. --set llm.baseURL=..." })
-          .option("json", { type: "boolean", default: false, describe: "Print the traces as JSON." }),
+          .option("json", { type: "boolean", default: false, describe: "Print the traces as JSON." })
+          .option("lambda", { type: "number", describe: "Budget-conditioned policies: the operating point as a cost penalty λ (in the run's cost units)." })
+          .option("budget", { type: "number", describe: "Budget-conditioned policies: the operating point as a budget (mean cost per task, in the run's cost units)." }),
       async (a) => {
+        const knob = knobArg(a);
         const tasks = [
           ...((a.task as string[] | undefined) ?? []),
           ...(a.tasks ? await loadTaskFile(a.tasks) : []),
@@ -330,13 +361,17 @@ async function main(): Promise<void> {
         const orch = await (await load.orchestrate()).loadOrchestrator(a.run, { ...(a.seed !== undefined ? { seed: a.seed } : {}), sets: a.set as string[] });
         try {
           if (types.length > 0) tasks.push(...orch.simTasks(types));
-          const traces = await orch.solveMany(tasks, { greedy: a.greedy });
+          checkKnobName(knob, orch.knob, a.run);
+          const traces = await orch.solveMany(tasks, { greedy: a.greedy, ...(knob ? { knob: knob.value } : {}) });
           if (a.json) {
             console.log(JSON.stringify(traces, null, 2));
             return;
           }
           console.log(`backend: ${orch.backend}`);
-          console.log(`run: ${a.run} (checkpoint after update ${orch.checkpointUpdate}), ${a.greedy ? "greedy" : "sampled"}`);
+          console.log(
+            `run: ${a.run} (checkpoint after update ${orch.checkpointUpdate}), ${a.greedy ? "greedy" : "sampled"}` +
+              (knob ? `, ${knob.name} ${knob.value} (cost unit ${orch.costUnit.toPrecision(4)})` : ""),
+          );
           for (const t of traces) printTrace(t);
           const judged = traces.filter((t) => t.success !== undefined);
           if (traces.length > 1) {
@@ -388,6 +423,47 @@ async function main(): Promise<void> {
           process.once("SIGTERM", () => stop("SIGTERM"));
         });
         console.log("maestro serve: stopped");
+      },
+    )
+    .command(
+      "curve <runDirs..>",
+      "Runs on recorded outputs: the cost–quality curve on the test split (a budget-conditioned policy sweeps its knob; several plain runs are joined into one curve), RouteLLM's APGR and CPT, and the baselines; writes curve.csv, curve.json and curve.png.",
+      (y) =>
+        y
+          .positional("runDirs", { type: "string", array: true, demandOption: true, describe: "A run folder (or several runs of non-conditioned policies on the same data and split)." })
+          .option("points", { type: "number", default: 21, describe: "Knob values swept (evenly spaced; up to as many more fill gaps in the x axis)." })
+          .option("split", { type: "string", choices: ["test", "val"], default: "test", describe: "Evaluate on the test split (reported figures) or the validation split (for tuning)." })
+          .option("out", { type: "string", describe: "Folder for curve.csv, curve.json, curve.png (default: <runDir>/curve/)." })
+          .option("json", { type: "boolean", default: false, describe: "Print one JSON object (apgr, cpt50, cpt80, points, baselines, ...)." }),
+      async (a) => {
+        const { curveCommand } = await load.curve();
+        const { result: r, files } = await curveCommand(a.runDirs as string[], {
+          points: a.points,
+          split: a.split as "test" | "val",
+          ...(a.out ? { out: a.out } : {}),
+        });
+        if (a.json) {
+          console.log(JSON.stringify(r, null, 2));
+          return;
+        }
+        const f = (v: number | null, d = 3) => (v === null ? "-" : v.toFixed(d));
+        const usd = (v: number | null) => (v === null ? "-" : (v * 1000).toFixed(2));
+        console.log(`${r.split === "test" ? "test" : "VALIDATION"} split: ${r.items} items; weak ${r.weak.agent} (accuracy ${f(r.weak.accuracy)}), strong ${r.strong.agent} (accuracy ${f(r.strong.accuracy)}); shape ${r.shape}`);
+        if (r.knob) console.log(`knob: ${r.knob.name} swept over [${f(r.knob.min)}, ${f(r.knob.max)}] (cost unit ${r.knob.costUnit.toPrecision(4)}), ${r.points.filter((p) => !p.anchor).length} operating points`);
+        const ops = r.operating.map((o) => o.x);
+        console.log(`${"policy".padEnd(16)} ${"APGR".padStart(6)} ${"CPT50".padStart(6)} ${"CPT80".padStart(6)} ${"saved@s".padStart(8)} ` + ops.map((x) => `acc@${x}  $/1k@${x}`).join(" "));
+        const row = (name: string, m: { apgr: number | null; cpt50: number | null; cpt80: number | null; savedAtStrong: number | null }, op: Array<{ accuracy: number | null; cost: number | null }>) =>
+          console.log(
+            `${name.padEnd(16)} ${f(m.apgr).padStart(6)} ${f(m.cpt50).padStart(6)} ${f(m.cpt80).padStart(6)} ${(m.savedAtStrong === null ? "-" : `${Math.abs(m.savedAtStrong) < 0.005 ? "0" : (100 * m.savedAtStrong).toFixed(0)}%`).padStart(8)} ` +
+              op.map((o) => `${f(o.accuracy).padStart(7)} ${usd(o.cost).padStart(8)}`).join(" "),
+          );
+        const { operatingOf } = await import("./analysis/curve.js");
+        row("learned", r, r.operating);
+        for (const b of r.baselines) row(b.name, b, operatingOf(b, ops));
+        console.log(`learned curve vs random mix: smallest margin ${r.vsRandom.margin >= 0 ? "+" : ""}${r.vsRandom.margin.toFixed(4)} at x = ${r.vsRandom.x.toFixed(3)} (${r.vsRandom.margin >= -1e-12 ? "at or above it everywhere" : "dips below it"})`);
+        console.log(`best hand rule (chosen on validation): ${r.bestRule}`);
+        for (const w of r.warnings) console.log(`warning: ${w}`);
+        console.log(`wrote ${files.csv}, ${files.json}, ${files.png}`);
       },
     )
     .command(
@@ -459,7 +535,7 @@ async function main(): Promise<void> {
       },
     )
     .completion("completion", "Print a shell completion script (bash/zsh): npx maestro completion >> ~/.bashrc")
-    .demandCommand(1, "Give a command: train, eval, oracle, orchestrate, serve, sweep, worker, plot, sim-server, config or completion (see --help).")
+    .demandCommand(1, "Give a command: train, eval, curve, oracle, orchestrate, serve, sweep, worker, plot, sim-server, config or completion (see --help).")
     .recommendCommands()
     .strict()
     .fail((msg, err, y) => {

@@ -120,7 +120,77 @@ export const simAgentSchema = z
     path: ["solve"],
   });
 
-export const agentDefinitionSchema = z.discriminatedUnion("kind", [echoAgentSchema, terminatorAgentSchema, simAgentSchema, llmAgentSchema]);
+export const recordedAgentSchema = z
+  .object({
+    name: name.describe(
+      "Unique agent name within the pool (default: the model column's last path segment, e.g. Mixtral-8x7B-Instruct-v0.1; for `model: \"*\"` the generated agents are named so).",
+    ),
+    kind: z
+      .literal("recorded")
+      .describe("Recorded answers of a real model (issue 13; needs tasks.source: recorded): returns the model's recorded answer to the task, its recorded correctness and the call's cost."),
+    model: z
+      .string()
+      .min(1)
+      .describe(
+        "Model column of the recorded table whose answers this agent returns, or `*`: one agent per model of the table, cheapest first (so a config works unchanged on another recorded file).",
+      ),
+    price: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Key of llm.models holding this model's prices (default: the entry whose key or `model` equals the column name)."),
+    cost: z
+      .number()
+      .nonnegative()
+      .optional()
+      .describe("Fixed cost per call, used when the table records no cost for the call and llm.models has no price for the model."),
+    extract: z
+      .object({
+        mode: z
+          .enum(extractModes)
+          .default("answer-line")
+          .describe("How the final answer is read from the recorded text (as for llm agents); whether one is found in this form is a feature the policy sees."),
+        pattern: z.string().optional().describe("Regular expression for mode regex (flags: i, m), e.g. `####\\s*(-?[\\d,.]+)` for GSM8K."),
+      })
+      .strict()
+      .default({ mode: "answer-line" })
+      .describe("The expected form of the final answer in the recorded text."),
+    description,
+  })
+  .strict()
+  .superRefine((d, ctx) => {
+    if (d.extract.mode === "regex") {
+      if (d.extract.pattern === undefined) {
+        ctx.addIssue({ code: "custom", path: ["extract", "pattern"], message: "extract.mode regex needs a pattern" });
+        return;
+      }
+      try {
+        new RegExp(d.extract.pattern);
+      } catch (e) {
+        ctx.addIssue({ code: "custom", path: ["extract", "pattern"], message: `invalid regular expression (${(e as Error).message})` });
+      }
+    }
+  });
+
+/** Default name of a recorded agent: the model column's last path segment, in the allowed characters. */
+export function recordedAgentName(model: string): string {
+  if (model === "*") return "recorded";
+  const last = model.split("/").filter((s) => s !== "").pop() ?? model;
+  return last.replace(/[^A-Za-z0-9_.-]+/g, "-").replace(/^-+|-+$/g, "") || "model";
+}
+
+/** Fills the default name of a recorded agent before validation. */
+function withDefaultName(raw: unknown): unknown {
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) return raw;
+  const r = raw as Record<string, unknown>;
+  if (r.kind === "recorded" && r.name === undefined && typeof r.model === "string") return { ...r, name: recordedAgentName(r.model) };
+  return raw;
+}
+
+export const agentDefinitionSchema = z.preprocess(
+  withDefaultName,
+  z.discriminatedUnion("kind", [echoAgentSchema, terminatorAgentSchema, simAgentSchema, llmAgentSchema, recordedAgentSchema]),
+);
 
 export type AgentDefinition = z.infer<typeof agentDefinitionSchema>;
 export type AgentDefinitionInput = z.input<typeof agentDefinitionSchema>;

@@ -9,6 +9,7 @@ import { agentDefinitionSchema, type AgentDefinition } from "./definition.js";
 import { EchoAgent } from "./echo.js";
 import { LlmAgent } from "./llm.js";
 import type { LlmClient } from "../llm/client.js";
+import { buildRecordedAgent, type RecordedPool } from "./recorded.js";
 import { SimAgent } from "./sim.js";
 import { TerminatorAgent } from "./terminator.js";
 
@@ -102,9 +103,10 @@ export function resolveAgentDefinitions(
   return defs;
 }
 
-/** What some agent kinds need besides their definition (LLM agents: the run's shared LLM client). */
+/** What some agent kinds need besides their definition (LLM agents: the run's shared LLM client; recorded agents: the table and prices). */
 export interface AgentDeps {
   llm?: LlmClient;
+  recorded?: RecordedPool;
 }
 
 /** Builds the runtime agent of a definition. */
@@ -129,6 +131,9 @@ export function buildAgent(def: AgentDefinition, deps: AgentDeps = {}): Agent {
       return new EchoAgent(def.name, def.cost);
     case "terminator":
       return new TerminatorAgent(def.name, def.cost);
+    case "recorded":
+      if (!deps.recorded) throw new InputError(`agent "${def.name}" is a recorded agent but the config's tasks are not recorded outputs`, undefined, "tasks.source");
+      return buildRecordedAgent(def, deps.recorded);
     case "sim":
       return new SimAgent({ name: def.name, cost: def.cost, solve: def.solve, boost: def.boost, ...(def.tiers ? { tiers: def.tiers } : {}) });
   }

@@ -18,6 +18,10 @@ export interface EvalOptions {
   seed?: number;
   /** Episodes run in lockstep per batch. */
   batchSize?: number;
+  /** Budget-conditioned runs: the knob value (λ or budget) to evaluate at (default: the middle of its range). */
+  knob?: number;
+  /** The knob's name as the user gave it (--lambda / --budget): must match the policy's. */
+  knobName?: "lambda" | "budget";
 }
 
 export interface EvalResult {
@@ -33,12 +37,22 @@ export interface EvalResult {
   ep_len_mean: number;
   /** How often each agent was chosen, as a fraction of steps. */
   agentUsage: Record<string, number>;
+  /** Budget-conditioned runs: the knob the policy was evaluated at. */
+  knob?: { name: "lambda" | "budget"; value: number };
 }
 
 /** Evaluates the last checkpoint of a run by sampling (or greedy) episodes. */
 export async function evaluateRun(runDir: string, o: EvalOptions = {}): Promise<EvalResult> {
-  const { config, checkpointUpdate, backend, llm, encoder, trainer } = await loadTrainedRun(runDir);
+  const { config, checkpointUpdate, backend, llm, encoder, trainer, knob, actionMask } = await loadTrainedRun(runDir);
   try {
+    if (o.knob !== undefined && !knob) throw new InputError(`${runDir}: the policy is not budget-conditioned (no knob in its config)`, runDir, "knob");
+    if (knob && o.knobName !== undefined && o.knobName !== knob.o.name) {
+      throw new InputError(`${runDir}: the policy is conditioned on its ${knob.o.name}, not a ${o.knobName}: use --${knob.o.name}`, runDir, "knob");
+    }
+    const knobValue = knob ? (o.knob ?? (knob.o.min + knob.o.max) / 2) : undefined;
+    if (knob && (knobValue! < knob.o.min - 1e-12 || knobValue! > knob.o.max + 1e-12)) {
+      throw new InputError(`${runDir}: ${knob.o.name} ${knobValue} is outside the range the policy was trained on [${knob.o.min}, ${knob.o.max}]`, runDir, "knob");
+    }
     // LLM runs: the run's models and cache; tasks come from the held-out split (inline: the same list)
     const agents = buildAgents(config, { llm });
     const tasks = buildTaskSource(config, "eval");
@@ -66,6 +80,8 @@ export async function evaluateRun(runDir: string, o: EvalOptions = {}): Promise<
         envRng,
         taskRng,
         greedy: o.greedy ?? false,
+        ...(knob ? { knob: knob.fixed(knobValue!) } : {}),
+        ...(actionMask ? { actionMask } : {}),
       });
       for (const e of batch.episodes) {
         all.return.push(e.return);
@@ -88,6 +104,7 @@ export async function evaluateRun(runDir: string, o: EvalOptions = {}): Promise<
       cost_mean: mean(all.cost),
       ep_len_mean: mean(all.len),
       agentUsage: Object.fromEntries(config.agents.map((a) => [a.name, (usage.get(a.name) ?? 0) / steps])),
+      ...(knob ? { knob: { name: knob.o.name, value: knobValue! } } : {}),
     };
   } finally {
     trainer.dispose();

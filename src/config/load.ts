@@ -6,7 +6,9 @@ import path from "node:path";
 import YAML from "yaml";
 import { readYamlFile, resolveAgentDefinitions } from "../agents/loader.js";
 import { InputError, zodToInputError } from "../core/errors.js";
-import { checkHeadsConfig } from "./heads.js";
+import { expandRecordedDefinitions } from "../agents/recorded.js";
+import { checkHeadsConfig, isMultiHead } from "./heads.js";
+import { recordedPool, resolveRecordedFiles } from "./recorded.js";
 import { configSchema, constrainedAlgos, type Config } from "./schema.js";
 
 /** Parses a `--set` value as YAML, so `0.1`, `true`, `[64,64]` and `null` get their types. */
@@ -79,7 +81,15 @@ export function validateConfig(raw: unknown, file: string, configDir: string, op
     cfg.tasks.file = path.resolve(configDir, cfg.tasks.file);
     if (cfg.tasks.evalFile !== undefined) cfg.tasks.evalFile = path.resolve(configDir, cfg.tasks.evalFile);
   }
-  const agents = resolveAgentDefinitions(cfg.agents, configDir, file);
+  if (cfg.tasks.source === "recorded") {
+    // globs and lists become absolute file lists, so the run folder's config.yaml finds the same data
+    cfg.tasks.file = resolveRecordedFiles(cfg.tasks.file, configDir, file);
+    if (cfg.tasks.gold) cfg.tasks.gold.file = resolveRecordedFiles(cfg.tasks.gold.file, configDir, file, "tasks.gold.file")[0]!;
+  }
+  let agents = resolveAgentDefinitions(cfg.agents, configDir, file);
+  if (cfg.tasks.source === "recorded" && agents.some((a) => a.kind === "recorded" && a.model === "*")) {
+    agents = expandRecordedDefinitions(agents, recordedPool(cfg));
+  }
   const config: Config = { ...cfg, agents };
   checkCrossFields(config, file);
   return config;
@@ -92,6 +102,7 @@ function checkCrossFields(c: Config, file: string): void {
   }
   if (c.tasks.source === "sim") checkSimConfig(c, file);
   checkHeadsConfig(c, file);
+  checkRecordedConfig(c, file);
   if (c.tasks.evaluator === "terminated" && !c.agents.some((a) => a.kind === "terminator")) {
     throw new InputError(
       `${file}: tasks.evaluator: "terminated" needs a terminator agent in the pool (agents has none)`,
@@ -126,6 +137,35 @@ function checkLlmFields(c: Config, file: string): void {
   }
   if (c.tasks.source === "arithmetic" && c.tasks.minSteps > c.tasks.maxSteps) {
     throw new InputError(`${file}: tasks.minSteps: must be ≤ tasks.maxSteps`, file, "tasks.minSteps");
+  }
+}
+
+/** Recorded agents, call shapes (env.shape) and the budget-conditioned knob (issue 13). */
+function checkRecordedConfig(c: Config, file: string): void {
+  const terminators = c.agents.filter((a) => a.kind === "terminator").length;
+  c.agents.forEach((a, i) => {
+    if (a.kind === "recorded" && c.tasks.source !== "recorded") {
+      throw new InputError(`${file}: agents[${i}] (${a.name}): kind recorded needs tasks.source: recorded (the table of recorded answers)`, file, `agents[${i}].kind`);
+    }
+  });
+  if (c.tasks.source === "recorded") {
+    if (!c.agents.some((a) => a.kind === "recorded")) throw new InputError(`${file}: agents: tasks.source recorded needs agents of kind recorded (e.g. {kind: recorded, model: "*"})`, file, "agents");
+    if (terminators === 0) throw new InputError(`${file}: agents: recorded answers are judged when a terminator ends the episode; agents has no terminator`, file, "agents");
+    const sp = c.tasks.split;
+    if (sp.train + sp.val + sp.test <= 0) throw new InputError(`${file}: tasks.split: fractions must not all be 0`, file, "tasks.split");
+  }
+  if (c.env.shape !== "free") {
+    if (terminators !== 1) throw new InputError(`${file}: env.shape: "${c.env.shape}" needs exactly one terminator agent (agents has ${terminators})`, file, "env.shape");
+    if (isMultiHead(c)) throw new InputError(`${file}: env.shape: "${c.env.shape}" works with the single agent head only (policy.heads has several)`, file, "env.shape");
+    if (c.env.maxSteps < 2) throw new InputError(`${file}: env.maxSteps: env.shape "${c.env.shape}" needs at least 2 steps (a call, then the terminator)`, file, "env.maxSteps");
+  }
+  const k = c.knob;
+  if (k) {
+    if (c.algo.name !== "reinforce" && c.algo.name !== "ppo") {
+      throw new InputError(`${file}: knob: the budget-conditioned policy is trained with algo.name reinforce or ppo (the knob sets each episode's cost penalty); got "${c.algo.name}"`, file, "knob");
+    }
+    if (c.reward.costPenalty !== 0) throw new InputError(`${file}: reward.costPenalty: must be 0 with a knob (the knob sets each episode's λ)`, file, "reward.costPenalty");
+    if (k.min !== null && k.max !== null && k.min > k.max) throw new InputError(`${file}: knob.min: must be ≤ knob.max`, file, "knob.min");
   }
 }
 

@@ -3,6 +3,7 @@ import { agentDefinitionSchema, type AgentDefinition } from "../agents/definitio
 import { answerEvaluatorNames, evaluatorNames, finalAnswerModes } from "../tasks/evaluators.js";
 import { arithmeticTypes } from "../tasks/arithmetic.js";
 import { cacheModes } from "../llm/cache.js";
+import { tokenizerNames } from "../llm/tokens.js";
 import { activationNames, backendNames, initNames } from "../policy/names.js";
 
 /**
@@ -100,6 +101,67 @@ const arithmeticTasks = z
   })
   .strict();
 
+const recordedTasks = z
+  .object({
+    source: z
+      .literal("recorded")
+      .describe("Recorded outputs of real models (issue 13): a table of items × models; agents of kind recorded return the models' recorded answers."),
+    file: z
+      .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+      .describe(
+        "Recorded-output file(s), relative to the config file (else to the working directory): a path, a glob (e.g. `data/mmlu/*.csv`) or a list of them, all of one layout — `.csv` (RouteLLM's: prompt, one True/False column per model, optional <model>_response) or `.jsonl` (maestro's, see the README). Each item's source file name becomes its task type.",
+      ),
+    gold: z
+      .object({
+        file: z.string().min(1).describe("JSONL file with reference answers, joined to the items on the (whitespace-normalised) prompt."),
+        prompt: z.string().default("prompt").describe("Field of the gold file holding the prompt."),
+        answer: z.string().default("answer").describe("Field holding the reference answer."),
+        pattern: z.string().optional().describe("Regex whose group 1 is the reference answer inside that field, e.g. `####\\s*(.+)$` for GSM8K."),
+      })
+      .strict()
+      .optional()
+      .describe("Optional gold answers (e.g. GSM8K's test.jsonl)."),
+    judge: z
+      .enum(["auto", "recorded", "evaluator"])
+      .default("auto")
+      .describe(
+        "Which correctness counts. auto: the recorded flag (or score) where the table has one — it is the published label all baselines use — else the evaluator against the gold answer; recorded: flags only; evaluator: the evaluator against the gold answer only.",
+      ),
+    evaluator: z
+      .enum(answerEvaluatorNames)
+      .default("exact")
+      .describe("How an extracted answer is checked against a gold answer (where the judge rule uses one)."),
+    tolerance: answerTaskFields.tolerance,
+    order: answerTaskFields.order,
+    scoreThreshold: z.number().min(0).max(1).default(0.5).describe("A recorded score (0–1) without a flag counts as correct when ≥ this."),
+    split: z
+      .object({
+        train: z.number().positive().default(0.6).describe("Share of items for training."),
+        val: z.number().nonnegative().default(0.1).describe("Share held out for validation (choosing the best hand rule; your tuning)."),
+        test: z.number().positive().default(0.3).describe("Share held out for testing: every figure `maestro curve` and `maestro eval` report."),
+        seed: z.number().int().nonnegative().nullable().default(null).describe("Seed of the split (null = the run's seed)."),
+      })
+      .strict()
+      .default({ train: 0.6, val: 0.1, test: 0.3, seed: null })
+      .describe("Deterministic train/validation/test split, stratified by task type (fractions are normalised to sum 1)."),
+    tokenizer: z
+      .enum(tokenizerNames)
+      .default("cl100k_base")
+      .describe("Tokenizer (gpt-tokenizer) counting the prompt and answer tokens where the table records no counts (prices × tokens)."),
+    promptOverheadTokens: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(0)
+      .describe("Input tokens added to every call (e.g. a few-shot prefix the recorded prompt does not show)."),
+    outputTokensWithoutText: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(1)
+      .describe("Output tokens of a call whose answer text is not recorded (e.g. 1 for MMLU's one-letter answers)."),
+  })
+  .strict();
 
 const llmModelSchema = z
   .object({
@@ -180,7 +242,7 @@ const llmSchema = z
   .describe("LLM providers, models, limits, cost rule and response cache (needed by kind: llm agents).");
 
 const tasksSchema = z
-  .discriminatedUnion("source", [inlineTasks, simTasks, jsonlTasks, arithmeticTasks])
+  .discriminatedUnion("source", [inlineTasks, simTasks, jsonlTasks, arithmeticTasks, recordedTasks])
   .describe("Where episodes' tasks come from.");
 
 const envSchema = z
@@ -193,6 +255,12 @@ const envSchema = z
         "true: a terminal agent (the Terminator) ends the episode. false: the DOA code as published — episodes always run maxSteps, each terminal step is scored as a successful terminal step.",
       ),
     budget: z.number().positive().optional().describe("Episode cost budget d of the CMDP (shown to the features encoder)."),
+    shape: z
+      .enum(["free", "cascade", "router"])
+      .default("free")
+      .describe(
+        "Which calls are allowed (action masks; needs one terminator). free: any agent at any step. cascade: calls go up the pool order (after agent k only agents listed after k, so each at most once; with model * the pool is cheapest first), the terminator from step 2 on (call a model, see its answer, stop or escalate; the final answer is the last model's). router: one agent, then the terminator.",
+      ),
   })
   .strict()
   .describe("The orchestration environment.");
@@ -248,7 +316,17 @@ const embeddingEncoder = z
     costScale: z.number().positive().default(10).describe("Cost normaliser when the run has no budget."),
   })
   .strict();
-const encoderSchema = z.discriminatedUnion("name", [doaEncoder, featuresEncoder, embeddingEncoder]).describe("State encoder.");
+const answersEncoder = z
+  .object({
+    name: z
+      .literal("answers")
+      .describe(
+        "For cascades and routers (issue 13): prompt features (length, numbers, task type, hashed n-grams) and, per agent, whether it was called, the text features of its answer (final answer in the expected form, length, arithmetic checks, hedging...), its cost and whether it agrees with another answer; step and cost spent.",
+      ),
+    taskBuckets: z.number().int().nonnegative().default(0).describe("Hash buckets for the prompt's word n-grams (0 = none)."),
+  })
+  .strict();
+const encoderSchema = z.discriminatedUnion("name", [doaEncoder, featuresEncoder, embeddingEncoder, answersEncoder]).describe("State encoder.");
 
 const policySchema = z
   .object({
@@ -470,6 +548,43 @@ const logSchema = z
   .strict()
   .describe("What the run writes besides metrics.csv.");
 
+const knobSchema = z
+  .object({
+    name: z
+      .enum(["lambda", "budget"])
+      .describe(
+        "lambda: the cost penalty λ of the reward R = r − λ·c/costUnit is drawn per episode; budget: a target mean episode cost b is drawn per episode and λ(b) comes from one Lagrange multiplier per budget bin, raised while episodes of that bin overspend.",
+      ),
+    scale: z
+      .enum(["log", "linear"])
+      .default("log")
+      .describe(
+        "How knob values are spread over [min, max] in training draws, the policy's input and curve sweeps: log = the same share of episodes for every decade (the λ where decisions change depends on the data, so no decade is starved); linear = evenly.",
+      ),
+    min: z
+      .number()
+      .nonnegative()
+      .nullable()
+      .default(null)
+      .describe("Smallest knob value (null = auto: λ max/100 on the log scale, else 0; budget: the mean cost of the cheapest agent)."),
+    max: z
+      .number()
+      .positive()
+      .nullable()
+      .default(null)
+      .describe("Largest knob value (null = auto: λ 1.25·(successBonus − failurePenalty), past which no call pays; budget: the mean cost of calling every agent once)."),
+    costUnit: z
+      .union([z.literal("auto"), z.number().positive()])
+      .default("auto")
+      .describe("The cost unit λ and budgets are measured in: auto = the mean cost of one call of the most expensive agent over the training items (recorded tasks; 1 otherwise)."),
+    bins: positiveInt().default(8).describe("budget: number of budget bins, each with its own Lagrange multiplier."),
+    lambdaLr: z.number().positive().default(0.5).describe("budget: step of the multipliers' update λ_g ← clamp(λ_g + lr·(J_C,g − b_g), 0, λ_max), costs in costUnits."),
+  })
+  .strict()
+  .describe(
+    "Budget-conditioned policy (issue 13): the cost knob is drawn uniformly per training episode and fed to the policy, so one trained policy covers the whole cost–quality curve; pick the operating point at run time (`orchestrate --lambda/--budget`, `curve` sweeps it). Trainers reinforce and ppo; reward.costPenalty must be 0.",
+  );
+
 export const configSchema = z
   .object({
     name: z
@@ -492,6 +607,7 @@ export const configSchema = z
     algo: algoSchema.default(algoSchema.parse({})),
     train: trainSchema,
     log: logSchema.default(logSchema.parse({})),
+    knob: knobSchema.nullable().optional(),
   })
   .strict();
 

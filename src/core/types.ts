@@ -57,6 +57,11 @@ export interface SystemState {
   costSpent: number;
   /** Episode cost budget, if the run has one. */
   budget?: number;
+  /**
+   * The episode's cost knob (issue 13: λ or a budget, in the run's cost units) when the policy is
+   * budget-conditioned; encoders feed it to the policy.
+   */
+  knob?: number;
 }
 
 /** The result of one environment step. */

@@ -32,6 +32,8 @@ export class Episode {
   return = 0;
   /** Sum of task rewards only. */
   taskReturn = 0;
+  /** λ of this episode's penalised reward (spec.costPenalty unless a cost knob sets it per episode). */
+  costPenalty: number;
 
   constructor(
     readonly spec: EnvSpec,
@@ -40,6 +42,13 @@ export class Episode {
     readonly index: number,
   ) {
     this.state = { task, history: [], step: 0, maxSteps: spec.maxSteps, costSpent: 0, budget: spec.budget };
+    this.costPenalty = spec.costPenalty;
+  }
+
+  /** Sets this episode's cost knob (seen by encoders) and the cost penalty λ it implies. */
+  setKnob(value: number, costPenalty: number): void {
+    this.state.knob = value;
+    this.costPenalty = costPenalty;
   }
 
   /** Applies the output of agent `agentIndex` and returns reward, cost and termination. */
@@ -75,7 +84,7 @@ export class Episode {
       }
       done = last;
     }
-    const reward = taskReward - spec.costPenalty * cost;
+    const reward = taskReward - this.costPenalty * cost;
     this.return += reward;
     this.taskReturn += taskReward;
     if (done) {

@@ -27,6 +27,15 @@ export interface Encoder {
   prepare?(states: readonly SystemState[]): Promise<void>;
 }
 
+/**
+ * The cost knob of a budget-conditioned run (issue 13): each episode's knob value (seen by the encoder)
+ * and the cost penalty λ it implies for that episode's reward.
+ */
+export interface EpisodeKnob {
+  /** Knob of episode `globalEpisode`; training draws it from `rng` (the task stream), evaluation fixes it. */
+  draw(globalEpisode: number, rng: Rng): { value: number; penalty: number };
+}
+
 /** Per-episode summary of a rollout. */
 export interface EpisodeRecord {
   /** Global episode index within the run. */
@@ -47,6 +56,8 @@ export interface EpisodeRecord {
   outputs?: AgentOutput[];
   /** Multi-head runs: the other heads' choices at each step (e.g. {tier: "large"}). */
   options?: Array<Record<string, string>>;
+  /** The episode's cost knob (budget-conditioned runs). */
+  knob?: number;
 }
 
 /**
@@ -102,6 +113,8 @@ export interface RolloutOptions {
    * agent, the other heads' choices reach the agent as `options`. Absent = one agent head.
    */
   heads?: readonly HeadSpec[];
+  /** Budget-conditioned runs: the per-episode cost knob (drawn after the episode's task). */
+  knob?: EpisodeKnob;
 }
 
 /**
@@ -134,7 +147,10 @@ export async function rollout(o: RolloutOptions): Promise<RolloutBatch> {
   for (let i = 0; i < n; i++) {
     const index = o.firstEpisode + i;
     const task = o.tasks.taskFor(index, o.taskRng);
-    eps.push(new Episode(spec, task, index));
+    const ep = new Episode(spec, task, index);
+    const knob = o.knob?.draw(index, o.taskRng);
+    if (knob) ep.setKnob(knob.value, knob.penalty);
+    eps.push(ep);
     records.push({
       index,
       taskId: task.id,
@@ -147,6 +163,7 @@ export async function rollout(o: RolloutOptions): Promise<RolloutBatch> {
       success: false,
       ...(o.recordOutputs ? { outputs: [] } : {}),
       ...(heads ? { options: [] } : {}),
+      ...(knob ? { knob: knob.value } : {}),
     });
   }
 

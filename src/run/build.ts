@@ -18,18 +18,24 @@ import { Rng, type RngState } from "../core/rng.js";
 import type { EnvSpec } from "../env/env.js";
 import { DoaMd5Encoder, FeaturesEncoder, type FeaturesEncoderOptions, type StateEncoder } from "../policy/encoders.js";
 import { CategoricalPolicy } from "../policy/policy.js";
-import { evaluatorByName } from "../tasks/evaluators.js";
+import { evaluatorByName, recorded } from "../tasks/evaluators.js";
+import { AnswersEncoder, KnobEncoder } from "../policy/answers.js";
+import { CostKnob } from "../algos/knob.js";
+import { costUnitOf, recordedAgents, recordedSplits, recordedTable } from "../config/recorded.js";
+import { InputError } from "../core/errors.js";
 import { SimTaskSource } from "../tasks/sim.js";
 import { inlineTasks, ListTaskSource, type TaskSource } from "../tasks/source.js";
 import { generateArithmeticTasks } from "../tasks/arithmetic.js";
 import { loadJsonlTasks, splitTasks } from "../tasks/jsonl.js";
-import type { Task } from "../core/types.js";
+import type { SystemState, Task } from "../core/types.js";
 import { LlmClient, type LlmClientOptions } from "../llm/client.js";
-import type { ModelSettings } from "../llm/types.js";
 import { Embedder } from "../llm/embeddings.js";
 import { apiKeyFor } from "../llm/providers.js";
 import { EmbeddingEncoder } from "../policy/embedding.js";
 import type { Config } from "../config/schema.js";
+import { modelSettings } from "../config/models.js";
+
+export { modelSettings };
 
 /** The random streams of a run, each derived from the one seed (DESIGN §5). */
 export class RunRngs {
@@ -62,36 +68,11 @@ export class RunRngs {
 }
 
 export function buildAgents(c: Config, deps: AgentDeps = {}): Agent[] {
-  const agents = c.agents.map((d) => buildAgent(d, deps));
+  // recorded agents are built once per config (their per-item outputs are precomputed)
+  const recorded = c.tasks.source === "recorded" ? recordedAgents(c) : undefined;
+  const agents = c.agents.map((d) => recorded?.get(d.name) ?? buildAgent(d, deps));
   linkSimAgents(agents);
   return agents;
-}
-
-/** The resolved settings of every entry of `llm.models` (model fields over the llm defaults). */
-export function modelSettings(c: Config): Record<string, ModelSettings> {
-  const l = c.llm;
-  if (!l) return {};
-  const out: Record<string, ModelSettings> = {};
-  for (const [ref, m] of Object.entries(l.models)) {
-    const baseURL = m.baseURL ?? l.baseURL;
-    const apiKeyEnv = m.apiKeyEnv ?? l.apiKeyEnv;
-    out[ref] = {
-      ref,
-      provider: m.provider ?? l.provider,
-      model: m.model,
-      ...(baseURL !== undefined ? { baseURL } : {}),
-      ...(apiKeyEnv !== undefined ? { apiKeyEnv } : {}),
-      temperature: m.temperature ?? l.temperature,
-      maxTokens: m.maxTokens ?? l.maxTokens,
-      timeoutMs: m.timeoutMs ?? l.timeoutMs,
-      maxRetries: m.maxRetries ?? l.maxRetries,
-      maxRetryWaitMs: l.maxRetryWaitMs,
-      inputPricePerM: m.inputPricePerM,
-      outputPricePerM: m.outputPricePerM,
-      paramsB: m.paramsB,
-    };
-  }
-  return out;
 }
 
 /**
@@ -102,6 +83,8 @@ export function modelSettings(c: Config): Record<string, ModelSettings> {
 export function buildLlm(c: Config, extra: Partial<LlmClientOptions> = {}): LlmClient | undefined {
   const l = c.llm;
   if (!l) return undefined;
+  // an llm section that only prices recorded answers (issue 13) needs no client
+  if (!c.agents.some((a) => a.kind === "llm") && c.encoder.name !== "embedding") return undefined;
   const client = new LlmClient({
     models: modelSettings(c),
     maxConcurrency: l.maxConcurrency,
@@ -138,6 +121,11 @@ export function buildTaskSplits(c: Config): { train: Task[]; eval: Task[] } {
       const pool = generateArithmeticTasks({ ...opts, seed: `${seed}:eval`, count: 3 * t.eval, idPrefix: "eval" });
       return { train, eval: pool.filter((x) => !seen.has(x.prompt)).slice(0, t.eval) };
     }
+    case "recorded": {
+      // `eval` is the TEST split: every figure maestro reports on recorded data is on held-out test items
+      const s = recordedSplits(c);
+      return { train: s.train, eval: s.test };
+    }
     case "sim":
       throw new Error("buildTaskSplits: simulated tasks are drawn per episode by type; there is no fixed task list");
   }
@@ -169,8 +157,70 @@ export function buildEnvSpec(c: Config): EnvSpec {
     evaluator:
       c.tasks.source === "inline" || c.tasks.source === "sim"
         ? evaluatorByName(c.tasks.evaluator)
-        : evaluatorByName(c.tasks.evaluator, { finalAnswer: c.tasks.finalAnswer, tolerance: c.tasks.tolerance }),
+        : c.tasks.source === "recorded"
+          ? recorded
+          : evaluatorByName(c.tasks.evaluator, { finalAnswer: c.tasks.finalAnswer, tolerance: c.tasks.tolerance }),
   };
+}
+
+/**
+ * The action mask of env.shape (issue 13), or undefined for `free`. cascade: calls go up the pool order
+ * (after calling agent k only agents listed after k; each at most once; the first call may be any), the
+ * terminator only after a call, only the terminator at the last step; router: one non-terminal agent at
+ * step 0, then only the terminator.
+ */
+export function buildActionMask(c: Config): ((state: SystemState, out: Uint8Array, offset: number) => void) | undefined {
+  const shape = c.env.shape;
+  if (shape === "free") return undefined;
+  const names = c.agents.map((a) => a.name);
+  const terminal = c.agents.map((a) => a.kind === "terminator");
+  const maxSteps = c.env.maxSteps;
+  const index = new Map(names.map((n, i) => [n, i]));
+  return (state, out, offset) => {
+    const last = state.step >= maxSteps - 1 || (shape === "router" && state.step >= 1);
+    // cascade: only agents after the last one called, in pool order (cheapest first for model "*")
+    let after = -1;
+    for (const t of state.history) after = Math.max(after, index.get(t.agent) ?? -1);
+    let any = false;
+    for (let i = 0; i < names.length; i++) {
+      let ok: boolean;
+      if (terminal[i]) ok = state.step > 0;
+      else ok = !last && (shape === "router" || i > after);
+      out[offset + i] = ok ? 1 : 0;
+      any ||= ok && !terminal[i];
+    }
+    // every model called: only the terminator is left
+    if (!any) for (let i = 0; i < names.length; i++) out[offset + i] = terminal[i] ? 1 : 0;
+  };
+}
+
+/**
+ * The cost knob of a budget-conditioned config (undefined without `knob`), with auto ranges resolved:
+ * λ ∈ [λ_max/100 on the log scale, else 0; λ_max = 1.25·(successBonus − failurePenalty)]; budget ∈ [cheapest agent's mean cost, all agents' sum]
+ * in cost units over the training items.
+ */
+export function buildKnob(c: Config): CostKnob | undefined {
+  const k = c.knob;
+  if (!k) return undefined;
+  const costUnit = costUnitOf(c);
+  const gap = Math.max(1e-9, c.reward.successBonus - c.reward.failurePenalty);
+  let min = k.min;
+  let max = k.max;
+  if (k.name === "lambda") {
+    max ??= 1.25 * gap;
+    min ??= k.scale === "log" ? max / 100 : 0;
+  } else if (min === null || max === null) {
+    if (c.tasks.source !== "recorded") {
+      throw new InputError(`knob.min / knob.max: a budget knob needs an explicit range unless tasks.source is recorded (auto uses the recorded costs)`, undefined, "knob");
+    }
+    const train = recordedSplits(c).train;
+    const costs = [...recordedAgents(c).values()].map((a) => a.meanCost(train) / costUnit);
+    min ??= Math.min(...costs);
+    max ??= costs.reduce((x, y) => x + y, 0);
+  }
+  if (!(max! >= min!)) throw new InputError(`knob: min ${min} > max ${max}`, undefined, "knob");
+  if (k.scale === "log" && !(min! > 0)) throw new InputError(`knob.min: a log-scale knob needs min > 0 (got ${min})`, undefined, "knob.min");
+  return new CostKnob({ name: k.name, min: min!, max: max!, costUnit, scale: k.scale, bins: k.bins, lambdaLr: k.lambdaLr, lambdaMax: 1.25 * gap });
 }
 
 /** The `features` encoder of a config (alone, or as the structural part of the embedding encoder). */
@@ -190,7 +240,14 @@ function featuresEncoder(
   });
 }
 
+/** The config's state encoder; budget-conditioned configs append the knob (src/policy/answers.ts). */
 export function buildEncoder(c: Config, llm?: LlmClient): StateEncoder {
+  const base = baseEncoder(c, llm);
+  const knob = buildKnob(c);
+  return knob ? new KnobEncoder(base, (v) => knob.position(v)) : base;
+}
+
+function baseEncoder(c: Config, llm?: LlmClient): StateEncoder {
   const e = c.encoder;
   switch (e.name) {
     case "embedding": {
@@ -214,6 +271,15 @@ export function buildEncoder(c: Config, llm?: LlmClient): StateEncoder {
     }
     case "doa-md5":
       return new DoaMd5Encoder();
+    case "answers":
+      return new AnswersEncoder({
+        agents: c.agents.map((a) => a.name),
+        terminal: c.agents.filter((a) => a.kind === "terminator").map((a) => a.name),
+        maxSteps: c.env.maxSteps,
+        costUnit: costUnitOf(c),
+        types: c.tasks.source === "recorded" ? recordedTable(c).types : [],
+        taskBuckets: e.taskBuckets,
+      });
     case "features":
       return featuresEncoder(c, e, {
         view: e.view,

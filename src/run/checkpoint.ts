@@ -16,6 +16,8 @@ export interface CheckpointMeta {
   rng: Record<string, RngState>;
   trainer: Record<string, unknown>;
   best: { update: number; return_mean: number } | null;
+  /** Budget-conditioned runs: the cost knob's state (the budget multipliers). */
+  knob?: Record<string, unknown>;
 }
 
 const PREFIX = "update-";

@@ -12,7 +12,7 @@ import type { AgentOutput } from "../core/types.js";
 import { rollout, type RolloutBatch } from "../env/rollout.js";
 import { selectBackend } from "../policy/backend.js";
 import { writeFileAtomic } from "../policy/io.js";
-import { buildAgents, buildEncoder, buildEnvSpec, buildTaskSource, buildTrainer, RunRngs } from "./build.js";
+import { buildActionMask, buildAgents, buildEncoder, buildEnvSpec, buildKnob, buildTaskSource, buildTrainer, RunRngs } from "./build.js";
 import { headsOf } from "../config/heads.js";
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointMeta } from "./checkpoint.js";
 import { configToYaml } from "../config/load.js";
@@ -235,6 +235,8 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
   const encoder = buildEncoder(config, llm);
   const rngs = new RunRngs(config.seed);
   const trainer: Trainer = buildTrainer(config, encoder, rngs.trainer);
+  const actionMask = buildActionMask(config);
+  const knob = buildKnob(config);
 
   const runDir = resuming ? opts.resumeDir! : (opts.runDir ?? defaultRunDir(config));
   const source = opts.runDirSource ?? (resuming ? "--resume" : opts.runDir !== undefined ? "--run-dir" : "the default runs/<name>/<timestamp>-seed<k>/");
@@ -248,7 +250,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
   let envSteps = 0;
   let wallOffset = 0;
   let best: CheckpointMeta["best"] = null;
-  const columns = metricsColumns(llm ? [...trainer.metricNames, ...llmMetricColumns] : trainer.metricNames);
+  const columns = metricsColumns([...trainer.metricNames, ...(knob?.metricNames ?? []), ...(llm ? llmMetricColumns : [])]);
   const finalMode = "finalAnswer" in config.tasks ? config.tasks.finalAnswer : "last";
 
   let lock: FolderLock | undefined;
@@ -277,6 +279,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
       if (ck) {
         const meta = await loadCheckpoint(ck.dir, trainer);
         rngs.restore(meta.rng);
+        knob?.restore(meta.knob);
         startUpdate = meta.update;
         episodes = meta.episodes;
         envSteps = meta.envSteps;
@@ -332,7 +335,9 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
     /** Saves the state after update `done` (the trainer has not been touched since) unless a checkpoint has it. */
     const saveResumePoint = async (done: number, rng: ReturnType<RunRngs["state"]>, eps: number, steps: number) => {
       if (done <= lastCheckpoint) return;
-      await saveCheckpoint(runDir, trainer, { update: done, episodes: eps, envSteps: steps, wallSeconds: wall(), rng, best }, config.train.keepCheckpoints);
+      // the knob's multipliers change only after trainer.update, so they too are still those after update `done`
+      const state = { update: done, episodes: eps, envSteps: steps, wallSeconds: wall(), rng, best, ...(knob ? { knob: knob.state() } : {}) };
+      await saveCheckpoint(runDir, trainer, state, config.train.keepCheckpoints);
       lastCheckpoint = done;
     };
 
@@ -367,6 +372,8 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
           envRng: rngs.env,
           taskRng: rngs.tasks,
           recordOutputs: llm !== undefined,
+          ...(actionMask ? { actionMask } : {}),
+          ...(knob ? { knob } : {}),
         }),
         opts.signal,
       );
@@ -405,12 +412,15 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
         if (e instanceof NonFiniteLossError) await finish("failed", e.message);
         throw e;
       }
+      // budget knob: one dual step of the per-bin multipliers (after the policy update, from the same batch)
+      const knobRow = knob ? knob.update(batch.episodes) : {};
       const row: MetricsRow = {
         update: u,
         episodes,
         env_steps: envSteps,
         ...stats,
         ...upd,
+        ...knobRow,
         ...(llm ? llmDelta(llm.stats, llmBefore) : {}),
         wall_s: wall(),
       };
@@ -422,7 +432,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
         await saveCheckpoint(
           runDir,
           trainer,
-          { update: u, episodes, envSteps, wallSeconds: wall(), rng: rngs.state(), best },
+          { update: u, episodes, envSteps, wallSeconds: wall(), rng: rngs.state(), best, ...(knob ? { knob: knob.state() } : {}) },
           config.train.keepCheckpoints,
         );
         lastCheckpoint = u;

@@ -3,7 +3,8 @@ import { InputError } from "../core/errors.js";
 import type { LlmClient } from "../llm/client.js";
 import { selectBackend } from "../policy/backend.js";
 import type { StateEncoder } from "../policy/encoders.js";
-import { buildEncoder, buildLlm, buildTrainer } from "./build.js";
+import type { CostKnob } from "../algos/knob.js";
+import { buildActionMask, buildEncoder, buildKnob, buildLlm, buildTrainer } from "./build.js";
 import { latestCheckpoint, loadCheckpoint } from "./checkpoint.js";
 import type { Config } from "../config/schema.js";
 import { loadRunConfig } from "./train.js";
@@ -18,6 +19,10 @@ export interface TrainedRun {
   encoder: StateEncoder;
   /** Holds the trained policy; the caller disposes it. */
   trainer: Trainer;
+  /** Budget-conditioned runs: the cost knob, restored from the checkpoint. */
+  knob: CostKnob | undefined;
+  /** Action mask of env.shape (undefined for free). */
+  actionMask: ReturnType<typeof buildActionMask>;
 }
 
 /**
@@ -33,11 +38,13 @@ export async function loadTrainedRun(runDir: string, o: { config?: Config; check
   const backend = await selectBackend(config.backend);
   const encoder = buildEncoder(config, llm);
   const trainer = buildTrainer(config, encoder);
+  const knob = buildKnob(config);
   try {
-    await loadCheckpoint(ck.dir, trainer);
+    const meta = await loadCheckpoint(ck.dir, trainer);
+    knob?.restore(meta.knob);
   } catch (e) {
     trainer.dispose();
     throw e;
   }
-  return { config, checkpointUpdate: ck.update, backend, llm, encoder, trainer };
+  return { config, checkpointUpdate: ck.update, backend, llm, encoder, trainer, knob, actionMask: buildActionMask(config) };
 }

@@ -4,11 +4,13 @@
  */
 import type { Agent } from "../agents/agent.js";
 import type { Trainer } from "../algos/trainer.js";
-import { InputError } from "../core/errors.js";
 import { Rng } from "../core/rng.js";
-import type { AgentOutput, Task } from "../core/types.js";
+import type { AgentOutput, SystemState, Task } from "../core/types.js";
 import type { EnvSpec } from "../env/env.js";
-import { rollout } from "../env/rollout.js";
+import { rollout, type EpisodeKnob } from "../env/rollout.js";
+import type { CostKnob } from "../algos/knob.js";
+import { RecordedAgent } from "../agents/recorded.js";
+import { InputError } from "../core/errors.js";
 import type { LlmClient } from "../llm/client.js";
 import type { StateEncoder } from "../policy/encoders.js";
 import { finalAnswer, type FinalAnswerMode } from "../tasks/evaluators.js";
@@ -53,6 +55,11 @@ export interface SolveOptions {
   /** Take the most probable agent (default) instead of sampling. */
   greedy?: boolean;
   /**
+   * The operating point of a budget-conditioned policy (issue 13): λ or the budget, in the run's cost
+   * units, within {@link Orchestrator.knob}'s range. Required for conditioned policies, refused by others.
+   */
+  knob?: number;
+  /**
    * Episode index of the first task (the LLM cache's per-episode sample index and the request seed).
    * Default: continues after the previous call (0 for the first); 0 when `seed` is given.
    */
@@ -64,15 +71,6 @@ export interface SolveOptions {
    * Default: the orchestrator's own streams, continuing after the previous call.
    */
   seed?: number;
-  /** The cost knob of a budget- or λ-conditioned policy (see {@link Orchestrator.knob}). */
-  knob?: number;
-}
-
-/** The cost knob a conditioned policy takes per call: its name and the range it was trained on. */
-export interface CostKnob {
-  name: "lambda" | "budget";
-  min: number;
-  max: number;
 }
 
 /** A trained orchestrator: the run's policy, agent pool, encoder and env rules, ready to solve tasks. */
@@ -80,12 +78,6 @@ export class Orchestrator {
   private nextEpisode = 0;
   private readonly policyRng: Rng;
   private readonly envRng: Rng;
-  /**
-   * The cost knob of a budget- or λ-conditioned policy; undefined for a policy that is not
-   * conditioned (all trainers of this version), which takes no `knob` in {@link solve}.
-   */
-  readonly knob: CostKnob | undefined = undefined;
-
   constructor(
     readonly runDir: string,
     readonly config: Config,
@@ -98,6 +90,8 @@ export class Orchestrator {
     readonly llm: LlmClient | undefined,
     /** Seed of the orchestrator's own sampling streams. */
     readonly seed: number,
+    private readonly costKnob?: CostKnob,
+    private readonly actionMask?: (state: SystemState, out: Uint8Array, offset: number) => void,
   ) {
     this.policyRng = new Rng(`${seed}:orchestrate-policy`);
     this.envRng = new Rng(`${seed}:orchestrate-env`);
@@ -105,6 +99,57 @@ export class Orchestrator {
 
   get agentNames(): string[] {
     return this.agents.map((a) => a.name);
+  }
+
+  /**
+   * The cost knob of a budget-conditioned policy: `lambda` (cost penalty) or `budget` (target mean cost
+   * per task), both in the run's cost units ({@link costUnit}), and the range it was trained on;
+   * undefined for a policy that is not conditioned.
+   */
+  get knob(): { name: "lambda" | "budget"; min: number; max: number } | undefined {
+    const k = this.costKnob;
+    return k ? { name: k.o.name, min: k.o.min, max: k.o.max } : undefined;
+  }
+
+  /** The cost unit the knob is measured in (cost of the run's cost rule per knob unit; 1 without a knob). */
+  get costUnit(): number {
+    return this.costKnob?.o.costUnit ?? 1;
+  }
+
+  /** Checks a knob value against the policy: a clear InputError when it cannot be used. */
+  private knobFor(value: number | undefined): EpisodeKnob | undefined {
+    const k = this.costKnob;
+    if (!k) {
+      if (value !== undefined) {
+        throw new InputError(`${this.runDir}: this policy is not budget-conditioned (its config has no knob); it takes no --lambda/--budget`, this.runDir, "knob");
+      }
+      return undefined;
+    }
+    const { name, min, max } = k.o;
+    if (value === undefined) {
+      throw new InputError(`${this.runDir}: this policy is budget-conditioned: give its ${name} (between ${min} and ${max}, in cost units of ${k.o.costUnit})`, this.runDir, "knob");
+    }
+    if (!Number.isFinite(value) || value < min - 1e-12 || value > max + 1e-12) {
+      throw new InputError(`${this.runDir}: ${name} ${value} is outside the range the policy was trained on [${min}, ${max}]`, this.runDir, "knob");
+    }
+    return k.fixed(value);
+  }
+
+  /** Recorded-output runs: a task must be an item of the table (matched by id, else by prompt). */
+  private resolveRecorded(list: Task[]): Task[] {
+    const rec = this.agents.find((a): a is RecordedAgent => a instanceof RecordedAgent);
+    if (!rec) return list;
+    return list.map((t) => {
+      const item = rec.item(t);
+      if (!item) {
+        throw new InputError(
+          `task "${t.id}": no recorded answers for this prompt in ${rec.o.table.files.join(", ")} (a recorded-output orchestrator can only replay items of its table)`,
+          undefined,
+          "task",
+        );
+      }
+      return { id: item.id, prompt: item.prompt, type: item.type, ...(item.answer !== undefined ? { answer: item.answer } : {}) };
+    });
   }
 
   private get finalMode(): FinalAnswerMode {
@@ -134,12 +179,10 @@ export class Orchestrator {
   /** Solves several tasks, all episodes in lockstep (one policy forward per step, LLM calls concurrent). */
   async solveMany(tasks: ReadonlyArray<Task | string>, o: SolveOptions = {}): Promise<OrchestrationTrace[]> {
     if (tasks.length === 0) return [];
-    if (o.knob !== undefined && this.knob === undefined) {
-      throw new InputError(`${this.runDir}: the policy is not budget-conditioned; it takes no cost knob`, this.runDir);
-    }
+    const knob = this.knobFor(o.knob);
     const own = o.seed === undefined;
     const first = o.firstEpisode ?? (own ? this.nextEpisode : 0);
-    const list: Task[] = tasks.map((t, i) => (typeof t === "string" ? { id: `task-${first + i}`, prompt: t } : t));
+    const list: Task[] = this.resolveRecorded(tasks.map((t, i) => (typeof t === "string" ? { id: `task-${first + i}`, prompt: t } : t)));
     const types = this.simTaskTypes;
     if (types) {
       // simulated agents act on the task type, not on text: a free-text task has none
@@ -170,6 +213,8 @@ export class Orchestrator {
       taskRng: envRng,
       greedy: o.greedy ?? true,
       recordOutputs: true,
+      ...(knob ? { knob } : {}),
+      ...(this.actionMask ? { actionMask: this.actionMask } : {}),
     });
     return batch.episodes.map((e, i) => {
       if (e.taskId !== list[i]!.id) throw new Error(`orchestrate: episode ${e.index} ran task ${e.taskId}, expected ${list[i]!.id}`);
@@ -195,7 +240,7 @@ export class Orchestrator {
         task,
         steps,
         ...(fa !== undefined ? { finalAnswer: fa } : {}),
-        ...(task.answer !== undefined || types ? { success: e.success } : {}),
+        ...(task.answer !== undefined || types || this.config.tasks.source === "recorded" ? { success: e.success } : {}),
         endedBy: outputs[outputs.length - 1]?.terminal ? "terminator" : "maxSteps",
         cost: e.cost,
         tokens: steps.reduce((s, x) => s + x.tokensIn + x.tokensOut, 0),
@@ -222,8 +267,8 @@ export async function loadOrchestrator(runDir: string, o: LoadOrchestratorOption
     const { validateConfig } = await import("../config/load.js");
     config = validateConfig(config, `${runDir}/config.yaml`, runDir, { sets: o.sets });
   }
-  const { checkpointUpdate, backend, llm, encoder, trainer } = await loadTrainedRun(runDir, { config });
+  const { checkpointUpdate, backend, llm, encoder, trainer, knob, actionMask } = await loadTrainedRun(runDir, { config });
   const agents = buildAgents(config, { llm });
   const spec = buildEnvSpec(config);
-  return new Orchestrator(runDir, config, backend, checkpointUpdate, agents, encoder, spec, trainer, llm, o.seed ?? config.seed);
+  return new Orchestrator(runDir, config, backend, checkpointUpdate, agents, encoder, spec, trainer, llm, o.seed ?? config.seed, knob, actionMask);
 }

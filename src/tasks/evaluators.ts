@@ -105,6 +105,21 @@ export function answerEvaluator(name: AnswerEvaluatorName, o: AnswerEvaluatorOpt
   };
 }
 
+/**
+ * Recorded answers (issue 13): success = the correctness, under the run's judge rule, of the answer of
+ * the last model called (the final answer is the last model's), read from its turn's `meta.correct`.
+ * The episode must have been ended by a terminal agent; an episode with no answering turn fails.
+ */
+export const recorded: Evaluator = (_task, history, endedByAgent) => {
+  if (!endedByAgent) return false;
+  for (let i = history.length - 1; i >= 0; i--) {
+    const o = history[i]!.output;
+    if (o.terminal) continue;
+    return o.meta?.correct === true;
+  }
+  return false;
+};
+
 export function evaluatorByName(name: EvaluatorName | AnswerEvaluatorName, o: AnswerEvaluatorOptions = { finalAnswer: "last", tolerance: 1e-6 }): Evaluator {
   switch (name) {
     case "terminated":

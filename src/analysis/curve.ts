@@ -1,0 +1,372 @@
+/**
+ * Cost–quality curves of a trained orchestrator on recorded outputs (issue 13), judged as LLM-routing
+ * users expect (RouteLLM's APGR and CPT, src/analysis/metrics-routing.ts) and side by side with the
+ * baselines: always-weak, always-strong, random mix (mean of 10 seeds), the per-item oracle and the best
+ * of simple hand-written rules (chosen on the validation split). Every figure is on the test split unless
+ * the result says `split: "val"`.
+ *
+ * x = the share of items whose episode called the strong model (the most expensive agent); accuracy =
+ * the share judged correct (the last model's answer, under the run's judge rule); $ = mean episode cost.
+ */
+import type { Agent } from "../agents/agent.js";
+import { RecordedAgent } from "../agents/recorded.js";
+import { InputError } from "../core/errors.js";
+import { Rng } from "../core/rng.js";
+import { rollout } from "../env/rollout.js";
+import type { CostKnob } from "../algos/knob.js";
+import { buildAgents, buildEnvSpec } from "../run/build.js";
+import { loadTrainedRun, type TrainedRun } from "../run/trained.js";
+import { recordedSplits } from "../config/recorded.js";
+import type { RecordedItem } from "../tasks/recorded.js";
+import { ListTaskSource } from "../tasks/source.js";
+import { ANSWER_FEATURES } from "../tasks/answer-features.js";
+import { promptFeatures } from "../tasks/answer-features.js";
+import {
+  at,
+  curveMetrics,
+  meanCurve,
+  minMargin,
+  orderByScore,
+  orderCurve,
+  type CurveMetrics,
+  type CurvePoint,
+} from "./metrics-routing.js";
+
+export interface Baseline extends CurveMetrics {
+  name: string;
+  /** What the baseline does, in words. */
+  label: string;
+  points: CurvePoint[];
+}
+
+export interface OperatingPoint {
+  x: number;
+  accuracy: number | null;
+  cost: number | null;
+}
+
+export interface CurveResult extends CurveMetrics {
+  runDir: string;
+  checkpointUpdate: number;
+  split: "test" | "val";
+  items: number;
+  shape: string;
+  weak: { agent: string; accuracy: number; cost: number };
+  strong: { agent: string; accuracy: number; cost: number };
+  knob?: { name: "lambda" | "budget"; min: number; max: number; costUnit: number };
+  /** The learned policy's curve (knob sweep, greedy), anchors included. */
+  points: CurvePoint[];
+  /** Accuracy and $ at fixed shares of strong calls (the README table's operating points). */
+  operating: OperatingPoint[];
+  /** Smallest margin of the learned curve over the random-mix curve (≥ 0: at or above it everywhere). */
+  vsRandom: { margin: number; x: number };
+  baselines: Baseline[];
+  /** Name of the hand rule with the best validation APGR (shown as `best-rule`). */
+  bestRule: string;
+  warnings: string[];
+}
+
+export interface CurveOptions {
+  /** Knob values of the sweep (evenly spaced over the knob's range), before gap filling. Default 21. */
+  points?: number;
+  /** Evaluate on the validation split instead of the test split (for tuning). */
+  split?: "test" | "val";
+  /** Operating points: shares of strong calls at which accuracy and $ are reported. */
+  operatingShares?: number[];
+}
+
+/** Per-item facts of the weak and strong models on a list of items. */
+interface ItemTable {
+  weakCorrect: boolean[];
+  strongCorrect: boolean[];
+  weakCost: number[];
+  strongCost: number[];
+  weakFeatures: Float32Array[];
+  weakHasText: boolean;
+  prompt: Float32Array[];
+  types: string[];
+}
+
+function itemTable(items: readonly RecordedItem[], weak: RecordedAgent, strong: RecordedAgent): ItemTable {
+  const t: ItemTable = { weakCorrect: [], strongCorrect: [], weakCost: [], strongCost: [], weakFeatures: [], weakHasText: false, prompt: [], types: [] };
+  for (const it of items) {
+    const w = weak.outputFor(it.id)!;
+    const s = strong.outputFor(it.id)!;
+    t.weakCorrect.push(w.meta?.correct === true);
+    t.strongCorrect.push(s.meta?.correct === true);
+    t.weakCost.push(w.cost);
+    t.strongCost.push(s.cost);
+    t.weakFeatures.push((w.meta?.features as Float32Array | undefined) ?? new Float32Array(ANSWER_FEATURES));
+    if (it.models[weak.o.model]?.text !== undefined) t.weakHasText = true;
+    t.prompt.push(promptFeatures(it.prompt));
+    t.types.push(it.type);
+  }
+  return t;
+}
+
+const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+
+/** A hand-written escalation rule: a score per item (higher = escalate earlier). */
+interface Rule {
+  name: string;
+  label: string;
+  /** cascade: the rule reads the weak model's answer, so the weak model is always paid. */
+  cascade: boolean;
+  score(t: ItemTable, i: number): number;
+}
+
+/** Warning signs in a weak answer (indices of src/tasks/answer-features.ts). */
+function warns(f: Float32Array): boolean {
+  return f[0] === 0 || f[4]! > 0 || f[7]! > 0 || f[8]! > 0 || f[10]! > 0 || f[11]! > 0;
+}
+
+function rules(t: ItemTable, train: ItemTable): Rule[] {
+  const out: Rule[] = [];
+  if (t.weakHasText) {
+    out.push(
+      {
+        name: "no-final-answer",
+        label: "escalate when the weak answer states no final answer in the expected form, then longest answers first",
+        cascade: true,
+        score: (x, i) => (x.weakFeatures[i]![0] === 0 ? 10 : 0) + x.weakFeatures[i]![1]!,
+      },
+      {
+        name: "warning-signs",
+        label: "escalate weak answers with a warning sign (no final answer, wrong arithmetic, non-integer or inconsistent final answer, text after it, hedging), then longest first",
+        cascade: true,
+        score: (x, i) => (warns(x.weakFeatures[i]!) ? 10 : 0) + x.weakFeatures[i]![1]!,
+      },
+      { name: "longest-answer", label: "escalate the longest weak answers first", cascade: true, score: (x, i) => x.weakFeatures[i]![1]! },
+    );
+  }
+  out.push(
+    { name: "longest-prompt", label: "route the longest prompts to the strong model first", cascade: false, score: (x, i) => x.prompt[i]![0]! },
+    { name: "most-numbers", label: "route the prompts with the most numbers first", cascade: false, score: (x, i) => x.prompt[i]![1]! + 0.01 * x.prompt[i]![0]! },
+  );
+  const types = [...new Set(train.types)];
+  if (types.length > 1) {
+    // the strong model's advantage per task type, measured on the TRAINING items
+    const adv = new Map<string, number>();
+    for (const ty of types) {
+      const idx = train.types.map((x, i) => (x === ty ? i : -1)).filter((i) => i >= 0);
+      adv.set(ty, mean(idx.map((i) => (train.strongCorrect[i] ? 1 : 0) - (train.weakCorrect[i] ? 1 : 0))));
+    }
+    out.push({
+      name: "by-type",
+      label: "route task types in order of the strong model's advantage on the training items, longest prompts first within a type",
+      cascade: false,
+      score: (x, i) => 10 * (adv.get(x.types[i]!) ?? 0) + x.prompt[i]![0]!,
+    });
+  }
+  return out;
+}
+
+function ruleCurve(r: Rule, t: ItemTable): CurvePoint[] {
+  const n = t.weakCorrect.length;
+  const order = orderByScore(Array.from({ length: n }, (_, i) => r.score(t, i)));
+  const escalated = r.cascade ? t.weakCost.map((w, i) => w + t.strongCost[i]!) : t.strongCost;
+  return orderCurve(order, t.weakCorrect, t.strongCorrect, t.weakCost, escalated);
+}
+
+/** Baselines on items `t` (hand rules chosen on `val`, using `train` for the type rule). */
+function baselines(t: ItemTable, val: ItemTable, train: ItemTable): { baselines: Baseline[]; bestRule: string } {
+  const n = t.weakCorrect.length;
+  const w = mean(t.weakCorrect.map(Number));
+  const s = mean(t.strongCorrect.map(Number));
+  const cw = mean(t.weakCost);
+  const cs = mean(t.strongCost);
+  const make = (name: string, label: string, points: CurvePoint[]): Baseline => ({ name, label, points, ...curveMetrics(points, w, s, cs) });
+  const out: Baseline[] = [
+    make("always-weak", "every item to the weak (cheapest) model", [{ x: 0, accuracy: w, cost: cw }]),
+    make("always-strong", "every item to the strong (most expensive) model", [{ x: 1, accuracy: s, cost: cs }]),
+  ];
+  const random: CurvePoint[][] = [];
+  for (let seed = 0; seed < 10; seed++) random.push(orderCurve(new Rng(`random-mix:${seed}`).permutation(n), t.weakCorrect, t.strongCorrect, t.weakCost, t.strongCost));
+  out.push(make("random", "a random share of items to the strong model (mean of 10 seeds)", meanCurve(random)));
+  // per-item oracle: items where only the strong model is right first, then ties, then those where only the weak one is
+  const gain = Array.from({ length: n }, (_, i) => (t.strongCorrect[i] ? 1 : 0) - (t.weakCorrect[i] ? 1 : 0));
+  out.push(make("oracle", "per-item oracle: the strong model exactly where it alone is right first", orderCurve(orderByScore(gain), t.weakCorrect, t.strongCorrect, t.weakCost, t.strongCost)));
+  // the best hand rule, chosen by APGR (else area) on the validation split
+  const rs = rules(t, train);
+  const wv = mean(val.weakCorrect.map(Number));
+  const sv = mean(val.strongCorrect.map(Number));
+  let best = rs[0]!;
+  let bestScore = -Infinity;
+  for (const r of rs) {
+    const pts = val.weakCorrect.length > 0 ? ruleCurve(r, val) : ruleCurve(r, train);
+    const m = curveMetrics(pts, wv, sv, mean(val.strongCost));
+    const score = m.apgr ?? pts.reduce((a, p) => a + p.accuracy, 0) / pts.length;
+    if (score > bestScore + 1e-12) {
+      bestScore = score;
+      best = r;
+    }
+  }
+  out.push(make("best-rule", `best hand rule on validation (${best.name}): ${best.label}`, ruleCurve(best, t)));
+  return { baselines: out, bestRule: best.name };
+}
+
+/** The weak (cheapest) and strong (most expensive) recorded agents of the pool, by mean cost on `items`. */
+function weakStrong(agents: readonly Agent[], items: readonly RecordedItem[]): { weak: RecordedAgent; strong: RecordedAgent } {
+  const rec = agents.filter((a): a is RecordedAgent => a instanceof RecordedAgent);
+  if (rec.length < 2) throw new InputError(`maestro curve: needs at least two recorded agents (models); the pool has ${rec.length}`);
+  const sortedByCost = [...rec].sort((a, b) => a.meanCost(items) - b.meanCost(items));
+  return { weak: sortedByCost[0]!, strong: sortedByCost[sortedByCost.length - 1]! };
+}
+
+interface Evaluator {
+  (knob: number | undefined): Promise<CurvePoint>;
+}
+
+function policyEvaluator(run: TrainedRun, agents: Agent[], items: RecordedItem[], strongName: string): Evaluator {
+  const spec = buildEnvSpec(run.config);
+  const tasks = new ListTaskSource(items, "cycle");
+  return async (knob) => {
+    const batch = await rollout({
+      spec,
+      agents,
+      encoder: run.encoder,
+      policy: run.trainer.policy,
+      tasks,
+      episodes: items.length,
+      firstEpisode: 0,
+      policyRng: new Rng("curve-policy"),
+      envRng: new Rng("curve-env"),
+      taskRng: new Rng("curve-tasks"),
+      greedy: true,
+      ...(run.knob && knob !== undefined ? { knob: run.knob.fixed(knob) } : {}),
+      ...(run.actionMask ? { actionMask: run.actionMask } : {}),
+    });
+    const eps = batch.episodes;
+    return {
+      x: mean(eps.map((e) => (e.agents.includes(strongName) ? 1 : 0))),
+      accuracy: mean(eps.map((e) => (e.success ? 1 : 0))),
+      cost: mean(eps.map((e) => e.cost)),
+      ...(knob !== undefined ? { knob } : {}),
+    };
+  };
+}
+
+/**
+ * Sweeps the knob over `n` values evenly spaced on its scale, then fills the largest gaps in x by bisecting the knob
+ * (at most n more evaluations, while a gap exceeds 1/n). Returns the points in knob order.
+ */
+async function sweepKnob(evaluate: Evaluator, knob: CostKnob, n: number): Promise<CurvePoint[]> {
+  const { min, max } = knob.o;
+  const pts: CurvePoint[] = [];
+  for (let i = 0; i < n; i++) pts.push(await evaluate(knob.valueAt(n === 1 ? 0 : i / (n - 1))));
+  for (let extra = 0; extra < n; extra++) {
+    pts.sort((a, b) => a.knob! - b.knob!);
+    let gap = 0;
+    let at = -1;
+    for (let i = 1; i < pts.length; i++) {
+      const g = Math.abs(pts[i]!.x - pts[i - 1]!.x);
+      if (g > gap && pts[i]!.knob! - pts[i - 1]!.knob! > 1e-9 * Math.max(1, max - min)) {
+        gap = g;
+        at = i;
+      }
+    }
+    if (at < 0 || gap <= 1 / n) break;
+    pts.push(await evaluate(knob.valueAt((knob.position(pts[at - 1]!.knob!) + knob.position(pts[at]!.knob!)) / 2)));
+  }
+  return pts.sort((a, b) => a.knob! - b.knob!);
+}
+
+/**
+ * The cost–quality curve of a run on recorded outputs: the policy's operating points (a knob sweep for a
+ * budget-conditioned policy, one greedy point otherwise) with the curve's end points added as anchors
+ * (always-weak at x = 0, always escalating at x = 1: any policy can be mixed with them), the metrics, and
+ * the baselines on the same items.
+ */
+export async function curveRun(runDir: string, o: CurveOptions = {}): Promise<CurveResult> {
+  const run = await loadTrainedRun(runDir);
+  try {
+    const c = run.config;
+    if (c.tasks.source !== "recorded") {
+      throw new InputError(`${runDir}: maestro curve needs a run on recorded outputs (tasks.source: recorded); this one has tasks.source ${c.tasks.source}`, runDir, "tasks.source");
+    }
+    const n = o.points ?? 21;
+    if (!Number.isInteger(n) || n < 2) throw new InputError(`--points ${n}: expected an integer ≥ 2`);
+    const split = o.split ?? "test";
+    const splits = recordedSplits(c);
+    const items = split === "test" ? splits.test : splits.val;
+    if (items.length === 0) throw new InputError(`${runDir}: the ${split === "test" ? "test" : "validation"} split is empty (tasks.split)`, runDir, "tasks.split");
+    const agents = buildAgents(c, { llm: run.llm });
+    const { weak, strong } = weakStrong(agents, items);
+    const t = itemTable(items, weak, strong);
+    const val = itemTable(splits.val, weak, strong);
+    const train = itemTable(splits.train, weak, strong);
+    const w = mean(t.weakCorrect.map(Number));
+    const s = mean(t.strongCorrect.map(Number));
+    const cw = mean(t.weakCost);
+    const cs = mean(t.strongCost);
+    const warnings: string[] = [];
+    if (s - w < 0.005) {
+      warnings.push(
+        `the strong model (${strong.name}, accuracy ${s.toFixed(3)}) is not more accurate than the weak one (${weak.name}, ${w.toFixed(3)}) on these items: APGR and CPT are undefined (null); compare accuracy and $`,
+      );
+    }
+    const evaluate = policyEvaluator(run, agents, items, strong.name);
+    const knob = run.knob;
+    const raw = knob ? await sweepKnob(evaluate, knob, n) : [await evaluate(undefined)];
+    const points = [...raw];
+    const escalateAll = c.env.shape === "cascade" ? mean(t.weakCost.map((x, i) => x + t.strongCost[i]!)) : cs;
+    if (!points.some((p) => p.x <= 1e-12)) points.push({ x: 0, accuracy: w, cost: cw, anchor: true });
+    if (!points.some((p) => p.x >= 1 - 1e-12)) points.push({ x: 1, accuracy: s, cost: escalateAll, anchor: true });
+    const { baselines: bs, bestRule } = baselines(t, val, train);
+    const random = bs.find((b) => b.name === "random")!;
+    const shares = o.operatingShares ?? [0.2, 0.5];
+    return {
+      runDir,
+      checkpointUpdate: run.checkpointUpdate,
+      split,
+      items: items.length,
+      shape: c.env.shape,
+      weak: { agent: weak.name, accuracy: w, cost: cw },
+      strong: { agent: strong.name, accuracy: s, cost: cs },
+      ...(knob ? { knob: { name: knob.o.name, min: knob.o.min, max: knob.o.max, costUnit: knob.o.costUnit } } : {}),
+      points,
+      ...curveMetrics(points, w, s, cs),
+      operating: shares.map((x) => ({ x, accuracy: at(points, x)?.accuracy ?? null, cost: at(points, x)?.cost ?? null })),
+      vsRandom: minMargin(points, random.points),
+      baselines: bs,
+      bestRule,
+      warnings,
+    };
+  } finally {
+    run.trainer.dispose();
+  }
+}
+
+/** Accuracy and $ of a baseline at fixed shares (single-point baselines: their own point). */
+export function operatingOf(b: { points: CurvePoint[] }, shares: readonly number[]): OperatingPoint[] {
+  if (b.points.length === 1) return shares.map(() => ({ x: b.points[0]!.x, accuracy: b.points[0]!.accuracy, cost: b.points[0]!.cost }));
+  return shares.map((x) => ({ x, accuracy: at(b.points, x)?.accuracy ?? null, cost: at(b.points, x)?.cost ?? null }));
+}
+
+/**
+ * One curve from several runs of policies that are not budget-conditioned (e.g. separately trained
+ * policies of a λ sweep), evaluated on the same items: their greedy points together, with the end
+ * anchors, the metrics recomputed, and the first run's baselines (the same items give the same ones).
+ */
+export function combineCurves(parts: readonly CurveResult[]): CurveResult {
+  const first = parts[0]!;
+  for (const p of parts) {
+    if (p.knob) throw new InputError(`${p.runDir}: a budget-conditioned run traces its own curve; give it alone to maestro curve`, p.runDir, "knob");
+    if (p.items !== first.items || p.split !== first.split || p.weak.accuracy !== first.weak.accuracy || p.strong.accuracy !== first.strong.accuracy || p.strong.cost !== first.strong.cost) {
+      throw new InputError(`${p.runDir}: not evaluated on the same items as ${first.runDir} (different data, split or seed); curves can only be joined on one split`, p.runDir);
+    }
+  }
+  const w = first.weak.accuracy;
+  const s = first.strong.accuracy;
+  const points: CurvePoint[] = parts.flatMap((p) => p.points.filter((q) => !q.anchor));
+  for (const anchor of first.points.filter((q) => q.anchor)) if (!points.some((q) => Math.abs(q.x - anchor.x) < 1e-12)) points.push(anchor);
+  const random = first.baselines.find((b) => b.name === "random")!;
+  return {
+    ...first,
+    runDir: parts.map((p) => p.runDir).join(", "),
+    points,
+    ...curveMetrics(points, w, s, first.strong.cost),
+    operating: first.operating.map((op) => ({ x: op.x, accuracy: at(points, op.x)?.accuracy ?? null, cost: at(points, op.x)?.cost ?? null })),
+    vsRandom: minMargin(points, random.points),
+  };
+}

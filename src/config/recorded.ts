@@ -1,0 +1,115 @@
+/**
+ * Recorded-output configs (issue 13): the data files behind `tasks.file` (paths, globs or lists,
+ * resolved to absolute files so a run's config.yaml finds them again), the table, the pool options the
+ * recorded agents share, `model: "*"` expanded into one agent per model, the split and the cost unit.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { globSync, isDynamicPattern } from "tinyglobby";
+import { buildRecordedAgent, type RecordedAgent, type RecordedAgentDef, type RecordedPool } from "../agents/recorded.js";
+import { InputError } from "../core/errors.js";
+import { matchAnswer } from "../tasks/evaluators.js";
+import { loadRecordedTable, splitRecorded, type RecordedSplits, type RecordedTable } from "../tasks/recorded.js";
+import { modelSettings } from "./models.js";
+import type { Config } from "./schema.js";
+
+type RecordedTasks = Extract<Config["tasks"], { source: "recorded" }>;
+
+/**
+ * The files of `tasks.file`: each entry a path or a glob, relative to `configDir` (else, if nothing is
+ * there, to the working directory, as a `--set tasks.file=...` typed in a shell means); sorted per entry,
+ * duplicates dropped.
+ */
+export function resolveRecordedFiles(spec: string | readonly string[], configDir: string, where: string, field = "tasks.file"): string[] {
+  const out: string[] = [];
+  const find = (abs: string, pattern: boolean): string[] => {
+    if (pattern) return globSync(abs.split(path.sep).join("/"), { absolute: true, onlyFiles: true }).map((f) => path.normalize(f)).sort();
+    return fs.existsSync(abs) ? [abs] : [];
+  };
+  for (const entry of typeof spec === "string" ? [spec] : spec) {
+    const pattern = isDynamicPattern(entry);
+    const bases = path.isAbsolute(entry) ? [""] : [configDir, process.cwd()];
+    let files: string[] = [];
+    for (const b of bases) {
+      files = find(b === "" ? entry : path.resolve(b, entry), pattern);
+      if (files.length > 0) break;
+    }
+    if (files.length === 0) {
+      const looked = bases.map((b) => (b === "" ? entry : path.resolve(b, entry))).join(", ");
+      throw new InputError(`${where}: ${field}: ${pattern ? `the pattern "${entry}" matches no file` : `"${entry}" not found`} (looked for ${looked})`, where, field);
+    }
+    for (const f of files) if (!out.includes(f)) out.push(f);
+  }
+  return out;
+}
+
+function recordedTasks(c: Pick<Config, "tasks">): RecordedTasks {
+  if (c.tasks.source !== "recorded") throw new Error("not a recorded-output config");
+  return c.tasks;
+}
+
+/** The table of a recorded config (files already resolved to absolute paths by validateConfig). */
+export function recordedTable(c: Pick<Config, "tasks">): RecordedTable {
+  const t = recordedTasks(c);
+  return loadRecordedTable({
+    files: typeof t.file === "string" ? [t.file] : t.file,
+    ...(t.gold ? { gold: { file: t.gold.file, prompt: t.gold.prompt, answer: t.gold.answer, ...(t.gold.pattern !== undefined ? { pattern: t.gold.pattern } : {}) } } : {}),
+  });
+}
+
+/** What the recorded agents of a config share. */
+export function recordedPool(c: Pick<Config, "tasks" | "llm">): RecordedPool {
+  const t = recordedTasks(c);
+  const l = c.llm;
+  return {
+    table: recordedTable(c),
+    models: modelSettings(c),
+    cost: l
+      ? { mode: l.cost.mode, computeScale: l.cost.computeScale, ...(l.cost.logStepPhi !== undefined ? { logStepPhi: l.cost.logStepPhi } : {}) }
+      : { mode: "price", computeScale: 1e-12 },
+    tokenizer: t.tokenizer,
+    promptOverheadTokens: t.promptOverheadTokens,
+    outputTokensWithoutText: t.outputTokensWithoutText,
+    judge: t.judge,
+    matches: (answer, expected) => matchAnswer(t.evaluator, answer, expected, t.tolerance),
+    scoreThreshold: t.scoreThreshold,
+  };
+}
+
+/** The train / validation / test split of a recorded config (seed: tasks.split.seed, else the run's). */
+export function recordedSplits(c: Pick<Config, "tasks" | "seed">): RecordedSplits {
+  const t = recordedTasks(c);
+  return splitRecorded(recordedTable(c).items, t.split, t.split.seed ?? c.seed);
+}
+
+/** The recorded agents of a config, built once per config object (they are stateless). */
+const agentMemo = new WeakMap<object, Map<string, RecordedAgent>>();
+export function recordedAgents(c: Config): Map<string, RecordedAgent> {
+  let m = agentMemo.get(c);
+  if (!m) {
+    const pool = recordedPool(c);
+    m = new Map();
+    for (const d of c.agents) if (d.kind === "recorded") m.set(d.name, buildRecordedAgent(d as RecordedAgentDef, pool));
+    agentMemo.set(c, m);
+  }
+  return m;
+}
+
+/**
+ * The cost unit λ and budgets are measured in: knob.costUnit when it is a number; else, for recorded
+ * tasks, the mean cost of one call of the most expensive agent over the training items; else 1.
+ */
+export function costUnitOf(c: Config): number {
+  const u = c.knob?.costUnit;
+  if (typeof u === "number") return u;
+  if (c.tasks.source !== "recorded") return 1;
+  const train = recordedSplits(c).train;
+  let best = 0;
+  for (const a of recordedAgents(c).values()) best = Math.max(best, a.meanCost(train));
+  return best > 0 ? best : 1;
+}
+
+/** Non-fatal findings about a recorded config's data (e.g. a gold file matching only some items); [] otherwise. */
+export function recordedWarnings(c: Pick<Config, "tasks">): string[] {
+  return c.tasks.source === "recorded" ? recordedTable(c).warnings : [];
+}

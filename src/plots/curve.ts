@@ -1,0 +1,127 @@
+import fs from "node:fs";
+import path from "node:path";
+import type { ChartConfiguration } from "chart.js";
+import { combineCurves, curveRun, type CurveOptions, type CurveResult } from "../analysis/curve.js";
+import type { CurvePoint } from "../analysis/metrics-routing.js";
+import { InputError } from "../core/errors.js";
+import { writeFileAtomic } from "../policy/io.js";
+import { palette, renderPanels, withAlpha } from "./render.js";
+
+interface Line {
+  label: string;
+  points: CurvePoint[];
+  colour: string;
+  dash?: number[];
+  radius?: number;
+  width?: number;
+}
+
+const sortedBy = (ps: readonly CurvePoint[], key: "x" | "cost") => [...ps].sort((a, b) => a[key] - b[key]);
+
+function panel(title: string, xLabel: string, lines: Line[], key: "x" | "cost", scale: number): ChartConfiguration {
+  return {
+    type: "scatter",
+    data: {
+      datasets: lines.map((l) => ({
+        label: l.label,
+        data: sortedBy(l.points, key).map((p) => ({ x: p[key] * scale, y: p.accuracy })),
+        borderColor: l.colour,
+        backgroundColor: withAlpha(l.colour, 0.8),
+        pointRadius: l.radius ?? 0,
+        showLine: l.points.length > 1,
+        borderWidth: l.width ?? 2,
+        borderDash: l.dash ?? [],
+        clip: false,
+      })),
+    },
+    options: {
+      plugins: { title: { display: true, text: title, font: { size: 15 } }, legend: { display: true, position: "right" } },
+      scales: {
+        x: { type: "linear", title: { display: true, text: xLabel }, ...(key === "x" ? { min: 0, max: 1 } : { min: 0 }) },
+        y: { title: { display: true, text: "accuracy" } },
+      },
+    },
+  } as ChartConfiguration;
+}
+
+/**
+ * The cost–quality PNG of `maestro curve`: accuracy against the share of items that reached the strong
+ * model, and against $ per 1,000 items; the learned policy (and, if given, separately trained policies)
+ * beside every baseline.
+ */
+export async function plotCurve(r: CurveResult, file: string, extra: Array<{ label: string; points: CurvePoint[] }> = []): Promise<string> {
+  const b = (name: string) => r.baselines.find((x) => x.name === name);
+  const lines: Line[] = [
+    { label: r.knob ? `learned (${r.knob.name} swept)` : "learned", points: r.points, colour: palette[0]!, radius: 3, width: 3 },
+    ...extra.map((e, i) => ({ label: e.label, points: e.points, colour: palette[(i + 5) % palette.length]!, radius: 4, width: 2 })),
+    { label: b("best-rule")!.name + ` (${r.bestRule})`, points: b("best-rule")!.points, colour: palette[1]!, dash: [6, 4] },
+    { label: "random mix (10 seeds)", points: b("random")!.points, colour: "#888888", dash: [3, 3] },
+    { label: "per-item oracle", points: b("oracle")!.points, colour: palette[2]!, dash: [2, 2], width: 1 },
+    { label: `always ${r.weak.agent}`, points: b("always-weak")!.points, colour: palette[4]!, radius: 7 },
+    { label: `always ${r.strong.agent}`, points: b("always-strong")!.points, colour: palette[3]!, radius: 7 },
+  ];
+  const where = `${r.split === "test" ? "test" : "validation"} split, ${r.items} items`;
+  await renderPanels(
+    [
+      panel(`accuracy vs strong-model calls (${where})`, `share of items that reached ${r.strong.agent}`, lines, "x", 1),
+      panel(`accuracy vs cost (${where})`, "$ per 1,000 items", lines, "cost", 1000),
+    ],
+    file,
+    1000,
+    360,
+  );
+  return file;
+}
+
+/** The curve's series as CSV rows: series, x, accuracy, cost, knob. */
+export function curveCsv(r: CurveResult): string {
+  const rows = ["series,x,accuracy,cost,knob"];
+  const add = (name: string, ps: readonly CurvePoint[]) => {
+    for (const p of sortedBy(ps, "x")) rows.push(`${name}${p.anchor ? "-anchor" : ""},${p.x},${p.accuracy},${p.cost},${p.knob ?? ""}`);
+  };
+  add("learned", r.points);
+  for (const b of r.baselines) add(b.name, b.points);
+  return rows.join("\n") + "\n";
+}
+
+export interface CurveCommandResult {
+  result: CurveResult;
+  files: { csv: string; json: string; png: string };
+}
+
+/**
+ * `maestro curve <runDir..>`: one run (its policy; a knob sweep if budget-conditioned), or several runs
+ * of policies that are not conditioned (e.g. a λ sweep of separately trained policies on the same data
+ * and split), whose greedy points are joined into one curve. Writes curve.csv, curve.json and curve.png
+ * to `out` (default `<runDir>/curve/`, or `curve/` in the runs' common parent folder).
+ */
+export async function curveCommand(runDirs: readonly string[], o: CurveOptions & { out?: string } = {}): Promise<CurveCommandResult> {
+  if (runDirs.length === 0) throw new InputError("maestro curve: give a run folder");
+  let result: CurveResult;
+  if (runDirs.length === 1) result = await curveRun(runDirs[0]!, o);
+  else {
+    const parts: CurveResult[] = [];
+    for (const d of runDirs) parts.push(await curveRun(d, o));
+    result = combineCurves(parts);
+  }
+  const out = o.out ?? (runDirs.length === 1 ? path.join(runDirs[0]!, "curve") : path.join(commonParent(runDirs), "curve"));
+  fs.mkdirSync(out, { recursive: true });
+  const files = { csv: path.join(out, "curve.csv"), json: path.join(out, "curve.json"), png: path.join(out, "curve.png") };
+  writeFileAtomic(files.csv, curveCsv(result));
+  writeFileAtomic(files.json, JSON.stringify(result, null, 2) + "\n");
+  await plotCurve(result, files.png);
+  return { result, files };
+}
+
+function commonParent(dirs: readonly string[]): string {
+  const parts = dirs.map((d) => path.resolve(d).split(path.sep));
+  const common: string[] = [];
+  for (let i = 0; ; i++) {
+    const seg = parts[0]![i];
+    if (seg === undefined || !parts.every((p) => p[i] === seg)) break;
+    common.push(seg);
+  }
+  // the runs' common ancestor (never one of the runs itself)
+  const c = common.join(path.sep) || path.sep;
+  return dirs.some((d) => path.resolve(d) === c) ? path.dirname(c) : c;
+}
