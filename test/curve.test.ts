@@ -9,6 +9,7 @@ import { loadConfig } from "../src/config/load.js";
 import { InputError } from "../src/core/errors.js";
 import { Rng } from "../src/core/rng.js";
 import { train } from "../src/run/train.js";
+import { serveRun } from "../src/serve/server.js";
 import { loadOrchestrator } from "../src/serve/orchestrate.js";
 import { recordedSplits } from "../src/config/recorded.js";
 import { removeTmpDirs, repoRoot, tmpDir } from "./helpers.js";
@@ -224,6 +225,38 @@ describe("a budget-conditioned policy on a table where the answer is known", () 
       await expect(o.solve("not in the table", { knob: 1 })).rejects.toThrow(InputError);
     } finally {
       o.dispose();
+    }
+  });
+
+  it("maestro serve takes the knob per request (model name or maestro field) and refuses a missing or out-of-range one", async () => {
+    const s = await serveRun(runDir, { port: 0, logLevel: "silent" });
+    try {
+      const item = recordedSplits(s.orchestrator.config).test.find((i) => !i.models.weak!.correct)!;
+      const ask = (body: Record<string, unknown>) =>
+        fetch(`${s.url}/v1/chat/completions`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ model: "maestro", messages: [{ role: "user", content: item.prompt }], ...body }),
+        });
+      const agents = async (r: Response) => {
+        expect(r.status).toBe(200);
+        const j = (await r.json()) as { maestro: { steps: { agent: string }[]; knob: { name: string; value: number } } };
+        return { agents: j.maestro.steps.map((x) => x.agent), knob: j.maestro.knob };
+      };
+      // the same answers as the orchestrator at those knob values (previous test): escalate when λ is small
+      expect(await agents(await ask({ model: "maestro:lambda=0.5" }))).toEqual({ agents: ["weak", "strong", "terminator"], knob: { name: "lambda", value: 0.5 } });
+      expect((await agents(await ask({ maestro: { lambda: 20 } }))).agents).toEqual(["weak", "terminator"]);
+      for (const [body, pattern] of [
+        [{}, /budget-conditioned: give its lambda in \[0\.2, 20\]/],
+        [{ model: "maestro:lambda=30" }, /out of range: .*\[0\.2, 20\]/],
+        [{ maestro: { budget: 1 } }, /conditioned on lambda, not budget/],
+      ] as const) {
+        const r = await ask(body);
+        expect(r.status).toBe(400);
+        expect(((await r.json()) as { error: { message: string } }).error.message).toMatch(pattern);
+      }
+    } finally {
+      await s.close();
     }
   });
 });

@@ -103,7 +103,7 @@ describe("README figures", () => {
   it("uses one form for commands: npx maestro", () => {
     const bare = lines
       .map((l, i) => [i + 1, l] as const)
-      .filter(([, l]) => /(?<!npx )(?<![\w/.-])maestro (train|eval|sweep|worker|plot|orchestrate|sim-server|oracle|config|completion|serve)\b/.test(l));
+      .filter(([, l]) => /(?<!npx )(?<![\w/.-])maestro (train|eval|sweep|worker|plot|orchestrate|sim-server|oracle|config|completion|serve|curve)\b/.test(l));
     expect(bare).toEqual([]);
   });
 });

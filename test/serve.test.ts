@@ -449,7 +449,7 @@ describe("request parsing", () => {
 
     const conditioned = { knob: { name: "budget" as const, min: 0.001, max: 0.01 } };
     expect(checkKnob(conditioned, { name: "budget", value: 0.002 })).toBe(0.002);
-    expect(checkKnob(conditioned, undefined)).toBeUndefined();
+    expect(() => checkKnob(conditioned, undefined)).toThrow(/budget-conditioned: give its budget in \[0\.001, 0\.01\]/);
     expect(() => checkKnob(conditioned, { name: "budget", value: 0.05 })).toThrow("budget=0.05 is out of range: the policy was trained for budget in [0.001, 0.01]");
     expect(() => checkKnob(conditioned, { name: "lambda", value: 0.005 })).toThrow(/conditioned on budget, not lambda \(allowed budget range \[0\.001, 0\.01\]\)/);
     expect(() => checkKnob({ knob: undefined }, { name: "budget", value: 0.005 })).toThrow(/not budget-conditioned/);

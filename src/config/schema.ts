@@ -138,7 +138,7 @@ const recordedTasks = z
       .object({
         train: z.number().positive().default(0.6).describe("Share of items for training."),
         val: z.number().nonnegative().default(0.1).describe("Share held out for validation (choosing the best hand rule; your tuning)."),
-        test: z.number().positive().default(0.3).describe("Share held out for testing: every figure `maestro curve` and `maestro eval` report."),
+        test: z.number().positive().default(0.3).describe("Share held out for testing: every figure the `curve` and `eval` commands report."),
         seed: z.number().int().nonnegative().nullable().default(null).describe("Seed of the split (null = the run's seed)."),
       })
       .strict()

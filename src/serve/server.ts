@@ -172,8 +172,15 @@ export function requestedKnob(body: Pick<ChatBody, "model" | "maestro">): { name
 
 /** Checks a requested knob against the knob the loaded policy takes. */
 export function checkKnob(orch: Pick<Orchestrator, "knob">, k: { name: string; value: number } | undefined): number | undefined {
-  if (!k) return undefined;
   const knob = orch.knob;
+  if (!k) {
+    if (!knob) return undefined;
+    throw new RequestError(
+      400,
+      `the served policy is budget-conditioned: give its ${knob.name} in [${knob.min}, ${knob.max}], as model "${SERVED_MODEL}:${knob.name}=<value>" or "maestro": {"${knob.name}": <value>}`,
+      knob.name,
+    );
+  }
   if (!knob) {
     throw new RequestError(400, `${k.name}=${k.value}: the served policy is not budget-conditioned; it takes no ${k.name} (use model "${SERVED_MODEL}")`, k.name);
   }
