@@ -11,6 +11,21 @@ const name = z
   .describe("Unique agent name within the pool (used in trajectories, metrics and plots).");
 const description = z.string().optional().describe("Free text shown in traces; not used by training.");
 
+/** `extract.mode: regex` needs a pattern that compiles (llm and recorded agents). */
+function checkExtractPattern(d: { extract: { mode: string; pattern?: string | undefined } }, ctx: z.RefinementCtx): void {
+  if (d.extract.mode !== "regex") return;
+  if (d.extract.pattern === undefined) {
+    ctx.addIssue({ code: "custom", path: ["extract", "pattern"], message: "extract.mode regex needs a pattern" });
+    return;
+  }
+  try {
+    new RegExp(d.extract.pattern);
+  } catch (e) {
+    ctx.addIssue({ code: "custom", path: ["extract", "pattern"], message: `invalid regular expression (${(e as Error).message})` });
+  }
+}
+
+
 export const echoAgentSchema = z
   .object({
     name,
@@ -69,19 +84,7 @@ export const llmAgentSchema = z
     description,
   })
   .strict()
-  .superRefine((d, ctx) => {
-    if (d.extract.mode === "regex") {
-      if (d.extract.pattern === undefined) {
-        ctx.addIssue({ code: "custom", path: ["extract", "pattern"], message: "extract.mode regex needs a pattern" });
-        return;
-      }
-      try {
-        new RegExp(d.extract.pattern);
-      } catch (e) {
-        ctx.addIssue({ code: "custom", path: ["extract", "pattern"], message: `invalid regular expression (${(e as Error).message})` });
-      }
-    }
-  });
+  .superRefine(checkExtractPattern);
 
 export const simAgentSchema = z
   .object({
@@ -158,19 +161,7 @@ export const recordedAgentSchema = z
     description,
   })
   .strict()
-  .superRefine((d, ctx) => {
-    if (d.extract.mode === "regex") {
-      if (d.extract.pattern === undefined) {
-        ctx.addIssue({ code: "custom", path: ["extract", "pattern"], message: "extract.mode regex needs a pattern" });
-        return;
-      }
-      try {
-        new RegExp(d.extract.pattern);
-      } catch (e) {
-        ctx.addIssue({ code: "custom", path: ["extract", "pattern"], message: `invalid regular expression (${(e as Error).message})` });
-      }
-    }
-  });
+  .superRefine(checkExtractPattern);
 
 /** Default name of a recorded agent: the model column's last path segment, in the allowed characters. */
 export function recordedAgentName(model: string): string {

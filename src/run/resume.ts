@@ -38,24 +38,14 @@ export const resumableFields = [
   "llm.models.<ref>.maxRetries",
 ] as const;
 
+/** The fields above as one pattern (`*`: any field of that section, `<ref>`: any model reference). */
+const resumablePattern = new RegExp(
+  `^(${resumableFields.map((f) => f.replace(/\./g, "\\.").replace("*", "[A-Za-z]+").replace("<ref>", "[^.]+")).join("|")})$`,
+);
+
 /** Whether a resumed run may change `key`: the run's results stay those of an uninterrupted run. */
 export function resumableField(key: string): boolean {
-  return (
-    [
-      "train.updates",
-      "train.checkpointEvery",
-      "train.keepCheckpoints",
-      "llm.timeoutMs",
-      "llm.maxRetries",
-      "llm.maxConcurrency",
-      "llm.requestsPerMinute",
-      "llm.maxRetryWaitMs",
-      "llm.maxErrorRate",
-      "llm.errorPatience",
-    ].includes(key) ||
-    /^log\.[A-Za-z]+$/.test(key) ||
-    /^llm\.models\.[^.]+\.(timeoutMs|maxRetries)$/.test(key)
-  );
+  return resumablePattern.test(key);
 }
 
 /**
