@@ -12,31 +12,16 @@ import { recordedAgentName, type extractModes } from "./definition.js";
 /** Which correctness counts when an item has both a recorded flag and a gold answer. */
 export type JudgeRule = "auto" | "recorded" | "evaluator";
 
-export interface RecordedAgentOptions {
+/** A recorded agent: its model column and answer form, plus what every recorded agent of the pool shares. */
+export interface RecordedAgentOptions extends Omit<RecordedPool, "models"> {
   name: string;
   /** Model column of the table. */
   model: string;
-  table: RecordedTable;
   extract: { mode: (typeof extractModes)[number]; pattern?: string };
   /** Prices of the model (llm.models entry), if any. */
   pricing?: ModelSettings;
-  cost: CostSettings;
   /** Fixed cost per call, where neither a recorded cost nor a price exists. */
   fixedCost?: number;
-  tokenizer: TokenizerName;
-  /** Tokens added to every call's input (e.g. a few-shot prefix the recorded prompt does not show). */
-  promptOverheadTokens: number;
-  /** Output tokens of a call whose answer text is not recorded. */
-  outputTokensWithoutText: number;
-  /**
-   * auto: the recorded flag (or score) where there is one, else the evaluator against the gold answer;
-   * recorded: the recorded flag only; evaluator: the evaluator against the gold answer only.
-   */
-  judge: JudgeRule;
-  /** Does the extracted answer match the reference answer (the task's evaluator)? */
-  matches?: (answer: string, expected: string) => boolean;
-  /** A recorded score counts as correct when ≥ this. */
-  scoreThreshold: number;
 }
 
 /** How a recorded call's cost is formed (documented in the README). */
@@ -156,10 +141,18 @@ export interface RecordedPool {
   models: Record<string, ModelSettings>;
   cost: CostSettings;
   tokenizer: TokenizerName;
+  /** Tokens added to every call's input (e.g. a few-shot prefix the recorded prompt does not show). */
   promptOverheadTokens: number;
+  /** Output tokens of a call whose answer text is not recorded. */
   outputTokensWithoutText: number;
+  /**
+   * auto: the recorded flag (or score) where there is one, else the evaluator against the gold answer;
+   * recorded: the recorded flag only; evaluator: the evaluator against the gold answer only.
+   */
   judge: JudgeRule;
+  /** Does the extracted answer match the reference answer (the task's evaluator)? */
   matches?: (answer: string, expected: string) => boolean;
+  /** A recorded score counts as correct when ≥ this. */
   scoreThreshold: number;
 }
 
