@@ -1,5 +1,4 @@
-import { countTokens as countCl100k } from "gpt-tokenizer/encoding/cl100k_base";
-import { countTokens as countO200k } from "gpt-tokenizer/encoding/o200k_base";
+import { createRequire } from "node:module";
 
 /**
  * Token counts of texts whose usage was not recorded (issue 13: recorded answers priced as
@@ -15,6 +14,17 @@ export type TokenizerName = (typeof tokenizerNames)[number];
 // special-token strings in recorded text are counted as plain text, never rejected
 const asText = { disallowedSpecial: new Set<string>() };
 
+type Counter = (text: string, o: typeof asText) => number;
+const requireCjs = createRequire(import.meta.url);
+const counters: Partial<Record<TokenizerName, Counter>> = {};
+/**
+ * The encoding's counter, loaded on first use: an encoding's BPE table costs ~40 MiB and ~0.1 s to load,
+ * which every run would otherwise pay at start-up (only runs on recorded outputs count tokens).
+ */
+function counter(encoding: TokenizerName): Counter {
+  return (counters[encoding] ??= (requireCjs(`gpt-tokenizer/encoding/${encoding}`) as { countTokens: Counter }).countTokens);
+}
+
 const memo = { cl100k_base: new Map<string, number>(), o200k_base: new Map<string, number>() };
 const MEMO_LIMIT = 200_000;
 
@@ -24,7 +34,7 @@ export function countTokens(text: string, encoding: TokenizerName = "cl100k_base
   const m = memo[encoding];
   let n = m.get(text);
   if (n === undefined) {
-    n = encoding === "o200k_base" ? countO200k(text, asText) : countCl100k(text, asText);
+    n = counter(encoding)(text, asText);
     if (m.size >= MEMO_LIMIT) m.clear();
     m.set(text, n);
   }
