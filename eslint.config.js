@@ -6,6 +6,7 @@ export default tseslint.config(
   { ignores: ["dist/", "node_modules/", "runs/", "coverage/"] },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
+  { files: ["**/*.cjs"], languageOptions: { sourceType: "commonjs", globals: { module: "writable", require: "readonly" } } },
   {
     languageOptions: { globals: { process: "readonly", console: "readonly", Buffer: "readonly", setTimeout: "readonly", clearTimeout: "readonly", setInterval: "readonly", clearInterval: "readonly", URL: "readonly", performance: "readonly" } },
     rules: {

@@ -46,7 +46,7 @@ const noPlotNoCk = timeProcess(["train", cfg, "--set", "log.plot=false", "--set"
 // In-process: batched vs per-episode policy calls on the same work (500 episodes of the MVP).
 const { loadConfig } = await import(path.join(root, "dist", "index.js"));
 const { buildAgents, buildEncoder, buildEnvSpec, buildTaskSource, buildTrainer, RunRngs } = await import(
-  path.join(root, "dist", "experiment", "build.js")
+  path.join(root, "dist", "run", "build.js")
 );
 const { rollout } = await import(path.join(root, "dist", "env", "rollout.js"));
 const { selectBackend } = await import(path.join(root, "dist", "policy", "backend.js"));

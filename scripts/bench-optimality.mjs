@@ -10,10 +10,10 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { loadConfig } from "../dist/experiment/config.js";
-import { exactEvaluateRun } from "../dist/experiment/exact.js";
-import { solveOracle } from "../dist/experiment/oracle.js";
-import { train } from "../dist/experiment/train.js";
+import { loadConfig } from "../dist/config/load.js";
+import { exactEvaluateRun } from "../dist/analysis/exact.js";
+import { solveOracle } from "../dist/analysis/oracle.js";
+import { train } from "../dist/run/train.js";
 
 const { values } = parseArgs({
   options: {

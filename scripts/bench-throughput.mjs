@@ -22,8 +22,8 @@ const { values } = parseArgs({
 });
 const reps = Number(values.reps);
 const d = (p) => import(path.join(root, "dist", p));
-const { loadConfig } = await d("experiment/config.js");
-const { buildAgents, buildEncoder, buildEnvSpec, buildTaskSource, buildTrainer, RunRngs } = await d("experiment/build.js");
+const { loadConfig } = await d("config/load.js");
+const { buildAgents, buildEncoder, buildEnvSpec, buildTaskSource, buildTrainer, RunRngs } = await d("run/build.js");
 const { rollout } = await d("env/rollout.js");
 const { selectBackend, tf } = await d("policy/backend.js");
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

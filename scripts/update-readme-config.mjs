@@ -3,7 +3,7 @@
 // test/docs.test.ts fails while the two differ). Usage: npm run build && node scripts/update-readme-config.mjs
 import fs from "node:fs";
 import path from "node:path";
-import { configReference } from "../dist/experiment/docs.js";
+import { configReference } from "../dist/config/docs.js";
 
 const file = path.resolve(import.meta.dirname, "..", "README.md");
 const text = fs.readFileSync(file, "utf8");

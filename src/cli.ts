@@ -2,21 +2,23 @@
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { InputError, zodToInputError } from "./core/errors.js";
-import type { OrchestrationTrace } from "./experiment/orchestrate.js";
+import type { OrchestrationTrace } from "./serve/orchestrate.js";
 
 // Each command loads what it needs when it runs: start-up (and `--help`) does not pay for the LLM SDKs,
 // the LP solver, BullMQ or chart.js unless the command uses them.
-const experiment = {
-  config: () => import("./experiment/config.js"),
-  docs: () => import("./experiment/docs.js"),
-  evaluate: () => import("./experiment/evaluate.js"),
-  exact: () => import("./experiment/exact.js"),
-  oracle: () => import("./experiment/oracle.js"),
-  progress: () => import("./experiment/progress.js"),
-  train: () => import("./experiment/train.js"),
-  multiSeed: () => import("./experiment/multiSeed.js"),
-  sweep: () => import("./experiment/sweep/command.js"),
-  orchestrate: () => import("./experiment/orchestrate.js"),
+const load = {
+  config: () => import("./config/load.js"),
+  docs: () => import("./config/docs.js"),
+  evaluate: () => import("./analysis/evaluate.js"),
+  exact: () => import("./analysis/exact.js"),
+  oracle: () => import("./analysis/oracle.js"),
+  progress: () => import("./run/progress.js"),
+  train: () => import("./plots/with-plots.js"),
+  multiSeed: () => import("./sweep/multiSeed.js"),
+  sweep: () => import("./sweep/command.js"),
+  queue: () => import("./sweep/queue.js"),
+  orchestrate: () => import("./serve/orchestrate.js"),
+  plots: () => import("./plots/command.js"),
 };
 
 function printTrace(t: OrchestrationTrace): void {
@@ -81,7 +83,7 @@ async function main(): Promise<void> {
         if (a.seeds !== undefined) {
           if (!Number.isInteger(a.seeds) || a.seeds < 1) throw new InputError(`--seeds ${a.seeds}: expected a positive integer`);
           if (a.resume) throw new InputError("--seeds cannot be combined with --resume (resume each seed's folder)");
-          const r = await (await experiment.multiSeed()).trainSeeds({
+          const r = await (await load.multiSeed()).trainSeeds({
             config: a.config!,
             sets: a.set as string[],
             seeds: a.seeds,
@@ -99,12 +101,12 @@ async function main(): Promise<void> {
           if (failed > 0) throw new Error(`${failed} of ${r.results.length} seeds failed`);
           return;
         }
-        const { loadConfig } = await experiment.config();
-        const { createProgress } = await experiment.progress();
+        const { loadConfig } = await load.config();
+        const { createProgress } = await load.progress();
         const config = a.resume ? undefined : loadConfig(a.config!, { sets: a.set as string[], seed: a.seed });
         let progress: ReturnType<typeof createProgress> | undefined;
         let warnedLlm = false;
-        const summary = await (await experiment.train()).train({
+        const summary = await (await load.train()).trainWithPlots({
           ...(config ? { config } : {}),
           ...(a.runDir ? { runDir: a.runDir } : {}),
           ...(a.resume ? { resumeDir: a.resume } : {}),
@@ -154,7 +156,7 @@ async function main(): Promise<void> {
       async (a) => {
         if (!Number.isInteger(a.episodes) || a.episodes < 1) throw new InputError(`--episodes ${a.episodes}: expected a positive integer`);
         if (a.exact) {
-          const x = await (await experiment.exact()).exactEvaluateRun(a.runDir);
+          const x = await (await load.exact()).exactEvaluateRun(a.runDir);
           if (a.json) {
             console.log(JSON.stringify(x, null, 2));
             return;
@@ -167,7 +169,7 @@ async function main(): Promise<void> {
           console.log(`cost    ${fmt(x.cost, 4)}${x.budget !== null ? ` (budget ${x.budget})` : ""}`);
           return;
         }
-        const r = await (await experiment.evaluate()).evaluateRun(a.runDir, { episodes: a.episodes, greedy: a.greedy, ...(a.seed !== undefined ? { seed: a.seed } : {}) });
+        const r = await (await load.evaluate()).evaluateRun(a.runDir, { episodes: a.episodes, greedy: a.greedy, ...(a.seed !== undefined ? { seed: a.seed } : {}) });
         if (a.json) {
           console.log(JSON.stringify(r, null, 2));
           return;
@@ -193,7 +195,7 @@ async function main(): Promise<void> {
           .option("quiet", { type: "boolean", default: false, describe: "No progress output." })
           .option("dry-run", { type: "boolean", default: false, describe: "Validate the sweep and list its trials; run and write nothing." }),
       async (a) => {
-        await (await experiment.sweep()).sweepCommand(a.file, { runsDir: a.runsDir, quiet: a.quiet, dryRun: a.dryRun, ...(a.workers !== undefined ? { workers: a.workers } : {}), ...(a.queue ? { queue: a.queue } : {}) });
+        await (await load.sweep()).sweepCommand(a.file, { runsDir: a.runsDir, quiet: a.quiet, dryRun: a.dryRun, ...(a.workers !== undefined ? { workers: a.workers } : {}), ...(a.queue ? { queue: a.queue } : {}) });
       },
     )
     .command(
@@ -206,7 +208,7 @@ async function main(): Promise<void> {
           .option("workers", { type: "number", describe: "Child processes per trial for its seeds (default: number of cores)." })
           .option("concurrency", { type: "number", default: 1, describe: "Trials this worker runs at the same time." }),
       async (a) => {
-        const { startWorker } = await import("./experiment/sweep/queue.js");
+        const { startWorker } = await load.queue();
         const w = startWorker({ url: a.queue, runsDir: a.runsDir, concurrency: a.concurrency, ...(a.workers !== undefined ? { workers: a.workers } : {}) });
         await w.waitUntilReady();
         console.log(`worker: waiting for trials on ${a.queue} (runs go to ${a.runsDir}/)`);
@@ -226,7 +228,7 @@ async function main(): Promise<void> {
           .option("metric", { type: "string", describe: "metrics.csv column to plot (default: return, success, cost)." })
           .option("out", { type: "string", describe: "Output PNG (default: in the first folder's plots/)." }),
       async (a) => {
-        await (await experiment.sweep()).plotCommand(a.dirs as string[], { ...(a.metric ? { metric: a.metric } : {}), ...(a.out ? { out: a.out } : {}) });
+        await (await load.plots()).plotCommand(a.dirs as string[], { ...(a.metric ? { metric: a.metric } : {}), ...(a.out ? { out: a.out } : {}) });
       },
     )
     .command(
@@ -247,7 +249,7 @@ async function main(): Promise<void> {
           ...(a.tasks ? await loadTaskFile(a.tasks) : []),
         ];
         if (tasks.length === 0) throw new InputError("maestro orchestrate: give --task \"...\" or --tasks file.jsonl");
-        const orch = await (await experiment.orchestrate()).loadOrchestrator(a.run, { ...(a.seed !== undefined ? { seed: a.seed } : {}), sets: a.set as string[] });
+        const orch = await (await load.orchestrate()).loadOrchestrator(a.run, { ...(a.seed !== undefined ? { seed: a.seed } : {}), sets: a.set as string[] });
         try {
           const traces = await orch.solveMany(tasks, { greedy: a.greedy });
           if (a.json) {
@@ -306,8 +308,8 @@ async function main(): Promise<void> {
           .option("set", { type: "string", array: true, default: [], describe: "Override a config field: --set env.budget=2" })
           .option("json", { type: "boolean", default: false, describe: "Print one JSON object." }),
       async (a) => {
-        const config = (await experiment.config()).loadConfig(a.config, { sets: a.set as string[] });
-        const r = await (await experiment.oracle()).solveOracle(config, a.config);
+        const config = (await load.config()).loadConfig(a.config, { sets: a.set as string[] });
+        const r = await (await load.oracle()).solveOracle(config, a.config);
         if (a.json) {
           console.log(JSON.stringify(r, null, 2));
           return;
@@ -333,7 +335,7 @@ async function main(): Promise<void> {
       "Print the config reference (every field, its type, default and meaning) as Markdown.",
       (y) => y,
       async () => {
-        console.log((await experiment.docs()).configReference());
+        console.log((await load.docs()).configReference());
       },
     )
     .demandCommand(1, "Give a command: train, eval, oracle, orchestrate, sweep, worker, plot, sim-server or config (see --help).")

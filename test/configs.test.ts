@@ -1,8 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../src/experiment/config.js";
-import { train } from "../src/experiment/train.js";
+import { loadConfig } from "../src/config/load.js";
+import { train } from "../src/run/train.js";
 import { startSimServer } from "../src/llm/sim-server.js";
 import YAML from "yaml";
 import { repoRoot, tmpDir } from "./helpers.js";

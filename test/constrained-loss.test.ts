@@ -4,8 +4,8 @@ import type { LossTerms, MinibatchTerms, UpdateContext } from "../src/algos/on-p
 import type { PpoLagrangianTrainer } from "../src/algos/ppo-lagrangian.js";
 import { Rng } from "../src/core/rng.js";
 import type { RolloutBatch } from "../src/env/rollout.js";
-import { buildEncoder, buildTrainer } from "../src/experiment/build.js";
-import { loadConfig } from "../src/experiment/config.js";
+import { buildEncoder, buildTrainer } from "../src/run/build.js";
+import { loadConfig } from "../src/config/load.js";
 import { selectBackend, tf } from "../src/policy/backend.js";
 import { repoRoot } from "./helpers.js";
 

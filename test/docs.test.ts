@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { configReference } from "../src/experiment/docs.js";
+import { configReference } from "../src/config/docs.js";
 import { repoRoot } from "./helpers.js";
 
 describe("README", () => {

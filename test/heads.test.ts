@@ -8,12 +8,12 @@ import { expectInputError } from "./helpers.js";
 import { Rng } from "../src/core/rng.js";
 import { decodeJoint, encodeJoint, jointLabel, jointOptions, jointSize } from "../src/env/heads.js";
 import { rollout } from "../src/env/rollout.js";
-import { buildAgents, buildEncoder, buildEnvSpec, buildTaskSource, buildTrainer } from "../src/experiment/build.js";
-import { loadConfig, validateConfig, type Config } from "../src/experiment/config.js";
-import { exactEvaluate, policyProbs } from "../src/experiment/exact.js";
-import { headsOf } from "../src/experiment/heads.js";
-import { solveOracle } from "../src/experiment/oracle.js";
-import { train } from "../src/experiment/train.js";
+import { buildAgents, buildEncoder, buildEnvSpec, buildTaskSource, buildTrainer } from "../src/run/build.js";
+import { loadConfig, validateConfig, type Config } from "../src/config/index.js";
+import { exactEvaluate, policyProbs } from "../src/analysis/exact.js";
+import { headsOf } from "../src/config/heads.js";
+import { solveOracle } from "../src/analysis/oracle.js";
+import { train } from "../src/run/train.js";
 import { selectBackend } from "../src/policy/backend.js";
 import { FactoredPolicy } from "../src/policy/factored.js";
 

@@ -1,10 +1,10 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { loadConfig } from "../src/experiment/config.js";
-import { exactEvaluateRun, type ExactResult } from "../src/experiment/exact.js";
-import { solveOracle, type OracleResult } from "../src/experiment/oracle.js";
-import { train, type RunSummary } from "../src/experiment/train.js";
+import { loadConfig } from "../src/config/load.js";
+import { exactEvaluateRun, type ExactResult } from "../src/analysis/exact.js";
+import { solveOracle, type OracleResult } from "../src/analysis/oracle.js";
+import { train, type RunSummary } from "../src/run/train.js";
 
 export const root = path.resolve(import.meta.dirname, "..");
 

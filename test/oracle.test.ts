@@ -1,9 +1,9 @@
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { SystemState } from "../src/core/types.js";
-import { validateConfig, loadConfig, type Config } from "../src/experiment/config.js";
-import { exactEvaluate, type PolicyProbs } from "../src/experiment/exact.js";
-import { markovKey, solveOracle, type OracleResult } from "../src/experiment/oracle.js";
+import { validateConfig, loadConfig, type Config } from "../src/config/index.js";
+import { exactEvaluate, type PolicyProbs } from "../src/analysis/exact.js";
+import { markovKey, solveOracle, type OracleResult } from "../src/analysis/oracle.js";
 
 const root = path.resolve(import.meta.dirname, "..");
 

@@ -9,8 +9,8 @@ import { InputError } from "../src/core/errors.js";
 import { Rng } from "../src/core/rng.js";
 import type { AgentOutput, SystemState } from "../src/core/types.js";
 import { Episode } from "../src/env/env.js";
-import { buildAgents, buildEncoder, buildEnvSpec, buildTaskSource } from "../src/experiment/build.js";
-import { loadConfig } from "../src/experiment/config.js";
+import { buildAgents, buildEncoder, buildEnvSpec, buildTaskSource } from "../src/run/build.js";
+import { loadConfig } from "../src/config/load.js";
 import { simTaskPrompt } from "../src/tasks/sim.js";
 
 const root = path.resolve(import.meta.dirname, "..");

@@ -3,7 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Queue } from "bullmq";
-import { redisConnection, runSweepQueue } from "../src/experiment/sweep/queue.js";
+import { redisConnection, runSweepQueue } from "../src/sweep/queue.js";
 import { freePort, spawnCli, tmpDir, writeSweep, removeTmpDirs } from "./helpers.js";
 
 let redis: ChildProcess | undefined;
@@ -59,7 +59,7 @@ parameters:
   reward.costPenalty: { values: [0.05, 0.1, 0.2] }
 `,
     );
-    const { loadSweep } = await import("../src/experiment/sweep/spec.js");
+    const { loadSweep } = await import("../src/sweep/spec.js");
     const trials = loadSweep(f).trials;
     const flaky = trials[1]!.id;
     const workers = ["A", "B"].map((w) =>

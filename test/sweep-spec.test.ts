@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { loadSweep, trialId } from "../src/experiment/sweep/spec.js";
+import { loadSweep, trialId } from "../src/sweep/spec.js";
 import { expectInputError, runCli, tmpDir, writeSweep, removeTmpDirs } from "./helpers.js";
 
 

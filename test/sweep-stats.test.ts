@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { bandAcross, bootstrapMeanCI, median, quantileSorted } from "../src/experiment/stats.js";
-import { MedianStopper } from "../src/experiment/sweep/median.js";
-import { paretoFront } from "../src/experiment/plots/sweep.js";
-import { countSimpleCycles, graphMetrics, mergeRecords, structureRecord } from "../src/experiment/structure.js";
+import { bandAcross, bootstrapMeanCI, median, quantileSorted } from "../src/analysis/stats.js";
+import { MedianStopper } from "../src/sweep/median.js";
+import { paretoFront } from "../src/plots/sweep.js";
+import { countSimpleCycles, graphMetrics, mergeRecords, structureRecord } from "../src/analysis/structure.js";
 
 describe("bootstrap confidence intervals", () => {
   it("quantiles interpolate like numpy", () => {

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { readMetrics } from "../src/experiment/metrics.js";
+import { readMetrics } from "../src/run/metrics.js";
 import { isPng, runCli, tmpDir, removeTmpDirs } from "./helpers.js";
 
 describe("train --seeds and maestro plot", () => {

@@ -3,10 +3,10 @@ import fs from "node:fs";
 import path from "node:path";
 import YAML from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../src/experiment/config.js";
-import { readMetrics } from "../src/experiment/metrics.js";
-import { train } from "../src/experiment/train.js";
-import { evaluateRun } from "../src/experiment/evaluate.js";
+import { loadConfig } from "../src/config/load.js";
+import { readMetrics } from "../src/run/metrics.js";
+import { train } from "../src/index.js";
+import { evaluateRun } from "../src/analysis/evaluate.js";
 import { selectBackend } from "../src/policy/backend.js";
 import { cliPath, metricsWithoutTiming, repoRoot, runCli, tmpDir, writeConfig } from "./helpers.js";
 

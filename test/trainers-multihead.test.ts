@@ -4,10 +4,10 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { rollout } from "../src/env/rollout.js";
-import { buildAgents, buildEncoder, buildEnvSpec, buildTaskSource, buildTrainer, RunRngs } from "../src/experiment/build.js";
-import { loadConfig } from "../src/experiment/config.js";
-import { headsOf } from "../src/experiment/heads.js";
-import { readMetrics } from "../src/experiment/metrics.js";
+import { buildAgents, buildEncoder, buildEnvSpec, buildTaskSource, buildTrainer, RunRngs } from "../src/run/build.js";
+import { loadConfig } from "../src/config/load.js";
+import { headsOf } from "../src/config/heads.js";
+import { readMetrics } from "../src/run/metrics.js";
 import { selectBackend, tf } from "../src/policy/backend.js";
 
 const root = path.resolve(import.meta.dirname, "..");

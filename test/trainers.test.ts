@@ -5,9 +5,9 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { P3oTrainer } from "../src/algos/p3o.js";
 import { rollout } from "../src/env/rollout.js";
-import { buildAgents, buildEncoder, buildEnvSpec, buildTaskSource, buildTrainer, RunRngs } from "../src/experiment/build.js";
-import { loadConfig } from "../src/experiment/config.js";
-import { readMetrics } from "../src/experiment/metrics.js";
+import { buildAgents, buildEncoder, buildEnvSpec, buildTaskSource, buildTrainer, RunRngs } from "../src/run/build.js";
+import { loadConfig } from "../src/config/load.js";
+import { readMetrics } from "../src/run/metrics.js";
 import { selectBackend, tf } from "../src/policy/backend.js";
 
 const root = path.resolve(import.meta.dirname, "..");

@@ -3,7 +3,7 @@ import type { Agent, AgentContext } from "./agent.js";
 
 /**
  * Simulated agents with the Markov semantics of issue 3, so the optimum of a simulated config can be
- * computed exactly (src/experiment/oracle.ts):
+ * computed exactly (src/analysis/oracle.ts):
  *
  * - a *solver* has `solve: {taskType: p}`; a call succeeds with probability
  *   clamp(solve[type] + Σ boosts of helpers already called, 0, 1). Success ends the episode

@@ -1,0 +1,159 @@
+/**
+ * Loading a config: YAML file → `--set` overrides → zod validation (schema.ts) → agent files resolved
+ * inline → cross-field checks. Every error names the file and the field; nothing is written.
+ */
+import path from "node:path";
+import YAML from "yaml";
+import { readYamlFile, resolveAgentDefinitions } from "../agents/loader.js";
+import { InputError, zodToInputError } from "../core/errors.js";
+import { checkHeadsConfig } from "./heads.js";
+import { configSchema, constrainedAlgos, type Config } from "./schema.js";
+
+/** Parses a `--set` value as YAML, so `0.1`, `true`, `[64,64]` and `null` get their types. */
+export function parseSetValue(text: string): unknown {
+  try {
+    return YAML.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** Applies `a.b.c=value` overrides to a plain object (creating intermediate objects). */
+export function applyOverrides(raw: unknown, sets: readonly string[], file: string): Record<string, unknown> {
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+    throw new InputError(`${file}: (top level): expected a mapping of config fields`, file);
+  }
+  const root = structuredClone(raw) as Record<string, unknown>;
+  for (const s of sets) {
+    const eq = s.indexOf("=");
+    if (eq <= 0) throw new InputError(`--set ${s}: expected key.path=value`, file, s);
+    const keys = s.slice(0, eq).split(".");
+    const value = parseSetValue(s.slice(eq + 1));
+    let node: Record<string, unknown> = root;
+    keys.slice(0, -1).forEach((k) => {
+      const next = node[k];
+      if (next === undefined || next === null) node[k] = {};
+      else if (typeof next !== "object" || Array.isArray(next)) {
+        throw new InputError(`--set ${s}: "${k}" is not a mapping in ${file}`, file, keys.join("."));
+      }
+      node = node[k] as Record<string, unknown>;
+    });
+    node[keys[keys.length - 1]!] = value;
+  }
+  return root;
+}
+
+export interface LoadOptions {
+  sets?: readonly string[];
+  seed?: number;
+}
+
+/** Validates a raw config object; `file` and `configDir` are used for messages and agent lookup. */
+export function validateConfig(raw: unknown, file: string, configDir: string, opts: LoadOptions = {}): Config {
+  const withSets = applyOverrides(raw, opts.sets ?? [], file);
+  if (opts.seed !== undefined) withSets.seed = opts.seed;
+  const parsed = configSchema.safeParse(withSets);
+  if (!parsed.success) throw zodToInputError(file, parsed.error);
+  const cfg = parsed.data;
+  if (cfg.tasks.source === "jsonl") {
+    // dataset paths are stored absolute, so the run folder's config.yaml finds them again
+    cfg.tasks.file = path.resolve(configDir, cfg.tasks.file);
+    if (cfg.tasks.evalFile !== undefined) cfg.tasks.evalFile = path.resolve(configDir, cfg.tasks.evalFile);
+  }
+  const agents = resolveAgentDefinitions(cfg.agents, configDir, file);
+  const config: Config = { ...cfg, agents };
+  checkCrossFields(config, file);
+  return config;
+}
+
+function checkCrossFields(c: Config, file: string): void {
+  checkLlmFields(c, file);
+  if (constrainedAlgos.includes(c.algo.name) && c.env.budget === undefined) {
+    throw new InputError(`${file}: env.budget: algo.name "${c.algo.name}" is a constrained trainer and needs a cost budget d`, file, "env.budget");
+  }
+  if (c.tasks.source === "sim") checkSimConfig(c, file);
+  checkHeadsConfig(c, file);
+  if (c.tasks.evaluator === "terminated" && !c.agents.some((a) => a.kind === "terminator")) {
+    throw new InputError(
+      `${file}: tasks.evaluator: "terminated" needs a terminator agent in the pool (agents has none)`,
+      file,
+      "tasks.evaluator",
+    );
+  }
+}
+
+/** LLM agents need an llm section naming their models; answer evaluators need a terminator. */
+function checkLlmFields(c: Config, file: string): void {
+  c.agents.forEach((a, i) => {
+    if (a.kind !== "llm") return;
+    if (!c.llm) throw new InputError(`${file}: llm: agent "${a.name}" (agents[${i}]) is an LLM agent; the config needs an llm section`, file, "llm");
+    if (!(a.model in c.llm.models)) {
+      throw new InputError(
+        `${file}: agents[${i}].model: agent "${a.name}" uses model "${a.model}", which is not in llm.models (has: ${Object.keys(c.llm.models).join(", ") || "none"})`,
+        file,
+        `agents[${i}].model`,
+      );
+    }
+  });
+  if (c.encoder.name === "embedding" && c.encoder.baseURL === undefined && c.llm?.baseURL === undefined) {
+    throw new InputError(`${file}: encoder.baseURL: the embedding encoder needs a baseURL (or llm.baseURL)`, file, "encoder.baseURL");
+  }
+  if ((c.tasks.source === "jsonl" || c.tasks.source === "arithmetic") && !c.agents.some((a) => a.kind === "terminator")) {
+    throw new InputError(
+      `${file}: tasks.evaluator: "${c.tasks.evaluator}" judges the answer when a terminator ends the episode; agents has no terminator`,
+      file,
+      "tasks.evaluator",
+    );
+  }
+  if (c.tasks.source === "arithmetic" && c.tasks.minSteps > c.tasks.maxSteps) {
+    throw new InputError(`${file}: tasks.minSteps: must be ≤ tasks.maxSteps`, file, "tasks.minSteps");
+  }
+}
+
+/** A simulated config: every solver knows every task type, every boost names a solver of the pool. */
+function checkSimConfig(c: Config, file: string): void {
+  if (c.tasks.source !== "sim") return;
+  const types = Object.keys(c.tasks.types);
+  const names = new Set(c.agents.map((a) => a.name));
+  c.agents.forEach((a, i) => {
+    if (a.kind !== "sim") return;
+    for (const t of types) {
+      if (a.solve !== undefined && !(t in a.solve)) {
+        throw new InputError(
+          `${file}: agents[${i}] (${a.name}).solve: no success probability for task type "${t}" (tasks.types has ${types.join(", ")})`,
+          file,
+          `agents[${i}].solve`,
+        );
+      }
+    }
+    for (const s of Object.keys(a.solve ?? {})) {
+      if (!types.includes(s)) {
+        throw new InputError(`${file}: agents[${i}] (${a.name}).solve.${s}: not a task type of tasks.types (${types.join(", ")})`, file, `agents[${i}].solve`);
+      }
+    }
+    for (const target of Object.keys(a.boost ?? {})) {
+      const solver = c.agents.find((b) => b.name === target);
+      if (!names.has(target) || solver?.kind !== "sim" || solver.solve === undefined) {
+        throw new InputError(`${file}: agents[${i}] (${a.name}).boost.${target}: not a sim solver of the pool`, file, `agents[${i}].boost`);
+      }
+    }
+  });
+  if (!c.env.terminatorEndsEpisode) {
+    throw new InputError(`${file}: env.terminatorEndsEpisode: simulated configs need true (the Terminator gives up)`, file, "env.terminatorEndsEpisode");
+  }
+  if (c.tasks.evaluator !== "solved") {
+    throw new InputError(`${file}: tasks.evaluator: simulated tasks need "solved"`, file, "tasks.evaluator");
+  }
+}
+
+/** Reads, overrides and validates a config file. Nothing is written. */
+export function loadConfig(file: string, opts: LoadOptions = {}): Config {
+  const raw = readYamlFile(file);
+  return validateConfig(raw, file, path.dirname(path.resolve(file)), opts);
+}
+
+/** The resolved config as YAML (what a run folder's config.yaml holds). */
+export function configToYaml(c: Config): string {
+  return YAML.stringify(c, { lineWidth: 0 });
+}
+

@@ -1,0 +1,485 @@
+import { z } from "zod";
+import { agentDefinitionSchema, type AgentDefinition } from "../agents/definition.js";
+import { answerEvaluatorNames, evaluatorNames, finalAnswerModes } from "../tasks/evaluators.js";
+import { arithmeticTypes } from "../tasks/arithmetic.js";
+import { cacheModes } from "../llm/cache.js";
+import { activationNames, backendNames, initNames } from "../policy/names.js";
+
+/**
+ * src/config — the experiment config. This file: one zod schema whose every field carries a description, so validation
+ * errors, `maestro config` and the README's reference table come from one source.
+ * Owns the shape and defaults of a config; loading, `--set` overrides and cross-field checks are in
+ * load.ts. Must not run anything.
+ */
+
+const positiveInt = () => z.number().int().positive();
+
+const hidden = z.array(positiveInt()).describe("Hidden layer sizes of the MLP.");
+
+const inlineTasks = z
+  .object({
+    source: z.literal("inline").describe("Tasks listed in the config."),
+    items: z.array(z.string().min(1)).min(1).describe("The task texts."),
+    order: z
+      .enum(["cycle", "random"])
+      .default("cycle")
+      .describe("cycle: episode e of update n gets task (n·episodesPerUpdate + e) mod #items (the DOA order); random: uniform draws."),
+    evaluator: z
+      .enum(evaluatorNames)
+      .default("terminated")
+      .describe("Success rule. terminated: ended by a terminal agent before maxSteps (DOA MVP); solved: a simulated agent solved it."),
+  })
+  .strict();
+
+const simTasks = z
+  .object({
+    source: z.literal("sim").describe("Simulated tasks (issue 3): a task type drawn per episode; the task text names the type."),
+    types: z
+      .record(z.string().regex(/^[A-Za-z0-9_-]+$/, "letters, digits, _ - only"), z.number().positive())
+      .refine((r) => Object.keys(r).length > 0, "at least one task type")
+      .describe("Task types and their sampling weights, e.g. {easy: 0.6, hard: 0.4}; every sim solver needs a probability for each."),
+    evaluator: z
+      .enum(evaluatorNames)
+      .default("solved")
+      .describe("Success rule; simulated tasks use `solved` (a simulated solver succeeded)."),
+  })
+  .strict();
+
+/** Fields shared by task sources with reference answers (judged on the episode's final answer). */
+const answerTaskFields = {
+  order: z
+    .enum(["cycle", "random"])
+    .default("random")
+    .describe("Training order over the train split: cycle in order, or uniform draws from the tasks stream."),
+  tolerance: z
+    .number()
+    .nonnegative()
+    .default(1e-6)
+    .describe("numeric evaluator: success when |answer − reference| ≤ tolerance·max(1, |reference|)."),
+  finalAnswer: z
+    .enum(finalAnswerModes)
+    .default("last")
+    .describe("The episode's final answer: the last answer an agent extracted, or the majority over all extracted answers."),
+};
+
+const jsonlTasks = z
+  .object({
+    source: z.literal("jsonl").describe("A JSON-lines dataset, one {id, prompt, answer, type?} object per line."),
+    file: z.string().min(1).describe("Dataset file (relative to the config file)."),
+    evalFile: z.string().optional().describe("Held-out dataset (relative to the config file); without it evalFraction of file is held out."),
+    evalFraction: z.number().min(0).max(0.9).default(0.2).describe("Share of file held out for evaluation (seeded shuffle) when there is no evalFile; 0 = none (evaluation uses the training tasks)."),
+    fields: z
+      .object({
+        id: z.string().default("id").describe("Field holding the task id (missing → line number)."),
+        prompt: z.string().default("prompt").describe("Field holding the task text."),
+        answer: z.string().default("answer").describe("Field holding the reference answer."),
+        type: z.string().default("type").describe("Field holding the optional task type."),
+      })
+      .strict()
+      .default({ id: "id", prompt: "prompt", answer: "answer", type: "type" })
+      .describe("Field names of the dataset's lines."),
+    evaluator: z
+      .enum(answerEvaluatorNames)
+      .default("exact")
+      .describe("How the final answer is checked: exact (normalised text), numeric (tolerance), choice (option letter), regex (reference is a pattern), contains."),
+    ...answerTaskFields,
+  })
+  .strict();
+
+const arithmeticTasks = z
+  .object({
+    source: z.literal("arithmetic").describe("Built-in seeded multi-step arithmetic word problems (addsub, muldiv, percent)."),
+    train: positiveInt().default(500).describe("Number of training problems."),
+    eval: positiveInt().default(200).describe("Number of held-out problems (disjoint from the training ones)."),
+    types: z.array(z.enum(arithmeticTypes)).min(1).default([...arithmeticTypes]).describe("Problem types, cycled."),
+    minSteps: positiveInt().default(2).describe("Fewest operations per problem."),
+    maxSteps: positiveInt().default(4).describe("Most operations per problem."),
+    seed: z.number().int().nonnegative().optional().describe("Seed of the generator (default: the run's seed)."),
+    evaluator: z.enum(answerEvaluatorNames).default("numeric").describe("How the final answer is checked."),
+    ...answerTaskFields,
+  })
+  .strict();
+
+
+const llmModelSchema = z
+  .object({
+    provider: z.enum(["openai", "anthropic"]).optional().describe("openai: any OpenAI-compatible chat API; anthropic: the Messages API (default: llm.provider)."),
+    model: z.string().min(1).describe("Model name sent to the provider."),
+    baseURL: z.string().url().optional().describe("API base URL (default: llm.baseURL, else the SDK's default)."),
+    apiKeyEnv: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "the NAME of an environment variable (never the key itself)")
+      .optional()
+      .describe("Name of the environment variable holding the API key (default: llm.apiKeyEnv; none = no key, e.g. local servers)."),
+    temperature: z.number().min(0).max(2).optional().describe("Sampling temperature (default: llm.temperature; not sent to Anthropic, whose SDK v1 has none)."),
+    maxTokens: positiveInt().optional().describe("Max completion tokens (default: llm.maxTokens)."),
+    timeoutMs: positiveInt().optional().describe("Per-attempt request timeout in ms (default: llm.timeoutMs)."),
+    maxRetries: z.number().int().nonnegative().optional().describe("SDK retries with backoff on 408/409/429/5xx/timeouts (default: llm.maxRetries)."),
+    inputPricePerM: z.number().nonnegative().default(0).describe("Price per million input tokens (cost mode price)."),
+    outputPricePerM: z.number().nonnegative().default(0).describe("Price per million output tokens (cost mode price)."),
+    paramsB: z.number().nonnegative().default(0).describe("Model size in billions of parameters (cost mode compute)."),
+  })
+  .strict();
+
+const llmSchema = z
+  .object({
+    provider: z.enum(["openai", "anthropic"]).default("openai").describe("Default provider of the models."),
+    baseURL: z.string().url().optional().describe("Default API base URL of the models (e.g. http://127.0.0.1:8787/v1 for maestro sim-server)."),
+    apiKeyEnv: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "the NAME of an environment variable (never the key itself)")
+      .optional()
+      .describe("Default name of the environment variable holding the API key."),
+    temperature: z.number().min(0).max(2).default(0.7).describe("Default sampling temperature."),
+    maxTokens: positiveInt().default(512).describe("Default max completion tokens."),
+    timeoutMs: positiveInt().default(60_000).describe("Default per-attempt timeout in ms."),
+    maxRetries: z.number().int().nonnegative().default(2).describe("Default SDK retries."),
+    models: z.record(z.string(), llmModelSchema).default({}).describe("Models by reference name (what agents' `model` points at)."),
+    maxConcurrency: positiveInt().default(8).describe("Most LLM requests in flight at once, over all agents and episodes of the run."),
+    requestsPerMinute: positiveInt().optional().describe("Optional cap on requests started per minute."),
+    sendSeed: z.boolean().default(true).describe("Send the episode index as the request `seed` (OpenAI-compatible providers)."),
+    cost: z
+      .object({
+        mode: z
+          .enum(["price", "compute"])
+          .default("price")
+          .describe("price: tokens × price per token; compute: Puppeteer's proxy 2·params·tokens·computeScale."),
+        computeScale: z.number().positive().default(1e-12).describe("Units of the compute proxy (1e-12: TFLOPs)."),
+        logStepPhi: z.number().positive().optional().describe("compute mode: also scale by log(1 + t/φ), t = 1-based step (Puppeteer)."),
+      })
+      .strict()
+      .default({ mode: "price", computeScale: 1e-12 })
+      .describe("How token usage becomes the step cost."),
+    cache: z
+      .object({
+        mode: z.enum(cacheModes).default("read-write").describe("read-write: reuse and store replies; read-only: replay (a miss is an error); off."),
+        dir: z.string().default("runs/.llm-cache").describe("Cache folder (relative to the working directory)."),
+      })
+      .strict()
+      .default({ mode: "read-write", dir: "runs/.llm-cache" })
+      .describe("On-disk response cache, keyed by provider, model, messages, sampling parameters and episode/step index."),
+  })
+  .strict()
+  .describe("LLM providers, models, limits, cost rule and response cache (needed by kind: llm agents).");
+
+const tasksSchema = z
+  .discriminatedUnion("source", [inlineTasks, simTasks, jsonlTasks, arithmeticTasks])
+  .describe("Where episodes' tasks come from.");
+
+const envSchema = z
+  .object({
+    maxSteps: positiveInt().describe("Episode length limit; reaching it without a terminal step is a failure."),
+    terminatorEndsEpisode: z
+      .boolean()
+      .default(true)
+      .describe(
+        "true: a terminal agent (the Terminator) ends the episode. false: the DOA code as published — episodes always run maxSteps, each terminal step is scored as a successful terminal step.",
+      ),
+    budget: z.number().positive().optional().describe("Episode cost budget d of the CMDP (shown to the features encoder)."),
+  })
+  .strict()
+  .describe("The orchestration environment.");
+
+const rewardSchema = z
+  .object({
+    successBonus: z.number().default(1).describe("Task reward r on success."),
+    failurePenalty: z.number().default(-1).describe("Task reward r on failure."),
+    costPenalty: z
+      .number()
+      .nonnegative()
+      .default(0)
+      .describe("λ of the penalised reward R_t = r_t − λ·c_t (Puppeteer/DOA form). Keep 0 for constrained trainers."),
+    gamma: z.number().min(0).max(1).default(0.99).describe("Discount factor γ."),
+  })
+  .strict()
+  .describe("Reward of DESIGN §1.");
+
+const doaEncoder = z
+  .object({ name: z.literal("doa-md5").describe("DOA's 64-d encoder: md5 of the task + 3 history features.") })
+  .strict();
+const featuresEncoder = z
+  .object({
+    name: z.literal("features").describe("Hashed n-grams of task and recent outputs + structural features."),
+    taskBuckets: z.number().int().nonnegative().default(64).describe("Hash buckets for the task text."),
+    outputBuckets: z.number().int().nonnegative().default(32).describe("Hash buckets for the recent outputs."),
+    recentTurns: z.number().int().nonnegative().default(2).describe("How many latest outputs are hashed."),
+    costScale: z.number().positive().default(10).describe("Cost normaliser when the run has no budget."),
+    view: z
+      .enum(["full", "markov"])
+      .default("full")
+      .describe(
+        "full: every feature above. markov: only the Markov state of simulated configs — task text n-grams (the task type), step (scalar + one-hot) and the called-at-least-once flags of helper agents (sim agents with `boost`); nothing else of the history.",
+      ),
+  })
+  .strict();
+const embeddingEncoder = z
+  .object({
+    name: z.literal("embedding").describe("Task embedding from an OpenAI-compatible /v1/embeddings endpoint (cached) + the features encoder."),
+    model: z.string().min(1).describe("Embedding model name."),
+    baseURL: z.string().url().optional().describe("Embeddings API base URL (default: llm.baseURL)."),
+    apiKeyEnv: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "the NAME of an environment variable (never the key itself)")
+      .optional()
+      .describe("Name of the environment variable holding the API key (default: llm.apiKeyEnv)."),
+    dimensions: positiveInt().default(64).describe("Embedding size (sent as `dimensions`; the reply must match)."),
+    timeoutMs: positiveInt().default(30_000).describe("Per-attempt timeout in ms."),
+    maxRetries: z.number().int().nonnegative().default(2).describe("SDK retries."),
+    taskBuckets: z.number().int().nonnegative().default(0).describe("Hash buckets for the task text in the structural part."),
+    outputBuckets: z.number().int().nonnegative().default(32).describe("Hash buckets for the recent outputs."),
+    recentTurns: z.number().int().nonnegative().default(2).describe("How many latest outputs are hashed."),
+    costScale: z.number().positive().default(10).describe("Cost normaliser when the run has no budget."),
+  })
+  .strict();
+const encoderSchema = z.discriminatedUnion("name", [doaEncoder, featuresEncoder, embeddingEncoder]).describe("State encoder.");
+
+const policySchema = z
+  .object({
+    hidden: hidden.default([128, 128]),
+    activation: z.enum(activationNames).default("relu").describe("Hidden activation."),
+    init: z
+      .enum(initNames)
+      .default("torch-default")
+      .describe("Weight init. torch-default: U(±1/√fan_in) for weights and biases (PyTorch's nn.Linear, DOA parity)."),
+    heads: z
+      .array(
+        z
+          .object({
+            name: z
+              .string()
+              .min(1)
+              .describe("Head name: `agent` (which agent acts; must be the first head; its choices are the pool) or `tier` (the model tier, passed to agents as options.tier)."),
+            choices: z
+              .array(z.string().regex(/^[A-Za-z0-9_.-]+$/, "letters, digits, _ . - only"))
+              .min(2)
+              .optional()
+              .describe("Names of the head's choices (every head but `agent`, e.g. [small, large])."),
+          })
+          .strict(),
+      )
+      .min(1)
+      .optional()
+      .describe(
+        "Factored action space (issue 4): one head per decision, e.g. [{name: agent}, {name: tier, choices: [small, large]}]. Absent = one agent head. macpo / mappo-lagrangian train one network per head; the other trainers one categorical over the joint actions.",
+      ),
+  })
+  .strict()
+  .describe("Policy network.");
+
+const reinforceSchema = z
+  .object({
+    baseline: z
+      .enum(["none", "mean", "value"])
+      .default("none")
+      .describe("Baseline subtracted from G_t: none (DOA), mean of the batch's returns, or a learned value network."),
+    normalizeReturns: z.boolean().default(false).describe("Standardise G_t over the batch before the baseline."),
+    valueLr: z.number().positive().default(1e-3).describe("Learning rate of the value baseline."),
+    valueHidden: hidden.default([64, 64]),
+    lr: z
+      .number()
+      .positive()
+      .nullable()
+      .default(null)
+      .describe("REINFORCE's own policy learning rate (one gradient step per batch needs a larger step than PPO's epochs); null = algo.lr."),
+  })
+  .strict()
+  .describe("REINFORCE options.");
+
+const ppoSchema = z
+  .object({
+    clipRatio: z.number().positive().default(0.2).describe("PPO clip range ε of the ratio π/π_old (Schulman et al. 2017, eq. 7)."),
+    epochs: positiveInt().default(10).describe("Passes over each rollout batch."),
+    minibatches: positiveInt().default(4).describe("Minibatches per epoch (rows are shuffled with the trainer's RNG stream)."),
+    targetKl: z
+      .number()
+      .positive()
+      .nullable()
+      .default(0.02)
+      .describe("KL early stop: stop the epochs once a minibatch's approx KL exceeds 1.5·targetKl (SB3's rule); null = off."),
+    gaeLambda: z.number().min(0).max(1).default(0.95).describe("GAE λ of the reward advantage (Schulman et al. 2016)."),
+    costGamma: z.number().min(0).max(1).nullable().default(null).describe("Discount γ_C of the cost signal; null = reward.gamma."),
+    costGaeLambda: z.number().min(0).max(1).nullable().default(null).describe("GAE λ of the cost advantage; null = gaeLambda."),
+    normalizeAdvantage: z.boolean().default(true).describe("Standardise the reward advantage over the batch."),
+    standardizeCostAdvantage: z
+      .boolean()
+      .default(false)
+      .describe("Standardise the cost advantage too (default: only centred, so its scale stays that of the cost)."),
+    valueLr: z.number().positive().default(1e-3).describe("Adam learning rate of the reward and cost critics."),
+    valueHidden: hidden.default([64, 64]),
+    annealLr: z
+      .boolean()
+      .default(false)
+      .describe("Decay the policy and critic learning rates linearly to 0 over train.updates (CleanRL's anneal_lr); settles the final policy of a Lagrangian/penalty oscillation."),
+    costWindow: positiveInt()
+      .default(20)
+      .describe("Constrained trainers: J_C = mean undiscounted episode cost over this many most recent episodes."),
+  })
+  .strict()
+  .describe("Shared on-policy (PPO-style) options of ppo, ppo-lagrangian and p3o.");
+
+const pidSchema = z
+  .object({
+    kp: z.number().nonnegative().default(0.1).describe("Proportional gain K_P (Stooke et al. 2020, Alg. 2)."),
+    ki: z.number().nonnegative().default(0.01).describe("Integral gain K_I."),
+    kd: z.number().nonnegative().default(0.01).describe("Derivative gain K_D."),
+    dDelay: positiveInt().default(10).describe("Delay (updates) of the derivative term: D uses J_C now minus J_C dDelay updates ago."),
+    pEmaAlpha: z.number().min(0).max(1).default(0.95).describe("EMA smoothing of the proportional error (0 = no smoothing)."),
+    dEmaAlpha: z.number().min(0).max(1).default(0.95).describe("EMA smoothing of the cost used by the derivative term."),
+  })
+  .strict()
+  .describe("PID-Lagrangian gains (OmniSafe's PIDLagrangian).");
+
+const lagrangianSchema = z
+  .object({
+    lambdaInit: z.number().nonnegative().default(0).describe("Initial Lagrange multiplier λ."),
+    lambdaLr: z.number().positive().default(0.05).describe("Step size η of the dual update λ ← clamp(λ + η(J_C − d), 0, λ_max)."),
+    lambdaMax: z.number().positive().default(100).describe("Upper clamp λ_max of the multiplier."),
+    optimizer: z
+      .enum(["plain", "adam", "pid"])
+      .default("plain")
+      .describe("plain: projected gradient ascent; adam: Adam on −λ(J_C − d) then clamp (OmniSafe); pid: PID-Lagrangian (Stooke et al. 2020)."),
+    pid: pidSchema.default(pidSchema.parse({})),
+  })
+  .strict()
+  .describe("PPO-Lagrangian multiplier options.");
+
+const p3oSchema = z
+  .object({
+    kappa: z.number().nonnegative().default(20).describe("Penalty factor κ of the exact penalty (Zhang et al. 2022, eq. 11); must exceed λ* for the constraint to hold."),
+    kappaSchedule: z
+      .enum(["fixed", "linear"])
+      .default("fixed")
+      .describe("fixed: κ throughout; linear: κ grows linearly from `kappa` to `kappaFinal` over `kappaUpdates` updates."),
+    kappaFinal: z.number().nonnegative().default(20).describe("κ at the end of a linear schedule."),
+    kappaUpdates: positiveInt().default(100).describe("Length (updates) of the linear κ ramp."),
+    clipCostSurrogate: z
+      .boolean()
+      .default(true)
+      .describe("true: pessimistic clipped cost surrogate E[max(ρ·A_C, clip(ρ)·A_C)] (the paper); false: plain E[ρ·A_C] (OmniSafe)."),
+    constraintScale: z
+      .enum(["one-minus-gamma", "one", "inverse-episode-length"])
+      .default("inverse-episode-length")
+      .describe(
+        "Factor s in max(0, L_C + s·(J_C − d)): one-minus-gamma = (1 − γ_C) (the paper, for discounted infinite horizons; 0 when γ_C = 1), one = 1 (OmniSafe), inverse-episode-length = 1 / mean episode length of the batch (puts the per-episode J_C − d on the per-step scale of L_C).",
+      ),
+  })
+  .strict()
+  .describe("P3O options.");
+
+const cpoSchema = z
+  .object({
+    targetKl: z.number().positive().default(0.01).describe("Trust region δ: an accepted step keeps the mean KL(π_old‖π) ≤ δ (Achiam et al. 2017, eq. 10)."),
+    targetKlFinal: z
+      .number()
+      .positive()
+      .nullable()
+      .default(null)
+      .describe("If set, δ decays linearly from targetKl to this value over train.updates (the trust-region analogue of annealLr: the final policy settles at the constraint boundary instead of oscillating around it); null = constant δ."),
+    cgIters: positiveInt().default(10).describe("Conjugate-gradient iterations for H⁻¹g and H⁻¹b."),
+    cgDamping: z.number().nonnegative().default(0.1).describe("Damping ε of the Fisher-vector product: (H + εI)·v."),
+    fvp: z
+      .enum(["analytic", "finite-difference"])
+      .default("analytic")
+      .describe("Fisher-vector product: analytic categorical Fisher Jᵀ(diag p − ppᵀ)J·v (J·v by exact forward-mode propagation, Jᵀu by one gradient), or a central finite difference of two gradients of the mean KL."),
+    fdEpsilon: z.number().positive().default(1e-3).describe("Step of the finite-difference Fisher-vector product (relative to |v|)."),
+    lineSearchSteps: positiveInt().default(15).describe("Backtracking line-search trials (step fractions 1, decay, decay², …)."),
+    lineSearchDecay: z.number().gt(0).lt(1).default(0.8).describe("Backtracking factor of the line search."),
+    constraintScale: z
+      .enum(["auto", "one-minus-gamma", "one", "inverse-episode-length"])
+      .default("auto")
+      .describe(
+        "Factor s of the constraint value c = s·(J_C − d): one-minus-gamma = (1 − γ_C) (the reference code); one = 1; inverse-episode-length = 1/mean episode length (the undiscounted episodic form); auto = (1 − γ_C) when γ_C < 1, else 1/mean episode length ((1 − γ_C) would be 0).",
+      ),
+  })
+  .strict()
+  .describe("CPO step options (cpo, macpo). Critics, GAE and J_C come from algo.ppo.");
+
+const macpoSchema = z
+  .object({
+    headOrder: z
+      .enum(["random", "fixed"])
+      .default("random")
+      .describe("Order in which macpo / mappo-lagrangian update the heads: random = a fresh seeded permutation every update (HAPPO/MACPO); fixed = head order of policy.heads."),
+  })
+  .strict()
+  .describe("Multi-head (sequential update) options of macpo and mappo-lagrangian.");
+
+export const algoNames = ["reinforce", "ppo", "ppo-lagrangian", "p3o", "cpo", "macpo", "mappo-lagrangian"] as const;
+/** Trainers that solve the CMDP (task reward, cost kept separate, budget as a constraint). */
+export const constrainedAlgos: readonly string[] = ["ppo-lagrangian", "p3o", "cpo", "macpo", "mappo-lagrangian"];
+
+const algoSchema = z
+  .object({
+    name: z
+      .enum(algoNames)
+      .default("reinforce")
+      .describe(
+        "Trainer: reinforce and ppo optimise the configured (penalised) reward; ppo-lagrangian, p3o, cpo, macpo and mappo-lagrangian the CMDP with env.budget (macpo / mappo-lagrangian: one policy per head of policy.heads).",
+      ),
+    lr: z.number().positive().default(1e-3).describe("Adam learning rate of the policy."),
+    adamEps: z.number().positive().default(1e-8).describe("Adam ε (torch's default)."),
+    maxGradNorm: z.number().positive().nullable().default(1.0).describe("Global-norm gradient clip (null = off)."),
+    entropyCoef: z.number().nonnegative().default(0).describe("Entropy bonus coefficient β."),
+    reinforce: reinforceSchema.default(reinforceSchema.parse({})),
+    ppo: ppoSchema.default(ppoSchema.parse({})),
+    lagrangian: lagrangianSchema.default(lagrangianSchema.parse({})),
+    p3o: p3oSchema.default(p3oSchema.parse({})),
+    cpo: cpoSchema.default(cpoSchema.parse({})),
+    macpo: macpoSchema.default(macpoSchema.parse({})),
+  })
+  .strict()
+  .describe("Training algorithm.");
+
+const trainSchema = z
+  .object({
+    updates: positiveInt().describe("Number of policy updates."),
+    episodesPerUpdate: positiveInt().describe("Episodes collected (in lockstep) per update."),
+    checkpointEvery: positiveInt().default(10).describe("Save a checkpoint every N updates (and always at the end); a resumed run redoes at most N−1 updates, exactly."),
+    keepCheckpoints: positiveInt().default(3).describe("How many recent checkpoints to keep."),
+  })
+  .strict()
+  .describe("Training loop.");
+
+const logSchema = z
+  .object({
+    episodeSample: z
+      .number()
+      .int()
+      .min(-1)
+      .default(2)
+      .describe("Trajectories per update written to episodes.jsonl (-1 = all, 0 = none)."),
+    plot: z.boolean().default(true).describe("Write plots/learning-curve.png at the end of the run."),
+  })
+  .strict()
+  .describe("What the run writes besides metrics.csv.");
+
+export const configSchema = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]+$/, "letters, digits, _ . - only")
+      .describe("Experiment name; runs go to runs/<name>/<timestamp>-seed<k>/."),
+    description: z.string().optional().describe("Free text."),
+    seed: z.number().int().nonnegative().default(0).describe("The one seed behind every random choice."),
+    backend: z.enum(backendNames).default("auto").describe("tfjs backend: auto picks node → wasm → cpu."),
+    agents: z
+      .array(z.union([z.string(), z.record(z.string(), z.unknown())]))
+      .min(2)
+      .describe("Agent pool in action order: names (agents/<name>.yaml), paths, or inline definitions."),
+    tasks: tasksSchema,
+    llm: llmSchema.optional(),
+    env: envSchema,
+    reward: rewardSchema.default(rewardSchema.parse({})),
+    encoder: encoderSchema.default({ name: "doa-md5" }),
+    policy: policySchema.default(policySchema.parse({})),
+    algo: algoSchema.default(algoSchema.parse({})),
+    train: trainSchema,
+    log: logSchema.default(logSchema.parse({})),
+  })
+  .strict();
+
+export type RawConfig = z.infer<typeof configSchema>;
+/** A validated config whose agents are resolved to inline definitions (what config.yaml holds). */
+export type Config = Omit<RawConfig, "agents"> & { agents: AgentDefinition[] };
+
+export { agentDefinitionSchema };

@@ -1,0 +1,332 @@
+import type { Agent } from "../agents/agent.js";
+import { buildAgent, type AgentDeps } from "../agents/loader.js";
+import { linkSimAgents } from "../agents/sim.js";
+import type { LagrangeOptions } from "../algos/lagrange.js";
+import type { OnPolicyOptions } from "../algos/on-policy.js";
+import { P3oTrainer } from "../algos/p3o.js";
+import { PpoLagrangianTrainer } from "../algos/ppo-lagrangian.js";
+import { PpoTrainer } from "../algos/ppo.js";
+import { ReinforceTrainer } from "../algos/reinforce.js";
+import type { Trainer } from "../algos/trainer.js";
+import { CpoTrainer } from "../algos/cpo.js";
+import { MacpoTrainer, type CpoOptions } from "../algos/macpo.js";
+import { MappoLagrangianTrainer } from "../algos/mappo-lagrangian.js";
+import { FactoredPolicy } from "../policy/factored.js";
+import { jointSize } from "../env/heads.js";
+import { headsOf } from "../config/heads.js";
+import { Rng, type RngState } from "../core/rng.js";
+import type { EnvSpec } from "../env/env.js";
+import { DoaMd5Encoder, FeaturesEncoder, type FeaturesEncoderOptions, type StateEncoder } from "../policy/encoders.js";
+import { CategoricalPolicy } from "../policy/policy.js";
+import { evaluatorByName } from "../tasks/evaluators.js";
+import { SimTaskSource } from "../tasks/sim.js";
+import { inlineTasks, ListTaskSource, type TaskSource } from "../tasks/source.js";
+import { generateArithmeticTasks } from "../tasks/arithmetic.js";
+import { loadJsonlTasks, splitTasks } from "../tasks/jsonl.js";
+import type { Task } from "../core/types.js";
+import { LlmClient, type LlmClientOptions } from "../llm/client.js";
+import type { ModelSettings } from "../llm/types.js";
+import { Embedder } from "../llm/embeddings.js";
+import { apiKeyFor } from "../llm/providers.js";
+import { EmbeddingEncoder } from "../policy/embedding.js";
+import type { Config } from "../config/schema.js";
+
+/** The random streams of a run, each derived from the one seed (DESIGN §5). */
+export class RunRngs {
+  readonly policy: Rng;
+  readonly env: Rng;
+  readonly tasks: Rng;
+  readonly trainer: Rng;
+
+  constructor(
+    readonly seed: number,
+    states?: Record<string, RngState>,
+  ) {
+    this.policy = new Rng(`${seed}:policy`, states?.policy);
+    this.env = new Rng(`${seed}:env`, states?.env);
+    this.tasks = new Rng(`${seed}:tasks`, states?.tasks);
+    this.trainer = new Rng(`${seed}:trainer`, states?.trainer);
+  }
+
+  state(): Record<string, RngState> {
+    return { policy: this.policy.state(), env: this.env.state(), tasks: this.tasks.state(), trainer: this.trainer.state() };
+  }
+
+  /** Restores every stream in place from a checkpoint (components keep their references). */
+  restore(states: Record<string, RngState>): void {
+    if (states.policy) this.policy.restore(states.policy);
+    if (states.env) this.env.restore(states.env);
+    if (states.tasks) this.tasks.restore(states.tasks);
+    if (states.trainer) this.trainer.restore(states.trainer);
+  }
+}
+
+export function buildAgents(c: Config, deps: AgentDeps = {}): Agent[] {
+  const agents = c.agents.map((d) => buildAgent(d, deps));
+  linkSimAgents(agents);
+  return agents;
+}
+
+/** The resolved settings of every entry of `llm.models` (model fields over the llm defaults). */
+export function modelSettings(c: Config): Record<string, ModelSettings> {
+  const l = c.llm;
+  if (!l) return {};
+  const out: Record<string, ModelSettings> = {};
+  for (const [ref, m] of Object.entries(l.models)) {
+    const baseURL = m.baseURL ?? l.baseURL;
+    const apiKeyEnv = m.apiKeyEnv ?? l.apiKeyEnv;
+    out[ref] = {
+      ref,
+      provider: m.provider ?? l.provider,
+      model: m.model,
+      ...(baseURL !== undefined ? { baseURL } : {}),
+      ...(apiKeyEnv !== undefined ? { apiKeyEnv } : {}),
+      temperature: m.temperature ?? l.temperature,
+      maxTokens: m.maxTokens ?? l.maxTokens,
+      timeoutMs: m.timeoutMs ?? l.timeoutMs,
+      maxRetries: m.maxRetries ?? l.maxRetries,
+      inputPricePerM: m.inputPricePerM,
+      outputPricePerM: m.outputPricePerM,
+      paramsB: m.paramsB,
+    };
+  }
+  return out;
+}
+
+/**
+ * The run's one LLM client (shared by all its LLM agents and the embedding encoder), or undefined
+ * when the config has no llm section. Creates every used model's SDK client, so a missing API key
+ * variable is reported before anything is written.
+ */
+export function buildLlm(c: Config, extra: Partial<LlmClientOptions> = {}): LlmClient | undefined {
+  const l = c.llm;
+  if (!l) return undefined;
+  const client = new LlmClient({
+    models: modelSettings(c),
+    maxConcurrency: l.maxConcurrency,
+    ...(l.requestsPerMinute !== undefined ? { requestsPerMinute: l.requestsPerMinute } : {}),
+    cost: { mode: l.cost.mode, computeScale: l.cost.computeScale, ...(l.cost.logStepPhi !== undefined ? { logStepPhi: l.cost.logStepPhi } : {}) },
+    cache: { mode: l.cache.mode, dir: l.cache.dir },
+    sendSeed: l.sendSeed,
+    ...extra,
+  });
+  client.checkModels(new Set(c.agents.flatMap((a) => (a.kind === "llm" ? [a.model] : []))));
+  return client;
+}
+
+/** Train and held-out tasks of a config (inline tasks: the same list for both). */
+export function buildTaskSplits(c: Config): { train: Task[]; eval: Task[] } {
+  const t = c.tasks;
+  switch (t.source) {
+    case "inline": {
+      const items = inlineTasks(t.items);
+      return { train: items, eval: items };
+    }
+    case "jsonl": {
+      const fields = t.fields;
+      const all = loadJsonlTasks(t.file, fields);
+      if (t.evalFile !== undefined) return { train: all, eval: loadJsonlTasks(t.evalFile, fields) };
+      return splitTasks(all, t.evalFraction, c.seed, `${t.file}: tasks.evalFraction`);
+    }
+    case "arithmetic": {
+      const seed = t.seed ?? c.seed;
+      const opts = { seed, types: t.types, minSteps: t.minSteps, maxSteps: t.maxSteps };
+      const train = generateArithmeticTasks({ ...opts, count: t.train, idPrefix: "train" });
+      const seen = new Set(train.map((x) => x.prompt));
+      const pool = generateArithmeticTasks({ ...opts, seed: `${seed}:eval`, count: 3 * t.eval, idPrefix: "eval" });
+      return { train, eval: pool.filter((x) => !seen.has(x.prompt)).slice(0, t.eval) };
+    }
+    case "sim":
+      throw new Error("buildTaskSplits: simulated tasks are drawn per episode by type; there is no fixed task list");
+  }
+}
+
+export function buildTaskSource(c: Config, split: "train" | "eval" = "train"): TaskSource {
+  switch (c.tasks.source) {
+    case "inline":
+      return new ListTaskSource(inlineTasks(c.tasks.items), c.tasks.order);
+    case "sim":
+      return new SimTaskSource(c.tasks.types);
+    default: {
+      const order = c.tasks.order;
+      const s = buildTaskSplits(c);
+      // held-out tasks are visited in order, so an evaluation of n ≤ #eval episodes sees each once
+      return split === "train" ? new ListTaskSource(s.train, order) : new ListTaskSource(s.eval, "cycle");
+    }
+  }
+}
+
+export function buildEnvSpec(c: Config): EnvSpec {
+  return {
+    maxSteps: c.env.maxSteps,
+    terminatorEndsEpisode: c.env.terminatorEndsEpisode,
+    successBonus: c.reward.successBonus,
+    failurePenalty: c.reward.failurePenalty,
+    costPenalty: c.reward.costPenalty,
+    budget: c.env.budget,
+    evaluator:
+      c.tasks.source === "inline" || c.tasks.source === "sim"
+        ? evaluatorByName(c.tasks.evaluator)
+        : evaluatorByName(c.tasks.evaluator, { finalAnswer: c.tasks.finalAnswer, tolerance: c.tasks.tolerance }),
+  };
+}
+
+/** The `features` encoder of a config (alone, or as the structural part of the embedding encoder). */
+function featuresEncoder(
+  c: Config,
+  e: { taskBuckets: number; outputBuckets: number; recentTurns: number; costScale: number },
+  extra: Partial<FeaturesEncoderOptions> = {},
+): FeaturesEncoder {
+  return new FeaturesEncoder({
+    agents: c.agents.map((a) => a.name),
+    maxSteps: c.env.maxSteps,
+    taskBuckets: e.taskBuckets,
+    outputBuckets: e.outputBuckets,
+    recentTurns: e.recentTurns,
+    costScale: e.costScale,
+    ...extra,
+  });
+}
+
+export function buildEncoder(c: Config, llm?: LlmClient): StateEncoder {
+  const e = c.encoder;
+  switch (e.name) {
+    case "embedding": {
+      if (!llm) throw new Error("buildEncoder: the embedding encoder needs the run's LLM client (config llm section)");
+      const apiKeyEnv = e.apiKeyEnv ?? c.llm?.apiKeyEnv;
+      const apiKey = apiKeyFor({ ref: "encoder", apiKeyEnv }, process.env, "encoder.apiKeyEnv");
+      const baseURL = e.baseURL ?? c.llm?.baseURL;
+      const embedder = new Embedder({
+        model: e.model,
+        ...(baseURL !== undefined ? { baseURL } : {}),
+        apiKey,
+        dimensions: e.dimensions,
+        timeoutMs: e.timeoutMs,
+        maxRetries: e.maxRetries,
+        cache: llm.cache,
+        limiter: llm.limiter,
+        stats: llm.stats,
+      });
+      return new EmbeddingEncoder(embedder, e.dimensions, featuresEncoder(c, e));
+    }
+    case "doa-md5":
+      return new DoaMd5Encoder();
+    case "features":
+      return featuresEncoder(c, e, {
+        view: e.view,
+        markovAgents: c.agents.filter((a) => a.kind === "sim" && a.boost !== undefined && Object.keys(a.boost).length > 0).map((a) => a.name),
+      });
+  }
+}
+
+/**
+ * Policy and trainer, initialised from the seed (init uses its own stream, so it never shifts sampling).
+ * `trainerRng` orders minibatches (pass the run's RunRngs.trainer so it is checkpointed).
+ */
+export function buildTrainer(c: Config, encoder: StateEncoder, trainerRng: Rng = new Rng(`${c.seed}:trainer`)): Trainer {
+  const initRng = new Rng(`${c.seed}:init`);
+  const a = c.algo;
+  const netOpts = { hidden: c.policy.hidden, activation: c.policy.activation, init: c.policy.init, outputGain: 0.01 };
+  if (a.name === "macpo" || a.name === "mappo-lagrangian") {
+    // one network per head (issue 4)
+    const heads = headsOf(c);
+    const policy = new FactoredPolicy(
+      encoder.dim,
+      heads.map((h) => h.name),
+      heads.map((h) => h.choices.length),
+      netOpts,
+      initRng,
+    );
+    const order = { headOrder: a.macpo.headOrder };
+    if (a.name === "macpo") {
+      return new MacpoTrainer(
+        policy,
+        policy.heads.map((p, i) => ({ name: heads[i]!.name, policy: p })),
+        onPolicyOptions(c),
+        cpoOptions(c),
+        order,
+        initRng,
+        trainerRng,
+      );
+    }
+    return new MappoLagrangianTrainer(
+      policy,
+      onPolicyOptions(c),
+      lagrangeOptions(c),
+      order,
+      initRng,
+      trainerRng,
+    );
+  }
+  // every other trainer: one categorical over the (joint) actions — the agents with a single head
+  const policy = new CategoricalPolicy(encoder.dim, jointSize(headsOf(c)), netOpts, initRng);
+  switch (a.name) {
+    case "reinforce":
+      return new ReinforceTrainer(
+        policy,
+        {
+          gamma: c.reward.gamma,
+          lr: a.reinforce.lr ?? a.lr,
+          baseline: a.reinforce.baseline,
+          normalizeReturns: a.reinforce.normalizeReturns,
+          entropyCoef: a.entropyCoef,
+          maxGradNorm: a.maxGradNorm,
+          valueLr: a.reinforce.valueLr,
+          valueNet: { hidden: a.reinforce.valueHidden, activation: c.policy.activation, init: c.policy.init },
+          adamEps: a.adamEps,
+        },
+        initRng,
+      );
+    case "ppo":
+      return new PpoTrainer(policy, onPolicyOptions(c), initRng, trainerRng);
+    case "ppo-lagrangian":
+      return new PpoLagrangianTrainer(policy, onPolicyOptions(c), lagrangeOptions(c), initRng, trainerRng);
+    case "p3o":
+      return new P3oTrainer(policy, onPolicyOptions(c), { ...a.p3o, budget: requireBudget(c) }, initRng, trainerRng);
+    case "cpo":
+      return new CpoTrainer(policy, onPolicyOptions(c), cpoOptions(c), initRng, trainerRng);
+  }
+}
+
+/** The CPO step options of cpo and macpo. */
+export function cpoOptions(c: Config): CpoOptions {
+  return { ...c.algo.cpo, entropyCoef: c.algo.entropyCoef, budget: requireBudget(c) };
+}
+
+function requireBudget(c: Config): number {
+  if (c.env.budget === undefined) throw new Error(`algo ${c.algo.name} needs env.budget`);
+  return c.env.budget;
+}
+
+/** The shared on-policy options of ppo, ppo-lagrangian and p3o. */
+/** The Lagrange multiplier settings of the Lagrangian trainers (ppo-lagrangian, mappo-lagrangian). */
+function lagrangeOptions(c: Config): LagrangeOptions {
+  const l = c.algo.lagrangian;
+  return { init: l.lambdaInit, lr: l.lambdaLr, max: l.lambdaMax, optimizer: l.optimizer, pid: l.pid, budget: requireBudget(c) };
+}
+
+export function onPolicyOptions(c: Config): OnPolicyOptions {
+  const a = c.algo;
+  const p = a.ppo;
+  return {
+    gamma: c.reward.gamma,
+    gaeLambda: p.gaeLambda,
+    costGamma: p.costGamma ?? c.reward.gamma,
+    costGaeLambda: p.costGaeLambda ?? p.gaeLambda,
+    clipRatio: p.clipRatio,
+    epochs: p.epochs,
+    minibatches: p.minibatches,
+    targetKl: p.targetKl,
+    lr: a.lr,
+    valueLr: p.valueLr,
+    valueNet: { hidden: p.valueHidden, activation: c.policy.activation, init: c.policy.init },
+    entropyCoef: a.entropyCoef,
+    maxGradNorm: a.maxGradNorm,
+    adamEps: a.adamEps,
+    normalizeAdvantage: p.normalizeAdvantage,
+    standardizeCostAdvantage: p.standardizeCostAdvantage,
+    costWindow: p.costWindow,
+    annealLr: p.annealLr,
+    totalUpdates: c.train.updates,
+  };
+}

@@ -1,0 +1,309 @@
+/**
+ * src/run — one training run. train.ts owns the loop (rollout → update → metrics row → checkpoint) and
+ * the run folder's files; build.ts turns a config into agents, tasks, encoder, policy and trainer.
+ * Contains no RL math (that is src/algos) and draws no PNG (callers pass src/plots in `plot`).
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { NonFiniteLossError, type Trainer } from "../algos/trainer.js";
+import { InputError } from "../core/errors.js";
+import { mean, std } from "../core/math.js";
+import type { AgentOutput } from "../core/types.js";
+import { rollout, type RolloutBatch } from "../env/rollout.js";
+import { selectBackend } from "../policy/backend.js";
+import { writeFileAtomic } from "../policy/io.js";
+import { buildAgents, buildEncoder, buildEnvSpec, buildTaskSource, buildTrainer, RunRngs } from "./build.js";
+import { headsOf } from "../config/heads.js";
+import { latestCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointMeta } from "./checkpoint.js";
+import { configToYaml, validateConfig } from "../config/load.js";
+import type { Config } from "../config/schema.js";
+import { makeManifest, type Manifest } from "./manifest.js";
+import { MetricsWriter, metricsColumns, readMetrics, truncateJsonl, truncateMetrics, type MetricsRow } from "./metrics.js";
+import { readYamlFile } from "../agents/loader.js";
+import { readStructure, structureRecord, structureSummary } from "../analysis/structure.js";
+import { buildLlm } from "./build.js";
+import { emptyStats, type LlmClient, type LlmStats } from "../llm/client.js";
+import { finalAnswer } from "../tasks/evaluators.js";
+
+export interface TrainOptions {
+  /** Start a new run from this validated config. */
+  config?: Config;
+  /** Where the new run goes (default runs/<name>/<timestamp>-seed<k>/). */
+  runDir?: string;
+  /** Continue the run in this folder from its last checkpoint. */
+  resumeDir?: string;
+  /** Called once the backend is chosen and the run folder exists. */
+  onStart?(info: { runDir: string; backend: string; config: Config; resumedFrom?: number; totalUpdates: number }): void;
+  /** Called after every update with its metrics row. */
+  onUpdate?(row: MetricsRow, totalUpdates: number): void;
+  /**
+   * Draws the run's plots when it ends and `log.plot` is on. src/run draws no PNG itself (src/plots
+   * sits above it): plots/with-plots.ts passes `plotRun` here for `maestro train`, the sweep pool and
+   * the library's `train` export.
+   */
+  plot?(runDir: string): Promise<unknown>;
+}
+
+export interface RunSummary {
+  status: "completed" | "failed";
+  error?: string;
+  name: string;
+  seed: number;
+  backend: string;
+  runDir: string;
+  updates: number;
+  episodes: number;
+  env_steps: number;
+  wall_s: number;
+  /** The last update's metrics row. */
+  final: MetricsRow | null;
+  /** Means of the last 10% of rows (at least 1): a steadier "final" figure. */
+  finalWindow: MetricsRow | null;
+  best: { update: number; return_mean: number } | null;
+  /** LLM traffic of this process (runs with LLM agents). */
+  llm?: LlmStats;
+}
+
+/** Per-update LLM columns of metrics.csv (runs with an llm section). */
+export const llmMetricColumns = ["llm_calls", "llm_requests", "llm_errors", "cache_hits", "saved_cost", "tokens_in", "tokens_out"];
+
+function llmDelta(now: LlmStats, before: LlmStats): MetricsRow {
+  return {
+    llm_calls: now.calls - before.calls,
+    llm_requests: now.requests - before.requests,
+    llm_errors: now.errors - before.errors,
+    cache_hits: now.cacheHits - before.cacheHits,
+    saved_cost: now.savedCost - before.savedCost,
+    tokens_in: now.inputTokens - before.inputTokens,
+    tokens_out: now.outputTokens - before.outputTokens,
+  };
+}
+
+/** The per-turn view of an episode written to episodes.jsonl for LLM runs (no prompts, no keys). */
+export function turnRecords(agents: readonly string[], outputs: readonly AgentOutput[]): Record<string, unknown>[] {
+  return outputs.map((o, i) => ({
+    agent: agents[i],
+    ...(o.answer !== undefined ? { answer: o.answer } : {}),
+    cost: o.cost,
+    ...(o.usage ? { tokens_in: o.usage.inputTokens, tokens_out: o.usage.outputTokens } : {}),
+    ...(o.meta?.cached === true ? { cached: true } : {}),
+    ...(o.meta?.error !== undefined ? { error: o.meta.error } : {}),
+    excerpt: o.content.slice(0, 160),
+  }));
+}
+
+function timestamp(d = new Date()): string {
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+}
+
+export function defaultRunDir(c: Config): string {
+  return path.join("runs", c.name, `${timestamp()}-seed${c.seed}`);
+}
+
+/** Loads the resolved config a run folder holds. */
+export function loadRunConfig(runDir: string): Config {
+  const file = path.join(runDir, "config.yaml");
+  if (!fs.existsSync(file)) throw new InputError(`${runDir}: not a run folder (no config.yaml)`, file);
+  return validateConfig(readYamlFile(file), file, runDir);
+}
+
+/** The metrics row describing a batch (before the update it feeds). */
+export function batchStats(batch: RolloutBatch): MetricsRow {
+  const eps = batch.episodes;
+  return {
+    return_mean: mean(eps.map((e) => e.return)),
+    return_std: std(eps.map((e) => e.return)),
+    success_rate: mean(eps.map((e) => (e.success ? 1 : 0))),
+    cost_mean: mean(eps.map((e) => e.cost)),
+    ep_len_mean: mean(eps.map((e) => e.length)),
+  };
+}
+
+function episodeRecords(batch: RolloutBatch, update: number, sample: number, finalMode: "last" | "majority" = "last"): string {
+  const n = sample < 0 ? batch.episodes.length : Math.min(sample, batch.episodes.length);
+  let out = "";
+  for (const e of batch.episodes.slice(0, n)) {
+    out +=
+      JSON.stringify({
+        update,
+        episode: e.index,
+        task: e.taskId,
+        agents: e.agents,
+        ...(e.options ? { options: e.options } : {}),
+        rewards: e.rows.map((r) => batch.rewards[r]),
+        costs: e.rows.map((r) => batch.costs[r]),
+        return: e.return,
+        cost: e.cost,
+        success: e.success,
+        length: e.length,
+        ...(e.outputs
+          ? {
+              final_answer: finalAnswer(
+                e.outputs.map((output, i) => ({ agent: e.agents[i]!, agentIndex: batch.actions[e.rows[i]!]!, output })),
+                finalMode,
+              ) ?? null,
+              turns: turnRecords(e.agents, e.outputs),
+            }
+          : {}),
+      }) + "\n";
+  }
+  return out;
+}
+
+function windowMeans(rows: MetricsRow[]): MetricsRow | null {
+  if (rows.length === 0) return null;
+  const w = rows.slice(-Math.max(1, Math.round(rows.length / 10)));
+  const out: MetricsRow = {};
+  for (const k of Object.keys(w[0]!)) out[k] = mean(w.map((r) => r[k]!));
+  return out;
+}
+
+/**
+ * Trains one run: a new one from `config`, or continues `resumeDir` from its last checkpoint so that
+ * the metrics equal those of an uninterrupted run (timing columns aside).
+ */
+export async function train(opts: TrainOptions): Promise<RunSummary> {
+  const resuming = opts.resumeDir !== undefined;
+  const config = resuming ? loadRunConfig(opts.resumeDir!) : opts.config;
+  if (!config) throw new Error("train: pass config or resumeDir");
+  // Everything that can fail on bad input happens before the run folder is created.
+  const llm: LlmClient | undefined = buildLlm(config);
+  const agents = buildAgents(config, { llm });
+  const tasks = buildTaskSource(config);
+  const spec = buildEnvSpec(config);
+  const backend = await selectBackend(config.backend);
+  const encoder = buildEncoder(config, llm);
+  const rngs = new RunRngs(config.seed);
+  const trainer: Trainer = buildTrainer(config, encoder, rngs.trainer);
+
+  const runDir = resuming ? opts.resumeDir! : (opts.runDir ?? defaultRunDir(config));
+  const metricsFile = path.join(runDir, "metrics.csv");
+  const episodesFile = path.join(runDir, "episodes.jsonl");
+  const manifestFile = path.join(runDir, "manifest.json");
+  const structureFile = path.join(runDir, "structure.jsonl");
+  const agentNames = config.agents.map((a) => a.name);
+  let startUpdate = 0;
+  let episodes = 0;
+  let envSteps = 0;
+  let wallOffset = 0;
+  let best: CheckpointMeta["best"] = null;
+  const columns = metricsColumns(llm ? [...trainer.metricNames, ...llmMetricColumns] : trainer.metricNames);
+  const finalMode = "finalAnswer" in config.tasks ? config.tasks.finalAnswer : "last";
+
+  try {
+    if (resuming) {
+      const ck = latestCheckpoint(runDir);
+      if (ck) {
+        const meta = await loadCheckpoint(ck.dir, trainer);
+        rngs.restore(meta.rng);
+        startUpdate = meta.update;
+        episodes = meta.episodes;
+        envSteps = meta.envSteps;
+        wallOffset = meta.wallSeconds;
+        best = meta.best;
+      }
+      truncateMetrics(metricsFile, startUpdate);
+      truncateJsonl(episodesFile, startUpdate);
+      truncateJsonl(structureFile, startUpdate);
+      const manifest = JSON.parse(fs.readFileSync(manifestFile, "utf8")) as Manifest;
+      manifest.resumes.push(`${new Date().toISOString()} from update ${startUpdate} on ${backend}`);
+      writeFileAtomic(manifestFile, JSON.stringify(manifest, null, 2) + "\n");
+    } else {
+      if (fs.existsSync(runDir) && fs.readdirSync(runDir).length > 0) {
+        throw new InputError(`${runDir}: run folder already exists and is not empty (use --resume to continue it)`, runDir);
+      }
+      fs.mkdirSync(path.join(runDir, "checkpoints"), { recursive: true });
+      writeFileAtomic(path.join(runDir, "config.yaml"), configToYaml(config));
+      writeFileAtomic(manifestFile, JSON.stringify(makeManifest(config.name, config.seed, backend), null, 2) + "\n");
+      fs.writeFileSync(episodesFile, "");
+      fs.writeFileSync(structureFile, "");
+    }
+    const total = config.train.updates;
+    opts.onStart?.({ runDir, backend, config, ...(resuming ? { resumedFrom: startUpdate } : {}), totalUpdates: total });
+
+    const writer = new MetricsWriter(metricsFile, columns);
+    const t0 = performance.now();
+    const wall = () => wallOffset + (performance.now() - t0) / 1000;
+    const E = config.train.episodesPerUpdate;
+
+    const finish = async (status: RunSummary["status"], error?: string): Promise<RunSummary> => {
+      const rows = readMetrics(metricsFile).rows;
+      const summary: RunSummary = {
+        status,
+        ...(error ? { error } : {}),
+        name: config.name,
+        seed: config.seed,
+        backend,
+        runDir,
+        updates: rows.length,
+        episodes,
+        env_steps: envSteps,
+        wall_s: wall(),
+        final: rows[rows.length - 1] ?? null,
+        finalWindow: windowMeans(rows),
+        best,
+        ...(llm ? { llm: { ...llm.stats } } : {}),
+      };
+      writeFileAtomic(path.join(runDir, "summary.json"), JSON.stringify(summary, null, 2) + "\n");
+      const structure = structureSummary(readStructure(structureFile));
+      if (structure) writeFileAtomic(path.join(runDir, "structure.json"), JSON.stringify(structure, null, 2) + "\n");
+      if (config.log.plot && rows.length > 0 && opts.plot) await opts.plot(runDir);
+      return summary;
+    };
+
+    for (let u = startUpdate + 1; u <= total; u++) {
+      const llmBefore = llm ? { ...llm.stats } : emptyStats();
+      const batch = await rollout({
+        spec,
+        agents,
+        encoder,
+        policy: trainer.policy,
+        heads: headsOf(config),
+        tasks,
+        episodes: E,
+        firstEpisode: (u - 1) * E,
+        policyRng: rngs.policy,
+        envRng: rngs.env,
+        taskRng: rngs.tasks,
+        recordOutputs: llm !== undefined,
+      });
+      episodes += batch.episodes.length;
+      envSteps += batch.envSteps;
+      const stats = batchStats(batch);
+      let upd;
+      try {
+        upd = await trainer.update(batch);
+      } catch (e) {
+        // the broken weights are not checkpointed: the last good checkpoint stays the latest
+        if (e instanceof NonFiniteLossError) await finish("failed", e.message);
+        throw e;
+      }
+      const row: MetricsRow = {
+        update: u,
+        episodes,
+        env_steps: envSteps,
+        ...stats,
+        ...upd,
+        ...(llm ? llmDelta(llm.stats, llmBefore) : {}),
+        wall_s: wall(),
+      };
+      await writer.write(row);
+      fs.appendFileSync(structureFile, JSON.stringify(structureRecord(u, agentNames, batch.episodes)) + "\n");
+      if (config.log.episodeSample !== 0) fs.appendFileSync(episodesFile, episodeRecords(batch, u, config.log.episodeSample, finalMode));
+      if (!best || stats.return_mean! > best.return_mean) best = { update: u, return_mean: stats.return_mean! };
+      if (u % config.train.checkpointEvery === 0 || u === total) {
+        await saveCheckpoint(
+          runDir,
+          trainer,
+          { update: u, episodes, envSteps, wallSeconds: wall(), rng: rngs.state(), best },
+          config.train.keepCheckpoints,
+        );
+      }
+      opts.onUpdate?.(row, total);
+    }
+    return await finish("completed");
+  } finally {
+    trainer.dispose();
+  }
+}

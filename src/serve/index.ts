@@ -1,0 +1,2 @@
+/** src/serve: using a trained orchestrator on new tasks. */
+export { loadOrchestrator, Orchestrator, type OrchestrationTrace, type TraceStep, type SolveOptions, type LoadOrchestratorOptions } from "./orchestrate.js";
