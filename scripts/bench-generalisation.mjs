@@ -15,17 +15,19 @@
  *
  *   npm run build && node scripts/bench-generalisation.mjs [--family-seed 1] [--problems 0-29] [--seeds 0-2]
  *       [--trainers ppo-lagrangian,p3o,cpo,reinforce,ppo] [--heads 1|2] [--workers 2] [--set key=value ...]
- *       [--json results.json] [--verbose]
+ *       [--json results.json] [--verbose] [--write-configs DIR]
+ * `--write-configs DIR` writes each problem × trainer config (what the runs train on) to DIR and stops:
+ * `maestro train DIR/<problem>-<trainer>.yaml`, `maestro oracle ...` reproduce a single run.
  * `--set` applies an override to every run (to measure a candidate default before changing the schema).
  */
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { familyConfig, generateFamily, describeProblem, familyConstrainedAlgos } from "../dist/analysis/cmdp-family.js";
-import { configToYaml } from "../dist/experiment/config.js";
-import { exactEvaluateRun } from "../dist/experiment/exact.js";
-import { runPool } from "../dist/experiment/pool.js";
+import YAML from "yaml";
+import { familyConfig, familyRawConfig, generateFamily, describeProblem, familyConstrainedAlgos } from "../dist/analysis/cmdp-family.js";
+import { exactEvaluateRun } from "../dist/analysis/exact.js";
+import { runPool } from "../dist/sweep/pool.js";
 
 const { values } = parseArgs({
   options: {
@@ -39,6 +41,7 @@ const { values } = parseArgs({
     json: { type: "string" },
     verbose: { type: "boolean", default: false },
     "keep-runs": { type: "boolean", default: false },
+    "write-configs": { type: "string" },
   },
 });
 
@@ -66,6 +69,18 @@ const family = await generateFamily(problemIdx, { seed: familySeed, heads });
 console.error(`family seed ${familySeed}, ${heads} head(s): ${family.length} problems drawn and solved in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 if (values.verbose) for (const p of family) console.error("  " + describeProblem(p));
 
+if (values["write-configs"]) {
+  fs.mkdirSync(values["write-configs"], { recursive: true });
+  for (const p of family) {
+    for (const trainer of trainers) {
+      const file = path.join(values["write-configs"], `${p.id}-${trainer}.yaml`);
+      familyConfig(p, trainer, {}, values.set); // validates
+      fs.writeFileSync(file, `# ${describeProblem(p)}\n` + YAML.stringify(familyRawConfig(p, trainer), { lineWidth: 0 }));
+    }
+  }
+  console.error(`wrote ${family.length * trainers.length} configs to ${values["write-configs"]}`);
+  process.exit(0);
+}
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-bench-gen-"));
 const io = { log: { plot: false, episodeSample: 0 } };
 const jobs = [];
@@ -73,11 +88,13 @@ const meta = new Map();
 for (const p of family) {
   for (const trainer of trainers) {
     const file = path.join(tmp, `${p.id}-${trainer}.yaml`);
-    // the problem + algo.name; I/O settings only (no plot, no episode samples)
-    fs.writeFileSync(file, configToYaml(familyConfig(p, trainer, io, values.set)));
+    // the problem + algo.name (schema defaults for the rest); I/O settings only (no plot, no episode
+    // samples); --set overrides go to the runs
+    familyConfig(p, trainer, io, values.set); // validates before anything runs
+    fs.writeFileSync(file, YAML.stringify(familyRawConfig(p, trainer, io), { lineWidth: 0 }));
     for (const seed of seeds) {
       const key = `${p.id}/${trainer}/seed${seed}`;
-      jobs.push({ key, config: file, seed, runDir: path.join(tmp, p.id, trainer, `seed${seed}`) });
+      jobs.push({ key, config: file, seed, sets: values.set, runDir: path.join(tmp, p.id, trainer, `seed${seed}`) });
       meta.set(key, { problem: p, trainer, seed });
     }
   }
@@ -85,7 +102,8 @@ for (const p of family) {
 
 let done = 0;
 const results = [];
-const evals = [];
+// exact evaluations run one at a time in this process (concurrent backend set-up races in tfjs)
+let evalChain = Promise.resolve();
 await runPool(jobs, {
   workers,
   onFinish: (job, r) => {
@@ -96,7 +114,7 @@ await runPool(jobs, {
       results.push({ key: job.key, trainer: m.trainer, problem: m.problem.id, seed: m.seed, failed: r.error ?? r.status });
       return;
     }
-    evals.push(
+    evalChain = evalChain.then(() =>
       exactEvaluateRun(job.runDir).then((x) => {
         const constrained = familyConstrainedAlgos.includes(m.trainer);
         const ref = constrained ? m.problem.reference.constrained : m.problem.reference.penalised;
@@ -115,7 +133,7 @@ await runPool(jobs, {
           optimum: ref.value,
           budget: m.problem.budget,
           lambdaStar: m.problem.reference.constrained.lambda,
-          lambda: f.lambda ?? f.kappa ?? null,
+          lambda: f.lambda ?? f.kappa ?? f.nu ?? null,
           wall_s: r.summary.wall_s,
           episodes: r.summary.episodes,
         };
@@ -128,11 +146,14 @@ await runPool(jobs, {
           );
         }
         if (!values["keep-runs"]) fs.rmSync(job.runDir, { recursive: true, force: true });
+      }, (e) => {
+        console.error(`${job.key}: exact evaluation failed: ${e.message}`);
+        results.push({ key: job.key, trainer: m.trainer, problem: m.problem.id, seed: m.seed, failed: `exact evaluation: ${e.message}` });
       }),
     );
   },
 });
-await Promise.all(evals);
+await evalChain;
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);

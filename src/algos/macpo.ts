@@ -18,7 +18,7 @@
  *   4. critics fitted to their GAE returns.
  * Logged per head h: h_cpo_case (0–4, cpo-step.ts), h_ls_step (accepted line-search trial, 0 =
  * rejected and θ restored), h_kl (mean KL at the accepted point), h_surr_improve (reward surrogate
- * gain), h_cost_change (cost surrogate change); shared: jc, c, head_order (the visiting order as
+ * gain), h_cost_change (cost surrogate change), h_nu (ν*, the cost multiplier of the step's dual); shared: jc, c, head_order (the visiting order as
  * decimal digits of 1-based head indices, e.g. 21 = head 2 then head 1).
  *
  * The single-head `cpo` trainer (cpo.ts) is this class with one head (M ≡ 1).
@@ -110,7 +110,7 @@ export class MacpoTrainer implements Trainer {
   ) {
     this.critics = new CriticPair(policy.inputDim, o, initRng);
     this.prefixes = heads.map((h) => (single ? "" : `${h.name}_`));
-    const perHead = ["cpo_case", "ls_step", "kl", "surr_improve", "cost_change"];
+    const perHead = ["cpo_case", "ls_step", "kl", "surr_improve", "cost_change", "nu"];
     this.metricNames = [
       ...this.prefixes.flatMap((p) => perHead.map((m) => p + m)),
       "jc",
@@ -169,6 +169,7 @@ export class MacpoTrainer implements Trainer {
           out[`${prefix}kl`] = res.lineSearch.kl;
           out[`${prefix}surr_improve`] = res.lineSearch.surrImprove;
           out[`${prefix}cost_change`] = res.lineSearch.costChange;
+          out[`${prefix}nu`] = res.nu;
           loss = -(res.surrR + res.lineSearch.surrImprove);
           // sequential correction: M ← M · π^h_new(a_h|s)/π^h_old(a_h|s)
           const now = headLogp(head.policy, x, a);

@@ -4,9 +4,9 @@
  *
  * The policy is a product of per-head networks (FactoredPolicy), each with its own Adam. One update:
  *   1. critics V_R, V_C, GAE and J_C as in MACPO (critics.ts);
- *   2. dual step before the policy epochs: λ ← clamp(λ + η(J_C − d), 0, λ_max) (plain | adam | pid,
- *      lagrange.ts — the same multiplier as PPO-Lagrangian);
- *   3. A = (A_R − λ·A_C)/(1 + λ) (OmniSafe's normalisation, as in ppo-lagrangian.ts);
+ *   2. dual step before the policy epochs on the relative violation (J_C − d)/d (plain | adam | pid,
+ *      lagrange.ts — the same multiplier as PPO-Lagrangian, on the cost in budget units);
+ *   3. A = (A_R − λ·A_C/d)/(1 + λ) (OmniSafe's normalisation, as in ppo-lagrangian.ts);
  *   4. heads visited in a fresh seeded random order; head i_m runs `epochs` × `minibatches` Adam steps
  *      on the HAPPO clipped surrogate (Kuba et al. 2022, eq. 11)
  *        L^{i_m} = −mean_t M_t·min(ρ_t·A_t, clip(ρ_t, 1 ± ε)·A_t) − β·H(π^{i_m}),
@@ -16,6 +16,7 @@
  * Logged per head: h_kl (approx KL of the head's update), h_clip_frac, h_surr_improve (gain of the
  * weighted surrogate M·ρ·A on the whole batch), h_epochs; shared: lambda, jc, head_order.
  */
+import { std } from "../core/math.js";
 import type { Rng } from "../core/rng.js";
 import type { RolloutBatch } from "../env/rollout.js";
 import { tf } from "../policy/backend.js";
@@ -24,7 +25,7 @@ import { oneHot } from "../policy/policy.js";
 import { Adam, clipByGlobalNorm, namedVariables, restoreVariables } from "./adam.js";
 import { gatherRows } from "./buffer.js";
 import { CriticPair } from "./critics.js";
-import { LagrangeMultiplier, type LagrangeOptions, type LagrangeState } from "./lagrange.js";
+import { calibrationLambda, LagrangeMultiplier, type LagrangeOptions, type LagrangeState } from "./lagrange.js";
 import { encodeHeadOrder, headActions, headEntropy, headLogp, type HeadOrderOptions } from "./macpo.js";
 import type { OnPolicyOptions } from "./on-policy.js";
 import { approxKl, clipFraction } from "./surrogate.js";
@@ -73,9 +74,14 @@ export class MappoLagrangianTrainer implements Trainer {
     this.updatesDone += 1;
     const n = batch.rows;
     const prep = this.critics.prepare(batch);
+    // lambdaInit null: λ_0 from this first batch, on the scale of the advantages the loss uses
+    this.multiplier.calibrate(
+      calibrationLambda(prep.reward.advantages, prep.cost.advantages, this.multiplier.o.budget, o.normalizeAdvantage ? 1 / std(prep.reward.advantages) : 1, o.standardizeCostAdvantage ? 1 / std(prep.cost.advantages) : 1),
+    );
     const lam = this.multiplier.update(prep.jc);
     const adv = new Float32Array(n);
-    for (let r = 0; r < n; r++) adv[r] = (prep.advR[r]! - lam * prep.advC[r]!) / (1 + lam);
+    const lamC = lam / this.multiplier.o.budget;
+    for (let r = 0; r < n; r++) adv[r] = (prep.advR[r]! - lamC * prep.advC[r]!) / (1 + lam);
     const H = this.policy.heads.length;
     const order = this.order.headOrder === "random" && H > 1 ? this.rng.permutation(H) : Array.from({ length: H }, (_, h) => h);
     const acts = headActions(batch, this.policy.sizes);

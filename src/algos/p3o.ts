@@ -2,7 +2,7 @@
  * P3O — Penalized Proximal Policy Optimization (Zhang, Shi, Wang, Zheng & Tao 2022). The CMDP
  * max J_R s.t. J_C ≤ d is replaced by the exact-penalty objective (eq. 11), minimised per minibatch:
  *
- *   L = −L_R^CLIP + κ · max(0, L_C + s·(J_C − d))
+ *   L = −L_R^CLIP + κ · max(0, L_C/d + s·(J_C − d)/d)
  *
  * with L_R^CLIP = mean min(ρA_R, clip(ρ)A_R) (eq. 7 of PPO), L_C the pessimistic clipped cost
  * surrogate mean max(ρA_C, clip(ρ)A_C) (eq. 9; or plain mean ρA_C with clipCostSurrogate: false),
@@ -11,10 +11,22 @@
  *   one — 1 (OmniSafe);
  *   inverse-episode-length — 1 / mean episode length of the batch: L_C is a per-step mean, J_C − d a
  *     per-episode quantity, so this puts both on the per-step scale.
- * The exact penalty recovers the constrained optimum once κ exceeds the optimal multiplier λ* (in the
- * loss's units: A_R is standardised, so roughly κ > L̄·λ* ÷ std(A_R)); κ may grow by a linear schedule.
- * Logged: penalty (the max(0, ·) term), penalty_active (fraction of minibatch steps where it is > 0),
- * kappa, jc, and the shared on-policy terms.
+ * The cost enters in units of the budget (÷ d, issue 14), so κ means the same on every cost scale.
+ *
+ * The exact penalty recovers the constrained optimum once κ exceeds the optimal multiplier (in the
+ * loss's units, ≈ λ*·d ÷ std(A_R) with the standardised A_R); below it the budget is ignored, far
+ * above it the hinge pushes the policy inside the budget harder than the reward pulls it back out
+ * (noisy J_C ⇒ a policy well inside the budget). κ is fixed, a linear schedule, or — the default —
+ * adaptive (issue 14): the subgradient of κ·max(0, ·) is κ·1[active], so the multiplier the hinge
+ * actually exerted in update k is λ̂_k = κ_k·a_k, with a_k the share of the update's minibatch steps on
+ * which the hinge was active; at a constrained optimum its average equals the multiplier the
+ * constraint needs. κ is steered multiplicatively toward 2·λ̂ (a margin of 2 over the running dual
+ * estimate, the "κ ≈ 2λ*" rule the hand-tuned configs used):
+ *   κ_{k+1} = clamp(κ_k · exp(η_κ · (a_k − ½)), κ_min, κ_max)
+ * so κ grows while the hinge is active more than half the time (κ too small: the budget is being
+ * overspent) and shrinks while it is rarely active (κ needlessly large, or the budget slack).
+ * Logged: penalty (the max(0, ·) term), penalty_active (a_k), kappa (κ_k used in the update), jc, and
+ * the shared on-policy terms.
  */
 import type { Rng } from "../core/rng.js";
 import { mean } from "../core/math.js";
@@ -28,13 +40,19 @@ import {
   type UpdateContext,
 } from "./on-policy.js";
 import { clippedSurrogate, costSurrogate } from "./surrogate.js";
+import type { RolloutBatch } from "../env/rollout.js";
 import type { UpdateMetrics } from "./trainer.js";
 
 export interface P3oOptions {
+  /** κ (fixed), κ at the start of a linear ramp, or the initial κ of the adaptive rule. */
   kappa: number;
-  kappaSchedule: "fixed" | "linear";
+  kappaSchedule: "fixed" | "linear" | "adaptive";
   kappaFinal: number;
   kappaUpdates: number;
+  /** Adaptive κ: rate η_κ and bounds. */
+  kappaRate: number;
+  kappaMin: number;
+  kappaMax: number;
   clipCostSurrogate: boolean;
   constraintScale: "one-minus-gamma" | "one" | "inverse-episode-length";
   /** Cost limit d. */
@@ -44,7 +62,7 @@ export interface P3oOptions {
 export class P3oTrainer extends OnPolicyTrainer {
   readonly name = "p3o";
   private updates = 0;
-  /** s·(J_C − d) of the current update. */
+  /** s·(J_C − d)/d of the current update. */
   private constraintTerm = 0;
   private kappaNow: number;
 
@@ -59,16 +77,29 @@ export class P3oTrainer extends OnPolicyTrainer {
     this.kappaNow = p.kappa;
   }
 
-  /** κ at update `u` (0-based) under the schedule. */
+  /** κ at update `u` (0-based) under a fixed or linear schedule (the adaptive κ lives in the state). */
   kappaAt(u: number): number {
     const p = this.p;
-    if (p.kappaSchedule === "fixed") return p.kappa;
+    if (p.kappaSchedule !== "linear") return p.kappa;
     const f = Math.min(1, u / p.kappaUpdates);
     return p.kappa + f * (p.kappaFinal - p.kappa);
   }
 
+  get kappa(): number {
+    return this.kappaNow;
+  }
+
+  override async update(batch: RolloutBatch): Promise<UpdateMetrics> {
+    const out = await super.update(batch);
+    if (this.p.kappaSchedule === "adaptive" && Number.isFinite(out.penalty_active)) {
+      const p = this.p;
+      this.kappaNow = Math.min(p.kappaMax, Math.max(p.kappaMin, this.kappaNow * Math.exp(p.kappaRate * (out.penalty_active! - 0.5))));
+    }
+    return out;
+  }
+
   protected override beforeEpochs(ctx: UpdateContext): UpdateMetrics {
-    this.kappaNow = this.kappaAt(this.updates);
+    if (this.p.kappaSchedule !== "adaptive") this.kappaNow = this.kappaAt(this.updates);
     this.updates += 1;
     const scale =
       this.p.constraintScale === "one"
@@ -76,13 +107,13 @@ export class P3oTrainer extends OnPolicyTrainer {
         : this.p.constraintScale === "one-minus-gamma"
           ? 1 - this.o.costGamma
           : 1 / mean(ctx.batch.episodes.map((e) => e.length));
-    this.constraintTerm = scale * (ctx.jc - this.p.budget);
+    this.constraintTerm = (scale * (ctx.jc - this.p.budget)) / this.p.budget;
     return { kappa: this.kappaNow };
   }
 
   protected policyLoss(mb: MinibatchTerms): LossTerms {
     const lossR = tf.neg(clippedSurrogate(mb.ratio, mb.advR, this.o.clipRatio));
-    const lc = costSurrogate(mb.ratio, mb.advC!, this.o.clipRatio, this.p.clipCostSurrogate);
+    const lc = tf.div(costSurrogate(mb.ratio, mb.advC!, this.o.clipRatio, this.p.clipCostSurrogate), this.p.budget);
     const penalty = tf.relu(tf.add(lc, this.constraintTerm)) as tf.Scalar;
     const active = tf.cast(tf.greater(penalty, 0), "float32") as tf.Scalar;
     return {
@@ -92,10 +123,11 @@ export class P3oTrainer extends OnPolicyTrainer {
   }
 
   protected override extraState(): Record<string, unknown> {
-    return { p3oUpdates: this.updates };
+    return { p3oUpdates: this.updates, p3oKappa: this.kappaNow };
   }
 
   protected override restoreExtra(json: Record<string, unknown>): void {
     this.updates = Number(json.p3oUpdates ?? 0);
+    if (json.p3oKappa !== undefined) this.kappaNow = Number(json.p3oKappa);
   }
 }

@@ -31,8 +31,9 @@
  * the two-head variant (the action space): trainers run on their schema defaults.
  */
 import { Rng } from "../core/rng.js";
-import { validateConfig, type Config } from "../experiment/config.js";
-import { solveOracle, type OracleResult } from "../experiment/oracle.js";
+import { validateConfig } from "../config/load.js";
+import type { Config } from "../config/schema.js";
+import { solveOracle, type OracleResult } from "./oracle.js";
 
 export interface FamilyOptions {
   /** Seed of the family; problem i is drawn from the stream `${seed}:${i}`. */
@@ -143,12 +144,16 @@ export function familyConfig(
   extra: Record<string, unknown> = {},
   sets: readonly string[] = [],
 ): Config {
+  return validateConfig(familyRawConfig(p, algo, extra), `family problem ${p.id}`, process.cwd(), { sets });
+}
+
+/** The unvalidated config object of {@link familyConfig} (what a YAML file of the problem holds). */
+export function familyRawConfig(p: FamilyProblem, algo: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   const constrained = familyConstrainedAlgos.includes(algo);
   const problem = structuredClone(p.problem) as Record<string, Record<string, unknown>>;
   if (!constrained) delete problem.env!.budget;
   problem.reward!.costPenalty = constrained ? 0 : p.costPenalty;
-  const raw = { name: p.id, ...problem, algo: { name: algo }, ...extra };
-  return validateConfig(raw, `family problem ${p.id}`, process.cwd(), { sets });
+  return { name: p.id, ...problem, algo: { name: algo }, ...extra };
 }
 
 /** The oracle on a problem object with a given objective (budget row or fixed λ; λ may be < 0). */

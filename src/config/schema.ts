@@ -208,7 +208,7 @@ const featuresEncoder = z
       .enum(["full", "markov"])
       .default("full")
       .describe(
-        "full: every feature above. markov: only the Markov state of simulated configs — task text n-grams (the task type), step (scalar + one-hot) and the called-at-least-once flags of helper agents (sim agents with `boost`); nothing else of the history.",
+        "full: every feature above. markov: only the Markov state of simulated configs — the task type (a one-hot of tasks.types for sim tasks when taskBuckets ≥ #types, else task text n-grams), step (scalar + one-hot) and the called-at-least-once flags of helper agents (sim agents with `boost`); nothing else of the history.",
       ),
   })
   .strict();
@@ -311,8 +311,11 @@ const ppoSchema = z
       .default(false)
       .describe("Decay the policy and critic learning rates linearly to 0 over train.updates (CleanRL's anneal_lr); settles the final policy of a Lagrangian/penalty oscillation."),
     costWindow: positiveInt()
-      .default(20)
-      .describe("Constrained trainers: J_C = mean undiscounted episode cost over this many most recent episodes."),
+      .nullable()
+      .default(null)
+      .describe(
+        "Constrained trainers: J_C = mean undiscounted episode cost over this many most recent episodes; null = the episodes of the latest batch (train.episodesPerUpdate).",
+      ),
   })
   .strict()
   .describe("Shared on-policy (PPO-style) options of ppo, ppo-lagrangian and p3o.");
@@ -331,13 +334,27 @@ const pidSchema = z
 
 const lagrangianSchema = z
   .object({
-    lambdaInit: z.number().nonnegative().default(0).describe("Initial Lagrange multiplier λ."),
-    lambdaLr: z.number().positive().default(0.05).describe("Step size η of the dual update λ ← clamp(λ + η(J_C − d), 0, λ_max)."),
+    lambdaInit: z
+      .number()
+      .nonnegative()
+      .nullable()
+      .default(null)
+      .describe(
+        "Initial Lagrange multiplier λ (of the cost in budget units, c/d); null = calibrated on the first batch, λ_0 = std(A_R)·d/std(A_C) (reward and budget-scaled cost advantages weigh the same).",
+      ),
+    lambdaLr: z
+      .number()
+      .positive()
+      .default(0.05)
+      .describe("Step size η of the dual update on the relative violation: λ ← clamp(λ + η·(J_C − d)/d, 0, λ_max) (plain; the Adam learning rate with adam)."),
     lambdaMax: z.number().positive().default(100).describe("Upper clamp λ_max of the multiplier."),
+    kp: z.number().nonnegative().default(1).describe("pi: proportional gain K_P, λ = I + K_P·λ_0·(J_C − d)/d."),
     optimizer: z
-      .enum(["plain", "adam", "pid"])
+      .enum(["plain", "adam", "pid", "pi"])
       .default("plain")
-      .describe("plain: projected gradient ascent; adam: Adam on −λ(J_C − d) then clamp (OmniSafe); pid: PID-Lagrangian (Stooke et al. 2020)."),
+      .describe(
+        "plain: projected gradient ascent; adam: Adam on −λ(J_C − d)/d then clamp (OmniSafe); pid: PID-Lagrangian (Stooke et al. 2020); pi: a PI controller in units of the starting λ_0, I ← max(0, I + lambdaLr·λ_0·(J_C − d)/d), λ = I + kp·λ_0·(J_C − d)/d (scale-free steps, damped).",
+      ),
     pid: pidSchema.default(pidSchema.parse({})),
   })
   .strict()
@@ -345,11 +362,22 @@ const lagrangianSchema = z
 
 const p3oSchema = z
   .object({
-    kappa: z.number().nonnegative().default(20).describe("Penalty factor κ of the exact penalty (Zhang et al. 2022, eq. 11); must exceed λ* for the constraint to hold."),
+    kappa: z
+      .number()
+      .nonnegative()
+      .default(1)
+      .describe(
+        "Penalty factor κ of the exact penalty (Zhang et al. 2022, eq. 11) on the cost in budget units; must exceed the multiplier the constraint needs. The initial κ of the adaptive schedule.",
+      ),
     kappaSchedule: z
-      .enum(["fixed", "linear"])
-      .default("fixed")
-      .describe("fixed: κ throughout; linear: κ grows linearly from `kappa` to `kappaFinal` over `kappaUpdates` updates."),
+      .enum(["adaptive", "fixed", "linear"])
+      .default("adaptive")
+      .describe(
+        "adaptive: κ ← κ·exp(kappaRate·(a − ½)) after every update, a = share of the update's minibatch steps with an active penalty (κ settles at about twice the multiplier the hinge exerts, κ·a); fixed: κ throughout; linear: κ grows linearly from `kappa` to `kappaFinal` over `kappaUpdates` updates.",
+      ),
+    kappaRate: z.number().positive().default(0.5).describe("Rate η_κ of the adaptive κ (log-κ change per update when the penalty is always or never active: ±η_κ/2)."),
+    kappaMin: z.number().positive().default(0.01).describe("Lower bound of the adaptive κ."),
+    kappaMax: z.number().positive().default(1000).describe("Upper bound of the adaptive κ."),
     kappaFinal: z.number().nonnegative().default(20).describe("κ at the end of a linear schedule."),
     kappaUpdates: positiveInt().default(100).describe("Length (updates) of the linear κ ramp."),
     clipCostSurrogate: z
@@ -432,8 +460,10 @@ const algoSchema = z
 
 const trainSchema = z
   .object({
-    updates: positiveInt().describe("Number of policy updates."),
-    episodesPerUpdate: positiveInt().describe("Episodes collected (in lockstep) per update."),
+    updates: positiveInt()
+      .default(150)
+      .describe("Number of policy updates (the default, with episodesPerUpdate, is what the trainers' defaults were measured with on the random CMDP family, issue 14)."),
+    episodesPerUpdate: positiveInt().default(64).describe("Episodes collected (in lockstep) per update."),
     checkpointEvery: positiveInt().default(10).describe("Save a checkpoint every N updates (and always at the end); a resumed run redoes at most N−1 updates, exactly."),
     keepCheckpoints: positiveInt().default(3).describe("How many recent checkpoints to keep."),
   })
@@ -473,7 +503,7 @@ export const configSchema = z
     encoder: encoderSchema.default({ name: "doa-md5" }),
     policy: policySchema.default(policySchema.parse({})),
     algo: algoSchema.default(algoSchema.parse({})),
-    train: trainSchema,
+    train: trainSchema.default(trainSchema.parse({})),
     log: logSchema.default(logSchema.parse({})),
   })
   .strict();

@@ -29,7 +29,7 @@ import type { ModelSettings } from "../llm/types.js";
 import { Embedder } from "../llm/embeddings.js";
 import { apiKeyFor } from "../llm/providers.js";
 import { EmbeddingEncoder } from "../policy/embedding.js";
-import type { Config } from "../config/schema.js";
+import { constrainedAlgos, type Config } from "../config/schema.js";
 
 /** The random streams of a run, each derived from the one seed (DESIGN §5). */
 export class RunRngs {
@@ -162,7 +162,9 @@ export function buildEnvSpec(c: Config): EnvSpec {
     terminatorEndsEpisode: c.env.terminatorEndsEpisode,
     successBonus: c.reward.successBonus,
     failurePenalty: c.reward.failurePenalty,
-    costPenalty: c.reward.costPenalty,
+    // the constrained trainers optimise the task reward under env.budget and never use the penalty, so
+    // their episodes' "return" (metrics.csv return_mean, progress, eval) is the task return (issue 14)
+    costPenalty: constrainedAlgos.includes(c.algo.name) ? 0 : c.reward.costPenalty,
     budget: c.env.budget,
     evaluator:
       c.tasks.source === "inline" || c.tasks.source === "sim"
@@ -215,6 +217,7 @@ export function buildEncoder(c: Config, llm?: LlmClient): StateEncoder {
       return featuresEncoder(c, e, {
         view: e.view,
         markovAgents: c.agents.filter((a) => a.kind === "sim" && a.boost !== undefined && Object.keys(a.boost).length > 0).map((a) => a.name),
+        ...(c.tasks.source === "sim" ? { taskTypes: Object.keys(c.tasks.types) } : {}),
       });
   }
 }
@@ -302,7 +305,7 @@ function requireBudget(c: Config): number {
 /** The Lagrange multiplier settings of the Lagrangian trainers (ppo-lagrangian, mappo-lagrangian). */
 function lagrangeOptions(c: Config): LagrangeOptions {
   const l = c.algo.lagrangian;
-  return { init: l.lambdaInit, lr: l.lambdaLr, max: l.lambdaMax, optimizer: l.optimizer, pid: l.pid, budget: requireBudget(c) };
+  return { init: l.lambdaInit, lr: l.lambdaLr, max: l.lambdaMax, kp: l.kp, optimizer: l.optimizer, pid: l.pid, budget: requireBudget(c) };
 }
 
 export function onPolicyOptions(c: Config): OnPolicyOptions {
@@ -325,7 +328,7 @@ export function onPolicyOptions(c: Config): OnPolicyOptions {
     adamEps: a.adamEps,
     normalizeAdvantage: p.normalizeAdvantage,
     standardizeCostAdvantage: p.standardizeCostAdvantage,
-    costWindow: p.costWindow,
+    costWindow: p.costWindow ?? c.train.episodesPerUpdate,
     annealLr: p.annealLr,
     totalUpdates: c.train.updates,
   };
