@@ -12,7 +12,7 @@ import { parseArgs } from "node:util";
 const { values } = parseArgs({ options: { reps: { type: "string", default: "7" } } });
 const reps = Number(values.reps);
 const root = path.resolve(import.meta.dirname, "..");
-const cli = path.join(root, "dist", "cli.js");
+const cli = path.join(root, "dist", "bin", "maestro.js"); // the `maestro` bin
 const cfg = path.join(root, "configs", "doa-mvp.yaml");
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-bench-"));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

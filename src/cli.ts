@@ -2,6 +2,7 @@
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { InputError, zodToInputError } from "./core/errors.js";
+import { skipUnusedTfjsPackages } from "./policy/tfjs-trim.js";
 import type { OrchestrationTrace } from "./serve/orchestrate.js";
 
 // Each command loads what it needs when it runs: start-up (and `--help`) does not pay for the LLM SDKs,
@@ -18,6 +19,7 @@ const load = {
   sweep: () => import("./sweep/command.js"),
   queue: () => import("./sweep/queue.js"),
   orchestrate: () => import("./serve/orchestrate.js"),
+  serve: () => import("./serve/server.js"),
   plots: () => import("./plots/command.js"),
 };
 
@@ -27,7 +29,8 @@ function printTrace(t: OrchestrationTrace): void {
     const tok = s.tokensIn + s.tokensOut > 0 ? `  tokens ${s.tokensIn}+${s.tokensOut}` : "";
     const flags = `${s.cached ? "  [cached]" : ""}${s.error ? "  [error]" : ""}`;
     const ans = s.answer !== undefined ? `  answer ${s.answer}` : "";
-    console.log(`  ${String(s.step).padStart(2)}. ${s.agent}${s.model ? ` (${s.model})` : ""}${tok}  cost ${s.cost.toPrecision(3)}${ans}${flags}`);
+    const opts = s.options ? ` [${Object.entries(s.options).map(([k, v]) => `${k} ${v}`).join(", ")}]` : "";
+    console.log(`  ${String(s.step).padStart(2)}. ${s.agent}${s.model ? ` (${s.model})` : ""}${opts}${tok}  cost ${s.cost.toPrecision(3)}${ans}${flags}`);
     if (s.excerpt && s.excerpt !== "TERMINATE") console.log(`      ${s.excerpt}`);
   }
   const verdict = t.success === undefined ? "" : t.success ? "  (correct)" : `  (wrong; expected ${t.task.answer})`;
@@ -47,6 +50,7 @@ function fmt(v: number | undefined, digits = 3): string {
 }
 
 async function main(): Promise<void> {
+  skipUnusedTfjsPackages();
   await yargs(hideBin(process.argv))
     .scriptName("maestro")
     .usage("$0 <command> [options]")
@@ -106,7 +110,18 @@ async function main(): Promise<void> {
         const config = a.resume ? undefined : loadConfig(a.config!, { sets: a.set as string[], seed: a.seed });
         let progress: ReturnType<typeof createProgress> | undefined;
         let warnedLlm = false;
+        // Ctrl-C / SIGTERM: save a checkpoint and summary.json (interrupted), exit 130 / 143; a second one exits at once
+        const interrupt = new AbortController();
+        const onSignal = (sig: NodeJS.Signals) => {
+          if (interrupt.signal.aborted) process.exit(sig === "SIGINT" ? 130 : 143);
+          progress?.stop();
+          console.error(`\n${sig}: stopping after saving the run's state (${sig === "SIGINT" ? "Ctrl-C" : sig} again to quit at once)`);
+          interrupt.abort(sig);
+        };
+        process.on("SIGINT", onSignal);
+        process.on("SIGTERM", onSignal);
         const summary = await (await load.train()).trainWithPlots({
+          signal: interrupt.signal,
           ...(config ? { config } : {}),
           ...(a.runDir ? { runDir: a.runDir } : {}),
           ...(a.resume ? { resumeDir: a.resume } : {}),
@@ -132,6 +147,13 @@ async function main(): Promise<void> {
           },
         });
         progress?.stop();
+        if (summary.status === "interrupted") {
+          const sig = interrupt.signal.reason as NodeJS.Signals;
+          console.error(`interrupted after ${summary.updates} updates; state saved in ${summary.runDir} (summary.json status "interrupted")`);
+          console.error(`continue with: maestro train --resume ${summary.runDir}`);
+          process.exitCode = sig === "SIGTERM" ? 143 : 130;
+          return;
+        }
         const f = summary.final;
         const b = summary.budget;
         const m = b ? Object.entries(b.multiplier).map(([k, v]) => `, ${k} ${fmt(v)}`).join("") : "";
@@ -212,17 +234,37 @@ async function main(): Promise<void> {
           .option("queue", { type: "string", demandOption: true, describe: "The Redis URL, redis://host:port." })
           .option("runs-dir", { type: "string", default: "runs", describe: "Where this worker writes run folders (<runs-dir>/<sweep>/<trialId>/seed<k>/)." })
           .option("workers", { type: "number", describe: "Child processes per trial for its seeds (default: number of cores)." })
-          .option("concurrency", { type: "number", default: 1, describe: "Trials this worker runs at the same time." }),
+          .option("concurrency", { type: "number", default: 1, describe: "Trials this worker runs at the same time." })
+          .option("grace", { type: "number", default: 10, describe: "Seconds to wait for the running trial and Redis on SIGINT/SIGTERM before exiting anyway." })
+          .option("stall-timeout", {
+            type: "number",
+            default: 30,
+            describe: "Seconds after which a trial whose worker died (no lock renewal) is given to another worker, as a stalled attempt.",
+          }),
       async (a) => {
-        const { startWorker } = await load.queue();
-        const w = startWorker({ url: a.queue, runsDir: a.runsDir, concurrency: a.concurrency, ...(a.workers !== undefined ? { workers: a.workers } : {}) });
-        await w.waitUntilReady();
-        console.log(`worker: waiting for trials on ${a.queue} (runs go to ${a.runsDir}/)`);
-        await new Promise<void>((resolve) => {
-          const stop = () => void w.close().then(resolve);
-          process.once("SIGINT", stop);
-          process.once("SIGTERM", stop);
+        const { startWorker, stopWorker } = await load.queue();
+        const w = startWorker({
+          url: a.queue,
+          runsDir: a.runsDir,
+          concurrency: a.concurrency,
+          stallTimeoutMs: Math.max(1000, a.stallTimeout * 1000),
+          ...(a.workers !== undefined ? { workers: a.workers } : {}),
         });
+        // signals are handled before Redis answers: a worker waiting for an unreachable Redis still stops
+        const stopped = new Promise<NodeJS.Signals>((resolve) => {
+          process.once("SIGINT", () => resolve("SIGINT"));
+          process.once("SIGTERM", () => resolve("SIGTERM"));
+        });
+        void w.waitUntilReady().then(
+          () => console.log(`worker: waiting for trials on ${a.queue} (runs go to ${a.runsDir}/)`),
+          () => undefined,
+        );
+        const sig = await stopped;
+        console.error(`worker: ${sig}: stopping (waiting up to ${a.grace} s for the running trial and Redis)`);
+        if (!(await stopWorker(w, a.grace * 1000))) {
+          console.error(`worker: not stopped cleanly within ${a.grace} s (Redis unreachable or a trial still running); exiting — an interrupted trial is retried by another worker`);
+          process.exitCode = 1;
+        }
       },
     )
     .command(
@@ -274,6 +316,47 @@ async function main(): Promise<void> {
         } finally {
           orch.dispose();
         }
+      },
+    )
+    .command(
+      "serve <runDir>",
+      "Serve a trained orchestrator as an OpenAI-compatible endpoint (POST /v1/chat/completions, GET /v1/models, /health, /metrics).",
+      (y) =>
+        y
+          .positional("runDir", { type: "string", demandOption: true, describe: "Run folder of a trained orchestrator." })
+          .option("port", { type: "number", default: 8000, describe: "Port (0 = any free port)." })
+          .option("host", { type: "string", default: "127.0.0.1", describe: "Interface to listen on (the endpoint has no authentication: keep it on loopback or behind a proxy)." })
+          .option("seed", { type: "number", describe: "Seed of greedy requests without a seed (default: the run's seed); sampled requests without one use seed + k." })
+          .option("concurrency", { type: "number", describe: "Episodes run at once, more wait in line (default: the run's llm.maxConcurrency)." })
+          .option("body-limit", { type: "number", default: 1048576, describe: "Largest request body in bytes." })
+          .option("log-level", { type: "string", default: "info", choices: ["fatal", "error", "warn", "info", "debug", "silent"], describe: "Request log (JSON lines on stderr)." })
+          .option("set", { type: "string", array: true, default: [], describe: "Override a field of the run's config, e.g. --set llm.baseURL=..." }),
+      async (a) => {
+        if (a.concurrency !== undefined && (!Number.isInteger(a.concurrency) || a.concurrency < 1)) throw new InputError(`--concurrency ${a.concurrency}: expected a positive integer`);
+        if (!Number.isInteger(a.bodyLimit) || a.bodyLimit < 1) throw new InputError(`--body-limit ${a.bodyLimit}: expected a positive integer (bytes)`);
+        const s = await (await load.serve()).serveRun(a.runDir, {
+          host: a.host,
+          port: a.port,
+          bodyLimit: a.bodyLimit,
+          logLevel: a.logLevel as "info",
+          sets: a.set as string[],
+          ...(a.seed !== undefined ? { seed: a.seed } : {}),
+          ...(a.concurrency !== undefined ? { concurrency: a.concurrency } : {}),
+        });
+        const o = s.orchestrator;
+        console.log(`backend: ${o.backend}`);
+        console.log(`maestro serve: listening on ${s.url} (OpenAI base URL ${s.url}/v1, model "maestro")`);
+        console.log(`run: ${a.runDir} (checkpoint after update ${o.checkpointUpdate}), agents ${o.agentNames.join(", ")}, ${s.concurrency} episodes at once`);
+        await new Promise<void>((resolve) => {
+          const stop = (signal: string) => {
+            console.log(`maestro serve: ${signal}, finishing ${s.inFlight} request(s) in flight (again to stop now)`);
+            process.once(signal, () => process.exit(1));
+            void s.close().then(resolve);
+          };
+          process.once("SIGINT", () => stop("SIGINT"));
+          process.once("SIGTERM", () => stop("SIGTERM"));
+        });
+        console.log("maestro serve: stopped");
       },
     )
     .command(
@@ -345,7 +428,7 @@ async function main(): Promise<void> {
         console.log((await load.docs()).configReference());
       },
     )
-    .demandCommand(1, "Give a command: train, eval, oracle, orchestrate, sweep, worker, plot, sim-server or config (see --help).")
+    .demandCommand(1, "Give a command: train, eval, oracle, orchestrate, serve, sweep, worker, plot, sim-server or config (see --help).")
     .strict()
     .fail((msg, err, y) => {
       if (err) throw err;
@@ -365,7 +448,11 @@ main()
     console.error(`error: ${e.message}`);
     process.exit(2);
   }
-  console.error(e instanceof Error ? `error: ${e.message}` : e);
+  // an OS error nobody wrapped: still say which operation on which path (issue 12 item 12)
+  const os = e as NodeJS.ErrnoException;
+  if (e instanceof Error && typeof os.code === "string" && os.syscall && !e.message.startsWith("cannot ")) {
+    console.error(`error: ${os.syscall}${os.path ? ` ${os.path}` : ""} failed: ${e.message} (set MAESTRO_DEBUG=1 for the stack)`);
+  } else console.error(e instanceof Error ? `error: ${e.message}` : e);
   if (process.env.MAESTRO_DEBUG && e instanceof Error) console.error(e.stack);
   process.exit(1);
 });

@@ -47,7 +47,8 @@ export { generateArithmeticTasks, parseArithmeticProblem } from "./tasks/arithme
 export { loadJsonlTasks, splitTasks } from "./tasks/jsonl.js";
 export { evaluatorByName, finalAnswer, matchAnswer, type Evaluator } from "./tasks/evaluators.js";
 export { EmbeddingEncoder } from "./policy/embedding.js";
-export { loadOrchestrator, Orchestrator, type OrchestrationTrace, type TraceStep } from "./serve/orchestrate.js";
+export { loadOrchestrator, Orchestrator, type OrchestrationTrace, type TraceStep, type CostKnob } from "./serve/orchestrate.js";
+export { serveRun, startServer, buildServer, type MaestroServer, type ServeOptions, type MaestroInfo } from "./serve/server.js";
 export { buildAgents, buildEncoder, buildEnvSpec, buildLlm, buildTaskSplits, buildTaskSource } from "./run/build.js";
 export { CpoTrainer } from "./algos/cpo.js";
 export { MacpoTrainer } from "./algos/macpo.js";

@@ -8,7 +8,8 @@ import { expect } from "vitest";
 import { InputError } from "../src/core/errors.js";
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-export const cliPath = path.join(repoRoot, "dist", "cli.js");
+/** The `maestro` bin as users run it: the bundle of dist/cli.js (scripts/bundle-cli.mjs). */
+export const cliPath = path.join(repoRoot, "dist", "bin", "maestro.js");
 /** Short aliases used by some test files. */
 export const root = repoRoot;
 export const cli = cliPath;
@@ -32,7 +33,7 @@ export function runCli(
   args: string[],
   opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeout?: number } = {},
 ): { status: number | null; code: number | null; stdout: string; stderr: string } {
-  if (!fs.existsSync(cliPath)) throw new Error("dist/cli.js missing: run `npm test` (builds first) or `npx tsc -p tsconfig.build.json`");
+  if (!fs.existsSync(cliPath)) throw new Error("dist/bin/maestro.js missing: run `npm test` (builds first) or `npm run build`");
   const r = spawnSync(process.execPath, [cliPath, ...args], {
     cwd: opts.cwd ?? repoRoot,
     env: { ...process.env, ...opts.env },
@@ -72,6 +73,22 @@ export function writeSweep(dir: string, body: string, name = "sweep.yaml"): stri
   const file = path.join(dir, name);
   fs.writeFileSync(file, body.replace("BASE", path.join(repoRoot, "configs", "doa-mvp.yaml")));
   return file;
+}
+
+/** Full path of an executable found on PATH (or in the usual system folders), or undefined. */
+export function findExecutable(name: string): string | undefined {
+  const dirs = [...(process.env.PATH ?? "").split(path.delimiter), "/usr/local/bin", "/usr/bin", "/usr/sbin", "/bin"];
+  for (const d of dirs) {
+    if (!d) continue;
+    const f = path.join(d, name);
+    try {
+      fs.accessSync(f, fs.constants.X_OK);
+      if (fs.statSync(f).isFile()) return f;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
 }
 
 export async function freePort(): Promise<number> {

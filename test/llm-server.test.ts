@@ -101,6 +101,7 @@ function model(over: Partial<ModelSettings>): ModelSettings {
     maxTokens: 256,
     timeoutMs: 5000,
     maxRetries: 0,
+    maxRetryWaitMs: 60_000,
     inputPricePerM: 1,
     outputPricePerM: 2,
     paramsB: 1,

@@ -4,7 +4,13 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Queue } from "bullmq";
 import { redisConnection, runSweepQueue } from "../src/sweep/queue.js";
-import { freePort, spawnCli, tmpDir, writeSweep, removeTmpDirs } from "./helpers.js";
+import { findExecutable, freePort, spawnCli, tmpDir, writeSweep, removeTmpDirs } from "./helpers.js";
+
+// The queue tests start their own redis-server on loopback; without one installed they are skipped
+// (CI installs it: .ci/run). The unreachable-Redis test needs no server and always runs.
+const redisServer = findExecutable("redis-server");
+const needsRedis = redisServer ? "" : " (skipped: redis-server is not installed; `apt-get install redis-server` runs them)";
+if (!redisServer) console.warn(`test/sweep-queue.test.ts: redis-server is not installed, so the BullMQ tests that need it are skipped`);
 
 let redis: ChildProcess | undefined;
 let port = 0;
@@ -20,9 +26,10 @@ async function waitFor(cond: () => boolean, ms: number): Promise<void> {
 
 beforeAll(async () => {
   dir = tmpDir("queue");
+  if (!redisServer) return;
   port = await freePort();
   let out = "";
-  redis = spawn("/usr/bin/redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], {
+  redis = spawn(redisServer, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   redis.stdout!.on("data", (d: Buffer) => (out += d.toString()));
@@ -47,7 +54,7 @@ describe("distributed sweeps on BullMQ", () => {
     expect(fs.existsSync(runsDir)).toBe(false);
   });
 
-  it("two workers complete a sweep, including a trial that fails once and succeeds on retry", async () => {
+  it.skipIf(!redisServer)(`two workers complete a sweep, including a trial that fails once and succeeds on retry${needsRedis}`, async () => {
     const url = `redis://127.0.0.1:${port}`;
     const f = writeSweep(
       dir,
@@ -99,7 +106,7 @@ parameters:
       }
       const logs = ["A", "B"].map((w) => fs.readFileSync(path.join(dir, `worker${w}.log`), "utf8")).join("\n");
       expect(logs).toContain(`${flaky} failed: injected failure`);
-      expect(logs).toContain(`${flaky} started (attempt 2)`);
+      expect(logs).toContain(`${flaky} started (attempt 2 of 3; before: 1 attempt failed)`);
       // a re-run finds everything done and enqueues nothing
       const again = await runSweepQueue(f, { url, runsDir: local, quiet: true });
       expect(again.ran).toBe(0);

@@ -3,6 +3,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import YAML from "yaml";
 import { InputError, zodToInputError } from "../core/errors.js";
+import { decodeUtf8 } from "../core/text.js";
 import type { Agent } from "./agent.js";
 import { agentDefinitionSchema, type AgentDefinition } from "./definition.js";
 import { EchoAgent } from "./echo.js";
@@ -16,12 +17,13 @@ export const bundledAgentsDir = path.resolve(path.dirname(fileURLToPath(import.m
 
 /** Parses a YAML file, reporting syntax errors with the file name and line. */
 export function readYamlFile(file: string): unknown {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = fs.readFileSync(file, "utf8");
+    bytes = fs.readFileSync(file);
   } catch (e) {
     throw new InputError(`${file}: cannot read file (${(e as NodeJS.ErrnoException).code ?? String(e)})`, file);
   }
+  const text = decodeUtf8(bytes, file);
   const doc = YAML.parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) {
     const err = doc.errors[0]!;

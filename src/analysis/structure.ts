@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import type { HeadSpec } from "../env/heads.js";
 
 /**
  * The emergent-structure analysis of the Puppeteer paper (Dang et al. 2025, §4 "emergent
@@ -22,6 +23,18 @@ export interface StructureRecord {
   /** Fraction of episodes in which some agent acted more than once (a cycle in the episode's path). */
   cycle_rate: number;
   episodes: number;
+  /**
+   * Multi-head runs (policy.heads): per further head (e.g. `tier`), its choices, how many steps took
+   * each (`usage`) and, per agent, how many of that agent's steps took each (`byAgent[i][c]`).
+   */
+  heads?: Record<string, HeadUsage>;
+}
+
+/** How often the choices of one further head (e.g. the model tier) were taken. */
+export interface HeadUsage {
+  choices: string[];
+  usage: number[];
+  byAgent: number[][];
 }
 
 export interface GraphMetrics {
@@ -40,8 +53,16 @@ export interface GraphMetrics {
   hub_agents: string[];
 }
 
-/** Counts usage and transitions of a batch of episodes (each given by its sequence of agent names). */
-export function structureRecord(update: number, agentNames: readonly string[], episodes: readonly { agents: readonly string[] }[]): StructureRecord {
+/**
+ * Counts usage and transitions of a batch of episodes (each given by its sequence of agent names and,
+ * in multi-head runs, the other heads' choices per step); `heads` are the run's heads (head 0 = agent).
+ */
+export function structureRecord(
+  update: number,
+  agentNames: readonly string[],
+  episodes: readonly { agents: readonly string[]; options?: ReadonlyArray<Readonly<Record<string, string>>> }[],
+  heads: readonly HeadSpec[] = [],
+): StructureRecord {
   const K = agentNames.length;
   const index = new Map(agentNames.map((n, i) => [n, i]));
   const usage = new Array<number>(K).fill(0);
@@ -57,7 +78,25 @@ export function structureRecord(update: number, agentNames: readonly string[], e
     });
     if (new Set(ids).size < ids.length) cyclic++;
   }
-  return { update, agents: [...agentNames], usage, starts, transitions, cycle_rate: episodes.length ? cyclic / episodes.length : 0, episodes: episodes.length };
+  const rec: StructureRecord = { update, agents: [...agentNames], usage, starts, transitions, cycle_rate: episodes.length ? cyclic / episodes.length : 0, episodes: episodes.length };
+  const others = heads.slice(1);
+  if (others.length > 0) {
+    rec.heads = {};
+    for (const h of others) {
+      const ci = new Map(h.choices.map((c, i) => [c, i]));
+      const u: HeadUsage = { choices: [...h.choices], usage: new Array<number>(h.choices.length).fill(0), byAgent: Array.from({ length: K }, () => new Array<number>(h.choices.length).fill(0)) };
+      for (const e of episodes) {
+        e.agents.forEach((a, t) => {
+          const c = ci.get(e.options?.[t]?.[h.name] ?? "");
+          if (c === undefined) return;
+          u.usage[c]!++;
+          u.byAgent[index.get(a)!]![c]!++;
+        });
+      }
+      rec.heads[h.name] = u;
+    }
+  }
+  return rec;
 }
 
 /** Sums several records (e.g. the last 10% of updates) into one; cycle_rate is episode-weighted. */
@@ -84,6 +123,19 @@ export function mergeRecords(records: readonly StructureRecord[]): StructureReco
     out.episodes += r.episodes;
   }
   out.cycle_rate = out.episodes ? cyc / out.episodes : 0;
+  if (first.heads) {
+    out.heads = {};
+    for (const [name, h] of Object.entries(first.heads)) {
+      const m: HeadUsage = { choices: h.choices, usage: new Array<number>(h.choices.length).fill(0), byAgent: Array.from({ length: K }, () => new Array<number>(h.choices.length).fill(0)) };
+      for (const r of records) {
+        const x = r.heads?.[name];
+        if (!x) continue;
+        x.usage.forEach((v, c) => (m.usage[c]! += v));
+        x.byAgent.forEach((row, i) => row.forEach((v, c) => (m.byAgent[i]![c]! += v)));
+      }
+      out.heads[name] = m;
+    }
+  }
   return out;
 }
 
@@ -155,7 +207,7 @@ export function structureSummary(records: readonly StructureRecord[]): Record<st
   const w = Math.max(1, Math.round(records.length / 10));
   const part = (rs: readonly StructureRecord[]) => {
     const m = mergeRecords(rs);
-    return { updates: [rs[0]!.update, m.update], ...graphMetrics(m), usage: m.usage, starts: m.starts, transitions: m.transitions };
+    return { updates: [rs[0]!.update, m.update], ...graphMetrics(m), usage: m.usage, starts: m.starts, transitions: m.transitions, ...(m.heads ? { heads: m.heads } : {}) };
   };
   return { agents: records[0]!.agents, first: part(records.slice(0, w)), final: part(records.slice(-w)), all: part(records) };
 }

@@ -113,7 +113,7 @@ const llmModelSchema = z
       .describe("Name of the environment variable holding the API key (default: llm.apiKeyEnv; none = no key, e.g. local servers)."),
     temperature: z.number().min(0).max(2).optional().describe("Sampling temperature (default: llm.temperature; not sent to Anthropic, whose SDK v1 has none)."),
     maxTokens: positiveInt().optional().describe("Max completion tokens (default: llm.maxTokens)."),
-    timeoutMs: positiveInt().optional().describe("Per-attempt request timeout in ms (default: llm.timeoutMs)."),
+    timeoutMs: positiveInt().optional().describe("Per-attempt request timeout in ms, response body included (default: llm.timeoutMs)."),
     maxRetries: z.number().int().nonnegative().optional().describe("SDK retries with backoff on 408/409/429/5xx/timeouts (default: llm.maxRetries)."),
     inputPricePerM: z.number().nonnegative().default(0).describe("Price per million input tokens (cost mode price)."),
     outputPricePerM: z.number().nonnegative().default(0).describe("Price per million output tokens (cost mode price)."),
@@ -132,11 +132,28 @@ const llmSchema = z
       .describe("Default name of the environment variable holding the API key."),
     temperature: z.number().min(0).max(2).default(0.7).describe("Default sampling temperature."),
     maxTokens: positiveInt().default(512).describe("Default max completion tokens."),
-    timeoutMs: positiveInt().default(60_000).describe("Default per-attempt timeout in ms."),
+    timeoutMs: positiveInt().default(60_000).describe("Default per-attempt timeout in ms; bounds the whole attempt, response body included."),
     maxRetries: z.number().int().nonnegative().default(2).describe("Default SDK retries."),
+    maxRetryWaitMs: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(60_000)
+      .describe("Longest Retry-After wait (429/5xx) honoured before a retry; a server asking for longer fails the call at once (an error turn)."),
     models: z.record(z.string(), llmModelSchema).default({}).describe("Models by reference name (what agents' `model` points at)."),
     maxConcurrency: positiveInt().default(8).describe("Most LLM requests in flight at once, over all agents and episodes of the run."),
     requestsPerMinute: positiveInt().optional().describe("Optional cap on requests started per minute."),
+    maxErrorRate: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.5)
+      .describe(
+        "Stop the run (non-zero exit, folder resumable) when more than this fraction of an update's LLM calls fail for llm.errorPatience updates in a row, or when every call of a session's first update fails; 1 = never stop.",
+      ),
+    errorPatience: positiveInt()
+      .default(3)
+      .describe("Consecutive updates above llm.maxErrorRate before the run stops (it stops before training on the last of them)."),
     sendSeed: z.boolean().default(true).describe("Send the episode index as the request `seed` (OpenAI-compatible providers)."),
     cost: z
       .object({

@@ -12,6 +12,8 @@ export interface LlmClientOptions {
   cache: { mode: CacheMode; dir: string };
   /** Send the sample index as the request `seed` (OpenAI-compatible providers). */
   sendSeed: boolean;
+  /** Where one-off warnings go (a failing response cache); default stderr. */
+  onWarning?: (line: string) => void;
   /** Test hook: replaces the SDK provider of a model. */
   providerFactory?: (m: ModelSettings) => ChatProvider;
 }
@@ -54,11 +56,13 @@ export class LlmClient {
   readonly limiter: Limiter;
   readonly cache: ResponseCache;
   readonly stats: LlmStats = emptyStats();
+  /** The description of the most recent failed call (for messages). */
+  lastError: string | undefined;
   private readonly providers = new Map<string, ChatProvider>();
 
   constructor(readonly o: LlmClientOptions) {
     this.limiter = new Limiter(o.maxConcurrency, o.requestsPerMinute);
-    this.cache = new ResponseCache(o.cache.dir, o.cache.mode);
+    this.cache = new ResponseCache(o.cache.dir, o.cache.mode, o.onWarning);
   }
 
   model(ref: string): ModelSettings {
@@ -112,30 +116,34 @@ export class LlmClient {
     }
     const t0 = performance.now();
     const p = this.provider(m);
+    let reply: ProviderReply;
     try {
-      const reply = await this.limiter.run(() => {
+      reply = await this.limiter.run(() => {
         s.requests++;
         return p.chat({ messages, sampleIndex, step });
       });
-      const cost = usageCost(reply.usage, m, this.o.cost, step);
-      s.cost += cost;
-      s.inputTokens += reply.usage.inputTokens;
-      s.outputTokens += reply.usage.outputTokens;
-      this.cache.set(key, reply);
-      return { ...reply, cost, nominalCost: cost, cached: false, model: m.model, latencyMs: performance.now() - t0 };
     } catch (e) {
       s.errors++;
+      const error = describeError(e, [m.apiKeyEnv !== undefined ? process.env[m.apiKeyEnv] : undefined]);
+      this.lastError = error;
       return {
         content: "",
         usage: { inputTokens: 0, outputTokens: 0 },
         cost: 0,
         nominalCost: 0,
         cached: false,
-        error: describeError(e, [m.apiKeyEnv !== undefined ? process.env[m.apiKeyEnv] : undefined]),
+        error,
         model: m.model,
         latencyMs: performance.now() - t0,
       };
     }
+    const cost = usageCost(reply.usage, m, this.o.cost, step);
+    s.cost += cost;
+    s.inputTokens += reply.usage.inputTokens;
+    s.outputTokens += reply.usage.outputTokens;
+    // a paid reply is used even when it cannot be cached (the cache warns once and counts)
+    this.cache.set(key, reply);
+    return { ...reply, cost, nominalCost: cost, cached: false, model: m.model, latencyMs: performance.now() - t0 };
   }
 }
 

@@ -1,4 +1,5 @@
 import type OpenAI from "openai";
+import { boundedFetch } from "./fetch.js";
 import { openAiSdk } from "./sdk.js";
 import { cacheKey, type ResponseCache } from "./cache.js";
 import { describeError } from "./client.js";
@@ -12,6 +13,8 @@ export interface EmbedderOptions {
   dimensions: number;
   timeoutMs: number;
   maxRetries: number;
+  /** Longest Retry-After wait honoured (see fetch.ts). */
+  maxRetryWaitMs: number;
   cache: ResponseCache;
   limiter: Limiter;
   /** The run's LLM counters: embedding requests and failures are counted there too. */
@@ -36,6 +39,7 @@ export class Embedder {
       ...(o.baseURL ? { baseURL: o.baseURL } : {}),
       timeout: o.timeoutMs,
       maxRetries: o.maxRetries,
+      fetch: boundedFetch({ maxRetryWaitMs: o.maxRetryWaitMs }),
     });
   }
 

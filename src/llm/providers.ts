@@ -1,5 +1,6 @@
 import type Anthropic from "@anthropic-ai/sdk";
 import type OpenAI from "openai";
+import { boundedFetch } from "./fetch.js";
 import { anthropicSdk, openAiSdk } from "./sdk.js";
 import { InputError } from "../core/errors.js";
 import type { ChatProvider, ChatRequest, ModelSettings, ProviderReply } from "./types.js";
@@ -33,8 +34,10 @@ export class OpenAiProvider implements ChatProvider {
     this.client = new (openAiSdk())({
       apiKey: apiKeyFor(m),
       ...(m.baseURL ? { baseURL: m.baseURL } : {}),
+      // the SDK's `timeout` bounds each attempt including its body, and long Retry-After waits are capped (fetch.ts)
       timeout: m.timeoutMs,
       maxRetries: m.maxRetries,
+      fetch: boundedFetch({ maxRetryWaitMs: m.maxRetryWaitMs }),
     });
   }
 
@@ -67,8 +70,10 @@ export class AnthropicProvider implements ChatProvider {
     this.client = new (anthropicSdk())({
       apiKey: apiKeyFor(m),
       ...(m.baseURL ? { baseURL: m.baseURL } : {}),
+      // the SDK's `timeout` bounds each attempt including its body, and long Retry-After waits are capped (fetch.ts)
       timeout: m.timeoutMs,
       maxRetries: m.maxRetries,
+      fetch: boundedFetch({ maxRetryWaitMs: m.maxRetryWaitMs }),
     });
   }
 

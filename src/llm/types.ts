@@ -22,8 +22,11 @@ export interface ModelSettings {
   apiKeyEnv?: string;
   temperature: number;
   maxTokens: number;
+  /** Bound of one attempt, response body included. */
   timeoutMs: number;
   maxRetries: number;
+  /** Longest Retry-After wait honoured; a longer one fails the call at once (an error turn). */
+  maxRetryWaitMs: number;
   /** Price per million input tokens (currency units). */
   inputPricePerM: number;
   /** Price per million output tokens (currency units). */

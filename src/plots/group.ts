@@ -1,14 +1,18 @@
 import fs from "node:fs";
 import path from "node:path";
+import YAML from "yaml";
+import { InputError } from "../core/errors.js";
 import { readMetrics } from "../run/metrics.js";
 import { bandAcross } from "../analysis/stats.js";
 import { col, refLine, runBudget } from "./run.js";
-import { lineChart, palette, renderPanels, type Panel, type Series } from "./render.js";
+import { lineChart, renderPanels, seriesColours, type Panel, type Series } from "./render.js";
 
 /** Several seeds of one configuration, drawn as one mean curve with a 95% band. */
 export interface RunGroup {
   label: string;
   runDirs: string[];
+  /** Drawn dashed (e.g. a sweep trial stopped early). */
+  dashed?: boolean;
 }
 
 export const metricTitles: Record<string, [string, string]> = {
@@ -25,14 +29,127 @@ export function hasMetrics(dir: string): boolean {
   return fs.existsSync(path.join(dir, "metrics.csv"));
 }
 
+const isDir = (d: string) => fs.existsSync(d) && fs.statSync(d).isDirectory();
+
 /** Run folders directly inside `dir` (e.g. the seed<k>/ folders of a sweep trial or of --seeds). */
 export function childRuns(dir: string): string[] {
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) return [];
+  if (!isDir(dir)) return [];
   return fs
     .readdirSync(dir)
     .map((d) => path.join(dir, d))
-    .filter((d) => fs.statSync(d).isDirectory() && hasMetrics(d))
+    .filter((d) => isDir(d) && hasMetrics(d))
     .sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
+}
+
+/**
+ * Run folders below `dir`, up to `depth` levels down (runs/ → runs/<name>/<run>/ → runs/<name>/<group>/seed<k>/);
+ * a run folder's own subfolders (checkpoints/, plots/) are not searched.
+ */
+export function findRuns(dir: string, depth = 3): string[] {
+  if (!isDir(dir) || depth <= 0) return [];
+  const out: string[] = [];
+  for (const name of fs.readdirSync(dir).sort((a, b) => a.localeCompare(b, undefined, { numeric: true }))) {
+    const d = path.join(dir, name);
+    if (!isDir(d)) continue;
+    if (hasMetrics(d)) out.push(d);
+    else out.push(...findRuns(d, depth - 1));
+  }
+  return out;
+}
+
+/**
+ * Config fields that do not change what a run measures: the seed (the point of a seed group), and
+ * output settings (logging, plots, checkpoint cadence).
+ */
+const ignoredFields = [/^seed$/, /^log\./, /^train\.checkpointEvery$/, /^train\.keepCheckpoints$/];
+
+/** A run's resolved config (config.yaml) as dotted leaf paths → JSON values; arrays are leaves. */
+export function flatConfig(runDir: string): Map<string, string> {
+  const file = path.join(runDir, "config.yaml");
+  if (!fs.existsSync(file)) throw new InputError(`${runDir}: no config.yaml, so it cannot be grouped with other runs (plot it on its own)`, file);
+  const out = new Map<string, string>();
+  const walk = (v: unknown, prefix: string) => {
+    if (v !== null && typeof v === "object" && !Array.isArray(v)) {
+      for (const [k, x] of Object.entries(v as Record<string, unknown>)) walk(x, prefix ? `${prefix}.${k}` : k);
+    } else out.set(prefix, JSON.stringify(v ?? null));
+  };
+  walk(YAML.parse(fs.readFileSync(file, "utf8")), "");
+  return out;
+}
+
+const runSeed = (c: Map<string, string>) => c.get("seed") ?? "?";
+
+/** What a grouping of runs found, for the command to say. */
+export interface RunGrouping {
+  groups: RunGroup[];
+  /** Dotted config fields whose values differ between the groups (the labels show them). */
+  differing: string[];
+  /** Runs left out because another run of the same config and seed was kept (the later folder, by name). */
+  duplicates: { dropped: string; kept: string }[];
+}
+
+/**
+ * Splits runs into groups whose resolved configs are equal apart from the seed (and output-only
+ * settings), so that only seeds of one configuration are averaged. A repeated seed within a group is
+ * kept once (the later folder). Groups are labelled by the fields that differ between them (the
+ * config name alone when that tells them apart); `prefix` starts every label.
+ */
+export function groupRuns(runDirs: readonly string[], prefix = ""): RunGrouping {
+  const configs = runDirs.map((d) => flatConfig(d));
+  const keyOf = (c: Map<string, string>) =>
+    JSON.stringify([...c.entries()].filter(([k]) => !ignoredFields.some((r) => r.test(k))).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  const byKey = new Map<string, number[]>();
+  configs.forEach((c, i) => {
+    const k = keyOf(c);
+    byKey.set(k, [...(byKey.get(k) ?? []), i]);
+  });
+  const duplicates: RunGrouping["duplicates"] = [];
+  const members = [...byKey.values()].map((idx) => {
+    const bySeed = new Map<string, number>();
+    for (const i of idx) {
+      const s = runSeed(configs[i]!);
+      const prev = bySeed.get(s);
+      if (prev !== undefined) duplicates.push({ dropped: runDirs[prev]!, kept: runDirs[i]! });
+      bySeed.set(s, i);
+    }
+    return [...bySeed.values()].sort((a, b) => a - b);
+  });
+  // fields that differ between the groups (the first member stands for its group)
+  const reps = members.map((m) => configs[m[0]!]!);
+  const fields = [...new Set(reps.flatMap((c) => [...c.keys()]))].filter((k) => !ignoredFields.some((r) => r.test(k)));
+  const differing = fields.filter((k) => new Set(reps.map((c) => c.get(k) ?? "(absent)")).size > 1);
+  // label: the config name when names differ, then the fields that differ between groups of that name
+  const names = reps.map((c) => c.get("name") ?? '""');
+  const showName = differing.includes("name");
+  const labelOf = (g: number) => {
+    const same = reps.filter((_, h) => names[h] === names[g]);
+    const keys = differing.filter((k) => k !== "name" && new Set(same.map((c) => c.get(k) ?? "(absent)")).size > 1);
+    const short = shortFieldNames(keys);
+    const parts = keys.map((k) => {
+      const v = JSON.parse(reps[g]!.get(k) ?? "null") as unknown;
+      return `${short.get(k)}=${typeof v === "string" ? v : JSON.stringify(v)}`;
+    });
+    return [...(showName ? [JSON.parse(names[g]!) as string] : []), ...parts].join(", ");
+  };
+  const groups = members.map((m, g) => {
+    const text = members.length > 1 ? labelOf(g) : "";
+    return { label: [prefix, text].filter(Boolean).join(": ") || path.basename(path.resolve(runDirs[m[0]!]!)), runDirs: m.map((i) => runDirs[i]!) };
+  });
+  return { groups, differing, duplicates };
+}
+
+/** Dotted field names shortened to their last segment where that is unambiguous (`algo.lr` → `lr`). */
+export function shortFieldNames(keys: readonly string[]): Map<string, string> {
+  const last = keys.map((k) => k.split(".").pop()!);
+  return new Map(keys.map((k, i) => [k, last.filter((l) => l === last[i]).length === 1 ? last[i]! : k]));
+}
+
+/** Columns of the runs' metrics.csv files; a metric that none of them logs is an error listing the columns. */
+export function checkMetric(runDirs: readonly string[], metric: string): void {
+  const columns = new Set(runDirs.flatMap((d) => readMetrics(path.join(d, "metrics.csv")).columns));
+  if (!columns.has(metric)) {
+    throw new InputError(`--metric ${metric}: no such column in metrics.csv; the runs have: ${[...columns].join(", ")}`, undefined, "metric");
+  }
 }
 
 /**
@@ -45,27 +162,34 @@ export function groupSeries(g: RunGroup, metric: string, colour?: string, bareLa
     .filter((m) => m.columns.includes(metric))
     .map((m) => ({ x: col(m.rows, "update"), y: col(m.rows, metric) }));
   if (curves.length === 0) return undefined;
-  if (curves.length === 1) return { label: g.label, x: curves[0]!.x, y: curves[0]!.y, ...(colour ? { colour } : {}) };
+  const style = { ...(colour ? { colour } : {}), ...(g.dashed ? { dashed: true } : {}) };
+  if (curves.length === 1) return { label: g.label, x: curves[0]!.x, y: curves[0]!.y, ...style };
   const band = bandAcross(curves, { seed: 0 });
   return {
-    label: bareLabel ? g.label : `${g.label} (mean of ${curves.length} seeds, 95% CI)`,
+    label: bareLabel ? g.label : `${g.label} (${curves.length} seeds)`,
     x: band.x,
     y: band.mean,
     lo: band.lo,
     hi: band.hi,
-    ...(colour ? { colour } : {}),
+    ...style,
   };
 }
 
 /** Panels comparing groups on each metric (one line or band per group, with a legend). */
 export function comparePanels(groups: RunGroup[], metrics: string[], title?: string): Panel[] {
   const budgets = [...new Set(groups.flatMap((g) => g.runDirs.map(runBudget)).filter((b): b is number => b !== undefined))];
-  // when every group has the same number of seeds, say it once in the title instead of in each label
-  const sizes = new Set(groups.map((g) => g.runDirs.length));
-  const same = sizes.size === 1 && groups[0]!.runDirs.length > 1 ? groups[0]!.runDirs.length : 0;
-  const note = same ? ` (mean of ${same} seeds, 95% bootstrap band)` : "";
+  // the usual number of seeds is said once in the title; a label names its count only when it differs
+  const counts = groups.map((g) => g.runDirs.length);
+  const usual = [...new Set(counts)].sort((a, b) => counts.filter((c) => c === b).length - counts.filter((c) => c === a).length || b - a)[0] ?? 1;
+  const note = usual > 1 ? ` (mean of ${usual} seeds, 95% bootstrap band)` : counts.some((c) => c > 1) ? " (bands: mean of the seeds, 95% bootstrap)" : "";
+  const colours = seriesColours(groups.length);
   return metrics.map((m, k) => {
-    const series = groups.map((g, i) => groupSeries(g, m, palette[i % palette.length], same > 0)).filter((s): s is Series => s !== undefined);
+    const series = groups
+      .map((g, i) => {
+        const s = groupSeries(g, m, colours[i], true);
+        return s && g.runDirs.length !== usual ? { ...s, label: `${s.label} (${g.runDirs.length} seed${g.runDirs.length === 1 ? "" : "s"})` } : s;
+      })
+      .filter((s): s is Series => s !== undefined);
     const allX = series.flatMap((s) => s.x);
     if (m === "cost_mean" && budgets.length === 1 && allX.length) series.push(refLine(`budget d = ${budgets[0]}`, [Math.min(...allX), Math.max(...allX)], budgets[0]!));
     const [t, y] = metricTitles[m] ?? [m, m];

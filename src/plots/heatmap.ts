@@ -1,8 +1,46 @@
-import type { CustomPanel } from "./render.js";
+import type { ChartConfiguration, Plugin } from "chart.js";
+import type {} from "chartjs-chart-matrix";
+import { plotFont, titleLines, type Panel } from "./render.js";
+
+interface Cell {
+  x: string;
+  y: string;
+  /** Row-normalised share. */
+  v: number;
+  /** Row total (0: the row has no data). */
+  n: number;
+}
+
+/** Writes each cell's share (e.g. `42%`) in its middle when the cell is big enough to hold it. */
+const cellText: Plugin<"matrix"> = {
+  id: "maestroCellText",
+  afterDatasetsDraw(chart) {
+    const { ctx } = chart;
+    const meta = chart.getDatasetMeta(0);
+    const data = chart.data.datasets[0]!.data as unknown as Cell[];
+    ctx.save();
+    ctx.textAlign = "center";
+    ctx.textBaseline = "middle";
+    meta.data.forEach((el, i) => {
+      const { x, y, width, height } = el.getProps(["x", "y", "width", "height"], true) as { x: number; y: number; width: number; height: number };
+      const c = data[i]!;
+      const text = c.n > 0 ? `${(100 * c.v).toFixed(0)}%` : "–";
+      const size = Math.min(12, Math.floor(height * 0.6));
+      if (size < 8) return;
+      ctx.font = `${size}px ${plotFont}`;
+      if (ctx.measureText(text).width > width - 2) return;
+      ctx.fillStyle = c.v > 0.55 ? "white" : "#222";
+      ctx.fillText(text, x + width / 2, y + height / 2);
+    });
+    ctx.restore();
+  },
+};
 
 /**
- * A heatmap panel of a square matrix (row = "from", column = "to"), drawn with node-canvas since
- * chart.js has no matrix chart. Cells show the row-normalised share and are shaded by it.
+ * A heatmap panel of a matrix (row = "from", column = "to"), a chartjs-chart-matrix chart: cells are
+ * shaded white → blue by the row-normalised share and show it as a percentage; the right axis gives
+ * each row's count. Labels are never cut: the axes grow (and the column labels turn) to fit them, and
+ * the panel grows with the number of rows.
  */
 export function heatmapPanel(
   title: string,
@@ -11,64 +49,76 @@ export function heatmapPanel(
   counts: readonly (readonly number[])[],
   rowLabel = "from",
   colLabel = "then",
-): CustomPanel {
-  return {
-    draw(ctx, width, height) {
-      const K = labels.length;
-      const R = rowLabels.length;
-      ctx.fillStyle = "#666";
-      ctx.font = "bold 15px sans-serif";
-      ctx.textAlign = "center";
-      ctx.textBaseline = "top";
-      ctx.fillText(title, width / 2, 8);
-      const top = 66;
-      const left = 170;
-      // cells are cellW wide (room for agent names) and cell high
-      const cell = Math.max(12, Math.min((height - top - 12) / R, 60));
-      const cellW = Math.max(cell, Math.min((width - left - 120) / K, 130));
-      const gridW = cellW * K;
-      const x0 = left + Math.max(0, (width - left - 120 - gridW) / 2);
-      ctx.font = "12px sans-serif";
-      ctx.fillStyle = "#444";
-      ctx.textAlign = "center";
-      ctx.textBaseline = "bottom";
-      ctx.fillText(`${colLabel} →`, x0 + gridW / 2, top - 22);
-      const fit = (s: string, w: number) => {
-        let t = s;
-        while (t.length > 3 && ctx.measureText(t).width > w) t = t.slice(0, -2);
-        return t === s ? s : `${t}…`;
-      };
-      labels.forEach((l, j) => ctx.fillText(fit(l, cellW - 4), x0 + (j + 0.5) * cellW, top - 3));
-      ctx.textAlign = "right";
-      ctx.textBaseline = "middle";
-      rowLabels.forEach((l, i) => ctx.fillText(fit(l, left - 60), x0 - 6, top + (i + 0.5) * cell));
-      ctx.save();
-      ctx.translate(x0 - 130, top + (R * cell) / 2);
-      ctx.rotate(-Math.PI / 2);
-      ctx.textAlign = "center";
-      ctx.fillText(`${rowLabel} ↓`, 0, 0);
-      ctx.restore();
-      for (let i = 0; i < R; i++) {
-        const row = counts[i]!;
-        const total = row.reduce((a, b) => a + b, 0);
-        for (let j = 0; j < K; j++) {
-          const share = total > 0 ? row[j]! / total : 0;
-          // white → blue (#0072B2) by share
-          const c = (a: number, b: number) => Math.round(a + (b - a) * share);
-          ctx.fillStyle = `rgb(${c(255, 0)},${c(255, 114)},${c(255, 178)})`;
-          ctx.fillRect(x0 + j * cellW, top + i * cell, cellW, cell);
-          ctx.strokeStyle = "#ccc";
-          ctx.strokeRect(x0 + j * cellW, top + i * cell, cellW, cell);
-          if (cell >= 16 && cellW >= 28) {
-            ctx.fillStyle = share > 0.55 ? "white" : "#222";
-            ctx.textAlign = "center";
-            ctx.fillText(total > 0 ? `${(100 * share).toFixed(0)}%` : "–", x0 + (j + 0.5) * cellW, top + (i + 0.5) * cell);
-          }
-        }
-        ctx.fillStyle = "#666";
-        ctx.textAlign = "left";
-        ctx.fillText(`n=${total}`, x0 + gridW + 8, top + (i + 0.5) * cell);
-      }
+): Panel {
+  const cells: Cell[] = [];
+  const totals = counts.map((row) => row.reduce((a, b) => a + b, 0));
+  rowLabels.forEach((r, i) =>
+    labels.forEach((l, j) => cells.push({ x: l, y: r, v: totals[i]! > 0 ? counts[i]![j]! / totals[i]! : 0, n: totals[i]! })),
+  );
+  const rowsPx = Math.max(18, Math.min(44, 360 / rowLabels.length));
+  const longest = Math.max(...labels.map((l) => l.length));
+  // room for the title and the column labels above the grid (turned labels need more)
+  const head = 90 + (labels.length * Math.max(longest, 4) * 7.5 > 620 ? Math.min(longest, 40) * 5.5 : 0);
+  const height = Math.round(head + rowsPx * rowLabels.length + 20);
+  // cells at most 130 px wide: a small matrix sits in the middle instead of stretching across
+  const width = 900;
+  const side = Math.max(20, (width - 300 - Math.min(130, 560 / labels.length) * labels.length) / 2);
+  const chart = {
+    type: "matrix",
+    data: {
+      datasets: [
+        {
+          label: title,
+          data: cells,
+          backgroundColor: (c: { raw?: Cell }) => {
+            const s = c.raw?.v ?? 0;
+            const m = (a: number, b: number) => Math.round(a + (b - a) * s);
+            // white → blue (#0072B2) by share
+            return `rgb(${m(255, 0)},${m(255, 114)},${m(255, 178)})`;
+          },
+          borderColor: "#ccc",
+          borderWidth: 1,
+          width: (c: { chart: { chartArea?: { width: number } } }) => (c.chart.chartArea?.width ?? 0) / labels.length,
+          height: (c: { chart: { chartArea?: { height: number } } }) => (c.chart.chartArea?.height ?? 0) / rowLabels.length,
+        },
+      ],
     },
-  };
+    options: {
+      layout: { padding: { left: side, right: side } },
+      plugins: { title: { display: true, text: titleLines(title), font: { size: 15 } }, legend: { display: false } },
+      scales: {
+        x: {
+          type: "category",
+          labels: [...labels],
+          position: "top",
+          offset: true,
+          grid: { display: false },
+          ticks: { autoSkip: false, maxRotation: 60 },
+          title: { display: true, text: `${colLabel} →` },
+        },
+        y: {
+          type: "category",
+          labels: [...rowLabels],
+          // first row on top (chart.js draws a vertical category axis bottom-up by default)
+          reverse: false,
+          offset: true,
+          grid: { display: false },
+          ticks: { autoSkip: false },
+          title: { display: true, text: `${rowLabel} ↓` },
+        },
+        n: {
+          type: "category",
+          axis: "y",
+          labels: totals.map((t) => `n=${t}`),
+          position: "right",
+          reverse: false,
+          offset: true,
+          grid: { display: false },
+          ticks: { autoSkip: false },
+        },
+      },
+    },
+    plugins: [cellText],
+  } as unknown as ChartConfiguration;
+  return { chart, height };
 }

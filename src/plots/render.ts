@@ -1,14 +1,50 @@
 /**
  * src/plots — every PNG: one run, groups of seeds, sweeps, structure heatmaps. This file holds the
- * chart.js rendering; the other files choose what to draw. Plots aggregate (means, bands) but compute
- * nothing else: statistics come from src/analysis, data from the run folders.
+ * rendering (chart.js drawing on @napi-rs/canvas, Skia with prebuilt binaries shipped as npm packages,
+ * so nothing is compiled at install); the other files choose what to draw. Plots aggregate (means,
+ * bands) but compute nothing else: statistics come from src/analysis, data from the run folders.
  */
 import fs from "node:fs";
 import path from "node:path";
-import type { ChartConfiguration } from "chart.js";
+import { createRequire } from "node:module";
+import type { Chart as ChartJs, ChartConfiguration, ChartItem } from "chart.js";
 
 /** Colour-blind-safe palette (Okabe–Ito). */
 export const palette = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"];
+
+/** `#rrggbb` of HSL (h in degrees, s and l in [0, 1]). */
+function hsl(h: number, s: number, l: number): string {
+  const a = s * Math.min(l, 1 - l);
+  const f = (n: number) => {
+    const k = (n + h / 30) % 12;
+    const c = l - a * Math.max(-1, Math.min(k - 3, 9 - k, 1));
+    return Math.round(255 * c)
+      .toString(16)
+      .padStart(2, "0");
+  };
+  return `#${f(0)}${f(8)}${f(4)}`;
+}
+
+/**
+ * Kelly's colours of maximum contrast (K. L. Kelly, "Twenty-two colors of maximum contrast", Color
+ * Engineering 3(6), 1965), without white and black, in his order: each next colour differs most
+ * from those before it.
+ */
+const kelly = [
+  "#F3C300", "#875692", "#F38400", "#A1CAF1", "#BE0032", "#C2B280", "#848482", "#008856", "#E68FAC", "#0067A5",
+  "#F99379", "#604E97", "#F6A600", "#B3446C", "#DCD300", "#882D17", "#8DB600", "#654522", "#E25822", "#2B3D26",
+];
+
+/**
+ * `n` distinct colours for `n` series (e.g. the agents of a pool): the Okabe–Ito palette up to 8,
+ * Kelly's 20 colours of maximum contrast up to 20, beyond that hues spread evenly around the colour
+ * wheel with alternating lightness. No two series share a colour, whatever the pool size.
+ */
+export function seriesColours(n: number): string[] {
+  if (n <= palette.length) return palette.slice(0, n);
+  if (n <= kelly.length) return kelly.slice(0, n);
+  return Array.from({ length: n }, (_, i) => hsl((i * 360) / n, 0.75, i % 2 === 0 ? 0.38 : 0.58));
+}
 
 /** `#rrggbb` → `rgba(r,g,b,a)`. */
 export function withAlpha(hex: string, a: number): string {
@@ -16,57 +52,100 @@ export function withAlpha(hex: string, a: number): string {
   return `rgba(${(n >> 16) & 255},${(n >> 8) & 255},${n & 255},${a})`;
 }
 
-let rendererCache: Map<string, import("chartjs-node-canvas").ChartJSNodeCanvas> | undefined;
+/** The font every plot uses, shipped in an npm package (dejavu-fonts-ttf) so text renders on machines without system fonts. */
+export const plotFont = "maestro-sans";
 
-async function renderer(width: number, height: number) {
-  const { ChartJSNodeCanvas } = await import("chartjs-node-canvas");
-  rendererCache ??= new Map();
-  const key = `${width}x${height}`;
-  let r = rendererCache.get(key);
-  if (!r) {
-    r = new ChartJSNodeCanvas({ width, height, backgroundColour: "white" });
-    rendererCache.set(key, r);
-  }
-  return r;
+/** Height of a chart panel without a long legend. */
+const baseHeight = 260;
+
+interface Kit {
+  Chart: typeof ChartJs;
+  createCanvas: typeof import("@napi-rs/canvas").createCanvas;
+}
+let kit: Promise<Kit> | undefined;
+
+/** chart.js with only the pieces maestro draws (line, scatter, matrix), and the plot font, loaded on first use. */
+function loadKit(): Promise<Kit> {
+  kit ??= (async () => {
+    // Plots use only the bundled font: skip @napi-rs/canvas's scan of the system's font folders at
+    // import (~50 ms, ~10 MiB), unless MAESTRO_PLOT_SYSTEM_FONTS=1 asks for them (they then draw the
+    // characters DejaVu Sans lacks, e.g. CJK agent names).
+    if (process.env.MAESTRO_PLOT_SYSTEM_FONTS !== "1") process.env.DISABLE_SYSTEM_FONTS_LOAD ??= "1";
+    const [{ createCanvas, GlobalFonts }, cj, matrix] = await Promise.all([import("@napi-rs/canvas"), import("chart.js"), import("chartjs-chart-matrix")]);
+    const fonts = createRequire(import.meta.url);
+    for (const face of ["DejaVuSans.ttf", "DejaVuSans-Bold.ttf"]) {
+      if (!GlobalFonts.registerFromPath(fonts.resolve(`dejavu-fonts-ttf/ttf/${face}`), plotFont)) {
+        throw new Error(`plots: could not load the font dejavu-fonts-ttf/ttf/${face}`);
+      }
+    }
+    cj.Chart.register(
+      cj.LineController,
+      cj.ScatterController,
+      cj.LineElement,
+      cj.PointElement,
+      cj.LinearScale,
+      cj.CategoryScale,
+      cj.Filler,
+      cj.Legend,
+      cj.Title,
+      matrix.MatrixController,
+      matrix.MatrixElement,
+    );
+    cj.Chart.defaults.font.family = plotFont;
+    cj.Chart.defaults.color = "#555";
+    return { Chart: cj.Chart, createCanvas };
+  })();
+  return kit;
 }
 
-/** A panel drawn directly on a node-canvas 2D context (e.g. a heatmap, which chart.js lacks). */
-export interface CustomPanel {
-  draw(ctx: import("canvas").CanvasRenderingContext2D, width: number, height: number): void;
-}
+/** One chart of a PNG; `height` (pixels) is the least height it needs, e.g. for a tall heatmap or a long legend. */
+export type Panel = ChartConfiguration | { chart: ChartConfiguration; height: number };
 
-export type Panel = ChartConfiguration | CustomPanel;
+const chartOf = (p: Panel): ChartConfiguration => ("chart" in p ? p.chart : p);
 
-function isCustom(p: Panel): p is CustomPanel {
-  return typeof (p as CustomPanel).draw === "function";
+/** The least height of a panel (see {@link Panel}). */
+export function panelHeight(p: Panel, base = baseHeight): number {
+  return "chart" in p ? Math.max(p.height, base) : base;
 }
 
 /**
- * Renders charts as panels stacked vertically into one PNG (chart.js through chartjs-node-canvas,
- * composed with node-canvas).
+ * Draws one panel on a new `width` × `height` canvas; returns the canvas and the chart.js chart (for
+ * reading its layout; the caller destroys it).
  */
-export async function renderPanels(panels: Panel[], file: string, width = 900, panelHeight = 260): Promise<void> {
-  const r = await renderer(width, panelHeight);
-  const { createCanvas, loadImage } = await import("canvas");
-  const canvas = createCanvas(width, panelHeight * panels.length);
+export async function drawPanel(p: Panel, width = 900, height = panelHeight(p)) {
+  const { Chart, createCanvas } = await loadKit();
+  const cfg = chartOf(p);
+  const canvas = createCanvas(width, height);
+  // chart.js takes the canvas from the context; its Node platform (no DOM) draws at the canvas size
+  const chart = new Chart(canvas.getContext("2d") as unknown as ChartItem, {
+    ...cfg,
+    options: { ...cfg.options, animation: false, responsive: false, devicePixelRatio: 1 },
+  } as ChartConfiguration);
+  return { canvas, chart };
+}
+
+/**
+ * Renders charts as panels stacked vertically into one PNG (each panel `width` × `panelHeight`, or
+ * taller when it needs to be). The file is written atomically.
+ */
+export async function renderPanels(panels: Panel[], file: string, width = 900, basePanelHeight = baseHeight): Promise<void> {
+  const { createCanvas } = await loadKit();
+  const heights = panels.map((p) => panelHeight(p, basePanelHeight));
+  const total = heights.reduce((a, b) => a + b, 0);
+  const canvas = createCanvas(width, total);
   const ctx = canvas.getContext("2d");
   ctx.fillStyle = "white";
-  ctx.fillRect(0, 0, width, panelHeight * panels.length);
+  ctx.fillRect(0, 0, width, total);
+  let y = 0;
   for (let i = 0; i < panels.length; i++) {
-    const p = panels[i]!;
-    if (isCustom(p)) {
-      ctx.save();
-      ctx.translate(0, i * panelHeight);
-      p.draw(ctx, width, panelHeight);
-      ctx.restore();
-    } else {
-      const img = await r.renderToBuffer({ ...p, options: { animation: false, responsive: false, ...p.options } } as ChartConfiguration);
-      ctx.drawImage(await loadImage(img), 0, i * panelHeight);
-    }
+    const { canvas: sub, chart } = await drawPanel(panels[i]!, width, heights[i]!);
+    ctx.drawImage(sub, 0, y);
+    chart.destroy();
+    y += heights[i]!;
   }
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, await indexedPng(canvas));
+  fs.writeFileSync(tmp, await canvas.encode("png"));
   fs.renameSync(tmp, file);
 }
 
@@ -81,11 +160,53 @@ export interface Series {
   dashed?: boolean;
 }
 
+/**
+ * Legend placement that keeps the legend smaller than the plot: up to three short entries in a row
+ * above the chart; more entries in a column on its right (at most a third of the width) when the
+ * labels are short, else in rows below it, in a smaller font. `height` is the least panel height that
+ * leaves the plot area at least as tall as the legend needs (labels are at most 72 characters, see
+ * {@link shortLabel}).
+ */
+export function legendLayout(labels: readonly string[], width = 900) {
+  const n = labels.length;
+  const longest = Math.max(0, ...labels.map((l) => l.length));
+  const charPx = 6.3; // DejaVu Sans at 11 px, a wide average
+  if (n <= 3 && labels.reduce((a, l) => a + l.length * 7.2 + 60, 0) < width - 80) {
+    return { options: { position: "top" as const, labels: { boxWidth: 36, font: { size: 12 }, padding: 10 } }, height: baseHeight };
+  }
+  if (longest <= 30) {
+    return {
+      options: { position: "right" as const, maxWidth: Math.round(width / 3), labels: { boxWidth: 24, font: { size: 11 }, padding: 6 } },
+      height: Math.max(baseHeight, 90 + 17 * n),
+    };
+  }
+  const perRow = Math.max(1, Math.floor((width - 40) / (longest * charPx + 40)));
+  return {
+    options: { position: "bottom" as const, labels: { boxWidth: 24, font: { size: 11 }, padding: 6 } },
+    height: baseHeight + 17 * Math.ceil(n / perRow),
+  };
+}
+
+/** Shortens a legend label to `max` characters with an ellipsis (the full text belongs in a table, e.g. sweep.md). */
+export function shortLabel(s: string, max = 72): string {
+  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
+}
+
+/** A chart title, in two lines when it is too long for one (split before a parenthesis or after a semicolon). */
+export function titleLines(title: string, max = 88): string | string[] {
+  if (title.length <= max) return title;
+  const cuts = [...title.matchAll(/ \(|; /g)].map((m) => m.index!).filter((i) => i > 10 && i <= max);
+  const at = cuts.length ? cuts[cuts.length - 1]! : title.lastIndexOf(" ", max);
+  if (at <= 0) return title;
+  return [title.slice(0, at + (title[at] === ";" ? 1 : 0)), title.slice(at + 1).trimStart()];
+}
+
 /** A line chart of series with optional bands; `yLabel` and `title` label the axes. */
-export function lineChart(title: string, xLabel: string, yLabel: string, series: Series[], yRange?: [number, number]): ChartConfiguration {
+export function lineChart(title: string, xLabel: string, yLabel: string, series: Series[], yRange?: [number, number]): Panel {
   const datasets: ChartConfiguration<"line">["data"]["datasets"] = [];
+  const colours = seriesColours(series.length);
   series.forEach((s, i) => {
-    const colour = s.colour ?? palette[i % palette.length]!;
+    const colour = s.colour ?? colours[i]!;
     if (s.lo && s.hi) {
       datasets.push({
         label: `${s.label} (band)`,
@@ -105,7 +226,7 @@ export function lineChart(title: string, xLabel: string, yLabel: string, series:
       });
     }
     datasets.push({
-      label: s.label,
+      label: shortLabel(s.label),
       data: s.x.map((x, j) => ({ x, y: s.y[j]! })),
       borderColor: colour,
       backgroundColor: colour,
@@ -116,15 +237,22 @@ export function lineChart(title: string, xLabel: string, yLabel: string, series:
       fill: false,
     });
   });
-  return {
+  const legend = legendLayout(series.map((s) => shortLabel(s.label)));
+  const chart = {
     type: "line",
     data: { datasets },
     options: {
       plugins: {
-        title: { display: true, text: title, font: { size: 15 } },
+        title: { display: true, text: titleLines(title), font: { size: 15 } },
         legend: {
           display: series.length > 1 || series.some((s) => s.lo),
-          labels: { usePointStyle: true, pointStyleWidth: 36, filter: (item) => !/\(band( hi)?\)$/.test(String(item.text)) },
+          ...legend.options,
+          labels: {
+            ...legend.options.labels,
+            usePointStyle: true,
+            pointStyleWidth: legend.options.labels.boxWidth,
+            filter: (item: { text: string }) => !/\(band( hi)?\)$/.test(String(item.text)),
+          },
         },
       },
       scales: {
@@ -133,8 +261,8 @@ export function lineChart(title: string, xLabel: string, yLabel: string, series:
       },
     },
   } as ChartConfiguration;
+  return { chart, height: legend.height + (Array.isArray(titleLines(title)) ? 20 : 0) };
 }
-
 
 export interface Point {
   x: number;
@@ -148,18 +276,21 @@ export function scatterChart(
   yLabel: string,
   groups: { label: string; points: Point[]; colour?: string; line?: boolean; radius?: number }[],
   yRange?: [number, number],
-): ChartConfiguration {
-  return {
+): Panel {
+  const colours = seriesColours(groups.length);
+  const legend = legendLayout(groups.map((g) => shortLabel(g.label)));
+  const chart = {
     type: "scatter",
     data: {
       datasets: groups.map((g, i) => {
-        const colour = g.colour ?? palette[i % palette.length]!;
+        const colour = g.colour ?? colours[i]!;
         return {
-          label: g.label,
+          label: shortLabel(g.label),
           data: g.points,
           borderColor: colour,
           backgroundColor: g.line ? colour : withAlpha(colour, 0.75),
           pointRadius: g.radius ?? 5,
+          pointStyle: g.line ? "line" : "circle",
           showLine: g.line ?? false,
           borderWidth: g.line ? 2 : 1,
           borderDash: g.line ? [6, 4] : [],
@@ -168,76 +299,12 @@ export function scatterChart(
       }),
     },
     options: {
-      plugins: { title: { display: true, text: title, font: { size: 15 } }, legend: { display: groups.length > 1, position: "right" } },
+      plugins: { title: { display: true, text: titleLines(title), font: { size: 15 } }, legend: { display: groups.length > 1, ...legend.options, labels: { ...legend.options.labels, usePointStyle: true } } },
       scales: {
         x: { type: "linear", title: { display: true, text: xLabel } },
         y: { title: { display: true, text: yLabel }, ...(yRange ? { min: yRange[0], max: yRange[1] } : {}) },
       },
     },
   } as ChartConfiguration;
-}
-
-/**
- * Encodes a canvas as an 8-bit indexed PNG (about a third of the RGBA size): the 256 most frequent
- * colours (binned to 5 bits per channel, each bin represented by its first exact colour) form the
- * palette, every pixel takes the nearest palette colour. Charts have few colours, so this is lossless
- * to the eye.
- */
-export async function indexedPng(canvas: import("canvas").Canvas): Promise<Buffer> {
-  const { createCanvas } = await import("canvas");
-  const { width: w, height: h } = canvas;
-  const data = canvas.getContext("2d").getImageData(0, 0, w, h).data;
-  // colours binned to 5 bits per channel (32768 bins), counted in typed arrays: this runs over every
-  // pixel of every plot, so no Map or object per pixel
-  const NB = 1 << 15;
-  const bin = (i: number) => ((data[i]! >> 3) << 10) | ((data[i + 1]! >> 3) << 5) | (data[i + 2]! >> 3);
-  const counts = new Int32Array(NB);
-  const firstPixel = new Int32Array(NB).fill(-1);
-  for (let i = 0; i < data.length; i += 4) {
-    const k = bin(i);
-    if (counts[k]++ === 0) firstPixel[k] = i;
-  }
-  // the chart colours themselves first (so thin lines keep their exact colour), then the most frequent
-  // bins (ties: the bin seen first), each represented by the first pixel that fell into it
-  const fixed: [number, number, number][] = [...palette, "#ffffff", "#666666", "#222222"].map((hex) => {
-    const n = parseInt(hex.slice(1), 16);
-    return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
-  });
-  const fixedBins = new Set(fixed.map(([r, g, b]) => ((r >> 3) << 10) | ((g >> 3) << 5) | (b >> 3)));
-  const frequent: number[] = [];
-  for (let k = 0; k < NB; k++) if (counts[k]! > 0 && !fixedBins.has(k)) frequent.push(k);
-  frequent.sort((a, b) => counts[b]! - counts[a]! || firstPixel[a]! - firstPixel[b]!);
-  const top: [number, number, number][] = [
-    ...fixed,
-    ...frequent.slice(0, 256 - fixed.length).map((k): [number, number, number] => {
-      const i = firstPixel[k]!;
-      return [data[i]!, data[i + 1]!, data[i + 2]!];
-    }),
-  ];
-  const table = new Uint8ClampedArray(256 * 4);
-  top.forEach(([r, g, b], i) => table.set([r, g, b, 255], 4 * i));
-  const nearest = new Int16Array(NB).fill(-1);
-  const out = createCanvas(w, h);
-  const octx = out.getContext("2d", { pixelFormat: "A8" });
-  const img = octx.createImageData(w, h);
-  for (let i = 0, p = 0; i < data.length; i += 4, p++) {
-    const k = bin(i);
-    let v = nearest[k]!;
-    if (v < 0) {
-      let bd = Infinity;
-      v = 0;
-      for (let j = 0; j < top.length; j++) {
-        const [r, g, b] = top[j]!;
-        const d = (r - data[i]!) ** 2 + (g - data[i + 1]!) ** 2 + (b - data[i + 2]!) ** 2;
-        if (d < bd) {
-          bd = d;
-          v = j;
-        }
-      }
-      nearest[k] = v;
-    }
-    img.data[p] = v;
-  }
-  octx.putImageData(img, 0, 0);
-  return out.toBuffer("image/png", { compressionLevel: 6, palette: table });
+  return { chart, height: legend.height + (Array.isArray(titleLines(title)) ? 20 : 0) };
 }

@@ -51,17 +51,12 @@ export async function plotRunFiles(runDir: string): Promise<string[]> {
   if (columns.includes("lambda")) {
     panels.push(lineChart("Lagrange multiplier λ", "update", "λ", [{ label: "λ", x, y: col(rows, "lambda"), colour: palette[3] }]));
   }
-  const files: string[] = [];
-  const curveFile = path.join(runDir, "plots", "learning-curve.png");
-  await renderPanels(panels, curveFile);
-  files.push(curveFile);
+  const jobs: [Panel[], string][] = [[panels, path.join(runDir, "plots", "learning-curve.png")]];
   const structure = readStructure(path.join(runDir, "structure.jsonl"));
-  if (structure.length > 0) {
-    const file = path.join(runDir, "plots", "structure.png");
-    await renderPanels(structurePanels(structure, name), file);
-    files.push(file);
-  }
-  return files;
+  if (structure.length > 0) jobs.push([structurePanels(structure, name), path.join(runDir, "plots", "structure.png")]);
+  // drawn together: one PNG is encoded (off the main thread) while the next is drawn
+  await Promise.all(jobs.map(([p, f]) => renderPanels(p, f)));
+  return jobs.map(([, f]) => f);
 }
 
 /** plots/learning-curve.png (and structure.png) of one run; returns the learning-curve file. */
@@ -69,33 +64,50 @@ export async function plotRun(runDir: string): Promise<string> {
   return (await plotRunFiles(runDir))[0]!;
 }
 
+/** Share of each entry of `counts` in its total (0 when the total is 0). */
+const shares = (counts: readonly number[]) => {
+  const t = counts.reduce((a, b) => a + b, 0);
+  return counts.map((v) => (t ? v / t : 0));
+};
+
+/**
+ * The structure panels of a run: the agent-transition heatmap of the last 10% of updates, agent usage
+ * over training, the graph metrics per update, and for multi-head runs each further head's usage over
+ * training and which choice each agent took (e.g. model tier by agent).
+ */
 export function structurePanels(structure: ReturnType<typeof readStructure>, name: string): Panel[] {
   const w = Math.max(1, Math.round(structure.length / 10));
   const last = mergeRecords(structure.slice(-w));
   const g = graphMetrics(last);
   const agents = last.agents;
   const ux = structure.map((r) => r.update);
-  const usage: Series[] = agents.map((a, i) => ({
-    label: a,
-    x: ux,
-    y: structure.map((r) => {
-      const t = r.usage.reduce((s, v) => s + v, 0);
-      return t ? r.usage[i]! / t : 0;
-    }),
-  }));
+  const usage: Series[] = agents.map((a, i) => ({ label: a, x: ux, y: structure.map((r) => shares(r.usage)[i]!) }));
   const per = structure.map((r) => graphMetrics(r));
-  return [
+  const window = `updates ${structure[structure.length - w]!.update}–${last.update}`;
+  const panels: Panel[] = [
     heatmapPanel(
-      `Agent transitions, updates ${structure[structure.length - w]!.update}–${last.update}: density ${g.density.toFixed(2)}, ` +
+      `Agent transitions, ${window}: density ${g.density.toFixed(2)}, ` +
         `${g.simple_cycles} cycle${g.simple_cycles === 1 ? "" : "s"}, hubs: ${g.hub_agents.join(", ") || "none"}`,
       ["(episode start)", ...agents],
       agents,
       [last.starts, ...last.transitions],
     ),
     lineChart(`Agent usage over training — ${name}`, "update", "share of steps", usage, [0, 1]),
+  ];
+  for (const [head, h] of Object.entries(last.heads ?? {})) {
+    const series: Series[] = h.choices.map((c, k) => ({
+      label: `${head} ${c}`,
+      x: ux,
+      y: structure.map((r) => (r.heads?.[head] ? shares(r.heads[head].usage)[k]! : 0)),
+    }));
+    panels.push(lineChart(`Head "${head}": share of steps per choice`, "update", "share of steps", series, [0, 1]));
+    panels.push(heatmapPanel(`Head "${head}" by agent, ${window}`, agents, h.choices, h.byAgent, "agent", head));
+  }
+  panels.push(
     lineChart("Emergent structure per update", "update", "value", [
       { label: "graph density", x: ux, y: per.map((m) => m.density) },
       { label: "episodes revisiting an agent", x: ux, y: per.map((m) => m.cycle_rate) },
     ], [0, 1]),
-  ];
+  );
+  return panels;
 }

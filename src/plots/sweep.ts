@@ -1,15 +1,23 @@
 import fs from "node:fs";
 import path from "node:path";
 import { collectSweep, type TrialOutcome } from "../sweep/summary.js";
-import { comparePanels, metricTitles, type RunGroup } from "./group.js";
-import { palette, renderPanels, scatterChart, type Panel, type Point } from "./render.js";
+import { checkMetric, comparePanels, metricTitles, shortFieldNames, type RunGroup } from "./group.js";
+import { palette, renderPanels, seriesColours, scatterChart, type Panel, type Point } from "./render.js";
 
-/** Short legend label of a trial: its parameters with keys shortened to their last segment when unambiguous. */
-export function trialLabel(params: Record<string, unknown>): string {
-  const keys = Object.keys(params);
-  const last = keys.map((k) => k.split(".").pop()!);
-  const short = new Set(last).size === last.length;
-  return keys.map((k, i) => `${short ? last[i] : k}=${typeof params[k] === "string" ? params[k] : JSON.stringify(params[k])}`).join(", ") || "base";
+/** A parameter value as a legend shows it: numbers to 2 significant digits (`1.2e-4` when tiny), arrays as JSON. */
+export function formatParam(v: unknown): string {
+  if (typeof v === "number") {
+    if (Number.isInteger(v) || v === 0) return String(v);
+    const a = Math.abs(v);
+    return a < 1e-3 || a >= 1e5 ? v.toExponential(1).replace(/\.0e/, "e") : String(Number(v.toPrecision(2)));
+  }
+  return typeof v === "string" ? v : JSON.stringify(v);
+}
+
+/** Short legend label of a trial: its parameters (keys shortened to their last segment when unambiguous), e.g. `lr=3e-4, hidden=[64,64]`. */
+export function trialLabel(params: Record<string, unknown>, keys: readonly string[] = Object.keys(params)): string {
+  const short = shortFieldNames(keys);
+  return keys.map((k) => `${short.get(k)}=${formatParam(params[k])}`).join(", ") || "base";
 }
 
 /** Trials not dominated in (higher success, lower cost), sorted by cost. */
@@ -27,18 +35,22 @@ export function paretoFront<T extends { success: number; cost: number }>(points:
 export async function plotSweep(sweepDir: string, opts: { metric?: string; out?: string; maxCurves?: number } = {}): Promise<string> {
   const { manifest, trials } = collectSweep(sweepDir);
   const withData = trials.filter((t) => t.seeds.some((s) => s.final && fs.existsSync(path.join(s.runDir, "metrics.csv"))));
-  // the best trials, listed in parameter order (legend reads like the sweep file) or by rank (long parameter lists)
+  // the best trials (by rank), listed in parameter order so the legend reads like the sweep file
   const labels = legendLabels(withData);
-  const byRank = [...labels.values()].some((l) => l.startsWith("#"));
-  const shown = withData.slice(0, opts.maxCurves ?? 8).sort((a, b) => (byRank ? a.rank - b.rank : compareParams(a.params, b.params, manifest.keys)));
+  const shown = withData.slice(0, opts.maxCurves ?? 8).sort((a, b) => compareParams(a.params, b.params, manifest.keys));
   const groups: RunGroup[] = shown.map((t) => ({
-    label: `${labels.get(t.id)}${t.status === "stopped" ? " (stopped)" : ""}`,
+    label: labels.get(t.id)!,
+    dashed: t.status === "stopped",
     runDirs: t.seeds.filter((s) => s.final && fs.existsSync(path.join(s.runDir, "metrics.csv"))).map((s) => s.runDir),
   }));
   const metric = opts.metric ?? "return_mean";
+  const runDirs = groups.flatMap((g) => g.runDirs);
+  if (runDirs.length > 0) checkMetric(runDirs, metric);
   const metrics = metric === "cost_mean" ? [metric] : [metric, "cost_mean"];
-  const panels: Panel[] = comparePanels(groups, metrics, `sweep ${manifest.name}${withData.length > shown.length ? ` (best ${shown.length} of ${withData.length} trials)` : ""}`);
-  panels.push(paretoPanel(withData, byRank ? [] : manifest.keys, labels));
+  const best = withData.length > shown.length ? `, best ${shown.length} of ${withData.length} trials` : "";
+  const stopped = groups.some((g) => g.dashed) ? "; dashed: stopped early" : "";
+  const panels: Panel[] = comparePanels(groups, metrics, `sweep ${manifest.name}${best}${stopped}`);
+  panels.push(paretoPanel(withData, manifest.keys, labels));
   const file = opts.out ?? path.join(sweepDir, "plots", metric === "return_mean" ? "sweep.png" : `sweep-${metric}.png`);
   await renderPanels(panels, file, 900, 300);
   return file;
@@ -58,13 +70,13 @@ export function compareParams(a: Record<string, unknown>, b: Record<string, unkn
 }
 
 /**
- * Legend labels: the parameters when they are short (e.g. `costPenalty=0.1`), else `#rank trialId`
- * (the rank and parameters are listed in sweep.md), so legends never crowd the chart.
+ * Legend labels: each trial's parameters, leaving out those every trial shares, so the labels stay
+ * short (the full list, with trial ids, is in sweep.md).
  */
 export function legendLabels(trials: readonly TrialOutcome[]): Map<string, string> {
-  const full = trials.map((t) => trialLabel(t.params));
-  const short = full.every((l) => l.length <= 36);
-  return new Map(trials.map((t, i) => [t.id, short ? full[i]! : `#${t.rank} ${t.id}`]));
+  const keys = [...new Set(trials.flatMap((t) => Object.keys(t.params)))];
+  const varying = keys.filter((k) => new Set(trials.map((t) => formatParam(t.params[k]))).size > 1);
+  return new Map(trials.map((t) => [t.id, trialLabel(t.params, varying.length ? varying : keys)]));
 }
 
 export function paretoPanel(trials: readonly TrialOutcome[], keys: readonly string[] = [], labels = legendLabels(trials)): Panel {
@@ -72,8 +84,9 @@ export function paretoPanel(trials: readonly TrialOutcome[], keys: readonly stri
   const pts = sorted.map((t) => ({ t, cost: t.cost.mean, success: t.success.mean }));
   const front = paretoFront(pts);
   const per = trials.length <= 8;
+  const colours = seriesColours(pts.length);
   const groups: { label: string; points: Point[]; colour?: string; line?: boolean; radius?: number }[] = per
-    ? pts.map((p, i) => ({ label: labels.get(p.t.id)!, points: [{ x: p.cost, y: p.success }], colour: palette[i % palette.length]! }))
+    ? pts.map((p, i) => ({ label: labels.get(p.t.id)!, points: [{ x: p.cost, y: p.success }], colour: colours[i]! }))
     : [{ label: "trials", points: pts.map((p) => ({ x: p.cost, y: p.success })), colour: palette[0]! }];
   groups.push({ label: "Pareto front", points: front.map((p) => ({ x: p.cost, y: p.success })), colour: "#000000", line: true, radius: 0 });
   const [, yl] = metricTitles.success_rate!;

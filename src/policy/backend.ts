@@ -7,6 +7,7 @@ import type { BackendName } from "./names.js";
 // large CommonJS bundle, and importing it as ESM makes Node scan the whole file for export names, which
 // tripled start-up (320 ms vs 105 ms measured).
 const requireCjs = createRequire(import.meta.url);
+
 export const tf: typeof TF = requireCjs("@tensorflow/tfjs");
 
 /** The tfjs types used across maestro, under the same `tf.` prefix as the values. */

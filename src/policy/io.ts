@@ -1,22 +1,45 @@
 import fs from "node:fs";
 import path from "node:path";
+import { OsError } from "../core/errors.js";
 import { tf } from "./backend.js";
 
 const MODEL_JSON = "model.json";
 const WEIGHTS_BIN = "weights.bin";
 
-/** Writes `data` to `file` atomically: a temp file in the same folder, fsync, then rename. */
+/**
+ * Writes `data` to `file` atomically: a temp file in the same folder, every byte written (a short
+ * write is continued; a failed one — ENOSPC on a full disk — removes the temp file), fsync, then
+ * rename. The final name only ever holds a complete file. Errors name the file (issue 12 item 6).
+ */
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
-  const fd = fs.openSync(tmp, "w");
+  const buf = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+  let fd: number | undefined;
   try {
-    if (typeof data === "string") fs.writeSync(fd, data);
-    else fs.writeSync(fd, data);
+    fd = fs.openSync(tmp, "w");
+    let off = 0;
+    while (off < buf.byteLength) {
+      const n = fs.writeSync(fd, buf, off, buf.byteLength - off);
+      if (!(n > 0)) throw Object.assign(new Error(`short write: ${off} of ${buf.byteLength} bytes`), { code: "EIO", syscall: "write" });
+      off += n;
+    }
     fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
+    const done = fd;
+    fd = undefined;
+    fs.closeSync(done);
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    if (fd !== undefined) {
+      try {
+        fs.closeSync(fd);
+      } catch {
+        // already failing
+      }
+    }
+    fs.rmSync(tmp, { force: true });
+    if (e instanceof OsError) throw e;
+    throw new OsError("write", file, e);
   }
-  fs.renameSync(tmp, file);
 }
 
 function concat(data: ArrayBuffer | ArrayBuffer[]): ArrayBuffer {
@@ -50,10 +73,19 @@ export function fsIOHandler(dir: string): tf.io.IOHandler {
         userDefinedMetadata: artifacts.userDefinedMetadata ?? {},
         modelTopology: artifacts.modelTopology ?? null,
       };
-      writeFileAtomic(path.join(tmp, WEIGHTS_BIN), weights);
-      writeFileAtomic(path.join(tmp, MODEL_JSON), JSON.stringify(json));
-      if (fs.existsSync(dir)) fs.rmSync(dir, { recursive: true, force: true });
-      fs.renameSync(tmp, dir);
+      let name = WEIGHTS_BIN;
+      try {
+        writeFileAtomic(path.join(tmp, WEIGHTS_BIN), weights);
+        name = MODEL_JSON;
+        writeFileAtomic(path.join(tmp, MODEL_JSON), JSON.stringify(json));
+        name = "";
+        if (fs.existsSync(dir)) fs.rmSync(dir, { recursive: true, force: true });
+        fs.renameSync(tmp, dir);
+      } catch (e) {
+        // nothing half-written stays behind; an older checkpoint in `dir`'s folder is untouched
+        fs.rmSync(tmp, { recursive: true, force: true });
+        throw new OsError(`write ${name ? `${name} of ` : ""}checkpoint`, dir, e instanceof OsError ? e.cause : e);
+      }
       return {
         modelArtifactsInfo: {
           dateSaved: new Date(),

@@ -85,6 +85,7 @@ export function modelSettings(c: Config): Record<string, ModelSettings> {
       maxTokens: m.maxTokens ?? l.maxTokens,
       timeoutMs: m.timeoutMs ?? l.timeoutMs,
       maxRetries: m.maxRetries ?? l.maxRetries,
+      maxRetryWaitMs: l.maxRetryWaitMs,
       inputPricePerM: m.inputPricePerM,
       outputPricePerM: m.outputPricePerM,
       paramsB: m.paramsB,
@@ -111,6 +112,7 @@ export function buildLlm(c: Config, extra: Partial<LlmClientOptions> = {}): LlmC
     ...extra,
   });
   client.checkModels(new Set(c.agents.flatMap((a) => (a.kind === "llm" ? [a.model] : []))));
+  client.cache.check();
   return client;
 }
 
@@ -205,6 +207,7 @@ export function buildEncoder(c: Config, llm?: LlmClient): StateEncoder {
         dimensions: e.dimensions,
         timeoutMs: e.timeoutMs,
         maxRetries: e.maxRetries,
+        maxRetryWaitMs: c.llm?.maxRetryWaitMs ?? 60_000,
         cache: llm.cache,
         limiter: llm.limiter,
         stats: llm.stats,

@@ -1,5 +1,5 @@
 import fs from "node:fs";
-import { createObjectCsvWriter } from "csv-writer";
+import { createObjectCsvStringifier } from "csv-writer";
 import { parse as parseCsvLine } from "./csv.js";
 
 /** The common columns of metrics.csv (DESIGN §6); trainer-specific ones follow, then `wall_s`. */
@@ -24,8 +24,9 @@ export function metricsColumns(extra: readonly string[]): string[] {
 }
 
 /**
- * Appends rows to metrics.csv through csv-writer, one row per update as it happens (a killed run
- * keeps every row already written).
+ * Appends rows to metrics.csv, formatted by csv-writer, one row per update as it happens (a killed
+ * run keeps every row already written). The append is synchronous, as for structure.jsonl: one small
+ * write per update, instead of an open/write/close round trip through the thread pool.
  */
 export class MetricsWriter {
   private readonly writer;
@@ -35,11 +36,7 @@ export class MetricsWriter {
     readonly columns: readonly string[],
   ) {
     if (!fs.existsSync(file) || fs.statSync(file).size === 0) fs.writeFileSync(file, columns.join(",") + "\n");
-    this.writer = createObjectCsvWriter({
-      path: file,
-      header: columns.map((id) => ({ id, title: id })),
-      append: true,
-    });
+    this.writer = createObjectCsvStringifier({ header: columns.map((id) => ({ id, title: id })) });
   }
 
   async write(row: MetricsRow): Promise<void> {
@@ -48,7 +45,7 @@ export class MetricsWriter {
       const v = row[c];
       rec[c] = v === undefined || Number.isNaN(v) ? "" : formatNumber(v);
     }
-    await this.writer.writeRecords([rec]);
+    fs.appendFileSync(this.file, this.writer.stringifyRecords([rec]));
   }
 }
 

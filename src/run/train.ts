@@ -6,7 +6,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { NonFiniteLossError, type Trainer } from "../algos/trainer.js";
-import { InputError } from "../core/errors.js";
+import { InputError, isOsError, OsError, withOsContext } from "../core/errors.js";
 import { mean, std } from "../core/math.js";
 import type { AgentOutput } from "../core/types.js";
 import { rollout, type RolloutBatch } from "../env/rollout.js";
@@ -25,6 +25,7 @@ import { readStructure, structureRecord, structureSummary } from "../analysis/st
 import { buildLlm } from "./build.js";
 import { emptyStats, type LlmClient, type LlmStats } from "../llm/client.js";
 import { finalAnswer } from "../tasks/evaluators.js";
+import { lockEntries, lockFolder, type FolderLock } from "./lock.js";
 
 export interface TrainOptions {
   /** Start a new run from this validated config. */
@@ -46,10 +47,19 @@ export interface TrainOptions {
    * the library's `train` export.
    */
   plot?(runDir: string): Promise<unknown>;
+  /**
+   * Stops the run cleanly when aborted (the CLI aborts on SIGINT/SIGTERM): the state after the last
+   * completed update is checkpointed and summary.json says `interrupted`; `--resume` continues exactly.
+   */
+  signal?: AbortSignal;
+  /** Which option or field named the run folder, for error messages (default --run-dir / --resume). */
+  runDirSource?: string;
+  /** Test-only fault injection points. */
+  testHooks?: { beforeManifest?(): void };
 }
 
 export interface RunSummary {
-  status: "completed" | "failed";
+  status: "completed" | "failed" | "interrupted";
   error?: string;
   name: string;
   seed: number;
@@ -167,9 +177,64 @@ function windowMeans(rows: MetricsRow[]): MetricsRow | null {
   return out;
 }
 
+/** Files run creation writes before `manifest.json`, the mark of a started run (issue 12 item 5). */
+const creationEntries = ["config.yaml", "checkpoints", "episodes.jsonl", "structure.jsonl", "metrics.csv"];
+
+/**
+ * A folder that holds nothing but what an interrupted run creation leaves (a kill after config.yaml,
+ * before manifest.json): no manifest, no checkpoint, no metrics rows. Such a run is started afresh.
+ */
+export function isUnstartedRunFolder(dir: string): boolean {
+  if (!fs.existsSync(dir) || fs.existsSync(path.join(dir, "manifest.json"))) return false;
+  for (const e of fs.readdirSync(dir)) {
+    if (lockEntries.includes(e) || e.includes(".tmp-")) continue;
+    if (!creationEntries.includes(e)) return false;
+    if (e === "checkpoints" && fs.readdirSync(path.join(dir, e)).some((d) => !d.startsWith("."))) return false;
+  }
+  return true;
+}
+
+/** The run stopped because most of its LLM calls failed (a dead endpoint); the folder stays resumable. */
+export class LlmUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "LlmUnavailableError";
+  }
+}
+
+/** Resolves with `p`, or with `undefined` as soon as `signal` aborts (p goes on, its result ignored). */
+function unlessAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T | undefined> {
+  if (!signal) return p;
+  if (signal.aborted) {
+    p.catch(() => {});
+    return Promise.resolve(undefined);
+  }
+  return new Promise<T | undefined>((resolve, reject) => {
+    const onAbort = () => {
+      p.catch(() => {});
+      resolve(undefined);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}
+
 /**
  * Trains one run: a new one from `config`, or continues `resumeDir` from its last checkpoint so that
- * the metrics equal those of an uninterrupted run (timing columns aside).
+ * the metrics equal those of an uninterrupted run (timing columns aside). The run folder is locked for
+ * the whole run (a second process gets a {@link FolderLockedError} naming this one's pid). When
+ * `signal` aborts, the run saves its state after the last completed update and returns with status
+ * `interrupted`; when most LLM calls fail (llm.maxErrorRate) it saves the same and throws
+ * {@link LlmUnavailableError}. Either way `--resume` continues exactly.
  */
 export async function train(opts: TrainOptions): Promise<RunSummary> {
   const resuming = opts.resumeDir !== undefined;
@@ -186,6 +251,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
   const trainer: Trainer = buildTrainer(config, encoder, rngs.trainer);
 
   const runDir = resuming ? opts.resumeDir! : (opts.runDir ?? defaultRunDir(config));
+  const source = opts.runDirSource ?? (resuming ? "--resume" : opts.runDir !== undefined ? "--run-dir" : "the default runs/<name>/<timestamp>-seed<k>/");
   const metricsFile = path.join(runDir, "metrics.csv");
   const episodesFile = path.join(runDir, "episodes.jsonl");
   const manifestFile = path.join(runDir, "manifest.json");
@@ -199,8 +265,28 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
   const columns = metricsColumns(llm ? [...trainer.metricNames, ...llmMetricColumns] : trainer.metricNames);
   const finalMode = "finalAnswer" in config.tasks ? config.tasks.finalAnswer : "last";
 
+  let lock: FolderLock | undefined;
   try {
-    if (resuming) {
+    const isFile = fs.existsSync(runDir) && !fs.statSync(runDir).isDirectory();
+    if (isFile) throw new InputError(`${runDir} (${source}): is a file, not a run folder`, runDir);
+    withOsContext("create the run folder", runDir, source, () => fs.mkdirSync(runDir, { recursive: true }));
+    lock = await lockFolder(runDir, resuming ? "resume" : "train into");
+    // a kill during creation (config.yaml written, manifest.json not) leaves an unstarted folder: start it
+    const unstarted = isUnstartedRunFolder(runDir);
+    if (!resuming || unstarted) {
+      const others = fs.readdirSync(runDir).filter((e) => !lockEntries.includes(e));
+      if (others.length > 0 && !unstarted) {
+        throw new InputError(`${runDir}: run folder already exists and is not empty (use --resume to continue it)`, runDir);
+      }
+      for (const e of others) fs.rmSync(path.join(runDir, e), { recursive: true, force: true });
+      // manifest.json last: it marks a started run
+      fs.mkdirSync(path.join(runDir, "checkpoints"), { recursive: true });
+      writeFileAtomic(path.join(runDir, "config.yaml"), configToYaml(config));
+      fs.writeFileSync(episodesFile, "");
+      fs.writeFileSync(structureFile, "");
+      opts.testHooks?.beforeManifest?.();
+      writeFileAtomic(manifestFile, JSON.stringify(makeManifest(config.name, config.seed, backend), null, 2) + "\n");
+    } else {
       const ck = latestCheckpoint(runDir);
       if (ck) {
         const meta = await loadCheckpoint(ck.dir, trainer);
@@ -217,24 +303,19 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
       const manifest = JSON.parse(fs.readFileSync(manifestFile, "utf8")) as Manifest;
       manifest.resumes.push(`${new Date().toISOString()} from update ${startUpdate} on ${backend}`);
       writeFileAtomic(manifestFile, JSON.stringify(manifest, null, 2) + "\n");
-    } else {
-      if (fs.existsSync(runDir) && fs.readdirSync(runDir).length > 0) {
-        throw new InputError(`${runDir}: run folder already exists and is not empty (use --resume to continue it)`, runDir);
-      }
-      fs.mkdirSync(path.join(runDir, "checkpoints"), { recursive: true });
-      writeFileAtomic(path.join(runDir, "config.yaml"), configToYaml(config));
-      writeFileAtomic(manifestFile, JSON.stringify(makeManifest(config.name, config.seed, backend), null, 2) + "\n");
-      fs.writeFileSync(episodesFile, "");
-      fs.writeFileSync(structureFile, "");
     }
     const total = config.train.updates;
     const warnings = configWarnings(config);
-    opts.onStart?.({ runDir, backend, config, ...(resuming ? { resumedFrom: startUpdate } : {}), totalUpdates: total, warnings });
+    opts.onStart?.({ runDir, backend, config, ...(resuming && !unstarted ? { resumedFrom: startUpdate } : {}), totalUpdates: total, warnings });
 
     const writer = new MetricsWriter(metricsFile, columns);
     const t0 = performance.now();
     const wall = () => wallOffset + (performance.now() - t0) / 1000;
     const E = config.train.episodesPerUpdate;
+    const maxErrorRate = config.llm?.maxErrorRate ?? 1;
+    const errorPatience = config.llm?.errorPatience ?? 1;
+    let errorStreak = 0;
+    let lastCheckpoint = latestCheckpoint(runDir)?.update ?? 0;
 
     const finish = async (status: RunSummary["status"], error?: string): Promise<RunSummary> => {
       const rows = readMetrics(metricsFile).rows;
@@ -260,26 +341,71 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
       writeFileAtomic(path.join(runDir, "summary.json"), JSON.stringify(summary, null, 2) + "\n");
       const structure = structureSummary(readStructure(structureFile));
       if (structure) writeFileAtomic(path.join(runDir, "structure.json"), JSON.stringify(structure, null, 2) + "\n");
-      if (config.log.plot && rows.length > 0 && opts.plot) await opts.plot(runDir);
+      if (status !== "interrupted" && config.log.plot && rows.length > 0 && opts.plot) await opts.plot(runDir);
       return summary;
     };
 
+    /** Saves the state after update `done` (the trainer has not been touched since) unless a checkpoint has it. */
+    const saveResumePoint = async (done: number, rng: ReturnType<RunRngs["state"]>, eps: number, steps: number) => {
+      if (done <= lastCheckpoint) return;
+      await saveCheckpoint(runDir, trainer, { update: done, episodes: eps, envSteps: steps, wallSeconds: wall(), rng, best }, config.train.keepCheckpoints);
+      lastCheckpoint = done;
+    };
+
     for (let u = startUpdate + 1; u <= total; u++) {
+      if (lock.compromised) {
+        throw new Error(`${runDir}: lost the lock on the run folder (${lock.compromised.message}); stopped so that two processes never write one run`);
+      }
+      // the state before update u: what a stop during this update saves (nothing below changes it until trainer.update)
+      const rngBefore = rngs.state();
+      const episodesBefore = episodes;
+      const stepsBefore = envSteps;
+      if (opts.signal?.aborted) {
+        await saveResumePoint(u - 1, rngBefore, episodesBefore, stepsBefore);
+        return await finish("interrupted");
+      }
       const llmBefore = llm ? { ...llm.stats } : emptyStats();
-      const batch = await rollout({
-        spec,
-        agents,
-        encoder,
-        policy: trainer.policy,
-        heads: headsOf(config),
-        tasks,
-        episodes: E,
-        firstEpisode: (u - 1) * E,
-        policyRng: rngs.policy,
-        envRng: rngs.env,
-        taskRng: rngs.tasks,
-        recordOutputs: llm !== undefined,
-      });
+      const batch = await unlessAborted(
+        rollout({
+          spec,
+          agents,
+          encoder,
+          policy: trainer.policy,
+          heads: headsOf(config),
+          tasks,
+          episodes: E,
+          firstEpisode: (u - 1) * E,
+          policyRng: rngs.policy,
+          envRng: rngs.env,
+          taskRng: rngs.tasks,
+          recordOutputs: llm !== undefined,
+        }),
+        opts.signal,
+      );
+      if (batch === undefined) {
+        // interrupted during the rollout: its episodes are dropped, the state before it is kept
+        await saveResumePoint(u - 1, rngBefore, episodesBefore, stepsBefore);
+        return await finish("interrupted");
+      }
+      if (llm) {
+        // a dead endpoint: stop before training on a batch of error turns (issue 11)
+        const d = llmDelta(llm.stats, llmBefore);
+        const calls = d.llm_calls!;
+        const rate = calls > 0 ? d.llm_errors! / calls : 0;
+        errorStreak = calls > 0 && rate > maxErrorRate ? errorStreak + 1 : 0;
+        const deadFromStart = calls > 0 && rate >= 1 && u === startUpdate + 1 && maxErrorRate < 1;
+        if (deadFromStart || errorStreak >= errorPatience) {
+          await saveResumePoint(u - 1, rngBefore, episodesBefore, stepsBefore);
+          const msg =
+            `llm: ${d.llm_errors} of ${calls} LLM calls failed in update ${u}` +
+            (llm.lastError ? ` (last error: ${llm.lastError})` : "") +
+            (deadFromStart ? "; every call of the first update failed" : `; more than llm.maxErrorRate = ${maxErrorRate} for ${errorStreak} update(s) in a row (llm.errorPatience = ${errorPatience})`) +
+            `. Stopped before training on error turns; ${runDir} keeps the state after update ${u - 1}. ` +
+            `Check the LLM endpoint, then continue with: maestro train --resume ${runDir}`;
+          await finish("failed", msg);
+          throw new LlmUnavailableError(msg);
+        }
+      }
       episodes += batch.episodes.length;
       envSteps += batch.envSteps;
       const stats = batchStats(batch);
@@ -301,7 +427,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
         wall_s: wall(),
       };
       await writer.write(row);
-      fs.appendFileSync(structureFile, JSON.stringify(structureRecord(u, agentNames, batch.episodes)) + "\n");
+      fs.appendFileSync(structureFile, JSON.stringify(structureRecord(u, agentNames, batch.episodes, headsOf(config))) + "\n");
       if (config.log.episodeSample !== 0) fs.appendFileSync(episodesFile, episodeRecords(batch, u, config.log.episodeSample, finalMode));
       if (!best || stats.return_mean! > best.return_mean) best = { update: u, return_mean: stats.return_mean! };
       if (u % config.train.checkpointEvery === 0 || u === total) {
@@ -311,11 +437,18 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
           { update: u, episodes, envSteps, wallSeconds: wall(), rng: rngs.state(), best },
           config.train.keepCheckpoints,
         );
+        lastCheckpoint = u;
       }
       opts.onUpdate?.(row, total);
     }
     return await finish("completed");
+  } catch (e) {
+    // an OS error (disk full, a file in the way) names the run folder and the option that named it
+    if (isOsError(e) && !(e instanceof OsError)) throw new OsError("write the run folder", runDir, e, source);
+    if (e instanceof OsError && !e.source) throw new OsError(e.what, e.target, e.cause, source);
+    throw e;
   } finally {
     trainer.dispose();
+    await lock?.release();
   }
 }

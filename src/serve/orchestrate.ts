@@ -4,6 +4,7 @@
  */
 import type { Agent } from "../agents/agent.js";
 import type { Trainer } from "../algos/trainer.js";
+import { InputError } from "../core/errors.js";
 import { Rng } from "../core/rng.js";
 import type { AgentOutput, Task } from "../core/types.js";
 import type { EnvSpec } from "../env/env.js";
@@ -14,6 +15,7 @@ import { finalAnswer, type FinalAnswerMode } from "../tasks/evaluators.js";
 import { buildAgents, buildEnvSpec } from "../run/build.js";
 import { loadTrainedRun } from "../run/trained.js";
 import type { Config } from "../config/schema.js";
+import { headsOf } from "../config/heads.js";
 import { loadRunConfig } from "../run/train.js";
 
 /** One step of an orchestrated episode as shown to a user. */
@@ -21,6 +23,8 @@ export interface TraceStep {
   step: number;
   agent: string;
   model?: string;
+  /** Multi-head runs: the other heads' choices of this step (e.g. {tier: "large"}). */
+  options?: Record<string, string>;
   /** First characters of the agent's output. */
   excerpt: string;
   content: string;
@@ -48,9 +52,25 @@ export interface SolveOptions {
   greedy?: boolean;
   /**
    * Episode index of the first task (the LLM cache's per-episode sample index and the request seed).
-   * Default: continues after the previous call (0 for the first).
+   * Default: continues after the previous call (0 for the first); 0 when `seed` is given.
    */
   firstEpisode?: number;
+  /**
+   * Run this call on its own sampling streams seeded with `seed`, exactly as the first call of an
+   * orchestrator loaded with that seed would (same streams, episodes from 0), independent of any other
+   * call. Concurrent calls with a seed (the HTTP endpoint's requests) stay reproducible one by one.
+   * Default: the orchestrator's own streams, continuing after the previous call.
+   */
+  seed?: number;
+  /** The cost knob of a budget- or λ-conditioned policy (see {@link Orchestrator.knob}). */
+  knob?: number;
+}
+
+/** The cost knob a conditioned policy takes per call: its name and the range it was trained on. */
+export interface CostKnob {
+  name: "lambda" | "budget";
+  min: number;
+  max: number;
 }
 
 /** A trained orchestrator: the run's policy, agent pool, encoder and env rules, ready to solve tasks. */
@@ -58,6 +78,11 @@ export class Orchestrator {
   private nextEpisode = 0;
   private readonly policyRng: Rng;
   private readonly envRng: Rng;
+  /**
+   * The cost knob of a budget- or λ-conditioned policy; undefined for a policy that is not
+   * conditioned (all trainers of this version), which takes no `knob` in {@link solve}.
+   */
+  readonly knob: CostKnob | undefined = undefined;
 
   constructor(
     readonly runDir: string,
@@ -69,7 +94,8 @@ export class Orchestrator {
     private readonly spec: EnvSpec,
     private readonly trainer: Trainer,
     readonly llm: LlmClient | undefined,
-    seed: number,
+    /** Seed of the orchestrator's own sampling streams. */
+    readonly seed: number,
   ) {
     this.policyRng = new Rng(`${seed}:orchestrate-policy`);
     this.envRng = new Rng(`${seed}:orchestrate-env`);
@@ -91,21 +117,28 @@ export class Orchestrator {
   /** Solves several tasks, all episodes in lockstep (one policy forward per step, LLM calls concurrent). */
   async solveMany(tasks: ReadonlyArray<Task | string>, o: SolveOptions = {}): Promise<OrchestrationTrace[]> {
     if (tasks.length === 0) return [];
-    const list: Task[] = tasks.map((t, i) => (typeof t === "string" ? { id: `task-${this.nextEpisode + i}`, prompt: t } : t));
-    const first = o.firstEpisode ?? this.nextEpisode;
-    this.nextEpisode = first + list.length;
+    if (o.knob !== undefined && this.knob === undefined) {
+      throw new InputError(`${this.runDir}: the policy is not budget-conditioned; it takes no cost knob`, this.runDir);
+    }
+    const own = o.seed === undefined;
+    const first = o.firstEpisode ?? (own ? this.nextEpisode : 0);
+    const list: Task[] = tasks.map((t, i) => (typeof t === "string" ? { id: `task-${first + i}`, prompt: t } : t));
+    if (own) this.nextEpisode = first + list.length;
+    const policyRng = own ? this.policyRng : new Rng(`${o.seed}:orchestrate-policy`);
+    const envRng = own ? this.envRng : new Rng(`${o.seed}:orchestrate-env`);
     const batch = await rollout({
       spec: this.spec,
       agents: this.agents,
       encoder: this.encoder,
       policy: this.trainer.policy,
+      heads: headsOf(this.config),
       // episode first + i works on list[i], whatever `first` is
       tasks: { size: list.length, taskFor: (g: number) => list[g - first]! },
       episodes: list.length,
       firstEpisode: first,
-      policyRng: this.policyRng,
-      envRng: this.envRng,
-      taskRng: this.envRng,
+      policyRng,
+      envRng,
+      taskRng: envRng,
       greedy: o.greedy ?? true,
       recordOutputs: true,
     });
@@ -116,6 +149,7 @@ export class Orchestrator {
         step: s + 1,
         agent: e.agents[s]!,
         ...(typeof out.meta?.model === "string" ? { model: out.meta.model } : {}),
+        ...(e.options?.[s] && Object.keys(e.options[s]).length > 0 ? { options: e.options[s] } : {}),
         excerpt: out.content.replace(/\s+/g, " ").trim().slice(0, 120),
         content: out.content,
         ...(out.answer !== undefined ? { answer: out.answer } : {}),

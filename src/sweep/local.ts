@@ -5,9 +5,10 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { InputError } from "../core/errors.js";
+import { InputError, withOsContext } from "../core/errors.js";
 import { writeFileAtomic } from "../policy/io.js";
 import { configToYaml } from "../config/load.js";
+import { folderHolder, lockFolder, type FolderLock } from "../run/lock.js";
 import { readMetrics } from "../run/metrics.js";
 import { runPool, type PoolJob, type PoolResult } from "./pool.js";
 import { createPoolProgress } from "./poolProgress.js";
@@ -87,8 +88,9 @@ export function prepareSweep(sweep: Sweep, runsDir = "runs"): string {
  * skipped; failed runs are cleared and start again; unfinished runs (config.yaml but no summary) are
  * resumed from their last checkpoint.
  */
-export function pendingRuns(sweep: Sweep, sweepDir: string): { pending: PendingRun[]; skipped: number } {
+export function pendingRuns(sweep: Sweep, sweepDir: string): { pending: PendingRun[]; skipped: number; held: HeldRun[] } {
   const pending: PendingRun[] = [];
+  const held: HeldRun[] = [];
   let skipped = 0;
   for (const t of sweep.trials) {
     const state = readJson<TrialState>(path.join(trialDir(sweepDir, t.id), "trial.json"));
@@ -103,12 +105,31 @@ export function pendingRuns(sweep: Sweep, sweepDir: string): { pending: PendingR
         skipped++;
         continue;
       }
-      const unfinished = !summary && fs.existsSync(path.join(runDir, "config.yaml"));
+      // another process (a `train --resume` by hand, another sweep) is writing this run: leave it alone
+      const holder = folderHolder(runDir);
+      if (holder) {
+        held.push({ trial: t.id, seed: s, runDir, pid: holder.pid });
+        continue;
+      }
+      const unfinished = resumable(runDir, summary);
       if (!unfinished && fs.existsSync(runDir)) fs.rmSync(runDir, { recursive: true, force: true });
       pending.push({ trial: t.id, seed: s, runDir, resume: unfinished });
     }
   }
-  return { pending, skipped };
+  return { pending, skipped, held };
+}
+
+/** A run folder to continue (not restart): no summary yet (killed, or killed during creation) or interrupted. */
+export function resumable(runDir: string, summary: Pick<RunSummary, "status"> | undefined): boolean {
+  return (summary === undefined || summary.status === "interrupted") && fs.existsSync(path.join(runDir, "config.yaml"));
+}
+
+/** A seed run another live process holds (skipped by this invocation). */
+export interface HeldRun {
+  trial: string;
+  seed: number;
+  runDir: string;
+  pid: number | undefined;
 }
 
 /** Updates trial.json of every trial after runs finished. */
@@ -155,8 +176,32 @@ export async function finishSweep(sweepDir: string): Promise<{ csv: string; md: 
  */
 export async function runSweepLocal(file: string, opts: SweepRunOptions = {}): Promise<SweepRunResult> {
   const sweep = loadSweep(file);
-  const sweepDir = prepareSweep(sweep, opts.runsDir);
-  const { pending, skipped } = pendingRuns(sweep, sweepDir);
+  // one sweep process per sweep folder: a second `maestro sweep` of the same file is refused
+  const lock = await lockSweepFolder(sweep, opts.runsDir);
+  try {
+    return await runLocked(sweep, opts);
+  } finally {
+    await lock.release();
+  }
+}
+
+/** Creates `<runsDir>/<sweep>/` and takes its lock (errors name --runs-dir and the holder's pid). */
+export async function lockSweepFolder(sweep: Sweep, runsDir = "runs"): Promise<FolderLock> {
+  const sweepDir = path.join(runsDir, sweep.name);
+  withOsContext("create the sweep folder", sweepDir, "--runs-dir", () => fs.mkdirSync(sweepDir, { recursive: true }));
+  return lockFolder(sweepDir, `run sweep ${sweep.file} in`);
+}
+
+/** Tells which seed runs this invocation leaves to the processes holding them. */
+export function reportHeld(held: readonly HeldRun[], quiet = false): void {
+  if (quiet) return;
+  for (const h of held) console.error(`sweep: skipping ${h.trial} seed ${h.seed}: ${h.runDir} is in use by process ${h.pid ?? "(unknown)"}; re-run the sweep after it ends`);
+}
+
+async function runLocked(sweep: Sweep, opts: SweepRunOptions): Promise<SweepRunResult> {
+  const sweepDir = withOsContext("write the sweep folder", path.join(opts.runsDir ?? "runs", sweep.name), "--runs-dir", () => prepareSweep(sweep, opts.runsDir));
+  const { pending, skipped, held } = pendingRuns(sweep, sweepDir);
+  reportHeld(held, opts.quiet);
   const es = sweep.spec.earlyStop;
   const stopper = es ? new MedianStopper(es) : undefined;
   if (stopper) {
@@ -173,7 +218,7 @@ export async function runSweepLocal(file: string, opts: SweepRunOptions = {}): P
   const jobs: PoolJob[] = pending.map((p) => {
     const key = `${p.trial}/seed${p.seed}`;
     trialOf.set(key, p.trial);
-    return { key, config: path.join(trialDir(sweepDir, p.trial), "config.yaml"), seed: p.seed, runDir: p.runDir, resume: p.resume };
+    return { key, config: path.join(trialDir(sweepDir, p.trial), "config.yaml"), seed: p.seed, runDir: p.runDir, resume: p.resume, runDirSource: "sweep --runs-dir" };
   });
   const updates = sweep.trials[0]!.config.train.updates;
   const progress = opts.quiet || jobs.length === 0 ? undefined : createPoolProgress(`sweep ${sweep.name}`, jobs.length, updates);

@@ -26,6 +26,8 @@ export interface PoolJob {
   logFile?: string;
   /** Continue the unfinished run in `runDir` from its last checkpoint instead of starting it. */
   resume?: boolean;
+  /** The option that named `runDir` (error messages), e.g. `--runs-dir`. */
+  runDirSource?: string;
 }
 
 export interface PoolResult {

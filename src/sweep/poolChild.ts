@@ -10,7 +10,10 @@ import fs from "node:fs";
 import path from "node:path";
 import { loadConfig } from "../config/load.js";
 import type { ChildMessage, PoolJob } from "./pool.js";
-import { trainWithPlots } from "../plots/with-plots.js";
+import { skipUnusedTfjsPackages } from "../policy/tfjs-trim.js";
+
+// before tfjs loads: the training modules are imported on the first job (policy/tfjs-trim.ts)
+skipUnusedTfjsPackages();
 
 const send = (m: ChildMessage) => process.send?.(m);
 const inject = (process.env.MAESTRO_INJECT_FAILURE ?? "").split(",").filter((s) => s.length > 0);
@@ -19,8 +22,10 @@ async function runJob(job: PoolJob, logFile: string): Promise<void> {
   const log = (line: string) => fs.appendFileSync(logFile, line + "\n");
   try {
     const config = job.resume ? undefined : loadConfig(job.config, { sets: job.sets ?? [], seed: job.seed });
+    const { trainWithPlots } = await import("../plots/with-plots.js");
     const summary = await trainWithPlots({
       ...(config ? { config, runDir: job.runDir } : { resumeDir: job.runDir }),
+      ...(job.runDirSource ? { runDirSource: job.runDirSource } : {}),
       onStart: (info) => {
         log(`backend: ${info.backend}`);
         log(`run: ${info.runDir}` + (info.resumedFrom !== undefined ? ` (resumed after update ${info.resumedFrom})` : ""));

@@ -96,6 +96,24 @@ export const sweepSchema = z
       .default({ metric: "return_mean", mode: "max" })
       .describe("How trials are ranked."),
     earlyStop: earlyStopSchema.optional(),
+    queue: z
+      .object({
+        attempts: z
+          .number()
+          .int()
+          .positive()
+          .default(3)
+          .describe("Attempts per trial on a Redis queue; a worker that died running it (a stall) counts as an attempt, like a failure."),
+        backoffMs: z.number().int().nonnegative().default(2000).describe("Delay before the first retry of a failed trial, doubling after each."),
+        redisTimeoutS: z
+          .number()
+          .positive()
+          .default(120)
+          .describe("How long `maestro sweep --queue` waits for an unreachable Redis before it stops with an error (re-running the command resumes)."),
+      })
+      .strict()
+      .default({ attempts: 3, backoffMs: 2000, redisTimeoutS: 120 })
+      .describe("Queued sweeps (`--queue`): retry limit and how long a Redis outage is waited out."),
   })
   .strict();
 

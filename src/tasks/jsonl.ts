@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import { InputError } from "../core/errors.js";
 import { Rng } from "../core/rng.js";
+import { decodeUtf8 } from "../core/text.js";
 import type { Task } from "../core/types.js";
 
 /** Which JSON fields of a dataset line hold a task's id, prompt, answer and type. */
@@ -26,12 +27,14 @@ function scalar(v: unknown): string | undefined {
  */
 export function loadJsonlTasks(file: string, fields: FieldMap = defaultFieldMap, o: { requireAnswer?: boolean } = {}): Task[] {
   const requireAnswer = o.requireAnswer ?? true;
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = fs.readFileSync(file, "utf8");
+    bytes = fs.readFileSync(file);
   } catch (e) {
     throw new InputError(`${file}: cannot read dataset (${(e as NodeJS.ErrnoException).code ?? String(e)})`, file);
   }
+  // invalid UTF-8 is refused with file:line (not turned into U+FFFD); a BOM is dropped
+  const text = decodeUtf8(bytes, file);
   const tasks: Task[] = [];
   const ids = new Set<string>();
   text.split("\n").forEach((line, i) => {

@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+// `maestro train configs/doa-mvp.yaml` (plots on) as a whole process, side by side with the DOA
+// framework's Python MVP (examples/run_mvp_training.py: the same 50 updates × 10 episodes of Echo +
+// Terminator, REINFORCE, torch), run alternately in one go: wall time and peak memory (max RSS) of each
+// process, medians over the repetitions, and the ratios maestro / DOA.
+//
+// The DOA code is not part of maestro: give a checkout of the DOA framework's repository
+// (AsyncFuncAI/dynamic-orchestrator-agent) and a Python that has torch and numpy:
+//   node scripts/bench-startup-vs-doa.mjs --doa /path/to/dynamic-orchestrator-agent --python /path/to/venv/bin/python [--reps 7]
+// (run `npm run build` first). Each process is started by a small Python wrapper that reads the child's
+// peak RSS from getrusage(RUSAGE_CHILDREN), so both sides are measured the same way.
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+
+const { values } = parseArgs({
+  options: {
+    doa: { type: "string", default: process.env.DOA_DIR },
+    python: { type: "string", default: process.env.DOA_PYTHON ?? "python3" },
+    reps: { type: "string", default: "7" },
+    args: { type: "string", multiple: true, default: [] },
+  },
+});
+const root = path.resolve(import.meta.dirname, "..");
+const cli = path.join(root, "dist", "bin", "maestro.js"); // the `maestro` bin
+if (!fs.existsSync(cli)) throw new Error("dist/bin/maestro.js missing: run `npm run build` first");
+if (!values.doa || !fs.existsSync(path.join(values.doa, "examples", "run_mvp_training.py"))) {
+  console.error("give --doa DIR: a checkout of the DOA framework (it has examples/run_mvp_training.py); see the comment at the top of this script");
+  process.exit(2);
+}
+const reps = Number(values.reps);
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-vs-doa-"));
+
+// runs argv, returns wall seconds, peak RSS (MiB) and CPU seconds (user + system) of that child alone
+const wrapper = `
+import resource, subprocess, sys, time
+t = time.perf_counter()
+r = subprocess.run(sys.argv[2:], cwd=sys.argv[1], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+dt = time.perf_counter() - t
+if r.returncode != 0:
+    sys.stderr.write(r.stderr.decode()); sys.exit(r.returncode)
+u = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(dt, u.ru_maxrss / 1024, u.ru_utime + u.ru_stime)
+`;
+function measure(cwd, argv) {
+  const r = spawnSync(values.python, ["-c", wrapper, cwd, ...argv], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`${argv.join(" ")} failed:\n${r.stderr}`);
+  const [wall, rss, cpu] = r.stdout.trim().split(/\s+/).map(Number);
+  return { wall, rss, cpu };
+}
+const maestro = () => {
+  const dir = path.join(tmp, `run-${Math.random().toString(36).slice(2)}`);
+  const m = measure(root, [process.execPath, cli, "train", "configs/doa-mvp.yaml", "--run-dir", dir, "--quiet", "--set", "log.plot=true", ...values.args]);
+  if (!fs.existsSync(path.join(dir, "plots", "structure.png"))) throw new Error("the maestro run wrote no plots");
+  fs.rmSync(dir, { recursive: true, force: true });
+  return m;
+};
+const doa = () => measure(values.doa, [values.python, "examples/run_mvp_training.py"]);
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+maestro();
+doa(); // warm-ups (disk cache)
+const runs = { maestro: [], doa: [] };
+for (let i = 0; i < reps; i++) {
+  // alternate the order so that neither side always runs first
+  for (const [k, f] of i % 2 ? [["doa", doa], ["maestro", maestro]] : [["maestro", maestro], ["doa", doa]]) runs[k].push(f());
+}
+fs.rmSync(tmp, { recursive: true, force: true });
+
+const row = (k) => ({ wall: median(runs[k].map((r) => r.wall)), rss: median(runs[k].map((r) => r.rss)), cpu: median(runs[k].map((r) => r.cpu)) });
+const m = row("maestro");
+const d = row("doa");
+const load = os.loadavg()[0].toFixed(1);
+console.log(`${reps} alternating runs each after a warm-up, medians; ${os.cpus().length} cores, load average ${load}`);
+console.log("| process | wall s | peak RSS MiB | CPU s (user + sys) |");
+console.log("|---|---:|---:|---:|");
+console.log(`| \`maestro train configs/doa-mvp.yaml\` (plots on) | ${m.wall.toFixed(2)} | ${m.rss.toFixed(0)} | ${m.cpu.toFixed(2)} |`);
+console.log(`| DOA Python MVP (\`python examples/run_mvp_training.py\`) | ${d.wall.toFixed(2)} | ${d.rss.toFixed(0)} | ${d.cpu.toFixed(2)} |`);
+console.log(`| ratio maestro / DOA | ${(m.wall / d.wall).toFixed(2)}× | ${(m.rss / d.rss).toFixed(2)}× | ${(m.cpu / d.cpu).toFixed(2)}× |`);
+const pair = runs.maestro.map((r, i) => r.wall / runs.doa[i].wall);
+console.log(`wall ratio per pair: median ${median(pair).toFixed(2)}×, range ${Math.min(...pair).toFixed(2)}–${Math.max(...pair).toFixed(2)}×`);
