@@ -16,6 +16,8 @@
  *   npm run build && node scripts/bench-generalisation.mjs [--family-seed 1] [--problems 0-29] [--seeds 0-2]
  *       [--trainers ppo-lagrangian,p3o,cpo,reinforce,ppo] [--heads 1|2] [--workers 2] [--set key=value ...]
  *       [--json results.json] [--verbose] [--write-configs DIR]
+ * `--resume FILE` appends every finished run to FILE (JSON lines) and skips the runs already in it, so an
+ * interrupted benchmark continues where it stopped (same options).
  * `--write-configs DIR` writes each problem × trainer config (what the runs train on) to DIR and stops:
  * `maestro train DIR/<problem>-<trainer>.yaml`, `maestro oracle ...` reproduce a single run.
  * `--set` applies an override to every run (to measure a candidate default before changing the schema).
@@ -42,6 +44,7 @@ const { values } = parseArgs({
     verbose: { type: "boolean", default: false },
     "keep-runs": { type: "boolean", default: false },
     "write-configs": { type: "string" },
+    resume: { type: "string" },
   },
 });
 
@@ -102,16 +105,48 @@ for (const p of family) {
 
 let done = 0;
 const results = [];
+// --resume: runs already measured (same keys) are read back and not run again
+if (values.resume && fs.existsSync(values.resume)) {
+  const have = new Map(
+    fs
+      .readFileSync(values.resume, "utf8")
+      .split("\n")
+      .filter((l) => l.trim())
+      .map((l) => JSON.parse(l))
+      .filter((r) => !r.failed)
+      .map((r) => [r.key, r]),
+  );
+  for (let i = jobs.length - 1; i >= 0; i--) {
+    const r = have.get(jobs[i].key);
+    if (r) {
+      results.push(r);
+      jobs.splice(i, 1);
+    }
+  }
+  console.error(`--resume ${values.resume}: ${results.length} runs already measured, ${jobs.length} to run`);
+}
+const record = (r) => {
+  results.push(r);
+  if (values.resume) fs.appendFileSync(values.resume, JSON.stringify(r) + "\n");
+};
 // exact evaluations run one at a time in this process (concurrent backend set-up races in tfjs)
 let evalChain = Promise.resolve();
-await runPool(jobs, {
-  workers,
-  onFinish: (job, r) => {
+// a run whose process was killed from outside (a signal: OOM killer, a stray kill) is run once more;
+// a run that failed on its own is reported as failed
+const killed = (r) => r.status === "failed" && /signal/.test(r.error ?? "");
+const retry = [];
+const onFinish = (job, r) => {
     done++;
     const m = meta.get(job.key);
+    if (killed(r) && !job.retried) {
+      console.error(`${job.key}: ${r.error}; queued again`);
+      retry.push({ ...job, retried: true });
+      done--;
+      return;
+    }
     if (r.status !== "completed") {
       console.error(`${job.key}: ${r.status} ${r.error ?? ""} (log ${r.logFile})`);
-      results.push({ key: job.key, trainer: m.trainer, problem: m.problem.id, seed: m.seed, failed: r.error ?? r.status });
+      record({ key: job.key, trainer: m.trainer, problem: m.problem.id, seed: m.seed, failed: r.error ?? r.status });
       return;
     }
     evalChain = evalChain.then(() =>
@@ -138,7 +173,7 @@ await runPool(jobs, {
           episodes: r.summary.episodes,
         };
         res.pass = constrained ? res.ratio >= 0.97 && res.costRatio <= 1.03 : res.ratio >= 0.97;
-        results.push(res);
+        record(res);
         if (values.verbose) {
           console.error(
             `[${done}/${jobs.length}] ${job.key}: ${constrained ? "J_R/J_R*" : "value/value*"} ${res.ratio.toFixed(3)}  J_C/d ${res.costRatio.toFixed(3)}` +
@@ -148,11 +183,12 @@ await runPool(jobs, {
         if (!values["keep-runs"]) fs.rmSync(job.runDir, { recursive: true, force: true });
       }, (e) => {
         console.error(`${job.key}: exact evaluation failed: ${e.message}`);
-        results.push({ key: job.key, trainer: m.trainer, problem: m.problem.id, seed: m.seed, failed: `exact evaluation: ${e.message}` });
+        record({ key: job.key, trainer: m.trainer, problem: m.problem.id, seed: m.seed, failed: `exact evaluation: ${e.message}` });
       }),
     );
-  },
-});
+};
+await runPool(jobs, { workers, onFinish });
+if (retry.length > 0) await runPool(retry, { workers, onFinish });
 await evalChain;
 
 const median = (xs) => {

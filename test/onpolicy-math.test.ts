@@ -55,7 +55,6 @@ describe("Lagrange multiplier updates on a scripted cost sequence (d = 1)", () =
     init: 0,
     lr: 0.5,
     max: 2,
-    min: 1e-4,
     kp: 1,
     optimizer: "plain",
     budget: 1,

@@ -30,10 +30,11 @@ import { tf } from "../policy/backend.js";
 import type { ActionPolicy } from "../policy/factored.js";
 import { oneHot, type CategoricalPolicy } from "../policy/policy.js";
 import { namedVariables, restoreVariables } from "./adam.js";
+import { PolicyAverage } from "./average.js";
 import { constraintScale, CriticPair, type ConstraintScale } from "./critics.js";
 import { cpoStep, type CpoStepOptions } from "./cpo-step.js";
 import type { OnPolicyOptions } from "./on-policy.js";
-import { NonFiniteLossError, type Trainer, type TrainerState, type UpdateMetrics } from "./trainer.js";
+import { linearSchedule, NonFiniteLossError, type Trainer, type TrainerState, type UpdateMetrics } from "./trainer.js";
 
 export interface CpoOptions extends CpoStepOptions {
   /** δ decays linearly from targetKl to this over `totalUpdates` (null = constant). */
@@ -93,6 +94,8 @@ export class MacpoTrainer implements Trainer {
   readonly metricNames: readonly string[];
   protected readonly critics: CriticPair;
   protected updatesDone = 0;
+  /** The averaged final policy over every head's parameters (average.ts). */
+  protected readonly average: PolicyAverage;
   /** Metric prefix of each head ("" for single-head cpo). */
   private readonly prefixes: string[];
 
@@ -109,6 +112,11 @@ export class MacpoTrainer implements Trainer {
     single = false,
   ) {
     this.critics = new CriticPair(policy.inputDim, o, initRng);
+    this.average = new PolicyAverage(
+      heads.flatMap((h) => h.policy.variables),
+      o.averageFraction,
+      o.totalUpdates,
+    );
     this.prefixes = heads.map((h) => (single ? "" : `${h.name}_`));
     const perHead = ["cpo_case", "ls_step", "kl", "surr_improve", "cost_change", "nu"];
     this.metricNames = [
@@ -133,7 +141,7 @@ export class MacpoTrainer implements Trainer {
     if (o.annealLr) this.critics.setLr(o.valueLr * (1 - progress));
     // trust-region annealing: δ_k = δ_0 + (δ_final − δ_0)·k/K
     const delta = this.cpo.targetKlFinal === null ? this.cpo.targetKl : this.cpo.targetKl + (this.cpo.targetKlFinal - this.cpo.targetKl) * progress;
-    const stepOpts = { ...this.cpo, targetKl: delta };
+    const stepOpts = { ...this.cpo, targetKl: delta, entropyCoef: linearSchedule(o.entropyCoef, o.entropyCoefFinal, this.updatesDone, o.totalUpdates) };
     this.updatesDone += 1;
     const n = batch.rows;
     const prep = this.critics.prepare(batch);
@@ -182,6 +190,7 @@ export class MacpoTrainer implements Trainer {
       tf.dispose([x, advR, advC]);
     }
     const fit = this.critics.fit(batch, prep, this.rng);
+    this.average.afterUpdate(this.updatesDone);
     return { loss, entropy, ...out, ...fit };
   }
 
@@ -191,9 +200,10 @@ export class MacpoTrainer implements Trainer {
 
   state(): TrainerState {
     const cs = this.critics.state();
+    const avg = this.average.state("policy_avg");
     return {
-      tensors: [...this.heads.flatMap((h) => namedVariables(this.prefixOf(h), h.policy.variables)), ...cs.tensors],
-      json: { ...cs.json, updatesDone: this.updatesDone, ...this.extraState() },
+      tensors: [...this.heads.flatMap((h) => namedVariables(this.prefixOf(h), h.policy.variables)), ...cs.tensors, ...avg.tensors],
+      json: { ...cs.json, updatesDone: this.updatesDone, policyAverage: avg.json, ...this.extraState() },
     };
   }
 
@@ -201,6 +211,7 @@ export class MacpoTrainer implements Trainer {
     for (const h of this.heads) restoreVariables(this.prefixOf(h), h.policy.variables, tensors);
     this.critics.restore(tensors, json);
     this.updatesDone = Number(json.updatesDone ?? 0);
+    this.average.restore("policy_avg", json.policyAverage as { count?: number } | undefined, tensors);
     this.restoreExtra(json);
   }
 
@@ -211,6 +222,7 @@ export class MacpoTrainer implements Trainer {
   protected restoreExtra(_json: Record<string, unknown>): void {}
 
   dispose(): void {
+    this.average.dispose();
     this.policy.dispose();
     this.critics.dispose();
   }

@@ -23,13 +23,14 @@ import { tf } from "../policy/backend.js";
 import type { FactoredPolicy } from "../policy/factored.js";
 import { oneHot } from "../policy/policy.js";
 import { Adam, clipByGlobalNorm, namedVariables, restoreVariables } from "./adam.js";
+import { PolicyAverage } from "./average.js";
 import { gatherRows } from "./buffer.js";
 import { CriticPair } from "./critics.js";
 import { calibrationLambda, LagrangeMultiplier, type LagrangeOptions, type LagrangeState } from "./lagrange.js";
 import { encodeHeadOrder, headActions, headEntropy, headLogp, type HeadOrderOptions } from "./macpo.js";
 import type { OnPolicyOptions } from "./on-policy.js";
 import { approxKl, clipFraction } from "./surrogate.js";
-import { NonFiniteLossError, type Trainer, type TrainerState, type UpdateMetrics } from "./trainer.js";
+import { linearSchedule, NonFiniteLossError, type Trainer, type TrainerState, type UpdateMetrics } from "./trainer.js";
 
 export class MappoLagrangianTrainer implements Trainer {
   readonly name = "mappo-lagrangian";
@@ -38,6 +39,8 @@ export class MappoLagrangianTrainer implements Trainer {
   private readonly critics: CriticPair;
   private readonly opts: Adam[];
   private updatesDone = 0;
+  /** The averaged final policy over every head's parameters (average.ts). */
+  private readonly average: PolicyAverage;
 
   constructor(
     readonly policy: FactoredPolicy,
@@ -50,6 +53,11 @@ export class MappoLagrangianTrainer implements Trainer {
   ) {
     this.critics = new CriticPair(policy.inputDim, o, initRng);
     this.multiplier = new LagrangeMultiplier(lagrange);
+    this.average = new PolicyAverage(
+      policy.heads.flatMap((h) => h.variables),
+      o.averageFraction,
+      o.totalUpdates,
+    );
     this.opts = policy.heads.map((h) => new Adam(h.variables, o.lr, 0.9, 0.999, o.adamEps));
     const names = policy.headNames;
     this.metricNames = [
@@ -70,6 +78,7 @@ export class MappoLagrangianTrainer implements Trainer {
     const o = this.o;
     const frac = o.annealLr ? Math.max(0, 1 - this.updatesDone / Math.max(1, o.totalUpdates)) : 1;
     for (const opt of this.opts) opt.lr = o.lr * frac;
+    const beta = linearSchedule(o.entropyCoef, o.entropyCoefFinal, this.updatesDone, o.totalUpdates);
     this.critics.setLr(o.valueLr * frac);
     this.updatesDone += 1;
     const n = batch.rows;
@@ -136,7 +145,7 @@ export class MappoLagrangianTrainer implements Trainer {
                 loss = pl.dataSync()[0]!;
                 kl = approxKl(logRatio).dataSync()[0]!;
                 clip = clipFraction(ratio, o.clipRatio).dataSync()[0]!;
-                return (o.entropyCoef !== 0 ? tf.sub(pl, tf.mul(tf.mean(ent), o.entropyCoef)) : pl) as tf.Scalar;
+                return (beta !== 0 ? tf.sub(pl, tf.mul(tf.mean(ent), beta)) : pl) as tf.Scalar;
               }, head.variables);
               value.dispose();
               const list = head.variables.map((v) => grads[v.name]!);
@@ -183,12 +192,14 @@ export class MappoLagrangianTrainer implements Trainer {
       xAll.dispose();
     }
     const fit = this.critics.fit(batch, prep, this.rng);
+    this.average.afterUpdate(this.updatesDone);
     return { loss: lossSteps > 0 ? lossSum / lossSteps : NaN, entropy, ...out, ...fit };
   }
 
   state(): TrainerState {
     const cs = this.critics.state();
-    const tensors = [...cs.tensors];
+    const avg = this.average.state("policy_avg");
+    const tensors = [...cs.tensors, ...avg.tensors];
     const adamSteps: number[] = [];
     this.policy.heads.forEach((h, i) => {
       const name = this.policy.headNames[i]!;
@@ -196,7 +207,7 @@ export class MappoLagrangianTrainer implements Trainer {
       tensors.push(...namedVariables(`policy_${name}`, h.variables), ...st.tensors);
       adamSteps.push(st.t);
     });
-    return { tensors, json: { ...cs.json, updatesDone: this.updatesDone, headAdamSteps: adamSteps, lagrange: this.multiplier.state() } };
+    return { tensors, json: { ...cs.json, updatesDone: this.updatesDone, headAdamSteps: adamSteps, lagrange: this.multiplier.state(), policyAverage: avg.json } };
   }
 
   restore(tensors: tf.NamedTensorMap, json: Record<string, unknown>): void {
@@ -208,11 +219,13 @@ export class MappoLagrangianTrainer implements Trainer {
     });
     this.critics.restore(tensors, json);
     this.updatesDone = Number(json.updatesDone ?? 0);
+    this.average.restore("policy_avg", json.policyAverage as { count?: number } | undefined, tensors);
     if (!json.lagrange) throw new Error("checkpoint has no Lagrange multiplier state (not a mappo-lagrangian run?)");
     this.multiplier.restore(json.lagrange as LagrangeState);
   }
 
   dispose(): void {
+    this.average.dispose();
     this.policy.dispose();
     this.critics.dispose();
     for (const opt of this.opts) opt.dispose();

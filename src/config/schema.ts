@@ -252,12 +252,12 @@ const encoderSchema = z.discriminatedUnion("name", [doaEncoder, featuresEncoder,
 
 const policySchema = z
   .object({
-    hidden: hidden.default([128, 128]),
-    activation: z.enum(activationNames).default("relu").describe("Hidden activation."),
+    hidden: hidden.default([64, 64]),
+    activation: z.enum(activationNames).default("tanh").describe("Hidden activation (default tanh, CleanRL's and SB3's for policy MLPs)."),
     init: z
       .enum(initNames)
-      .default("torch-default")
-      .describe("Weight init. torch-default: U(±1/√fan_in) for weights and biases (PyTorch's nn.Linear, DOA parity)."),
+      .default("orthogonal")
+      .describe("Weight init. orthogonal: CleanRL's layer_init (gain √2 hidden, small output gain). torch-default: U(±1/√fan_in) for weights and biases (PyTorch's nn.Linear, DOA parity)."),
     heads: z
       .array(
         z
@@ -305,8 +305,8 @@ const reinforceSchema = z
 const ppoSchema = z
   .object({
     clipRatio: z.number().positive().default(0.2).describe("PPO clip range ε of the ratio π/π_old (Schulman et al. 2017, eq. 7)."),
-    epochs: positiveInt().default(10).describe("Passes over each rollout batch."),
-    minibatches: positiveInt().default(4).describe("Minibatches per epoch (rows are shuffled with the trainer's RNG stream)."),
+    epochs: positiveInt().default(4).describe("Passes over each rollout batch."),
+    minibatches: positiveInt().default(2).describe("Minibatches per epoch (rows are shuffled with the trainer's RNG stream)."),
     targetKl: z
       .number()
       .positive()
@@ -325,7 +325,7 @@ const ppoSchema = z
     valueHidden: hidden.default([64, 64]),
     annealLr: z
       .boolean()
-      .default(false)
+      .default(true)
       .describe("Decay the policy and critic learning rates linearly to 0 over train.updates (CleanRL's anneal_lr); settles the final policy of a Lagrangian/penalty oscillation."),
     costWindow: positiveInt()
       .nullable()
@@ -463,8 +463,22 @@ const algoSchema = z
       ),
     lr: z.number().positive().default(1e-3).describe("Adam learning rate of the policy."),
     adamEps: z.number().positive().default(1e-8).describe("Adam ε (torch's default)."),
-    maxGradNorm: z.number().positive().nullable().default(1.0).describe("Global-norm gradient clip (null = off)."),
+    maxGradNorm: z.number().positive().nullable().default(0.5).describe("Global-norm gradient clip (null = off; 0.5 as CleanRL and SB3)."),
     entropyCoef: z.number().nonnegative().default(0).describe("Entropy bonus coefficient β."),
+    entropyCoefFinal: z
+      .number()
+      .nonnegative()
+      .nullable()
+      .default(null)
+      .describe("If set, β decays linearly from entropyCoef to this over train.updates (explore early, settle late); null = constant β."),
+    averagePolicy: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0)
+      .describe(
+        "Share of the last updates whose policy parameters are averaged into the final policy (the one checkpointed at the end, evaluated and served); 0 = the last iterate. The average of a primal-dual run's iterates is what converges to the constrained optimum (issue 14).",
+      ),
     reinforce: reinforceSchema.default(reinforceSchema.parse({})),
     ppo: ppoSchema.default(ppoSchema.parse({})),
     lagrangian: lagrangianSchema.default(lagrangianSchema.parse({})),
