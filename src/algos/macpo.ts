@@ -14,7 +14,8 @@
  *        L_R^{i_m} = mean_t M_t·ρ^{i_m}_t·A^R_t,   L_C^{i_m} = mean_t M_t·ρ^{i_m}_t·A^C_t,
  *      where M_t = Π_{j<m} π^{i_j}_new(a^{i_j}_t|s_t)/π^{i_j}_old(a^{i_j}_t|s_t) is the product of the
  *      probability ratios of the heads already updated in this iteration (the sequential-update
- *      correction, MACPO eq. 11 / HAPPO Lemma 2), against the shared constraint value c;
+ *      correction, MACPO eq. 11 / HAPPO Lemma 2), against the shared constraint value plus the cost
+ *      surrogate change of the heads already updated, c_m = c + mean_t (M_t − 1)·A^C_t;
  *   4. critics fitted to their GAE returns.
  * Logged per head h: h_cpo_case (0–4, cpo-step.ts), h_ls_step (accepted line-search trial, 0 =
  * rejected and θ restored), h_kl (mean KL at the accepted point), h_surr_improve (reward surrogate
@@ -168,7 +169,14 @@ export class MacpoTrainer implements Trainer {
         const oldLogp = tf.tensor1d(old);
         const weights = tf.tensor1d(M);
         try {
-          const res = cpoStep(head.policy.net, { x, actions: a, oldLogp, weights, advR, advC }, c, stepOpts);
+          // MACPO's constraint for head i_m counts the cost surrogate change of the heads already updated
+          // in this iteration (Gu et al. 2021, the L^j(π^{i_{1:m−1}}_{k+1}) term of the i_m-th problem):
+          // c_m = c + mean(M·A_C) − mean(A_C). Without it every head could spend the whole slack −c and
+          // the joint step overshoot the budget (measured on the two-head family: J_C up to 1.5·d).
+          let costChangeSoFar = 0;
+          for (let r = 0; r < n; r++) costChangeSoFar += (M[r]! - 1) * prep.advC[r]!;
+          const cHead = c + costChangeSoFar / n;
+          const res = cpoStep(head.policy.net, { x, actions: a, oldLogp, weights, advR, advC }, cHead, stepOpts);
           if (!Number.isFinite(res.surrR) || !Number.isFinite(res.surrC)) {
             throw new NonFiniteLossError(`${this.name} ${head.name} surrogate`, Number.isFinite(res.surrR) ? res.surrC : res.surrR);
           }

@@ -29,7 +29,8 @@
  * the shared on-policy terms.
  */
 import type { Rng } from "../core/rng.js";
-import { mean } from "../core/math.js";
+import { mean, std } from "../core/math.js";
+import { calibrationLambda, LagrangeMultiplier, type LagrangeOptions, type LagrangeState } from "./lagrange.js";
 import { tf } from "../policy/backend.js";
 import type { CategoricalPolicy } from "../policy/policy.js";
 import {
@@ -46,13 +47,16 @@ import type { UpdateMetrics } from "./trainer.js";
 export interface P3oOptions {
   /** κ (fixed), κ at the start of a linear ramp, or the initial κ of the adaptive rule. */
   kappa: number;
-  kappaSchedule: "fixed" | "linear" | "adaptive";
+  kappaSchedule: "fixed" | "linear" | "adaptive" | "dual";
   kappaFinal: number;
   kappaUpdates: number;
-  /** Adaptive κ: rate η_κ and bounds. */
+  /** Adaptive κ: rate η_κ and bounds (kappaSchedule "adaptive"). */
   kappaRate: number;
   kappaMin: number;
   kappaMax: number;
+  /** kappaSchedule "dual": κ = kappaFactor·λ̂, λ̂ the running dual estimate of this multiplier. */
+  kappaFactor: number;
+  dual?: LagrangeOptions;
   clipCostSurrogate: boolean;
   constraintScale: "one-minus-gamma" | "one" | "inverse-episode-length";
   /** Cost limit d. */
@@ -65,6 +69,8 @@ export class P3oTrainer extends OnPolicyTrainer {
   /** s·(J_C − d)/d of the current update. */
   private constraintTerm = 0;
   private kappaNow: number;
+  /** kappaSchedule "dual": the running dual estimate λ̂. */
+  readonly dual?: LagrangeMultiplier;
 
   constructor(
     policy: CategoricalPolicy,
@@ -75,6 +81,10 @@ export class P3oTrainer extends OnPolicyTrainer {
   ) {
     super(policy, o, initRng, rng, true, ["penalty", "penalty_active", "kappa"]);
     this.kappaNow = p.kappa;
+    if (p.kappaSchedule === "dual") {
+      if (!p.dual) throw new Error("p3o: kappaSchedule dual needs the dual options");
+      this.dual = new LagrangeMultiplier(p.dual);
+    }
   }
 
   /** κ at update `u` (0-based) under a fixed or linear schedule (the adaptive κ lives in the state). */
@@ -99,7 +109,14 @@ export class P3oTrainer extends OnPolicyTrainer {
   }
 
   protected override beforeEpochs(ctx: UpdateContext): UpdateMetrics {
-    if (this.p.kappaSchedule !== "adaptive") this.kappaNow = this.kappaAt(this.updates);
+    if (this.dual) {
+      // the dual estimate, on the scale of the advantages the loss uses (calibrated on the first batch)
+      const o = this.o;
+      this.dual.calibrate(
+        calibrationLambda(ctx.reward.advantages, ctx.cost!.advantages, this.p.budget, o.normalizeAdvantage ? 1 / std(ctx.reward.advantages) : 1, o.standardizeCostAdvantage ? 1 / std(ctx.cost!.advantages) : 1),
+      );
+      this.kappaNow = Math.min(this.p.kappaMax, Math.max(this.p.kappaMin, this.p.kappaFactor * this.dual.update(ctx.jc)));
+    } else if (this.p.kappaSchedule !== "adaptive") this.kappaNow = this.kappaAt(this.updates);
     this.updates += 1;
     const scale =
       this.p.constraintScale === "one"
@@ -123,11 +140,15 @@ export class P3oTrainer extends OnPolicyTrainer {
   }
 
   protected override extraState(): Record<string, unknown> {
-    return { p3oUpdates: this.updates, p3oKappa: this.kappaNow };
+    return { p3oUpdates: this.updates, p3oKappa: this.kappaNow, ...(this.dual ? { lagrange: this.dual.state() } : {}) };
   }
 
   protected override restoreExtra(json: Record<string, unknown>): void {
     this.updates = Number(json.p3oUpdates ?? 0);
     if (json.p3oKappa !== undefined) this.kappaNow = Number(json.p3oKappa);
+    if (this.dual) {
+      if (!json.lagrange) throw new Error("checkpoint has no dual estimate state (not a p3o run with kappaSchedule dual?)");
+      this.dual.restore(json.lagrange as LagrangeState);
+    }
   }
 }

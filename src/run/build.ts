@@ -291,7 +291,7 @@ export function buildTrainer(c: Config, encoder: StateEncoder, trainerRng: Rng =
     case "ppo-lagrangian":
       return new PpoLagrangianTrainer(policy, onPolicyOptions(c), lagrangeOptions(c), initRng, trainerRng);
     case "p3o":
-      return new P3oTrainer(policy, onPolicyOptions(c), { ...a.p3o, budget: requireBudget(c) }, initRng, trainerRng);
+      return new P3oTrainer(policy, onPolicyOptions(c), { ...a.p3o, budget: requireBudget(c), dual: lagrangeOptions(c) }, initRng, trainerRng);
     case "cpo":
       return new CpoTrainer(policy, onPolicyOptions(c), cpoOptions(c), initRng, trainerRng);
   }
