@@ -140,7 +140,7 @@ async function main(): Promise<void> {
           if (failed > 0) throw new Error(`${failed} of ${r.results.length} seeds failed`);
           return;
         }
-        const { loadConfig } = await load.config();
+        const { loadConfig, constrainedAlgos } = await load.config();
         const { costUnitOf, createProgress, formatCost } = await load.progress();
         const config = a.resume ? undefined : loadConfig(a.config!, { sets: a.set as string[], seed: a.seed });
         if (config) for (const w of (await import("./config/recorded.js")).recordedWarnings(config)) console.error(`warning: ${w}`);
@@ -167,8 +167,10 @@ async function main(): Promise<void> {
             console.log(
               `run: ${info.runDir}` + (info.resumedFrom !== undefined ? ` (resumed after update ${info.resumedFrom})` : ""),
             );
+            for (const w of info.warnings) console.error(`warning: ${w}`);
             unit = costUnitOf(info.config);
-            if (!a.quiet) progress = createProgress(info.totalUpdates, info.resumedFrom ?? 0, process.stderr, unit);
+            const enforced = constrainedAlgos.includes(info.config.algo.name);
+            if (!a.quiet) progress = createProgress(info.totalUpdates, info.resumedFrom ?? 0, process.stderr, unit, { d: info.config.env.budget, enforced });
           },
           onUpdate: (row) => {
             progress?.update(row);
@@ -192,11 +194,15 @@ async function main(): Promise<void> {
         }
         // "final" = the final window (mean of the last 10% of updates), as in summary.json, seeds, sweeps and eval
         const f = summary.finalWindow;
+        const b = summary.budget;
         const { finalWindowSize } = await import("./run/metrics.js");
+        const w = finalWindowSize(summary.updates);
+        const m = b ? Object.entries(b.multiplier).map(([k, v]) => `, ${k} ${fmt(v)}`).join("") : "";
         console.log(
           `done: ${summary.updates} updates, ${summary.episodes} episodes in ${summary.wall_s.toFixed(2)} s — ` +
-            `final return ${fmt(f?.return_mean)}, success ${fmt(f?.success_rate, 2)}, cost ${unit === "plain" ? fmt(f?.cost_mean) : formatCost(f?.cost_mean, unit)} ` +
-            `(mean of the last ${finalWindowSize(summary.updates)} update${finalWindowSize(summary.updates) > 1 ? "s" : ""})`,
+            `final ${b?.enforced ? "task return" : "return"} ${fmt(f?.return_mean)}, success ${fmt(f?.success_rate, 2)}, cost ${unit === "plain" ? fmt(f?.cost_mean) : formatCost(f?.cost_mean, unit)} ` +
+            `(mean of the last ${w} update${w > 1 ? "s" : ""})` +
+            (b ? `; budget d ${b.d}: ${b.enforced ? `J_C ${fmt(b.windowJc)} = ${fmt(b.windowJcOverD)}·d${m}` : "not enforced"}` : ""),
         );
         console.log(`summary: ${summary.runDir}/summary.json`);
       },
@@ -239,10 +245,11 @@ async function main(): Promise<void> {
           }
           console.log(`backend: ${x.backend}`);
           console.log(`run: ${x.runDir} (checkpoint after update ${x.checkpointUpdate}), exact (${x.mode} problem)`);
-          console.log(`value   ${fmt(x.value, 4)}`);
+          console.log(`objective: ${x.objective}`);
+          console.log(`value   ${fmt(x.value, 4)}   (${x.mode === "constrained" ? "J_R, expected task reward" : "expected reward − λ·cost"})`);
           console.log(`return  ${fmt(x.return, 4)}`);
           console.log(`success ${fmt(x.success, 4)}`);
-          console.log(`cost    ${fmt(x.cost, 4)}${x.budget !== null ? ` (budget ${x.budget})` : ""}`);
+          console.log(`cost    ${fmt(x.cost, 4)}${x.budget !== null ? ` (budget ${x.budget}: ${fmt(x.cost / x.budget, 3)}·d${x.mode === "constrained" ? "" : ", not imposed"})` : ""}`);
           return;
         }
         const r = await (await load.evaluate()).evaluateRun(a.runDir, {
@@ -511,6 +518,7 @@ async function main(): Promise<void> {
           return;
         }
         console.log(`${a.config}: ${r.mode} problem, LP with ${r.lpColumns} columns and ${r.lpRows} rows (HiGHS)`);
+        console.log(`objective: ${r.objective}`);
         console.log(`value  ${fmt(r.value, 6)}   (${r.mode === "constrained" ? "J_R*, expected task reward" : "expected reward − λ·cost"})`);
         console.log(`J_R*   ${fmt(r.taskReturn, 6)}`);
         console.log(`J_C*   ${fmt(r.cost, 6)}${r.budget !== null ? ` (budget ${r.budget}${r.mode === "constrained" ? (r.budgetBinds ? ", binds" : ", slack") : ", not imposed"})` : ""}`);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { gae } from "../src/algos/buffer.js";
-import { LagrangeMultiplier, type LagrangeOptions } from "../src/algos/lagrange.js";
+import { calibrationLambda, LagrangeMultiplier, type LagrangeOptions } from "../src/algos/lagrange.js";
 import { approxKl, clipFraction, clippedSurrogate, costSurrogate } from "../src/algos/surrogate.js";
 import { tf } from "../src/policy/backend.js";
 
@@ -55,10 +55,70 @@ describe("Lagrange multiplier updates on a scripted cost sequence (d = 1)", () =
     init: 0,
     lr: 0.5,
     max: 2,
+    kp: 1,
     optimizer: "plain",
     budget: 1,
     pid: { kp: 1, ki: 0.5, kd: 2, dDelay: 2, pEmaAlpha: 0.5, dEmaAlpha: 0.5 },
   };
+
+  it("every optimiser steps on the relative violation (J_C − d)/d: the same λ path on any cost scale", () => {
+    for (const optimizer of ["plain", "adam", "pid", "pi"] as const) {
+      const costs = [3, 0, 1.5, 5, 0.2];
+      const unit = new LagrangeMultiplier({ ...base, optimizer, init: 0.5, max: 100 });
+      const scaled = new LagrangeMultiplier({ ...base, optimizer, init: 0.5, max: 100, budget: 250 });
+      const a = costs.map((c) => unit.update(c));
+      const b = costs.map((c) => scaled.update(250 * c));
+      b.forEach((x, i) => expect(x).toBeCloseTo(a[i]!, 12));
+    }
+  });
+
+  it("pi: I ← max(0, I + η·λ_0·Δ), λ = clamp(I + K_P·λ_0·Δ) from I = λ_0", () => {
+    const m = new LagrangeMultiplier({ ...base, optimizer: "pi", init: 0.5, lr: 0.5, kp: 1, max: 100 });
+    // λ_0 = 0.5. Δ = 2: I = 0.5 + 0.5·0.5·2 = 1, λ = 1 + 0.5·2 = 2; Δ = −1: I = 0.75, λ = 0.25
+    expect(m.update(3)).toBeCloseTo(2, 12);
+    expect(m.update(0)).toBeCloseTo(0.25, 12);
+    // a long slack drives I and λ to 0, and a violation lifts them again at once
+    for (let i = 0; i < 10; i++) m.update(0);
+    expect(m.lambda).toBe(0);
+    expect(m.update(2)).toBeCloseTo(0.25 + 0.5, 12);
+    const copy = new LagrangeMultiplier({ ...base, optimizer: "pi", init: 0.5, lr: 0.5, kp: 1, max: 100 });
+    copy.restore(JSON.parse(JSON.stringify(m.state())));
+    expect(copy.update(1.3)).toBe(m.update(1.3));
+  });
+
+  it("init null: λ starts from the first calibration, later calibrations change nothing", () => {
+    const m = new LagrangeMultiplier({ ...base, optimizer: "pi", init: null, lr: 1, kp: 0, max: 100 });
+    m.calibrate({ lambda0: 0.3, unit: 9 });
+    expect(m.lambda).toBeCloseTo(0.3, 12);
+    m.calibrate({ lambda0: 7, unit: 7 });
+    expect(m.lambda).toBeCloseTo(0.3, 12);
+    expect(m.update(2)).toBeCloseTo(0.3 + 0.3, 12); // steps in units of λ_0
+    // a non-positive estimate (reward does not grow with cost) starts at 0, and pi steps in the fallback unit
+    const n = new LagrangeMultiplier({ ...base, optimizer: "pi", init: null, lr: 1, kp: 0, max: 100 });
+    n.calibrate({ lambda0: -1, unit: 0.2 });
+    expect(n.lambda).toBe(0);
+    expect(n.update(2)).toBeCloseTo(0.2, 12);
+    // an explicit init ignores the calibration
+    const f = new LagrangeMultiplier({ ...base, init: 0.25 });
+    f.calibrate({ lambda0: 3, unit: 3 });
+    expect(f.lambda).toBe(0.25);
+  });
+
+  it("calibrationLambda: the slope of A_R on A_C, times d, on the loss's advantage scale", () => {
+    // a one-step problem: three actions with cost 1, 2, 3 and success 0.2, 0.5, 0.6 (+ outcome noise
+    // uncorrelated with cost): the slope is cov/var over the rows
+    const advC = [-1, 0, 1, -1, 0, 1];
+    const advR = [-0.2, 0.1, 0.2, -0.2, 0.1, 0.2].map((r, i) => r + (i < 3 ? 0.05 : -0.05));
+    // mean(A_C) = 0: slope = Σ r·c / Σ c² = (0.15 + 0.25 + 0.25 + 0.15)/4 = 0.2
+    expect(calibrationLambda(advR, advC, 1, 1, 1).lambda0).toBeCloseTo(0.2, 12);
+    expect(calibrationLambda(advR, advC, 2.5, 1, 1).lambda0).toBeCloseTo(0.5, 12);
+    expect(calibrationLambda(advR, advC, 1, 4, 2).lambda0).toBeCloseTo(0.4, 12);
+    // unit = std(A_R)·d/std(A_C)
+    const mr = advR.reduce((a, r) => a + r, 0) / 6;
+    const sr = Math.sqrt(advR.reduce((a, r) => a + (r - mr) ** 2, 0) / 6);
+    expect(calibrationLambda(advR, advC, 2, 1, 1).unit).toBeCloseTo((sr * 2) / Math.sqrt(4 / 6), 12);
+    expect(calibrationLambda([1, 2], [3, 3], 1, 1, 1)).toEqual({ lambda0: 0, unit: 1 }); // no cost variation
+  });
 
   it("plain: λ ← clamp(λ + η(J_C − d), 0, λ_max)", () => {
     const m = new LagrangeMultiplier(base);

@@ -8,7 +8,7 @@
  * It is MACPO (macpo.ts) with one head, so the sequential-correction weights are M ≡ 1. On a config
  * with several heads (policy.heads) the one head is a categorical over the joint actions.
  * Logged: cpo_case (0–4), ls_step (accepted line-search trial, 0 = rejected), kl, surr_improve,
- * cost_change, jc, c, value_loss, cost_value_loss; `loss` = −L_R at the accepted point.
+ * cost_change, nu (ν*, the cost multiplier of the step's dual), jc, c, value_loss, cost_value_loss; `loss` = −L_R at the accepted point.
  */
 import type { Rng } from "../core/rng.js";
 import type { CategoricalPolicy } from "../policy/policy.js";

@@ -14,11 +14,12 @@
  *        L_R^{i_m} = mean_t M_t·ρ^{i_m}_t·A^R_t,   L_C^{i_m} = mean_t M_t·ρ^{i_m}_t·A^C_t,
  *      where M_t = Π_{j<m} π^{i_j}_new(a^{i_j}_t|s_t)/π^{i_j}_old(a^{i_j}_t|s_t) is the product of the
  *      probability ratios of the heads already updated in this iteration (the sequential-update
- *      correction, MACPO eq. 11 / HAPPO Lemma 2), against the shared constraint value c;
+ *      correction, MACPO eq. 11 / HAPPO Lemma 2), against the shared constraint value plus the cost
+ *      surrogate change of the heads already updated, c_m = c + mean_t (M_t − 1)·A^C_t;
  *   4. critics fitted to their GAE returns.
  * Logged per head h: h_cpo_case (0–4, cpo-step.ts), h_ls_step (accepted line-search trial, 0 =
  * rejected and θ restored), h_kl (mean KL at the accepted point), h_surr_improve (reward surrogate
- * gain), h_cost_change (cost surrogate change); shared: jc, c, head_order (the visiting order as
+ * gain), h_cost_change (cost surrogate change), h_nu (ν*, the cost multiplier of the step's dual); shared: jc, c, head_order (the visiting order as
  * decimal digits of 1-based head indices, e.g. 21 = head 2 then head 1).
  *
  * The single-head `cpo` trainer (cpo.ts) is this class with one head (M ≡ 1).
@@ -30,10 +31,11 @@ import { tf } from "../policy/backend.js";
 import type { ActionPolicy } from "../policy/factored.js";
 import { oneHot, type CategoricalPolicy } from "../policy/policy.js";
 import { namedVariables, restoreVariables } from "./adam.js";
+import { PolicyAverage } from "./average.js";
 import { constraintScale, CriticPair, type ConstraintScale } from "./critics.js";
 import { cpoStep, type CpoStepOptions } from "./cpo-step.js";
 import type { OnPolicyOptions } from "./on-policy.js";
-import { NonFiniteLossError, type Trainer, type TrainerState, type UpdateMetrics } from "./trainer.js";
+import { linearSchedule, NonFiniteLossError, type Trainer, type TrainerState, type UpdateMetrics } from "./trainer.js";
 import { macpoMetricNames } from "./metric-names.js";
 
 export interface CpoOptions extends CpoStepOptions {
@@ -94,6 +96,8 @@ export class MacpoTrainer implements Trainer {
   readonly metricNames: readonly string[];
   protected readonly critics: CriticPair;
   protected updatesDone = 0;
+  /** The averaged final policy over every head's parameters (average.ts). */
+  protected readonly average: PolicyAverage;
   /** Metric prefix of each head ("" for single-head cpo). */
   private readonly prefixes: string[];
 
@@ -110,6 +114,11 @@ export class MacpoTrainer implements Trainer {
     single = false,
   ) {
     this.critics = new CriticPair(policy.inputDim, o, initRng);
+    this.average = new PolicyAverage(
+      heads.flatMap((h) => h.policy.variables),
+      o.averageFraction,
+      o.totalUpdates,
+    );
     this.prefixes = heads.map((h) => (single ? "" : `${h.name}_`));
     this.metricNames = macpoMetricNames(
       heads.map((h) => h.name),
@@ -128,7 +137,7 @@ export class MacpoTrainer implements Trainer {
     if (o.annealLr) this.critics.setLr(o.valueLr * (1 - progress));
     // trust-region annealing: δ_k = δ_0 + (δ_final − δ_0)·k/K
     const delta = this.cpo.targetKlFinal === null ? this.cpo.targetKl : this.cpo.targetKl + (this.cpo.targetKlFinal - this.cpo.targetKl) * progress;
-    const stepOpts = { ...this.cpo, targetKl: delta };
+    const stepOpts = { ...this.cpo, targetKl: delta, entropyCoef: linearSchedule(o.entropyCoef, o.entropyCoefFinal, this.updatesDone, o.totalUpdates) };
     this.updatesDone += 1;
     const n = batch.rows;
     const prep = this.critics.prepare(batch);
@@ -155,7 +164,14 @@ export class MacpoTrainer implements Trainer {
         const oldLogp = tf.tensor1d(old);
         const weights = tf.tensor1d(M);
         try {
-          const res = cpoStep(head.policy.net, { x, actions: a, oldLogp, weights, advR, advC }, c, stepOpts);
+          // MACPO's constraint for head i_m counts the cost surrogate change of the heads already updated
+          // in this iteration (Gu et al. 2021, the L^j(π^{i_{1:m−1}}_{k+1}) term of the i_m-th problem):
+          // c_m = c + mean(M·A_C) − mean(A_C). Without it every head could spend the whole slack −c and
+          // the joint step overshoot the budget (measured on the two-head family: J_C up to 1.5·d).
+          let costChangeSoFar = 0;
+          for (let r = 0; r < n; r++) costChangeSoFar += (M[r]! - 1) * prep.advC[r]!;
+          const cHead = c + costChangeSoFar / n;
+          const res = cpoStep(head.policy.net, { x, actions: a, oldLogp, weights, advR, advC }, cHead, stepOpts);
           if (!Number.isFinite(res.surrR) || !Number.isFinite(res.surrC)) {
             throw new NonFiniteLossError(`${this.name} ${head.name} surrogate`, Number.isFinite(res.surrR) ? res.surrC : res.surrR);
           }
@@ -164,6 +180,7 @@ export class MacpoTrainer implements Trainer {
           out[`${prefix}kl`] = res.lineSearch.kl;
           out[`${prefix}surr_improve`] = res.lineSearch.surrImprove;
           out[`${prefix}cost_change`] = res.lineSearch.costChange;
+          out[`${prefix}nu`] = res.nu;
           loss = -(res.surrR + res.lineSearch.surrImprove);
           // sequential correction: M ← M · π^h_new(a_h|s)/π^h_old(a_h|s)
           const now = headLogp(head.policy, x, a);
@@ -176,6 +193,7 @@ export class MacpoTrainer implements Trainer {
       tf.dispose([x, advR, advC]);
     }
     const fit = this.critics.fit(batch, prep, this.rng);
+    this.average.afterUpdate(this.updatesDone);
     return { loss, entropy, ...out, ...fit };
   }
 
@@ -185,9 +203,10 @@ export class MacpoTrainer implements Trainer {
 
   state(): TrainerState {
     const cs = this.critics.state();
+    const avg = this.average.state("policy_avg");
     return {
-      tensors: [...this.heads.flatMap((h) => namedVariables(this.prefixOf(h), h.policy.variables)), ...cs.tensors],
-      json: { ...cs.json, updatesDone: this.updatesDone, ...this.extraState() },
+      tensors: [...this.heads.flatMap((h) => namedVariables(this.prefixOf(h), h.policy.variables)), ...cs.tensors, ...avg.tensors],
+      json: { ...cs.json, updatesDone: this.updatesDone, policyAverage: avg.json, ...this.extraState() },
     };
   }
 
@@ -195,6 +214,7 @@ export class MacpoTrainer implements Trainer {
     for (const h of this.heads) restoreVariables(this.prefixOf(h), h.policy.variables, tensors);
     this.critics.restore(tensors, json);
     this.updatesDone = Number(json.updatesDone ?? 0);
+    this.average.restore("policy_avg", json.policyAverage as { count?: number } | undefined, tensors);
     this.restoreExtra(json);
   }
 
@@ -205,6 +225,7 @@ export class MacpoTrainer implements Trainer {
   protected restoreExtra(_json: Record<string, unknown>): void {}
 
   dispose(): void {
+    this.average.dispose();
     this.policy.dispose();
     this.critics.dispose();
   }

@@ -4,9 +4,9 @@
  *
  * The policy is a product of per-head networks (FactoredPolicy), each with its own Adam. One update:
  *   1. critics V_R, V_C, GAE and J_C as in MACPO (critics.ts);
- *   2. dual step before the policy epochs: λ ← clamp(λ + η(J_C − d), 0, λ_max) (plain | adam | pid,
- *      lagrange.ts — the same multiplier as PPO-Lagrangian);
- *   3. A = (A_R − λ·A_C)/(1 + λ) (OmniSafe's normalisation, as in ppo-lagrangian.ts);
+ *   2. dual step before the policy epochs on the relative violation (J_C − d)/d (plain | adam | pid,
+ *      lagrange.ts — the same multiplier as PPO-Lagrangian, on the cost in budget units);
+ *   3. A = (A_R − λ·A_C/d)/(1 + λ) (OmniSafe's normalisation, as in ppo-lagrangian.ts);
  *   4. heads visited in a fresh seeded random order; head i_m runs `epochs` × `minibatches` Adam steps
  *      on the HAPPO clipped surrogate (Kuba et al. 2022, eq. 11)
  *        L^{i_m} = −mean_t M_t·min(ρ_t·A_t, clip(ρ_t, 1 ± ε)·A_t) − β·H(π^{i_m}),
@@ -16,19 +16,21 @@
  * Logged per head: h_kl (approx KL of the head's update), h_clip_frac, h_surr_improve (gain of the
  * weighted surrogate M·ρ·A on the whole batch), h_epochs; shared: lambda, jc, head_order.
  */
+import { std } from "../core/math.js";
 import type { Rng } from "../core/rng.js";
 import type { RolloutBatch } from "../env/rollout.js";
 import { tf } from "../policy/backend.js";
 import type { FactoredPolicy } from "../policy/factored.js";
 import { oneHot } from "../policy/policy.js";
 import { Adam, clipByGlobalNorm, namedVariables, restoreVariables } from "./adam.js";
+import { PolicyAverage } from "./average.js";
 import { gatherRows } from "./buffer.js";
 import { CriticPair } from "./critics.js";
-import { LagrangeMultiplier, type LagrangeOptions, type LagrangeState } from "./lagrange.js";
+import { calibrationLambda, LagrangeMultiplier, type LagrangeOptions, type LagrangeState } from "./lagrange.js";
 import { encodeHeadOrder, headActions, headEntropy, headLogp, type HeadOrderOptions } from "./macpo.js";
 import type { OnPolicyOptions } from "./on-policy.js";
 import { approxKl, clipFraction } from "./surrogate.js";
-import { NonFiniteLossError, type Trainer, type TrainerState, type UpdateMetrics } from "./trainer.js";
+import { linearSchedule, NonFiniteLossError, type Trainer, type TrainerState, type UpdateMetrics } from "./trainer.js";
 import { mappoLagrangianMetricNames } from "./metric-names.js";
 
 export class MappoLagrangianTrainer implements Trainer {
@@ -38,6 +40,8 @@ export class MappoLagrangianTrainer implements Trainer {
   private readonly critics: CriticPair;
   private readonly opts: Adam[];
   private updatesDone = 0;
+  /** The averaged final policy over every head's parameters (average.ts). */
+  private readonly average: PolicyAverage;
 
   constructor(
     readonly policy: FactoredPolicy,
@@ -50,6 +54,11 @@ export class MappoLagrangianTrainer implements Trainer {
   ) {
     this.critics = new CriticPair(policy.inputDim, o, initRng);
     this.multiplier = new LagrangeMultiplier(lagrange);
+    this.average = new PolicyAverage(
+      policy.heads.flatMap((h) => h.variables),
+      o.averageFraction,
+      o.totalUpdates,
+    );
     this.opts = policy.heads.map((h) => new Adam(h.variables, o.lr, 0.9, 0.999, o.adamEps));
     this.metricNames = mappoLagrangianMetricNames(policy.headNames);
   }
@@ -62,13 +71,19 @@ export class MappoLagrangianTrainer implements Trainer {
     const o = this.o;
     const frac = o.annealLr ? Math.max(0, 1 - this.updatesDone / Math.max(1, o.totalUpdates)) : 1;
     for (const opt of this.opts) opt.lr = o.lr * frac;
+    const beta = linearSchedule(o.entropyCoef, o.entropyCoefFinal, this.updatesDone, o.totalUpdates);
     this.critics.setLr(o.valueLr * frac);
     this.updatesDone += 1;
     const n = batch.rows;
     const prep = this.critics.prepare(batch);
+    // lambdaInit null: λ_0 from this first batch, on the scale of the advantages the loss uses
+    this.multiplier.calibrate(
+      calibrationLambda(prep.reward.advantages, prep.cost.advantages, this.multiplier.o.budget, o.normalizeAdvantage ? 1 / std(prep.reward.advantages) : 1, o.standardizeCostAdvantage ? 1 / std(prep.cost.advantages) : 1),
+    );
     const lam = this.multiplier.update(prep.jc);
     const adv = new Float32Array(n);
-    for (let r = 0; r < n; r++) adv[r] = (prep.advR[r]! - lam * prep.advC[r]!) / (1 + lam);
+    const lamC = lam / this.multiplier.o.budget;
+    for (let r = 0; r < n; r++) adv[r] = (prep.advR[r]! - lamC * prep.advC[r]!) / (1 + lam);
     const H = this.policy.heads.length;
     const order = this.order.headOrder === "random" && H > 1 ? this.rng.permutation(H) : Array.from({ length: H }, (_, h) => h);
     const acts = headActions(batch, this.policy.sizes);
@@ -123,7 +138,7 @@ export class MappoLagrangianTrainer implements Trainer {
                 loss = pl.dataSync()[0]!;
                 kl = approxKl(logRatio).dataSync()[0]!;
                 clip = clipFraction(ratio, o.clipRatio).dataSync()[0]!;
-                return (o.entropyCoef !== 0 ? tf.sub(pl, tf.mul(tf.mean(ent), o.entropyCoef)) : pl) as tf.Scalar;
+                return (beta !== 0 ? tf.sub(pl, tf.mul(tf.mean(ent), beta)) : pl) as tf.Scalar;
               }, head.variables);
               value.dispose();
               const list = head.variables.map((v) => grads[v.name]!);
@@ -170,12 +185,14 @@ export class MappoLagrangianTrainer implements Trainer {
       xAll.dispose();
     }
     const fit = this.critics.fit(batch, prep, this.rng);
+    this.average.afterUpdate(this.updatesDone);
     return { loss: lossSteps > 0 ? lossSum / lossSteps : NaN, entropy, ...out, ...fit };
   }
 
   state(): TrainerState {
     const cs = this.critics.state();
-    const tensors = [...cs.tensors];
+    const avg = this.average.state("policy_avg");
+    const tensors = [...cs.tensors, ...avg.tensors];
     const adamSteps: number[] = [];
     this.policy.heads.forEach((h, i) => {
       const name = this.policy.headNames[i]!;
@@ -183,7 +200,7 @@ export class MappoLagrangianTrainer implements Trainer {
       tensors.push(...namedVariables(`policy_${name}`, h.variables), ...st.tensors);
       adamSteps.push(st.t);
     });
-    return { tensors, json: { ...cs.json, updatesDone: this.updatesDone, headAdamSteps: adamSteps, lagrange: this.multiplier.state() } };
+    return { tensors, json: { ...cs.json, updatesDone: this.updatesDone, headAdamSteps: adamSteps, lagrange: this.multiplier.state(), policyAverage: avg.json } };
   }
 
   restore(tensors: tf.NamedTensorMap, json: Record<string, unknown>): void {
@@ -195,11 +212,13 @@ export class MappoLagrangianTrainer implements Trainer {
     });
     this.critics.restore(tensors, json);
     this.updatesDone = Number(json.updatesDone ?? 0);
+    this.average.restore("policy_avg", json.policyAverage as { count?: number } | undefined, tensors);
     if (!json.lagrange) throw new Error("checkpoint has no Lagrange multiplier state (not a mappo-lagrangian run?)");
     this.multiplier.restore(json.lagrange as LagrangeState);
   }
 
   dispose(): void {
+    this.average.dispose();
     this.policy.dispose();
     this.critics.dispose();
     for (const opt of this.opts) opt.dispose();

@@ -22,7 +22,7 @@ export const p3oMetricNames = (): string[] => onPolicyMetricNames(true, ["penalt
 /** MACPO: per head (prefixed `<head>_`) the CPO step's columns; `single` (cpo): one head, no prefix, no head_order. */
 export function macpoMetricNames(headNames: readonly string[], single: boolean): string[] {
   const prefixes = single ? [""] : headNames.map((h) => `${h}_`);
-  const perHead = ["cpo_case", "ls_step", "kl", "surr_improve", "cost_change"];
+  const perHead = ["cpo_case", "ls_step", "kl", "surr_improve", "cost_change", "nu"];
   return [
     ...prefixes.flatMap((p) => perHead.map((m) => p + m)),
     "jc",

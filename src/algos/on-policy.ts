@@ -23,9 +23,10 @@ import { tf } from "../policy/backend.js";
 import { Mlp, type MlpOptions } from "../policy/mlp.js";
 import { oneHot, type CategoricalPolicy } from "../policy/policy.js";
 import { Adam, clipByGlobalNorm, namedVariables, restoreVariables } from "./adam.js";
+import { PolicyAverage } from "./average.js";
 import { gatherRows, normalizedAdvantages, pushRecentCosts, signalView, type SignalView } from "./buffer.js";
 import { approxKl, clipFraction } from "./surrogate.js";
-import { NonFiniteLossError, type Trainer, type TrainerState, type UpdateMetrics } from "./trainer.js";
+import { linearSchedule, NonFiniteLossError, type Trainer, type TrainerState, type UpdateMetrics } from "./trainer.js";
 
 export interface OnPolicyOptions {
   gamma: number;
@@ -40,11 +41,15 @@ export interface OnPolicyOptions {
   valueLr: number;
   valueNet: MlpOptions;
   entropyCoef: number;
+  /** The entropy coefficient decays linearly to this over `totalUpdates` (null = constant). */
+  entropyCoefFinal: number | null;
   maxGradNorm: number | null;
   adamEps: number;
   normalizeAdvantage: boolean;
   standardizeCostAdvantage: boolean;
   costWindow: number;
+  /** Share of the last updates whose policy parameters are averaged into the final policy (average.ts; 0 = last iterate). */
+  averageFraction: number;
   /** Linearly decay the policy and critic learning rates to 0 over `totalUpdates` (CleanRL's anneal_lr). */
   annealLr: boolean;
   totalUpdates: number;
@@ -91,6 +96,8 @@ export abstract class OnPolicyTrainer implements Trainer {
   protected recentCosts: number[] = [];
   /** Updates applied so far (drives learning-rate annealing; checkpointed). */
   protected updatesDone = 0;
+  /** The averaged final policy (average.ts). */
+  protected readonly average: PolicyAverage;
 
   protected constructor(
     readonly policy: CategoricalPolicy,
@@ -104,6 +111,7 @@ export abstract class OnPolicyTrainer implements Trainer {
     metricNames: readonly string[],
   ) {
     this.opt = new Adam(policy.variables, o.lr, 0.9, 0.999, o.adamEps);
+    this.average = new PolicyAverage(policy.variables, o.averageFraction, o.totalUpdates);
     this.critic = new Mlp("value", policy.inputDim, 1, { ...o.valueNet, outputGain: 1 }, initRng);
     this.criticOpt = new Adam(this.critic.variables, o.valueLr, 0.9, 0.999, o.adamEps);
     if (usesCost) {
@@ -142,6 +150,7 @@ export abstract class OnPolicyTrainer implements Trainer {
       this.criticOpt.lr = o.valueLr * frac;
       if (this.costCriticOpt) this.costCriticOpt.lr = o.valueLr * frac;
     }
+    const beta = linearSchedule(o.entropyCoef, o.entropyCoefFinal, this.updatesDone, o.totalUpdates);
     this.updatesDone += 1;
     const n = batch.rows;
     const k = batch.numActions;
@@ -215,7 +224,7 @@ export abstract class OnPolicyTrainer implements Trainer {
             logged.value_loss = vLoss.dataSync()[0]!;
             if (cLoss) logged.cost_value_loss = cLoss.dataSync()[0]!;
             for (const [name, t] of Object.entries(terms ?? {})) logged[name] = t.dataSync()[0]!;
-            let total = o.entropyCoef !== 0 ? tf.sub(loss, tf.mul(meanEnt, o.entropyCoef)) : loss;
+            let total = beta !== 0 ? tf.sub(loss, tf.mul(meanEnt, beta)) : loss;
             total = tf.add(total, vLoss);
             if (cLoss) total = tf.add(total, cLoss);
             return total as tf.Scalar;
@@ -260,19 +269,28 @@ export abstract class OnPolicyTrainer implements Trainer {
     }
     // nothing applied (KL stop on the first minibatch cannot happen: ρ = 1 there), but keep columns defined
     if (steps === 0) Object.assign(out, { loss: NaN, entropy: NaN });
+    this.average.afterUpdate(this.updatesDone);
     return out;
   }
 
   state(): TrainerState {
     const p = this.opt.state("policy_adam");
     const v = this.criticOpt.state("value_adam");
+    const avg = this.average.state("policy_avg");
     const tensors = [
       ...namedVariables("policy", this.policy.variables),
       ...p.tensors,
       ...namedVariables("value", this.critic.variables),
       ...v.tensors,
+      ...avg.tensors,
     ];
-    const json: Record<string, unknown> = { policyAdamStep: p.t, valueAdamStep: v.t, recentCosts: [...this.recentCosts], updatesDone: this.updatesDone };
+    const json: Record<string, unknown> = {
+      policyAdamStep: p.t,
+      valueAdamStep: v.t,
+      recentCosts: [...this.recentCosts],
+      updatesDone: this.updatesDone,
+      policyAverage: avg.json,
+    };
     if (this.costCritic && this.costCriticOpt) {
       const c = this.costCriticOpt.state("cost_value_adam");
       tensors.push(...namedVariables("cost_value", this.costCritic.variables), ...c.tensors);
@@ -291,12 +309,14 @@ export abstract class OnPolicyTrainer implements Trainer {
       this.costCriticOpt.restore("cost_value_adam", Number(json.costValueAdamStep), tensors);
     }
     this.updatesDone = Number(json.updatesDone ?? 0);
+    this.average.restore("policy_avg", json.policyAverage as { count?: number } | undefined, tensors);
     this.recentCosts = Array.isArray(json.recentCosts) ? (json.recentCosts as number[]).map(Number) : [];
     this.restoreExtra(json);
   }
 
   dispose(): void {
     this.opt.dispose();
+    this.average.dispose();
     this.criticOpt.dispose();
     this.critic.dispose();
     this.costCritic?.dispose();

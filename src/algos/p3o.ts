@@ -2,7 +2,7 @@
  * P3O — Penalized Proximal Policy Optimization (Zhang, Shi, Wang, Zheng & Tao 2022). The CMDP
  * max J_R s.t. J_C ≤ d is replaced by the exact-penalty objective (eq. 11), minimised per minibatch:
  *
- *   L = −L_R^CLIP + κ · max(0, L_C + s·(J_C − d))
+ *   L = −L_R^CLIP + κ · max(0, L_C/d + s·(J_C − d)/d)
  *
  * with L_R^CLIP = mean min(ρA_R, clip(ρ)A_R) (eq. 7 of PPO), L_C the pessimistic clipped cost
  * surrogate mean max(ρA_C, clip(ρ)A_C) (eq. 9; or plain mean ρA_C with clipCostSurrogate: false),
@@ -11,13 +11,26 @@
  *   one — 1 (OmniSafe);
  *   inverse-episode-length — 1 / mean episode length of the batch: L_C is a per-step mean, J_C − d a
  *     per-episode quantity, so this puts both on the per-step scale.
- * The exact penalty recovers the constrained optimum once κ exceeds the optimal multiplier λ* (in the
- * loss's units: A_R is standardised, so roughly κ > L̄·λ* ÷ std(A_R)); κ may grow by a linear schedule.
- * Logged: penalty (the max(0, ·) term), penalty_active (fraction of minibatch steps where it is > 0),
- * kappa, jc, and the shared on-policy terms.
+ * The cost enters in units of the budget (÷ d, issue 14), so κ means the same on every cost scale.
+ *
+ * The exact penalty recovers the constrained optimum once κ exceeds the optimal multiplier (in the
+ * loss's units, ≈ λ*·d ÷ std(A_R) with the standardised A_R); below it the budget is ignored, far
+ * above it the hinge pushes the policy inside the budget harder than the reward pulls it back out
+ * (noisy J_C ⇒ a policy well inside the budget). κ is fixed, a linear schedule, or — the default —
+ * adaptive (issue 14): the subgradient of κ·max(0, ·) is κ·1[active], so the multiplier the hinge
+ * actually exerted in update k is λ̂_k = κ_k·a_k, with a_k the share of the update's minibatch steps on
+ * which the hinge was active; at a constrained optimum its average equals the multiplier the
+ * constraint needs. κ is steered multiplicatively toward 2·λ̂ (a margin of 2 over the running dual
+ * estimate, the "κ ≈ 2λ*" rule the hand-tuned configs used):
+ *   κ_{k+1} = clamp(κ_k · exp(η_κ · (a_k − ½)), κ_min, κ_max)
+ * so κ grows while the hinge is active more than half the time (κ too small: the budget is being
+ * overspent) and shrinks while it is rarely active (κ needlessly large, or the budget slack).
+ * Logged: penalty (the max(0, ·) term), penalty_active (a_k), kappa (κ_k used in the update), jc, and
+ * the shared on-policy terms.
  */
 import type { Rng } from "../core/rng.js";
-import { mean } from "../core/math.js";
+import { mean, std } from "../core/math.js";
+import { calibrationLambda, LagrangeMultiplier, type LagrangeOptions, type LagrangeState } from "./lagrange.js";
 import { tf } from "../policy/backend.js";
 import type { CategoricalPolicy } from "../policy/policy.js";
 import {
@@ -28,14 +41,23 @@ import {
   type UpdateContext,
 } from "./on-policy.js";
 import { clippedSurrogate, costSurrogate } from "./surrogate.js";
+import type { RolloutBatch } from "../env/rollout.js";
 import type { UpdateMetrics } from "./trainer.js";
 import { p3oMetricNames } from "./metric-names.js";
 
 export interface P3oOptions {
+  /** κ (fixed), κ at the start of a linear ramp, or the initial κ of the adaptive rule. */
   kappa: number;
-  kappaSchedule: "fixed" | "linear";
+  kappaSchedule: "fixed" | "linear" | "adaptive" | "dual";
   kappaFinal: number;
   kappaUpdates: number;
+  /** Adaptive κ: rate η_κ and bounds (kappaSchedule "adaptive"). */
+  kappaRate: number;
+  kappaMin: number;
+  kappaMax: number;
+  /** kappaSchedule "dual": κ = kappaFactor·λ̂, λ̂ the running dual estimate of this multiplier. */
+  kappaFactor: number;
+  dual?: LagrangeOptions;
   clipCostSurrogate: boolean;
   constraintScale: "one-minus-gamma" | "one" | "inverse-episode-length";
   /** Cost limit d. */
@@ -45,9 +67,11 @@ export interface P3oOptions {
 export class P3oTrainer extends OnPolicyTrainer {
   readonly name = "p3o";
   private updates = 0;
-  /** s·(J_C − d) of the current update. */
+  /** s·(J_C − d)/d of the current update. */
   private constraintTerm = 0;
   private kappaNow: number;
+  /** kappaSchedule "dual": the running dual estimate λ̂. */
+  readonly dual?: LagrangeMultiplier;
 
   constructor(
     policy: CategoricalPolicy,
@@ -58,18 +82,42 @@ export class P3oTrainer extends OnPolicyTrainer {
   ) {
     super(policy, o, initRng, rng, true, p3oMetricNames());
     this.kappaNow = p.kappa;
+    if (p.kappaSchedule === "dual") {
+      if (!p.dual) throw new Error("p3o: kappaSchedule dual needs the dual options");
+      this.dual = new LagrangeMultiplier(p.dual);
+    }
   }
 
-  /** κ at update `u` (0-based) under the schedule. */
+  /** κ at update `u` (0-based) under a fixed or linear schedule (the adaptive κ lives in the state). */
   kappaAt(u: number): number {
     const p = this.p;
-    if (p.kappaSchedule === "fixed") return p.kappa;
+    if (p.kappaSchedule !== "linear") return p.kappa;
     const f = Math.min(1, u / p.kappaUpdates);
     return p.kappa + f * (p.kappaFinal - p.kappa);
   }
 
+  get kappa(): number {
+    return this.kappaNow;
+  }
+
+  override async update(batch: RolloutBatch): Promise<UpdateMetrics> {
+    const out = await super.update(batch);
+    if (this.p.kappaSchedule === "adaptive" && Number.isFinite(out.penalty_active)) {
+      const p = this.p;
+      this.kappaNow = Math.min(p.kappaMax, Math.max(p.kappaMin, this.kappaNow * Math.exp(p.kappaRate * (out.penalty_active! - 0.5))));
+    }
+    return out;
+  }
+
   protected override beforeEpochs(ctx: UpdateContext): UpdateMetrics {
-    this.kappaNow = this.kappaAt(this.updates);
+    if (this.dual) {
+      // the dual estimate, on the scale of the advantages the loss uses (calibrated on the first batch)
+      const o = this.o;
+      this.dual.calibrate(
+        calibrationLambda(ctx.reward.advantages, ctx.cost!.advantages, this.p.budget, o.normalizeAdvantage ? 1 / std(ctx.reward.advantages) : 1, o.standardizeCostAdvantage ? 1 / std(ctx.cost!.advantages) : 1),
+      );
+      this.kappaNow = Math.min(this.p.kappaMax, Math.max(this.p.kappaMin, this.p.kappaFactor * this.dual.update(ctx.jc)));
+    } else if (this.p.kappaSchedule !== "adaptive") this.kappaNow = this.kappaAt(this.updates);
     this.updates += 1;
     const scale =
       this.p.constraintScale === "one"
@@ -77,13 +125,13 @@ export class P3oTrainer extends OnPolicyTrainer {
         : this.p.constraintScale === "one-minus-gamma"
           ? 1 - this.o.costGamma
           : 1 / mean(ctx.batch.episodes.map((e) => e.length));
-    this.constraintTerm = scale * (ctx.jc - this.p.budget);
+    this.constraintTerm = (scale * (ctx.jc - this.p.budget)) / this.p.budget;
     return { kappa: this.kappaNow };
   }
 
   protected policyLoss(mb: MinibatchTerms): LossTerms {
     const lossR = tf.neg(clippedSurrogate(mb.ratio, mb.advR, this.o.clipRatio));
-    const lc = costSurrogate(mb.ratio, mb.advC!, this.o.clipRatio, this.p.clipCostSurrogate);
+    const lc = tf.div(costSurrogate(mb.ratio, mb.advC!, this.o.clipRatio, this.p.clipCostSurrogate), this.p.budget);
     const penalty = tf.relu(tf.add(lc, this.constraintTerm)) as tf.Scalar;
     const active = tf.cast(tf.greater(penalty, 0), "float32") as tf.Scalar;
     return {
@@ -93,10 +141,15 @@ export class P3oTrainer extends OnPolicyTrainer {
   }
 
   protected override extraState(): Record<string, unknown> {
-    return { p3oUpdates: this.updates };
+    return { p3oUpdates: this.updates, p3oKappa: this.kappaNow, ...(this.dual ? { lagrange: this.dual.state() } : {}) };
   }
 
   protected override restoreExtra(json: Record<string, unknown>): void {
     this.updates = Number(json.p3oUpdates ?? 0);
+    if (json.p3oKappa !== undefined) this.kappaNow = Number(json.p3oKappa);
+    if (this.dual) {
+      if (!json.lagrange) throw new Error("checkpoint has no dual estimate state (not a p3o run with kappaSchedule dual?)");
+      this.dual.restore(json.lagrange as LagrangeState);
+    }
   }
 }

@@ -4,19 +4,20 @@
  * via the Lagrangian min_{λ≥0} max_π J_R − λ·(J_C − d).
  *
  * Each update:
- *   1. dual step BEFORE the policy epochs: λ ← clamp(λ + η(J_C − d), 0, λ_max), with J_C the mean
- *      undiscounted episode cost over the last `costWindow` episodes (plain | adam | pid, see
- *      lagrange.ts);
+ *   1. dual step BEFORE the policy epochs on the relative violation (J_C − d)/d, with J_C the mean
+ *      undiscounted episode cost over the recent-episode window (plain | adam | pid, see lagrange.ts;
+ *      λ is the multiplier of the cost in budget units, so one step size fits every cost scale);
  *   2. policy epochs on the clipped surrogate (Schulman et al. 2017, eq. 7) of the combined advantage
- *        A = (A_R − λ·A_C) / (1 + λ)
+ *        A = (A_R − λ·A_C/d) / (1 + λ)
  *      (the 1/(1+λ) keeps the advantage's scale bounded as λ grows, OmniSafe's normalisation).
  * The reward signal is the task reward only and the cost signal is separate (never folded in).
  * Logged: lambda (after the dual step), jc, and the shared on-policy terms.
  */
+import { std } from "../core/math.js";
 import type { Rng } from "../core/rng.js";
 import { tf } from "../policy/backend.js";
 import type { CategoricalPolicy } from "../policy/policy.js";
-import { LagrangeMultiplier, type LagrangeOptions, type LagrangeState } from "./lagrange.js";
+import { calibrationLambda, LagrangeMultiplier, type LagrangeOptions, type LagrangeState } from "./lagrange.js";
 import {
   OnPolicyTrainer,
   type LossTerms,
@@ -42,12 +43,17 @@ export class PpoLagrangianTrainer extends OnPolicyTrainer {
   }
 
   protected override beforeEpochs(ctx: UpdateContext): UpdateMetrics {
+    // lambdaInit null: λ_0 from this first batch, on the scale of the advantages the loss uses
+    const o = this.o;
+    this.multiplier.calibrate(
+      calibrationLambda(ctx.reward.advantages, ctx.cost!.advantages, this.multiplier.o.budget, o.normalizeAdvantage ? 1 / std(ctx.reward.advantages) : 1, o.standardizeCostAdvantage ? 1 / std(ctx.cost!.advantages) : 1),
+    );
     return { lambda: this.multiplier.update(ctx.jc) };
   }
 
   protected policyLoss(mb: MinibatchTerms): LossTerms {
     const lam = this.multiplier.lambda;
-    const adv = tf.div(tf.sub(mb.advR, tf.mul(mb.advC!, lam)), 1 + lam) as tf.Tensor1D;
+    const adv = tf.div(tf.sub(mb.advR, tf.mul(mb.advC!, lam / this.multiplier.o.budget)), 1 + lam) as tf.Tensor1D;
     return { loss: tf.neg(clippedSurrogate(mb.ratio, adv, this.o.clipRatio)) as tf.Scalar };
   }
 

@@ -16,8 +16,9 @@ import { tf } from "../policy/backend.js";
 import { Mlp, type MlpOptions } from "../policy/mlp.js";
 import { oneHot, type CategoricalPolicy } from "../policy/policy.js";
 import { Adam, clipByGlobalNorm, namedVariables, restoreVariables } from "./adam.js";
+import { PolicyAverage } from "./average.js";
 import { reinforceMetricNames } from "./metric-names.js";
-import { NonFiniteLossError, type Trainer, type TrainerState, type UpdateMetrics } from "./trainer.js";
+import { linearSchedule, NonFiniteLossError, type Trainer, type TrainerState, type UpdateMetrics } from "./trainer.js";
 
 export interface ReinforceOptions {
   gamma: number;
@@ -25,6 +26,11 @@ export interface ReinforceOptions {
   baseline: "none" | "mean" | "value";
   normalizeReturns: boolean;
   entropyCoef: number;
+  /** The entropy coefficient decays linearly to this over `totalUpdates` (null = constant). */
+  entropyCoefFinal: number | null;
+  totalUpdates: number;
+  /** Share of the last updates whose policy parameters are averaged into the final policy (average.ts; 0 = last iterate). */
+  averageFraction: number;
   /** Global-norm gradient clip; null = off. */
   maxGradNorm: number | null;
   /** Critic learning rate and network (baseline: value). */
@@ -39,6 +45,10 @@ export class ReinforceTrainer implements Trainer {
   private readonly opt: Adam;
   private readonly critic?: Mlp;
   private readonly criticOpt?: Adam;
+  /** Updates applied so far (drives the entropy schedule; checkpointed). */
+  private updatesDone = 0;
+  /** The averaged final policy (average.ts). */
+  private readonly average: PolicyAverage;
 
   constructor(
     readonly policy: CategoricalPolicy,
@@ -46,6 +56,7 @@ export class ReinforceTrainer implements Trainer {
     rng: Rng,
   ) {
     this.opt = new Adam(policy.variables, o.lr, 0.9, 0.999, o.adamEps);
+    this.average = new PolicyAverage(policy.variables, o.averageFraction, o.totalUpdates);
     if (o.baseline === "value") {
       this.critic = new Mlp("value", policy.inputDim, 1, { ...o.valueNet, outputGain: 1 }, rng);
       this.criticOpt = new Adam(this.critic.variables, o.valueLr, 0.9, 0.999, o.adamEps);
@@ -65,6 +76,8 @@ export class ReinforceTrainer implements Trainer {
   }
 
   async update(batch: RolloutBatch): Promise<UpdateMetrics> {
+    const beta = linearSchedule(this.o.entropyCoef, this.o.entropyCoefFinal, this.updatesDone, this.o.totalUpdates);
+    this.updatesDone += 1;
     const n = batch.rows;
     const G = this.returns(batch);
     if (this.o.normalizeReturns) standardize(G);
@@ -92,7 +105,7 @@ export class ReinforceTrainer implements Trainer {
         const pg = tf.div(tf.neg(tf.sum(tf.mul(logp, advT))), numTraj);
         const meanEnt = tf.mean(ent);
         entropy = meanEnt.dataSync()[0]!;
-        return (this.o.entropyCoef !== 0 ? tf.sub(pg, tf.mul(meanEnt, this.o.entropyCoef)) : pg) as tf.Scalar;
+        return (beta !== 0 ? tf.sub(pg, tf.mul(meanEnt, beta)) : pg) as tf.Scalar;
       }, this.policy.variables);
       tf.dispose([a, advT, ...(mask ? [mask] : [])]);
       const loss = value.dataSync()[0]!;
@@ -106,6 +119,7 @@ export class ReinforceTrainer implements Trainer {
       this.opt.apply(clipped.grads);
       metrics.grad_norm = clipped.norm.dataSync()[0]!;
       tf.dispose([...gradList, ...clipped.grads, clipped.norm]);
+      this.average.afterUpdate(this.updatesDone);
       return { loss, entropy, ...metrics };
     } finally {
       x.dispose();
@@ -131,8 +145,9 @@ export class ReinforceTrainer implements Trainer {
 
   state(): TrainerState {
     const opt = this.opt.state("policy_adam");
-    const tensors = [...namedVariables("policy", this.policy.variables), ...opt.tensors];
-    const json: Record<string, unknown> = { policyAdamStep: opt.t };
+    const avg = this.average.state("policy_avg");
+    const tensors = [...namedVariables("policy", this.policy.variables), ...opt.tensors, ...avg.tensors];
+    const json: Record<string, unknown> = { policyAdamStep: opt.t, updatesDone: this.updatesDone, policyAverage: avg.json };
     if (this.critic && this.criticOpt) {
       const c = this.criticOpt.state("value_adam");
       tensors.push(...namedVariables("value", this.critic.variables), ...c.tensors);
@@ -144,6 +159,8 @@ export class ReinforceTrainer implements Trainer {
   restore(tensors: tf.NamedTensorMap, json: Record<string, unknown>): void {
     restoreVariables("policy", this.policy.variables, tensors);
     this.opt.restore("policy_adam", Number(json.policyAdamStep), tensors);
+    this.updatesDone = Number(json.updatesDone ?? 0);
+    this.average.restore("policy_avg", json.policyAverage as { count?: number } | undefined, tensors);
     if (this.critic && this.criticOpt) {
       restoreVariables("value", this.critic.variables, tensors);
       this.criticOpt.restore("value_adam", Number(json.valueAdamStep), tensors);
@@ -152,6 +169,7 @@ export class ReinforceTrainer implements Trainer {
 
   dispose(): void {
     this.opt.dispose();
+    this.average.dispose();
     this.critic?.dispose();
     this.criticOpt?.dispose();
   }

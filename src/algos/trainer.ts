@@ -27,6 +27,15 @@ export interface Trainer {
   dispose(): void;
 }
 
+/**
+ * A coefficient decayed linearly from `start` to `final` over `total` updates (`done` = updates already
+ * applied); `final` null = constant. Used for the entropy bonus (algo.entropyCoefFinal, issue 14).
+ */
+export function linearSchedule(start: number, final: number | null, done: number, total: number): number {
+  if (final === null) return start;
+  return start + (final - start) * Math.min(1, done / Math.max(1, total));
+}
+
 /** Thrown when a loss becomes NaN or infinite: the run stops and the last good checkpoint stays. */
 export class NonFiniteLossError extends Error {
   constructor(what: string, value: number) {

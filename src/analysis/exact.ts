@@ -28,13 +28,15 @@ import { jointOptions } from "../env/heads.js";
 import { buildEnvSpec } from "../run/build.js";
 import { loadTrainedRun } from "../run/trained.js";
 import type { Config } from "../config/schema.js";
-import { markovKey, simProblem } from "./oracle.js";
+import { markovKey, objectiveText, simProblem } from "./oracle.js";
 
 /** Action probabilities (rows × numActions, row-major) of a batch of states. */
 export type PolicyProbs = (states: readonly SystemState[]) => Float32Array | Float64Array;
 
 export interface ExactResult {
   mode: "constrained" | "penalised";
+  /** The objective `value` measures, in words (the oracle's objectiveText). */
+  objective: string;
   /** The oracle's objective evaluated for this policy. */
   value: number;
   /** E[Σ configured reward] (undiscounted). */
@@ -149,7 +151,7 @@ export function exactEvaluate(c: Config, probs: PolicyProbs, maxNodes = 2_000_00
     frontier = [...merged.values()];
   }
   const value = pb.mode === "constrained" ? taskRet : ret;
-  return { mode: pb.mode, value, return: ret, taskReturn: taskRet, success, cost, budget: c.env.budget ?? null, nodes };
+  return { mode: pb.mode, objective: objectiveText(c), value, return: ret, taskReturn: taskRet, success, cost, budget: c.env.budget ?? null, nodes };
 }
 
 /** The action probabilities of a trained policy, through its encoder (one forward per frontier). */

@@ -86,6 +86,25 @@ export function simProblem(c: Config, where = "config"): SimProblem {
   };
 }
 
+/**
+ * The objective a config poses, in words (issue 14: `oracle` and `eval --exact` say which one they
+ * solved): the constrained one for a constrained trainer with a budget, else the penalised one.
+ */
+export function objectiveText(c: Config): string {
+  const algo = c.algo.name;
+  if (c.env.budget !== undefined && constrainedAlgos.includes(algo)) {
+    const ignored = c.reward.costPenalty !== 0 ? `; reward.costPenalty ${c.reward.costPenalty} is not used` : "";
+    return `constrained: max J_R = E[Σ task reward] s.t. J_C = E[episode cost] ≤ d = ${c.env.budget} (algo.name ${algo} is a constrained trainer${ignored})`;
+  }
+  const why =
+    c.env.budget !== undefined
+      ? `algo.name ${algo} optimises the configured reward; env.budget ${c.env.budget} is not imposed`
+      : constrainedAlgos.includes(algo)
+        ? `no env.budget`
+        : `algo.name ${algo} optimises the configured reward`;
+  return `penalised: max E[Σ (r_t − λ·c_t)] with λ = reward.costPenalty = ${c.reward.costPenalty} (${why})`;
+}
+
 /** The Markov state key of (type, step, helpers called). */
 export function markovKey(type: string, step: number, helpers: Iterable<string>): string {
   return `${type}|${step}|${[...new Set(helpers)].sort().join(",")}`;
@@ -103,6 +122,8 @@ export interface OracleState {
 
 export interface OracleResult {
   mode: "constrained" | "penalised";
+  /** The objective solved, in words ({@link objectiveText}). */
+  objective: string;
   /** Optimal value (see the module comment for what it measures). */
   value: number;
   /** J_R* = expected undiscounted task reward of the optimal policy. */
@@ -251,6 +272,7 @@ export async function solveOracle(c: Config, where = "config"): Promise<OracleRe
   }
   return {
     mode: pb.mode,
+    objective: objectiveText(c),
     value: sol.ObjectiveValue,
     taskReturn,
     cost,

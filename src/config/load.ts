@@ -11,6 +11,8 @@ import { checkHeadsConfig, isMultiHead } from "./heads.js";
 import { recordedPool, resolveRecordedFiles } from "./recorded.js";
 import { configSchema, constrainedAlgos, type Config } from "./schema.js";
 
+export { constrainedAlgos };
+
 /** Parses a `--set` value as YAML, so `0.1`, `true`, `[64,64]` and `null` get their types. */
 export function parseSetValue(text: string): unknown {
   try {
@@ -216,3 +218,19 @@ export function configToYaml(c: Config): string {
   return YAML.stringify(c, { lineWidth: 0 });
 }
 
+
+/**
+ * Things a valid config may not mean (issue 14), said once when a run starts: a budget-blind
+ * trainer (reinforce, ppo) on a config with env.budget optimises the penalised reward and does not
+ * hold the budget.
+ */
+export function configWarnings(c: Config): string[] {
+  const out: string[] = [];
+  if (c.env.budget !== undefined && !constrainedAlgos.includes(c.algo.name)) {
+    out.push(
+      `env.budget (d = ${c.env.budget}) is not enforced by algo.name "${c.algo.name}": it optimises the configured reward r − λ·c ` +
+        `with λ = reward.costPenalty = ${c.reward.costPenalty}; the constrained trainers (${constrainedAlgos.join(", ")}) hold the budget`,
+    );
+  }
+  return out;
+}

@@ -293,7 +293,7 @@ const featuresEncoder = z
       .enum(["full", "markov"])
       .default("full")
       .describe(
-        "full: every feature above. markov: only the Markov state of simulated configs — task text n-grams (the task type), step (scalar + one-hot) and the called-at-least-once flags of helper agents (sim agents with `boost`); nothing else of the history.",
+        "full: every feature above. markov: only the Markov state of simulated configs — the task type (a one-hot of tasks.types for sim tasks when taskBuckets ≥ #types, else task text n-grams), step (scalar + one-hot) and the called-at-least-once flags of helper agents (sim agents with `boost`); nothing else of the history.",
       ),
   })
   .strict();
@@ -330,12 +330,12 @@ const encoderSchema = z.discriminatedUnion("name", [doaEncoder, featuresEncoder,
 
 const policySchema = z
   .object({
-    hidden: hidden.default([128, 128]),
-    activation: z.enum(activationNames).default("relu").describe("Hidden activation."),
+    hidden: hidden.default([64, 64]),
+    activation: z.enum(activationNames).default("tanh").describe("Hidden activation (default tanh, CleanRL's and SB3's for policy MLPs)."),
     init: z
       .enum(initNames)
-      .default("torch-default")
-      .describe("Weight init. torch-default: U(±1/√fan_in) for weights and biases (PyTorch's nn.Linear, DOA parity)."),
+      .default("orthogonal")
+      .describe("Weight init. orthogonal: CleanRL's layer_init (gain √2 hidden, small output gain). torch-default: U(±1/√fan_in) for weights and biases (PyTorch's nn.Linear, DOA parity)."),
     heads: z
       .array(
         z
@@ -365,8 +365,8 @@ const reinforceSchema = z
   .object({
     baseline: z
       .enum(["none", "mean", "value"])
-      .default("none")
-      .describe("Baseline subtracted from G_t: none (DOA), mean of the batch's returns, or a learned value network."),
+      .default("value")
+      .describe("Baseline subtracted from G_t: none (the DOA code), mean of the batch's returns, or a learned value network (default: the variance reduction the random CMDP family needed, issue 14)."),
     normalizeReturns: z.boolean().default(false).describe("Standardise G_t over the batch before the baseline."),
     valueLr: z.number().positive().default(1e-3).describe("Learning rate of the value baseline."),
     valueHidden: hidden.default([64, 64]),
@@ -374,7 +374,7 @@ const reinforceSchema = z
       .number()
       .positive()
       .nullable()
-      .default(null)
+      .default(0.01)
       .describe("REINFORCE's own policy learning rate (one gradient step per batch needs a larger step than PPO's epochs); null = algo.lr."),
   })
   .strict()
@@ -383,18 +383,26 @@ const reinforceSchema = z
 const ppoSchema = z
   .object({
     clipRatio: z.number().positive().default(0.2).describe("PPO clip range ε of the ratio π/π_old (Schulman et al. 2017, eq. 7)."),
-    epochs: positiveInt().default(10).describe("Passes over each rollout batch."),
-    minibatches: positiveInt().default(4).describe("Minibatches per epoch (rows are shuffled with the trainer's RNG stream)."),
+    epochs: positiveInt().default(4).describe("Passes over each rollout batch."),
+    minibatches: positiveInt().default(2).describe("Minibatches per epoch (rows are shuffled with the trainer's RNG stream)."),
     targetKl: z
       .number()
       .positive()
       .nullable()
       .default(0.02)
       .describe("KL early stop: stop the epochs once a minibatch's approx KL exceeds 1.5·targetKl (SB3's rule); null = off."),
-    gaeLambda: z.number().min(0).max(1).default(0.95).describe("GAE λ of the reward advantage (Schulman et al. 2016)."),
+    gaeLambda: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(1)
+      .describe("GAE λ of the reward advantage (Schulman et al. 2016). Default 1: Monte-Carlo advantages, unbiased by critic error — orchestration episodes are short, and a biased cost advantage moves where a constrained trainer holds the budget (issue 14)."),
     costGamma: z.number().min(0).max(1).nullable().default(null).describe("Discount γ_C of the cost signal; null = reward.gamma."),
     costGaeLambda: z.number().min(0).max(1).nullable().default(null).describe("GAE λ of the cost advantage; null = gaeLambda."),
-    normalizeAdvantage: z.boolean().default(true).describe("Standardise the reward advantage over the batch."),
+    normalizeAdvantage: z
+      .boolean()
+      .default(false)
+      .describe("Standardise the reward advantage over the batch. Default false: raw A_R and A_C share the reward and cost units, so λ (κ) settles at the LP's λ*·d whatever the batch's spread (issue 14)."),
     standardizeCostAdvantage: z
       .boolean()
       .default(false)
@@ -404,10 +412,13 @@ const ppoSchema = z
     annealLr: z
       .boolean()
       .default(false)
-      .describe("Decay the policy and critic learning rates linearly to 0 over train.updates (CleanRL's anneal_lr); settles the final policy of a Lagrangian/penalty oscillation."),
+      .describe("Decay the policy and critic learning rates linearly to 0 over train.updates (CleanRL's anneal_lr). Off by default: with algo.averagePolicy the final policy is the average of constant-step iterates (Polyak–Ruppert), which a decay would weight toward wherever the last iterates froze."),
     costWindow: positiveInt()
-      .default(20)
-      .describe("Constrained trainers: J_C = mean undiscounted episode cost over this many most recent episodes."),
+      .nullable()
+      .default(null)
+      .describe(
+        "Constrained trainers: J_C = mean undiscounted episode cost over this many most recent episodes; null = the episodes of the latest batch (train.episodesPerUpdate).",
+      ),
   })
   .strict()
   .describe("Shared on-policy (PPO-style) options of ppo, ppo-lagrangian and p3o.");
@@ -426,13 +437,27 @@ const pidSchema = z
 
 const lagrangianSchema = z
   .object({
-    lambdaInit: z.number().nonnegative().default(0).describe("Initial Lagrange multiplier λ."),
-    lambdaLr: z.number().positive().default(0.05).describe("Step size η of the dual update λ ← clamp(λ + η(J_C − d), 0, λ_max)."),
+    lambdaInit: z
+      .number()
+      .nonnegative()
+      .nullable()
+      .default(null)
+      .describe(
+        "Initial Lagrange multiplier λ (of the cost in budget units, c/d); null = calibrated on the first batch: λ_0 = d·cov(A_R, A_C)/var(A_C), the reward the initial policy's actions buy per unit of cost (the scale of the LP's λ*·d).",
+      ),
+    lambdaLr: z
+      .number()
+      .positive()
+      .default(0.3)
+      .describe("Step size η of the dual update on the relative violation (J_C − d)/d: plain λ ← clamp(λ + η·(J_C − d)/d, 0, λ_max); pi: the integral gain in units of λ_0; adam: the Adam learning rate."),
     lambdaMax: z.number().positive().default(100).describe("Upper clamp λ_max of the multiplier."),
+    kp: z.number().nonnegative().default(1).describe("pi: proportional gain K_P, λ = I + K_P·λ_0·(J_C − d)/d."),
     optimizer: z
-      .enum(["plain", "adam", "pid"])
-      .default("plain")
-      .describe("plain: projected gradient ascent; adam: Adam on −λ(J_C − d) then clamp (OmniSafe); pid: PID-Lagrangian (Stooke et al. 2020)."),
+      .enum(["plain", "adam", "pid", "pi"])
+      .default("pi")
+      .describe(
+        "plain: projected gradient ascent; adam: Adam on −λ(J_C − d)/d then clamp (OmniSafe); pid: PID-Lagrangian (Stooke et al. 2020); pi: a PI controller in units of the starting λ_0, I ← max(0, I + lambdaLr·λ_0·(J_C − d)/d), λ = I + kp·λ_0·(J_C − d)/d (scale-free steps, damped).",
+      ),
     pid: pidSchema.default(pidSchema.parse({})),
   })
   .strict()
@@ -440,11 +465,23 @@ const lagrangianSchema = z
 
 const p3oSchema = z
   .object({
-    kappa: z.number().nonnegative().default(20).describe("Penalty factor κ of the exact penalty (Zhang et al. 2022, eq. 11); must exceed λ* for the constraint to hold."),
+    kappa: z
+      .number()
+      .nonnegative()
+      .default(1)
+      .describe(
+        "Penalty factor κ of the exact penalty (Zhang et al. 2022, eq. 11) on the cost in budget units; must exceed the multiplier the constraint needs. κ of the fixed schedule, the start of the linear and adaptive ones (dual ignores it).",
+      ),
     kappaSchedule: z
-      .enum(["fixed", "linear"])
-      .default("fixed")
-      .describe("fixed: κ throughout; linear: κ grows linearly from `kappa` to `kappaFinal` over `kappaUpdates` updates."),
+      .enum(["dual", "adaptive", "fixed", "linear"])
+      .default("dual")
+      .describe(
+        "dual (default): κ = kappaFactor·λ̂, λ̂ a running dual estimate — algo.lagrangian's optimiser on (J_C − d)/d, calibrated on the first batch — so κ cannot stay below the multiplier the constraint needs (issue 14); adaptive: κ ← κ·exp(kappaRate·(a − ½)) after every update, a = share of the update's minibatch steps with an active penalty; fixed: κ throughout; linear: κ grows linearly from `kappa` to `kappaFinal` over `kappaUpdates` updates.",
+      ),
+    kappaRate: z.number().positive().default(0.5).describe("Rate η_κ of the adaptive κ (log-κ change per update when the penalty is always or never active: ±η_κ/2)."),
+    kappaMin: z.number().positive().default(0.01).describe("Lower bound of the adaptive and dual κ."),
+    kappaFactor: z.number().positive().default(2).describe("dual: κ = kappaFactor·λ̂, λ̂ a running dual estimate (algo.lagrangian's optimiser on (J_C − d)/d, calibrated on the first batch)."),
+    kappaMax: z.number().positive().default(1000).describe("Upper bound of the adaptive and dual κ."),
     kappaFinal: z.number().nonnegative().default(20).describe("κ at the end of a linear schedule."),
     kappaUpdates: positiveInt().default(100).describe("Length (updates) of the linear κ ramp."),
     clipCostSurrogate: z
@@ -463,7 +500,7 @@ const p3oSchema = z
 
 const cpoSchema = z
   .object({
-    targetKl: z.number().positive().default(0.01).describe("Trust region δ: an accepted step keeps the mean KL(π_old‖π) ≤ δ (Achiam et al. 2017, eq. 10)."),
+    targetKl: z.number().positive().default(0.02).describe("Trust region δ: an accepted step keeps the mean KL(π_old‖π) ≤ δ (Achiam et al. 2017, eq. 10)."),
     targetKlFinal: z
       .number()
       .positive()
@@ -471,7 +508,11 @@ const cpoSchema = z
       .default(null)
       .describe("If set, δ decays linearly from targetKl to this value over train.updates (the trust-region analogue of annealLr: the final policy settles at the constraint boundary instead of oscillating around it); null = constant δ."),
     cgIters: positiveInt().default(10).describe("Conjugate-gradient iterations for H⁻¹g and H⁻¹b."),
-    cgDamping: z.number().nonnegative().default(0.1).describe("Damping ε of the Fisher-vector product: (H + εI)·v."),
+    cgDamping: z
+      .number()
+      .nonnegative()
+      .default(0.01)
+      .describe("Damping ε of the Fisher-vector product: (H + εI)·v (0.1 drowns the small curvature of rarely visited states, issue 4)."),
     fvp: z
       .enum(["analytic", "finite-difference"])
       .default("analytic")
@@ -513,8 +554,26 @@ const algoSchema = z
       ),
     lr: z.number().positive().default(1e-3).describe("Adam learning rate of the policy."),
     adamEps: z.number().positive().default(1e-8).describe("Adam ε (torch's default)."),
-    maxGradNorm: z.number().positive().nullable().default(1.0).describe("Global-norm gradient clip (null = off)."),
-    entropyCoef: z.number().nonnegative().default(0).describe("Entropy bonus coefficient β."),
+    maxGradNorm: z.number().positive().nullable().default(0.5).describe("Global-norm gradient clip (null = off; 0.5 as CleanRL and SB3)."),
+    entropyCoef: z
+      .number()
+      .nonnegative()
+      .default(0.05)
+      .describe("Entropy bonus coefficient β (in reward units with the default raw advantages). Default 0.05, decaying to entropyCoefFinal: a policy that collapses early never samples the actions a multiplier or a later reward would favour (issue 14)."),
+    entropyCoefFinal: z
+      .number()
+      .nonnegative()
+      .nullable()
+      .default(0)
+      .describe("If set, β decays linearly from entropyCoef to this over train.updates (explore early, settle late); null = constant β."),
+    averagePolicy: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.5)
+      .describe(
+        "Share of the last updates whose policy parameters are averaged into the final policy (the one checkpointed at the end, evaluated and served); 0 = the last iterate. The average of a primal-dual run's iterates is what converges to the constrained optimum (issue 14).",
+      ),
     reinforce: reinforceSchema.default(reinforceSchema.parse({})),
     ppo: ppoSchema.default(ppoSchema.parse({})),
     lagrangian: lagrangianSchema.default(lagrangianSchema.parse({})),
@@ -527,8 +586,10 @@ const algoSchema = z
 
 const trainSchema = z
   .object({
-    updates: positiveInt().describe("Number of policy updates."),
-    episodesPerUpdate: positiveInt().describe("Episodes collected (in lockstep) per update."),
+    updates: positiveInt()
+      .default(150)
+      .describe("Number of policy updates (the default, with episodesPerUpdate, is what the trainers' defaults were measured with on the random CMDP family, issue 14)."),
+    episodesPerUpdate: positiveInt().default(128).describe("Episodes collected (in lockstep) per update."),
     checkpointEvery: positiveInt().default(10).describe("Save a checkpoint every N updates (and always at the end); a resumed run redoes at most N−1 updates, exactly."),
     keepCheckpoints: positiveInt().default(3).describe("How many recent checkpoints to keep."),
   })
@@ -605,7 +666,7 @@ export const configSchema = z
     encoder: encoderSchema.default({ name: "doa-md5" }),
     policy: policySchema.default(policySchema.parse({})),
     algo: algoSchema.default(algoSchema.parse({})),
-    train: trainSchema,
+    train: trainSchema.default(trainSchema.parse({})),
     log: logSchema.default(logSchema.parse({})),
     knob: knobSchema.nullable().optional(),
   })

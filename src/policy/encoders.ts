@@ -134,6 +134,11 @@ export interface FeaturesEncoderOptions {
   view?: "full" | "markov";
   /** Agents whose called flag the markov view shows (simulated helpers: agents with `boost`). */
   markovAgents?: readonly string[];
+  /**
+   * The task types of a simulated config (tasks.types). The markov view then writes the task part as a
+   * one-hot of the task's type (in the first task buckets) instead of hashed n-grams of its text.
+   */
+  taskTypes?: readonly string[];
 }
 
 /**
@@ -149,6 +154,8 @@ export class FeaturesEncoder extends BaseEncoder {
   private readonly outCache = new FeatureCache();
   /** Agents whose "called" flag the markov view shows (built once, not per batch). */
   private readonly markovShown: ReadonlySet<string>;
+  /** Task type → one-hot index (markov view of simulated configs). */
+  private readonly typeIndex: ReadonlyMap<string, number> | undefined;
   private readonly agentIndex: Map<string, number>;
   private readonly k: number;
   private readonly offLast: number;
@@ -168,6 +175,8 @@ export class FeaturesEncoder extends BaseEncoder {
     this.offCost = this.offStep + 1 + opts.maxSteps + 1;
     this.dim = this.offCost + 1;
     this.markovShown = new Set(opts.markovAgents ?? []);
+    // the one-hot needs a bucket per type
+    this.typeIndex = opts.taskTypes && opts.taskTypes.length <= opts.taskBuckets ? new Map(opts.taskTypes.map((t, i) => [t, i])) : undefined;
   }
 
   encodeInto(states: readonly SystemState[], out: Float32Array): void {
@@ -202,15 +211,23 @@ export class FeaturesEncoder extends BaseEncoder {
     }
   }
 
-  /** The markov view: (task text, step, set of helpers already called) and nothing else. */
+  /**
+   * The markov view: (task type, step, set of helpers already called) and nothing else. With the task
+   * types known (simulated configs) the type is a one-hot (issue 14: the hashed n-grams of
+   * "Simulated task of type alpha." and "... beta." differ in 2 of 9 n-grams, a faint signal a network
+   * separates slowly; a one-hot is the state variable itself); otherwise the hashed task text.
+   */
   private encodeMarkov(states: readonly SystemState[], out: Float32Array): void {
     const { taskBuckets, maxSteps } = this.opts;
     const shown = this.markovShown;
+    const types = this.typeIndex;
     out.fill(0, 0, states.length * this.dim);
     for (let b = 0; b < states.length; b++) {
       const s = states[b]!;
       const row = b * this.dim;
-      if (taskBuckets > 0) out.set(this.taskCache.get(s.task.prompt, (t) => hashedNgrams(t, taskBuckets)), row);
+      const t = types && s.task.type !== undefined ? types.get(s.task.type) : undefined;
+      if (t !== undefined) out[row + t] = 1;
+      else if (taskBuckets > 0) out.set(this.taskCache.get(s.task.prompt, (t) => hashedNgrams(t, taskBuckets)), row);
       for (const turn of s.history) {
         const a = this.agentIndex.get(turn.agent);
         if (a !== undefined && shown.has(turn.agent)) out[row + this.offCalled + a] = 1;

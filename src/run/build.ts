@@ -32,7 +32,7 @@ import { LlmClient, type LlmClientOptions } from "../llm/client.js";
 import { Embedder } from "../llm/embeddings.js";
 import { apiKeyFor } from "../llm/providers.js";
 import { EmbeddingEncoder } from "../policy/embedding.js";
-import type { Config } from "../config/schema.js";
+import { constrainedAlgos, type Config } from "../config/schema.js";
 import { modelSettings } from "../config/models.js";
 
 export { modelSettings };
@@ -152,7 +152,9 @@ export function buildEnvSpec(c: Config): EnvSpec {
     terminatorEndsEpisode: c.env.terminatorEndsEpisode,
     successBonus: c.reward.successBonus,
     failurePenalty: c.reward.failurePenalty,
-    costPenalty: c.reward.costPenalty,
+    // the constrained trainers optimise the task reward under env.budget and never use the penalty, so
+    // their episodes' "return" (metrics.csv return_mean, progress, eval) is the task return (issue 14)
+    costPenalty: constrainedAlgos.includes(c.algo.name) ? 0 : c.reward.costPenalty,
     budget: c.env.budget,
     evaluator:
       c.tasks.source === "inline" || c.tasks.source === "sim"
@@ -284,6 +286,7 @@ function baseEncoder(c: Config, llm?: LlmClient): StateEncoder {
       return featuresEncoder(c, e, {
         view: e.view,
         markovAgents: c.agents.filter((a) => a.kind === "sim" && a.boost !== undefined && Object.keys(a.boost).length > 0).map((a) => a.name),
+        ...(c.tasks.source === "sim" ? { taskTypes: Object.keys(c.tasks.types) } : {}),
       });
   }
 }
@@ -339,6 +342,9 @@ export function buildTrainer(c: Config, encoder: StateEncoder, trainerRng: Rng =
           baseline: a.reinforce.baseline,
           normalizeReturns: a.reinforce.normalizeReturns,
           entropyCoef: a.entropyCoef,
+          entropyCoefFinal: a.entropyCoefFinal,
+          totalUpdates: c.train.updates,
+          averageFraction: a.averagePolicy,
           maxGradNorm: a.maxGradNorm,
           valueLr: a.reinforce.valueLr,
           valueNet: { hidden: a.reinforce.valueHidden, activation: c.policy.activation, init: c.policy.init },
@@ -351,7 +357,7 @@ export function buildTrainer(c: Config, encoder: StateEncoder, trainerRng: Rng =
     case "ppo-lagrangian":
       return new PpoLagrangianTrainer(policy, onPolicyOptions(c), lagrangeOptions(c), initRng, trainerRng);
     case "p3o":
-      return new P3oTrainer(policy, onPolicyOptions(c), { ...a.p3o, budget: requireBudget(c) }, initRng, trainerRng);
+      return new P3oTrainer(policy, onPolicyOptions(c), { ...a.p3o, budget: requireBudget(c), dual: lagrangeOptions(c) }, initRng, trainerRng);
     case "cpo":
       return new CpoTrainer(policy, onPolicyOptions(c), cpoOptions(c), initRng, trainerRng);
   }
@@ -371,7 +377,7 @@ function requireBudget(c: Config): number {
 /** The Lagrange multiplier settings of the Lagrangian trainers (ppo-lagrangian, mappo-lagrangian). */
 function lagrangeOptions(c: Config): LagrangeOptions {
   const l = c.algo.lagrangian;
-  return { init: l.lambdaInit, lr: l.lambdaLr, max: l.lambdaMax, optimizer: l.optimizer, pid: l.pid, budget: requireBudget(c) };
+  return { init: l.lambdaInit, lr: l.lambdaLr, max: l.lambdaMax, kp: l.kp, optimizer: l.optimizer, pid: l.pid, budget: requireBudget(c) };
 }
 
 export function onPolicyOptions(c: Config): OnPolicyOptions {
@@ -390,12 +396,14 @@ export function onPolicyOptions(c: Config): OnPolicyOptions {
     valueLr: p.valueLr,
     valueNet: { hidden: p.valueHidden, activation: c.policy.activation, init: c.policy.init },
     entropyCoef: a.entropyCoef,
+    entropyCoefFinal: a.entropyCoefFinal,
     maxGradNorm: a.maxGradNorm,
     adamEps: a.adamEps,
     normalizeAdvantage: p.normalizeAdvantage,
     standardizeCostAdvantage: p.standardizeCostAdvantage,
-    costWindow: p.costWindow,
+    costWindow: p.costWindow ?? c.train.episodesPerUpdate,
     annealLr: p.annealLr,
+    averageFraction: a.averagePolicy,
     totalUpdates: c.train.updates,
   };
 }

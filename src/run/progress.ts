@@ -1,4 +1,5 @@
 import cliProgress from "cli-progress";
+import { budgetBrief } from "./budget.js";
 import type { MetricsRow } from "./metrics.js";
 
 export interface Progress {
@@ -28,16 +29,32 @@ export function formatCost(v: number | undefined, unit: CostUnit = "plain"): str
   return unit === "usd" ? `$${fixed}` : `${fixed} TFLOP`;
 }
 
-function brief(row: MetricsRow, unit: CostUnit): string {
+/** The run's budget, shown on every line (issue 14). */
+export interface ProgressBudget {
+  /** env.budget. */
+  d?: number;
+  /** Whether the trainer enforces it (a constrained trainer). */
+  enforced: boolean;
+}
+
+function brief(row: MetricsRow, unit: CostUnit, budget: ProgressBudget): string {
   const f = (v: number | undefined, d: number) => (v === undefined || Number.isNaN(v) ? "-" : v.toFixed(d));
-  return `return ${f(row.return_mean, 3)}  success ${f(row.success_rate, 2)}  cost ${formatCost(row.cost_mean, unit)}`;
+  const b = budgetBrief(row, budget.d, budget.enforced, unit === "plain" ? undefined : (v) => formatCost(v, unit));
+  return `return ${f(row.return_mean, 3)}  success ${f(row.success_rate, 2)}  cost ${formatCost(row.cost_mean, unit)}${b ? "  | " + b : ""}`;
 }
 
 /**
  * Training progress: a bar on a terminal, plain periodic lines otherwise (logs, CI, pipes):
- * about ten lines per run, and always the last update.
+ * about ten lines per run, and always the last update. With a budget, each line also says where the run
+ * stands against it (the trainer's J_C estimate / d and λ, κ or ν; see budget.ts).
  */
-export function createProgress(total: number, start: number, stream: NodeJS.WriteStream = process.stderr, unit: CostUnit = "plain"): Progress {
+export function createProgress(
+  total: number,
+  start: number,
+  stream: NodeJS.WriteStream = process.stderr,
+  unit: CostUnit = "plain",
+  budget: ProgressBudget = { enforced: false },
+): Progress {
   if (stream.isTTY) {
     const bar = new cliProgress.SingleBar(
       { format: "update {value}/{total} [{bar}] {percentage}% | {stats} | eta {eta_formatted}", stream, hideCursor: true },
@@ -45,7 +62,7 @@ export function createProgress(total: number, start: number, stream: NodeJS.Writ
     );
     bar.start(total, start, { stats: "" });
     return {
-      update: (row) => bar.update(row.update!, { stats: brief(row, unit) }),
+      update: (row) => bar.update(row.update!, { stats: brief(row, unit, budget) }),
       stop: () => bar.stop(),
     };
   }
@@ -53,7 +70,7 @@ export function createProgress(total: number, start: number, stream: NodeJS.Writ
   return {
     update: (row) => {
       const u = row.update!;
-      if (u % every === 0 || u === total) stream.write(`update ${u}/${total}  ${brief(row, unit)}  (${(row.wall_s ?? 0).toFixed(1)} s)\n`);
+      if (u % every === 0 || u === total) stream.write(`update ${u}/${total}  ${brief(row, unit, budget)}  (${(row.wall_s ?? 0).toFixed(1)} s)\n`);
     },
     stop: () => {},
   };

@@ -15,9 +15,10 @@ import { writeFileAtomic } from "../policy/io.js";
 import { buildActionMask, buildAgents, buildEncoder, buildEnvSpec, buildKnob, buildTaskSource, buildTrainer, RunRngs } from "./build.js";
 import { headsOf } from "../config/heads.js";
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointMeta } from "./checkpoint.js";
-import { configToYaml } from "../config/load.js";
+import { configToYaml, configWarnings } from "../config/load.js";
 import { planResume } from "./resume.js";
 import type { Config } from "../config/schema.js";
+import { budgetStatus, type BudgetStatus } from "./budget.js";
 import { makeManifest, type Manifest } from "./manifest.js";
 import { finalWindow, MetricsWriter, metricsColumns, readMetrics, truncateJsonl, truncateMetrics, type MetricsRow } from "./metrics.js";
 import { readStructure, structureRecord, structureSummary } from "../analysis/structure.js";
@@ -39,8 +40,11 @@ export interface TrainOptions {
    * `train.updates=200` extends a finished run. A finished run with nothing to extend is left untouched.
    */
   resumeSets?: readonly string[];
-  /** Called once the backend is chosen and the run folder exists. */
-  onStart?(info: { runDir: string; backend: string; config: Config; resumedFrom?: number; totalUpdates: number }): void;
+  /**
+   * Called once the backend is chosen and the run folder exists; `warnings` are what the config may not
+   * mean (configWarnings: e.g. a budget that reinforce / ppo do not enforce), to be shown once.
+   */
+  onStart?(info: { runDir: string; backend: string; config: Config; resumedFrom?: number; totalUpdates: number; warnings: string[] }): void;
   /** Called after every update with its metrics row. */
   onUpdate?(row: MetricsRow, totalUpdates: number): void;
   /**
@@ -78,6 +82,10 @@ export interface RunSummary {
   best: { update: number; return_mean: number } | null;
   /** LLM traffic of this process (runs with LLM agents). */
   llm?: LlmStats;
+  /** Runs with env.budget: the budget, the cost estimate against it and the multiplier (issue 14). */
+  budget?: BudgetStatus;
+  /** configWarnings of the config (e.g. a budget the trainer does not enforce). */
+  warnings?: string[];
 }
 
 function llmDelta(now: LlmStats, before: LlmStats): MetricsRow {
@@ -296,7 +304,8 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
       writeFileAtomic(manifestFile, JSON.stringify(manifest, null, 2) + "\n");
     }
     const total = config.train.updates;
-    opts.onStart?.({ runDir, backend, config, ...(resuming && !unstarted ? { resumedFrom: startUpdate } : {}), totalUpdates: total });
+    const warnings = configWarnings(config);
+    opts.onStart?.({ runDir, backend, config, ...(resuming && !unstarted ? { resumedFrom: startUpdate } : {}), totalUpdates: total, warnings });
 
     const writer = new MetricsWriter(metricsFile, columns);
     const t0 = performance.now();
@@ -325,6 +334,9 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
         best,
         ...(llm ? { llm: { ...llm.stats } } : {}),
       };
+      const budget = budgetStatus(config, rows);
+      if (budget) summary.budget = budget;
+      if (warnings.length > 0) summary.warnings = warnings;
       writeFileAtomic(path.join(runDir, "summary.json"), JSON.stringify(summary, null, 2) + "\n");
       const structure = structureSummary(readStructure(structureFile));
       if (structure) writeFileAtomic(path.join(runDir, "structure.json"), JSON.stringify(structure, null, 2) + "\n");

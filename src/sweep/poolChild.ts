@@ -34,6 +34,7 @@ async function runJob(job: PoolJob, logFile: string): Promise<void> {
       onStart: (info) => {
         log(`backend: ${info.backend}`);
         log(`run: ${info.runDir}` + (info.resumedFrom !== undefined ? ` (resumed after update ${info.resumedFrom})` : ""));
+        for (const w of info.warnings) log(`warning: ${w}`);
         send({ type: "start", runDir: info.runDir, totalUpdates: info.totalUpdates, ...(info.resumedFrom !== undefined ? { resumedFrom: info.resumedFrom } : {}) });
       },
       onUpdate: (row, total) => {
