@@ -27,7 +27,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import YAML from "yaml";
-import { familyConfig, familyRawConfig, generateFamily, describeProblem, familyConstrainedAlgos } from "../dist/analysis/cmdp-family.js";
+import { familyConfig, familyRawConfig, generateFamily, describeProblem, familyConstrainedAlgos, scoreOnFamily } from "../dist/analysis/cmdp-family.js";
 import { exactEvaluateRun } from "../dist/analysis/exact.js";
 import { runPool } from "../dist/sweep/pool.js";
 
@@ -151,7 +151,8 @@ const onFinish = (job, r) => {
     }
     evalChain = evalChain.then(() =>
       exactEvaluateRun(job.runDir).then((x) => {
-        const constrained = familyConstrainedAlgos.includes(m.trainer);
+        const score = scoreOnFamily(m.problem, m.trainer, x);
+        const constrained = score.constrained;
         const ref = constrained ? m.problem.reference.constrained : m.problem.reference.penalised;
         const f = r.summary.final ?? {};
         const res = {
@@ -160,8 +161,8 @@ const onFinish = (job, r) => {
           problem: m.problem.id,
           seed: m.seed,
           mode: x.mode,
-          ratio: constrained ? x.taskReturn / ref.taskReturn : x.value / ref.value,
-          costRatio: x.cost / m.problem.budget,
+          ratio: score.ratio,
+          costRatio: score.costRatio,
           value: x.value,
           taskReturn: x.taskReturn,
           cost: x.cost,
@@ -172,7 +173,7 @@ const onFinish = (job, r) => {
           wall_s: r.summary.wall_s,
           episodes: r.summary.episodes,
         };
-        res.pass = constrained ? res.ratio >= 0.97 && res.costRatio <= 1.03 : res.ratio >= 0.97;
+        res.pass = score.pass;
         record(res);
         if (values.verbose) {
           console.error(

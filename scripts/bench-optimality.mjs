@@ -69,7 +69,8 @@ for (const file of values.configs.split(",")) {
       optimum: oracle.value.toFixed(4),
       ratio: fmt(ratio),
       costRatio: fmt(costRatio),
-      lambda: lam.length ? `${fmt(lam)} (λ* ${oracle.lambda.toFixed(3)})` : "-",
+      // the trainer's λ multiplies the cost in budget units (c/d), so it compares with λ*·d (issue 14)
+      lambda: lam.length ? `${fmt(lam)} (λ*·d ${(oracle.lambda * oracle.budget).toFixed(3)})` : "-",
       episodes,
     });
     console.error(`${file} ${trainer}: value ratio ${fmt(ratio)}, J_C/d ${fmt(costRatio)}`);

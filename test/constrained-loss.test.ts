@@ -49,12 +49,14 @@ beforeAll(async () => {
   await selectBackend("auto");
 });
 
+const d = 2.5; // budget of sim-budget.yaml: the cost enters in budget units, A_C/d (issue 14)
+
 describe("PPO-Lagrangian loss", () => {
-  it.each([0, 0.5, 3])("is −L^CLIP of (A_R − λ·A_C)/(1 + λ) at λ = %s", (lam) => {
+  it.each([0, 0.5, 3])("is −L^CLIP of (A_R − λ·A_C/d)/(1 + λ) at λ = %s", (lam) => {
     const { t } = trainer(["algo.name=ppo-lagrangian"]);
     const pl = t as unknown as PpoLagrangianTrainer;
     pl.multiplier.restore({ ...pl.multiplier.state(), lambda: lam });
-    const combined = advR.map((a, i) => (a - lam * advC[i]!) / (1 + lam));
+    const combined = advR.map((a, i) => (a - (lam * advC[i]!) / d) / (1 + lam));
     const got = tf.tidy(() => (t as unknown as Exposed).policyLoss(minibatch()).loss.dataSync()[0]!);
     expect(got).toBeCloseTo(-lClip(combined), 5);
     t.dispose();
@@ -62,7 +64,6 @@ describe("PPO-Lagrangian loss", () => {
 });
 
 describe("P3O loss", () => {
-  const d = 2.5; // budget of sim-budget.yaml
   const jc = 3.1; // J_C above the budget: the hinge is active
   const cases: Array<{ scale: string; clipCost: boolean; s: number }> = [
     { scale: "one", clipCost: true, s: 1 },
@@ -70,10 +71,11 @@ describe("P3O loss", () => {
     { scale: "inverse-episode-length", clipCost: true, s: 1 / 2.5 },
     { scale: "one-minus-gamma", clipCost: true, s: 0 }, // sim-budget has γ_C = 1
   ];
-  it.each(cases)("is −L_R^CLIP + κ·max(0, L_C + s·(J_C − d)) with scaling $scale, clipped cost surrogate $clipCost", (c) => {
+  it.each(cases)("is −L_R^CLIP + κ·max(0, L_C/d + s·(J_C − d)/d) with scaling $scale, clipped cost surrogate $clipCost", (c) => {
     const kappa = 0.7;
     const { t } = trainer([
       "algo.name=p3o",
+      "algo.p3o.kappaSchedule=fixed",
       `algo.p3o.kappa=${kappa}`,
       `algo.p3o.constraintScale=${c.scale}`,
       `algo.p3o.clipCostSurrogate=${c.clipCost}`,
@@ -83,7 +85,7 @@ describe("P3O loss", () => {
     const lC = c.clipCost
       ? mean(advC.map((x, i) => Math.max(ratio[i]! * x, clip(ratio[i]!) * x)))
       : mean(advC.map((x, i) => ratio[i]! * x));
-    const penalty = Math.max(0, lC + c.s * (jc - d));
+    const penalty = Math.max(0, lC / d + (c.s * (jc - d)) / d);
     const [loss, pen, active] = tf.tidy(() => {
       const r = ex.policyLoss(minibatch());
       return [r.loss.dataSync()[0]!, r.terms!.penalty!.dataSync()[0]!, r.terms!.penalty_active!.dataSync()[0]!];
@@ -95,7 +97,7 @@ describe("P3O loss", () => {
   });
 
   it("has no penalty when the surrogate and the constraint are well inside the budget", () => {
-    const { t } = trainer(["algo.name=p3o", "algo.p3o.constraintScale=one"]);
+    const { t } = trainer(["algo.name=p3o", "algo.p3o.kappaSchedule=fixed", "algo.p3o.constraintScale=one"]);
     const ex = t as unknown as Exposed;
     ex.beforeEpochs({ batch: batchWithLengths([2]), jc: 0.5 } as unknown as UpdateContext);
     const [loss, active] = tf.tidy(() => {

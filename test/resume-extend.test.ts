@@ -17,6 +17,9 @@ beforeAll(async () => {
 afterAll(removeTmpDirs);
 
 /** Trains `n` updates, extends the run to `2n` with --resume --set, and trains `2n` from the start. */
+/** No schedule over train.updates (annealLr, the default entropy decay and policy average off): such runs extend exactly. */
+const constantSchedules = ["algo.ppo.annealLr=false", "algo.entropyCoefFinal=null", "algo.averagePolicy=0"];
+
 async function extendVsStraight(file: string, sets: string[], n: number) {
   const dir = tmpDir("extend");
   const short = loadConfig(cfg(file), { sets: [...quiet, ...sets, `train.updates=${n}`] });
@@ -64,20 +67,22 @@ describe("train --resume of a finished run; extending a run", () => {
   });
 
   it("PPO-Lagrangian without annealLr: extending is exact (λ, critics, RNG streams carry over)", async () => {
-    await extendVsStraight("sim-budget.yaml", ["algo.name=ppo-lagrangian", "algo.ppo.annealLr=false", "train.episodesPerUpdate=16"], 3);
+    await extendVsStraight("sim-budget.yaml", ["algo.name=ppo-lagrangian", ...constantSchedules, "train.episodesPerUpdate=16"], 3);
   });
 
   it("P3O's κ schedule counts its own kappaUpdates, so extending is exact", async () => {
-    await extendVsStraight("sim-budget.yaml", ["algo.name=p3o", "algo.ppo.annealLr=false", "algo.p3o.kappaSchedule=linear", "algo.p3o.kappa=0.1", "algo.p3o.kappaUpdates=5", "train.episodesPerUpdate=16"], 3);
+    await extendVsStraight("sim-budget.yaml", ["algo.name=p3o", ...constantSchedules, "algo.p3o.kappaSchedule=linear", "algo.p3o.kappa=0.1", "algo.p3o.kappaUpdates=5", "train.episodesPerUpdate=16"], 3);
   });
 
   it("refuses to extend a run whose schedule depends on train.updates, and fields that change what it computes", async () => {
     const dir = tmpDir("extend");
     const anneal = path.join(dir, "anneal");
-    await train({ config: loadConfig(cfg("sim-budget.yaml"), { sets: [...quiet, "train.updates=2", "train.episodesPerUpdate=8"] }), runDir: anneal });
+    await train({ config: loadConfig(cfg("sim-budget.yaml"), { sets: [...quiet, "train.updates=2", "train.episodesPerUpdate=8", "algo.ppo.annealLr=true"] }), runDir: anneal });
     expectInputError(() => planResume(anneal, ["train.updates=4"]), "--set train.updates=4", "cannot be extended exactly", "algo.ppo.annealLr", "Start a new run");
+    // the schema defaults decay the entropy bonus and average the last half of the run's policies
+    expectInputError(() => planResume(anneal, ["train.updates=4"]), "algo.entropyCoefFinal (the entropy bonus decays", "algo.averagePolicy (the final policy is the average");
     const macpo = path.join(dir, "macpo");
-    await train({ config: loadConfig(cfg("sim-tiers.yaml"), { sets: [...quiet, "train.updates=2", "train.episodesPerUpdate=8", "algo.ppo.annealLr=false"] }), runDir: macpo });
+    await train({ config: loadConfig(cfg("sim-tiers.yaml"), { sets: [...quiet, "train.updates=2", "train.episodesPerUpdate=8", ...constantSchedules, "algo.cpo.targetKlFinal=0.005"] }), runDir: macpo });
     expectInputError(() => planResume(macpo, ["train.updates=4"]), "algo.cpo.targetKlFinal");
     expectInputError(() => planResume(anneal, ["algo.lr=0.1"]), "--set algo.lr=0.1: algo.lr cannot be changed when resuming", "train.updates, train.checkpointEvery");
     expectInputError(() => planResume(anneal, ["train.episodesPerUpdate=4"]), "train.episodesPerUpdate cannot be changed");

@@ -56,7 +56,7 @@ describe("CLI end to end: macpo on sim-tiers", () => {
   it("train → metrics.csv with per-head columns → eval --exact and eval (sampled)", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-macpo-cli-"));
     const run = path.join(dir, "run");
-    const t = spawnSync(process.execPath, [cli, "train", "configs/sim-tiers.yaml", "--run-dir", run, "--quiet", "--set", "train.updates=3", "--set", "train.episodesPerUpdate=16"], { cwd: root, encoding: "utf8" });
+    const t = spawnSync(process.execPath, [cli, "train", "configs/sim-tiers.yaml", "--run-dir", run, "--quiet", "--set", "algo.name=macpo", "--set", "train.updates=3", "--set", "train.episodesPerUpdate=16"], { cwd: root, encoding: "utf8" });
     expect(t.status, t.stderr).toBe(0);
     const m = readMetrics(path.join(run, "metrics.csv"));
     for (const col of macpoCols) expect(m.columns).toContain(col);

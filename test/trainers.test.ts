@@ -17,7 +17,7 @@ describe.each([
   ["ppo", [], ["kl", "clip_frac", "value_loss", "grad_norm", "epochs", "lr"]],
   ["ppo-lagrangian", ["algo.lagrangian.optimizer=adam"], ["lambda", "jc", "cost_value_loss", "kl", "clip_frac", "value_loss"]],
   ["ppo-lagrangian", ["algo.lagrangian.optimizer=pid"], ["lambda", "jc", "cost_value_loss"]],
-  ["p3o", ["algo.p3o.kappaSchedule=linear", "algo.p3o.kappaFinal=2", "algo.p3o.kappaUpdates=4"], ["penalty", "penalty_active", "kappa", "jc", "cost_value_loss"]],
+  ["p3o", ["algo.p3o.kappaSchedule=linear", "algo.p3o.kappa=0.3", "algo.p3o.kappaFinal=2", "algo.p3o.kappaUpdates=4"], ["penalty", "penalty_active", "kappa", "jc", "cost_value_loss"]],
 ] as const)("%s %j on sim-budget.yaml", (algo, sets, columns) => {
   it("logs its loss terms, keeps every value finite and leaks no tensors", async () => {
     const c = loadConfig(path.join(root, "configs/sim-budget.yaml"), { sets: [`algo.name=${algo}`, ...sets] });
@@ -74,8 +74,9 @@ describe("CLI: oracle and exact evaluation", () => {
     expect(j.mode).toBe("constrained");
     expect(j.value).toBe(j.taskReturn); // constrained problem: value = J_R
     expect(j.success as number).toBeGreaterThan(0);
-    // return = E[task reward − costPenalty·cost] (the configured reward)
-    expect(j.return as number).toBeCloseTo((j.taskReturn as number) - 0.1 * (j.cost as number), 9);
+    // return = E[Σ reward the trainer optimised]: a constrained trainer's is the task reward (reward.costPenalty
+    // is not part of it, issue 14), so it equals the task return
+    expect(j.return as number).toBeCloseTo(j.taskReturn as number, 9);
     const bad = spawnSync(process.execPath, [cli, "oracle", "configs/doa-mvp.yaml"], { cwd: root, encoding: "utf8" });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/doa-mvp\.yaml: tasks\.source: the oracle and exact evaluation need simulated tasks/);

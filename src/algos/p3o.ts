@@ -16,8 +16,11 @@
  * The exact penalty recovers the constrained optimum once κ exceeds the optimal multiplier (in the
  * loss's units, ≈ λ*·d ÷ std(A_R) with the standardised A_R); below it the budget is ignored, far
  * above it the hinge pushes the policy inside the budget harder than the reward pulls it back out
- * (noisy J_C ⇒ a policy well inside the budget). κ is fixed, a linear schedule, or — the default —
- * adaptive (issue 14): the subgradient of κ·max(0, ·) is κ·1[active], so the multiplier the hinge
+ * (noisy J_C ⇒ a policy well inside the budget). κ is fixed, a linear schedule, adaptive, or — the
+ * default — dual (issue 14): κ = kappaFactor·λ̂ with λ̂ a running dual estimate of the multiplier, the
+ * PI controller of lagrange.ts on (J_C − d)/d calibrated on the first batch, so κ tracks (and by the
+ * factor 2, exceeds) the multiplier the constraint needs on every problem.
+ * Adaptive: the subgradient of κ·max(0, ·) is κ·1[active], so the multiplier the hinge
  * actually exerted in update k is λ̂_k = κ_k·a_k, with a_k the share of the update's minibatch steps on
  * which the hinge was active; at a constrained optimum its average equals the multiplier the
  * constraint needs. κ is steered multiplicatively toward 2·λ̂ (a margin of 2 over the running dual

@@ -217,6 +217,22 @@ export async function familyProblem(index: number, opts: FamilyOptions): Promise
   throw new Error(`cmdp family: problem ${index} of seed ${String(opts.seed)}: no usable draft in 50 attempts`);
 }
 
+/** The bounds a run must meet (issue 14's acceptance): J_R ≥ 0.97·J_R* and J_C ≤ 1.03·d (constrained), value ≥ 0.97·value* (penalised). */
+export const familyBounds = { ratio: 0.97, cost: 1.03 } as const;
+
+/** How a trained policy's exact evaluation compares with the problem's optimum (the benchmark's and the tests' one rule). */
+export function scoreOnFamily(
+  p: FamilyProblem,
+  algo: string,
+  exact: { value: number; taskReturn: number; cost: number },
+): { constrained: boolean; ratio: number; costRatio: number; pass: boolean } {
+  const constrained = familyConstrainedAlgos.includes(algo);
+  const ratio = constrained ? exact.taskReturn / p.reference.constrained.taskReturn : exact.value / p.reference.penalised.value;
+  const costRatio = exact.cost / p.budget;
+  const pass = constrained ? ratio >= familyBounds.ratio && costRatio <= familyBounds.cost : ratio >= familyBounds.ratio;
+  return { constrained, ratio, costRatio, pass };
+}
+
 /** Problems `indices` of the family. */
 export async function generateFamily(indices: readonly number[], opts: FamilyOptions): Promise<FamilyProblem[]> {
   const out: FamilyProblem[] = [];

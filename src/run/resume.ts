@@ -58,6 +58,10 @@ export function scheduleFields(c: Config): string[] {
   if ((c.algo.name === "cpo" || c.algo.name === "macpo") && c.algo.cpo.targetKlFinal !== null) {
     out.push("algo.cpo.targetKlFinal (the trust region shrinks over train.updates)");
   }
+  if (c.algo.entropyCoefFinal !== null && c.algo.entropyCoefFinal !== c.algo.entropyCoef) {
+    out.push("algo.entropyCoefFinal (the entropy bonus decays over train.updates; null keeps it constant)");
+  }
+  if (c.algo.averagePolicy > 0) out.push("algo.averagePolicy (the final policy is the average of the last updates of train.updates; 0 keeps the last iterate)");
   return out;
 }
 

@@ -1,0 +1,35 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { familyBounds, familyConfig, familyProblem, scoreOnFamily } from "../src/analysis/cmdp-family.js";
+import { exactEvaluateRun } from "../src/analysis/exact.js";
+import { train } from "../src/run/train.js";
+
+// Issue 14: a fixed subset of the random CMDP family (held-out family seed 1, seed 0 of each run), every
+// trainer on its SCHEMA DEFAULTS (the problem's config has no algo block beyond the name, no policy
+// block), held at the benchmark's bounds: J_R ≥ 0.97·J_R* and J_C ≤ 1.03·d (constrained trainers),
+// value ≥ 0.97·value* (reinforce, ppo on the penalised form). A change to a trainer or a default that
+// breaks generalisation fails here; `node scripts/bench-generalisation.mjs` measures the whole family.
+const CASES: Array<{ heads: 1 | 2; problem: number; algos: string[] }> = [
+  // T = 2, three task types, three solvers, two helpers
+  { heads: 1, problem: 2, algos: ["ppo-lagrangian", "p3o", "cpo", "reinforce", "ppo"] },
+  // T = 3, one task type, three solvers, two helpers, a Terminator; costs 0 … 14, λ* 0.011
+  { heads: 1, problem: 1, algos: ["ppo-lagrangian", "p3o"] },
+];
+
+describe.each(CASES)("family seed 1, $heads head(s), problem $problem, schema defaults", ({ heads, problem, algos }) => {
+  it.each(algos)("%s meets the bounds", { timeout: 240_000 }, async (algo) => {
+    const p = await familyProblem(problem, { seed: 1, heads });
+    const config = familyConfig(p, algo, { log: { plot: false, episodeSample: 0 } });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-family-"));
+    try {
+      await train({ config, runDir: path.join(dir, "run") });
+      const s = scoreOnFamily(p, algo, await exactEvaluateRun(path.join(dir, "run")));
+      expect(s.ratio).toBeGreaterThanOrEqual(familyBounds.ratio);
+      if (s.constrained) expect(s.costRatio).toBeLessThanOrEqual(familyBounds.cost);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
