@@ -23,6 +23,8 @@ export { SimAgent } from "./agents/sim.js";
 export { SimTaskSource } from "./tasks/sim.js";
 export { solveOracle, type OracleResult } from "./analysis/oracle.js";
 export { exactEvaluate, exactEvaluateRun, type ExactResult } from "./analysis/exact.js";
+export { generateFamily, familyProblem, familyConfig, scoreOnFamily, familyBounds, type FamilyProblem } from "./analysis/cmdp-family.js";
+export { budgetStatus, type BudgetStatus } from "./run/budget.js";
 export type { Trainer } from "./algos/trainer.js";
 export { configSchema, loadConfig, validateConfig, type Config } from "./config/index.js";
 export { loadRunConfig, type RunSummary, type TrainOptions } from "./run/train.js";

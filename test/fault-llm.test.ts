@@ -13,6 +13,7 @@ import { LlmUnavailableError, train } from "../src/run/train.js";
 import { stringify } from "yaml";
 import { runCliAsync } from "./kill-helpers.js";
 import type { ChatMessage, ModelSettings, ProviderName } from "../src/llm/types.js";
+import { testModel } from "./helpers.js";
 import { startFaultServer, type FaultServer } from "./fault-server.js";
 
 // Issue 12 items 1 and 2: LLM calls never hang a run. Each test bounds its own time (the vitest
@@ -36,21 +37,7 @@ const messages: ChatMessage[] = [
 function client(provider: ProviderName, over: Partial<ModelSettings>): LlmClient {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-fault-"));
   dirs.push(dir);
-  const m: ModelSettings = {
-    ref: "m",
-    provider,
-    model: "fault",
-    baseURL: provider === "openai" ? `${server.url}/v1` : server.url,
-    temperature: 0.7,
-    maxTokens: 64,
-    timeoutMs: 5000,
-    maxRetries: 0,
-    maxRetryWaitMs: 60_000,
-    inputPricePerM: 1,
-    outputPricePerM: 2,
-    paramsB: 1,
-    ...over,
-  };
+  const m = testModel({ provider, model: "fault", baseURL: provider === "openai" ? `${server.url}/v1` : server.url, maxTokens: 64, ...over });
   return new LlmClient({ models: { m }, maxConcurrency: 4, cost: { mode: "price", computeScale: 1e-12 }, cache: { mode: "off", dir }, sendSeed: false });
 }
 

@@ -6,6 +6,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect } from "vitest";
 import { InputError } from "../src/core/errors.js";
+import type { ModelSettings } from "../src/llm/types.js";
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 /** The `maestro` bin as users run it: the bundle of dist/cli.js (scripts/bundle-cli.mjs). */
@@ -117,4 +118,22 @@ export function expectInputError(fn: () => unknown, ...parts: string[]): void {
   }
   expect(err).toBeInstanceOf(InputError);
   for (const p of parts) expect((err as Error).message).toContain(p);
+}
+
+/** Settings of one test model against a server the test started: `over` names what the test is about. */
+export function testModel(over: Partial<ModelSettings> & Pick<ModelSettings, "baseURL">): ModelSettings {
+  return {
+    ref: "m",
+    provider: "openai",
+    model: "sim-fast",
+    temperature: 0.7,
+    maxTokens: 256,
+    timeoutMs: 5000,
+    maxRetries: 0,
+    maxRetryWaitMs: 60_000,
+    inputPricePerM: 1,
+    outputPricePerM: 2,
+    paramsB: 1,
+    ...over,
+  };
 }

@@ -82,7 +82,7 @@ describe("train --resume of a finished run; extending a run", () => {
     // the schema defaults decay the entropy bonus and average the last half of the run's policies
     expectInputError(() => planResume(anneal, ["train.updates=4"]), "algo.entropyCoefFinal (the entropy bonus decays", "algo.averagePolicy (the final policy is the average");
     const macpo = path.join(dir, "macpo");
-    await train({ config: loadConfig(cfg("sim-tiers.yaml"), { sets: [...quiet, "train.updates=2", "train.episodesPerUpdate=8", ...constantSchedules, "algo.cpo.targetKlFinal=0.005"] }), runDir: macpo });
+    await train({ config: loadConfig(cfg("sim-tiers.yaml"), { sets: [...quiet, "algo.name=macpo", "train.updates=2", "train.episodesPerUpdate=8", ...constantSchedules, "algo.cpo.targetKlFinal=0.005"] }), runDir: macpo });
     expectInputError(() => planResume(macpo, ["train.updates=4"]), "algo.cpo.targetKlFinal");
     expectInputError(() => planResume(anneal, ["algo.lr=0.1"]), "--set algo.lr=0.1: algo.lr cannot be changed when resuming", "train.updates, train.checkpointEvery");
     expectInputError(() => planResume(anneal, ["train.episodesPerUpdate=4"]), "train.episodesPerUpdate cannot be changed");
