@@ -16,6 +16,10 @@ const CASES: Array<{ heads: 1 | 2; problem: number; algos: string[] }> = [
   { heads: 1, problem: 2, algos: ["ppo-lagrangian", "p3o", "cpo", "reinforce", "ppo"] },
   // T = 3, one task type, three solvers, two helpers, a Terminator; costs 0 … 14, λ* 0.011
   { heads: 1, problem: 1, algos: ["ppo-lagrangian", "p3o"] },
+  // two heads (agent × tier): T = 1, two types, three solvers with a large tier, a Terminator
+  { heads: 2, problem: 5, algos: ["macpo", "mappo-lagrangian"] },
+  // two heads: T = 3, three types, three solvers, a helper, λ* 0.33
+  { heads: 2, problem: 3, algos: ["mappo-lagrangian"] },
 ];
 
 describe.each(CASES)("family seed 1, $heads head(s), problem $problem, schema defaults", ({ heads, problem, algos }) => {
