@@ -33,6 +33,8 @@
  * All state is plain JSON (float64), so a checkpointed run resumes bit-exactly.
  */
 
+import { std } from "../core/math.js";
+
 export interface PidOptions {
   kp: number;
   ki: number;
@@ -209,4 +211,18 @@ export function calibrationLambda(
   if (!(varC > 0)) return { lambda0: 0, unit: 1 };
   const k = (budget * rewardScale) / costScale;
   return { lambda0: (cov / varC) * k, unit: Math.sqrt(varR / varC) * k };
+}
+
+/**
+ * {@link calibrationLambda} from a batch's advantages, on the scale the trainer's loss uses them
+ * (standardised or raw): the one call PPO-Lagrangian, P3O and MAPPO-Lagrangian make before their first
+ * dual step.
+ */
+export function batchCalibration(
+  advR: ArrayLike<number>,
+  advC: ArrayLike<number>,
+  budget: number,
+  o: { normalizeAdvantage: boolean; standardizeCostAdvantage: boolean },
+): Calibration {
+  return calibrationLambda(advR, advC, budget, o.normalizeAdvantage ? 1 / std(advR) : 1, o.standardizeCostAdvantage ? 1 / std(advC) : 1);
 }

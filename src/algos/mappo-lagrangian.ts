@@ -16,7 +16,6 @@
  * Logged per head: h_kl (approx KL of the head's update), h_clip_frac, h_surr_improve (gain of the
  * weighted surrogate M·ρ·A on the whole batch), h_epochs; shared: lambda, jc, head_order.
  */
-import { std } from "../core/math.js";
 import type { Rng } from "../core/rng.js";
 import type { RolloutBatch } from "../env/rollout.js";
 import { tf } from "../policy/backend.js";
@@ -26,7 +25,7 @@ import { Adam, clipByGlobalNorm, namedVariables, restoreVariables } from "./adam
 import { PolicyAverage } from "./average.js";
 import { gatherRows } from "./buffer.js";
 import { CriticPair } from "./critics.js";
-import { calibrationLambda, LagrangeMultiplier, type LagrangeOptions, type LagrangeState } from "./lagrange.js";
+import { batchCalibration, LagrangeMultiplier, type LagrangeOptions, type LagrangeState } from "./lagrange.js";
 import { encodeHeadOrder, headActions, headEntropy, headLogp, type HeadOrderOptions } from "./macpo.js";
 import type { OnPolicyOptions } from "./on-policy.js";
 import { approxKl, clipFraction } from "./surrogate.js";
@@ -78,7 +77,7 @@ export class MappoLagrangianTrainer implements Trainer {
     const prep = this.critics.prepare(batch);
     // lambdaInit null: λ_0 from this first batch, on the scale of the advantages the loss uses
     this.multiplier.calibrate(
-      calibrationLambda(prep.reward.advantages, prep.cost.advantages, this.multiplier.o.budget, o.normalizeAdvantage ? 1 / std(prep.reward.advantages) : 1, o.standardizeCostAdvantage ? 1 / std(prep.cost.advantages) : 1),
+      batchCalibration(prep.reward.advantages, prep.cost.advantages, this.multiplier.o.budget, o),
     );
     const lam = this.multiplier.update(prep.jc);
     const adv = new Float32Array(n);

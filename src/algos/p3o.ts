@@ -32,8 +32,8 @@
  * the shared on-policy terms.
  */
 import type { Rng } from "../core/rng.js";
-import { mean, std } from "../core/math.js";
-import { calibrationLambda, LagrangeMultiplier, type LagrangeOptions, type LagrangeState } from "./lagrange.js";
+import { mean } from "../core/math.js";
+import { batchCalibration, LagrangeMultiplier, type LagrangeOptions, type LagrangeState } from "./lagrange.js";
 import { tf } from "../policy/backend.js";
 import type { CategoricalPolicy } from "../policy/policy.js";
 import {
@@ -117,7 +117,7 @@ export class P3oTrainer extends OnPolicyTrainer {
       // the dual estimate, on the scale of the advantages the loss uses (calibrated on the first batch)
       const o = this.o;
       this.dual.calibrate(
-        calibrationLambda(ctx.reward.advantages, ctx.cost!.advantages, this.p.budget, o.normalizeAdvantage ? 1 / std(ctx.reward.advantages) : 1, o.standardizeCostAdvantage ? 1 / std(ctx.cost!.advantages) : 1),
+        batchCalibration(ctx.reward.advantages, ctx.cost!.advantages, this.p.budget, o),
       );
       this.kappaNow = Math.min(this.p.kappaMax, Math.max(this.p.kappaMin, this.p.kappaFactor * this.dual.update(ctx.jc)));
     } else if (this.p.kappaSchedule !== "adaptive") this.kappaNow = this.kappaAt(this.updates);

@@ -13,11 +13,10 @@
  * The reward signal is the task reward only and the cost signal is separate (never folded in).
  * Logged: lambda (after the dual step), jc, and the shared on-policy terms.
  */
-import { std } from "../core/math.js";
 import type { Rng } from "../core/rng.js";
 import { tf } from "../policy/backend.js";
 import type { CategoricalPolicy } from "../policy/policy.js";
-import { calibrationLambda, LagrangeMultiplier, type LagrangeOptions, type LagrangeState } from "./lagrange.js";
+import { batchCalibration, LagrangeMultiplier, type LagrangeOptions, type LagrangeState } from "./lagrange.js";
 import {
   OnPolicyTrainer,
   type LossTerms,
@@ -46,7 +45,7 @@ export class PpoLagrangianTrainer extends OnPolicyTrainer {
     // lambdaInit null: λ_0 from this first batch, on the scale of the advantages the loss uses
     const o = this.o;
     this.multiplier.calibrate(
-      calibrationLambda(ctx.reward.advantages, ctx.cost!.advantages, this.multiplier.o.budget, o.normalizeAdvantage ? 1 / std(ctx.reward.advantages) : 1, o.standardizeCostAdvantage ? 1 / std(ctx.cost!.advantages) : 1),
+      batchCalibration(ctx.reward.advantages, ctx.cost!.advantages, this.multiplier.o.budget, o),
     );
     return { lambda: this.multiplier.update(ctx.jc) };
   }
