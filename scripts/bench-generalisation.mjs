@@ -27,7 +27,8 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import YAML from "yaml";
-import { familyConfig, familyRawConfig, generateFamily, describeProblem, familyConstrainedAlgos, scoreOnFamily } from "../dist/analysis/cmdp-family.js";
+import { familyConfig, familyRawConfig, generateFamily, describeProblem, scoreOnFamily } from "../dist/analysis/cmdp-family.js";
+import { constrainedAlgos } from "../dist/config/schema.js";
 import { exactEvaluateRun } from "../dist/analysis/exact.js";
 import { runPool } from "../dist/sweep/pool.js";
 
@@ -203,7 +204,7 @@ console.log(`|---|---|---|---|---|---|---|---|`);
 for (const trainer of trainers) {
   const rs = results.filter((r) => r.trainer === trainer && !r.failed);
   const failed = results.filter((r) => r.trainer === trainer && r.failed).length;
-  const constrained = familyConstrainedAlgos.includes(trainer);
+  const constrained = constrainedAlgos.includes(trainer);
   const ratios = rs.map((r) => r.ratio);
   const costs = rs.map((r) => r.costRatio);
   const pass = rs.filter((r) => r.pass).length;

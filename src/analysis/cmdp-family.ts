@@ -32,7 +32,7 @@
  */
 import { Rng } from "../core/rng.js";
 import { validateConfig } from "../config/load.js";
-import type { Config } from "../config/schema.js";
+import { constrainedAlgos, type Config } from "../config/schema.js";
 import { solveOracle, type OracleResult } from "./oracle.js";
 
 export interface FamilyOptions {
@@ -73,9 +73,6 @@ export interface FamilyProblem {
   costPenalty: number;
   reference: FamilyReference;
 }
-
-/** Trainers that see the problem's budget; the others (reinforce, ppo) solve its penalised form. */
-export const familyConstrainedAlgos: readonly string[] = ["ppo-lagrangian", "p3o", "cpo", "macpo", "mappo-lagrangian"];
 
 interface Draft {
   maxSteps: number;
@@ -149,7 +146,7 @@ export function familyConfig(
 
 /** The unvalidated config object of {@link familyConfig} (what a YAML file of the problem holds). */
 export function familyRawConfig(p: FamilyProblem, algo: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  const constrained = familyConstrainedAlgos.includes(algo);
+  const constrained = constrainedAlgos.includes(algo);
   const problem = structuredClone(p.problem) as Record<string, Record<string, unknown>>;
   if (!constrained) delete problem.env!.budget;
   problem.reward!.costPenalty = constrained ? 0 : p.costPenalty;
@@ -226,7 +223,7 @@ export function scoreOnFamily(
   algo: string,
   exact: { value: number; taskReturn: number; cost: number },
 ): { constrained: boolean; ratio: number; costRatio: number; pass: boolean } {
-  const constrained = familyConstrainedAlgos.includes(algo);
+  const constrained = constrainedAlgos.includes(algo);
   const ratio = constrained ? exact.taskReturn / p.reference.constrained.taskReturn : exact.value / p.reference.penalised.value;
   const costRatio = exact.cost / p.budget;
   const pass = constrained ? ratio >= familyBounds.ratio && costRatio <= familyBounds.cost : ratio >= familyBounds.ratio;

@@ -12,7 +12,6 @@ export {
   describeProblem,
   scoreOnFamily,
   familyBounds,
-  familyConstrainedAlgos,
   type FamilyProblem,
   type FamilyOptions,
   type FamilyReference,
