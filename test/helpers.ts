@@ -137,3 +137,43 @@ export function testModel(over: Partial<ModelSettings> & Pick<ModelSettings, "ba
     ...over,
   };
 }
+
+/**
+ * The raw config of a small LLM orchestration (planner, coder, Terminator) on arithmetic tasks against a
+ * simulated LLM server the test started; `llm` replaces fields of the llm block.
+ */
+export function simLlmRawConfig(o: {
+  name: string;
+  baseURL: string;
+  apiKeyEnv: string;
+  dir: string;
+  coderModel?: string;
+  llm?: Record<string, unknown>;
+}): Record<string, unknown> {
+  return {
+    name: o.name,
+    seed: 1,
+    agents: [
+      { name: "planner", kind: "llm", prompt: "Role: planner.\nPlan, then solve.", model: "fast" },
+      { name: "coder", kind: "llm", prompt: "Role: coder.\nCompute exactly.", model: o.coderModel ?? "fast" },
+      "terminator",
+    ],
+    tasks: { source: "arithmetic", train: 20, eval: 10 },
+    llm: {
+      baseURL: o.baseURL,
+      apiKeyEnv: o.apiKeyEnv,
+      maxConcurrency: 4,
+      maxRetries: 0,
+      timeoutMs: 5000,
+      models: { fast: { model: "sim-fast", inputPricePerM: 0.15, outputPricePerM: 0.6 } },
+      cache: { dir: path.join(o.dir, "cache") },
+      ...o.llm,
+    },
+    env: { maxSteps: 3 },
+    reward: { successBonus: 1, failurePenalty: 0, costPenalty: 10 },
+    encoder: { name: "features", taskBuckets: 16, outputBuckets: 8 },
+    policy: { hidden: [16] },
+    train: { updates: 3, episodesPerUpdate: 4 },
+    log: { plot: false, episodeSample: -1 },
+  };
+}

@@ -11,7 +11,7 @@ import { readMetrics } from "../src/run/metrics.js";
 import { LlmClient } from "../src/llm/client.js";
 import { startSimServer, type SimServer } from "../src/llm/sim-server.js";
 import type { ModelSettings } from "../src/llm/types.js";
-import { testModel } from "./helpers.js";
+import { simLlmRawConfig, testModel } from "./helpers.js";
 
 const SECRET = "sk-maestro-test-SECRET-4242";
 /** Runs the CLI without blocking this process's event loop (the sim server lives in it). */
@@ -49,34 +49,20 @@ afterAll(async () => {
 
 function llmConfig(dir: string, sets: string[] = [], coderModel = "fast"): Config {
   return validateConfig(
-    {
+    simLlmRawConfig({
       name: "llm-test",
-      seed: 1,
-      agents: [
-        { name: "planner", kind: "llm", prompt: "Role: planner.\nPlan, then solve.", model: "fast" },
-        { name: "coder", kind: "llm", prompt: "Role: coder.\nCompute exactly.", model: coderModel },
-        "terminator",
-      ],
-      tasks: { source: "arithmetic", train: 20, eval: 10 },
+      baseURL: `${server.url}/v1`,
+      apiKeyEnv: "MAESTRO_TEST_KEY",
+      dir,
+      coderModel,
       llm: {
-        baseURL: `${server.url}/v1`,
-        apiKeyEnv: "MAESTRO_TEST_KEY",
-        maxConcurrency: 4,
         maxRetries: 1,
-        timeoutMs: 5000,
         models: {
           fast: { model: "sim-fast", inputPricePerM: 0.15, outputPricePerM: 0.6 },
           broken: { model: "sim-500", inputPricePerM: 0.15, outputPricePerM: 0.6 },
         },
-        cache: { dir: path.join(dir, "cache") },
       },
-      env: { maxSteps: 3 },
-      reward: { successBonus: 1, failurePenalty: 0, costPenalty: 10 },
-      encoder: { name: "features", taskBuckets: 16, outputBuckets: 8 },
-      policy: { hidden: [16] },
-      train: { updates: 3, episodesPerUpdate: 4 },
-      log: { plot: false, episodeSample: -1 },
-    },
+    }),
     path.join(dir, "c.yaml"),
     dir,
     { sets },

@@ -12,6 +12,7 @@ import { startSimServer, type SimServer } from "../src/llm/sim-server.js";
 import { train } from "../src/run/train.js";
 import { loadOrchestrator } from "../src/serve/orchestrate.js";
 import { checkKnob, requestedKnob, secretValues, serveRun, type MaestroInfo } from "../src/serve/server.js";
+import { simLlmRawConfig } from "./helpers.js";
 
 /**
  * `maestro serve` (issue 15): the official openai client against the real CLI process and in-process
@@ -89,32 +90,14 @@ beforeAll(async () => {
   await new Promise<void>((r) => leaky.listen(0, "127.0.0.1", r));
   leakyUrl = `http://127.0.0.1:${(leaky.address() as AddressInfo).port}/v1`;
   const config = validateConfig(
-    {
+    // enough entropy left after 3 updates that sampling (temperature > 0) and greedy choices differ
+    simLlmRawConfig({
       name: "serve-test",
-      seed: 1,
-      agents: [
-        { name: "planner", kind: "llm", prompt: "Role: planner.\nPlan, then solve.", model: "fast" },
-        { name: "coder", kind: "llm", prompt: "Role: coder.\nCompute exactly.", model: "fast" },
-        "terminator",
-      ],
-      tasks: { source: "arithmetic", train: 20, eval: 10 },
-      llm: {
-        baseURL: `${sim.url}/v1`,
-        apiKeyEnv: "MAESTRO_SERVE_TEST_KEY",
-        maxConcurrency: 4,
-        maxRetries: 0,
-        timeoutMs: 5000,
-        models: { fast: { model: "sim-fast", inputPricePerM: 0.15, outputPricePerM: 0.6 } },
-        cache: { mode: "off", dir: path.join(tmp, "cache") },
-      },
-      env: { maxSteps: 3 },
-      reward: { successBonus: 1, failurePenalty: 0, costPenalty: 10 },
-      encoder: { name: "features", taskBuckets: 16, outputBuckets: 8 },
-      policy: { hidden: [16] },
-      // enough entropy left that sampling (temperature > 0) and greedy choices differ
-      train: { updates: 3, episodesPerUpdate: 4 },
-      log: { plot: false, episodeSample: -1 },
-    },
+      baseURL: `${sim.url}/v1`,
+      apiKeyEnv: "MAESTRO_SERVE_TEST_KEY",
+      dir: tmp,
+      llm: { cache: { mode: "off", dir: path.join(tmp, "cache") } },
+    }),
     path.join(tmp, "c.yaml"),
     tmp,
   );
