@@ -72,11 +72,13 @@ describe("Lagrange multiplier updates on a scripted cost sequence (d = 1)", () =
     }
   });
 
-  it("pi: I ← max(0, I + η·λ_0·Δ), λ = clamp(I + K_P·λ_0·Δ) from I = λ_0", () => {
+  it("pi: u = max(λ_0, I), I ← max(0, I + η·u·Δ), λ = clamp(I + K_P·u·Δ) from I = λ_0", () => {
     const m = new LagrangeMultiplier({ ...base, optimizer: "pi", init: 0.5, lr: 0.5, kp: 1, max: 100 });
-    // λ_0 = 0.5. Δ = 2: I = 0.5 + 0.5·0.5·2 = 1, λ = 1 + 0.5·2 = 2; Δ = −1: I = 0.75, λ = 0.25
+    // λ_0 = 0.5. Δ = 2, u = 0.5: I = 0.5 + 0.5·0.5·2 = 1, λ = 1 + 0.5·2 = 2;
+    // Δ = −1, u = I = 1: I = 1 − 0.5 = 0.5, λ = clamp(0.5 − 1) = 0
     expect(m.update(3)).toBeCloseTo(2, 12);
-    expect(m.update(0)).toBeCloseTo(0.25, 12);
+    expect(m.update(0)).toBe(0);
+    expect(m.state().pi!.integral).toBeCloseTo(0.5, 12);
     // a long slack drives I and λ to 0, and a violation lifts them again at once
     for (let i = 0; i < 10; i++) m.update(0);
     expect(m.lambda).toBe(0);
@@ -84,6 +86,15 @@ describe("Lagrange multiplier updates on a scripted cost sequence (d = 1)", () =
     const copy = new LagrangeMultiplier({ ...base, optimizer: "pi", init: 0.5, lr: 0.5, kp: 1, max: 100 });
     copy.restore(JSON.parse(JSON.stringify(m.state())));
     expect(copy.update(1.3)).toBe(m.update(1.3));
+  });
+
+  it("pi: above λ_0 the step is relative, so an underestimated λ_0 grows geometrically", () => {
+    const m = new LagrangeMultiplier({ ...base, optimizer: "pi", init: 0.5, lr: 0.5, kp: 0, max: 100 });
+    // a constant violation Δ = 1: I_k = 0.5·1.5^k (with the fixed unit λ_0 it would be 0.5 + 0.25·k)
+    for (let k = 1; k <= 8; k++) expect(m.update(2)).toBeCloseTo(0.5 * 1.5 ** k, 9);
+    // below λ_0 the pace is λ_0's again: from I = 0.2 a slack Δ = −1 takes 0.25, not 0.1
+    m.restore({ ...m.state(), pi: { integral: 0.2, unit: 0.5 } });
+    expect(m.update(0)).toBe(0);
   });
 
   it("init null: λ starts from the first calibration, later calibrations change nothing", () => {
