@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { trainAndScore } from "./optimality-helpers.js";
 
+/** Each test trains 19200 episodes in a child process: a hang guard, generous for a loaded 2-core machine. */
+const trainTimeout = 240_000;
+
 // Acceptance of issue 4: on two two-head simulated configs with a binding budget, the per-head trainers
 // reach exact J_R ≥ 0.9·J_R* — J_R* being the LP optimum over joint actions, which a product of heads may
 // not reach exactly — with exact J_C ≤ 1.05·d. Fixed seeds 0 and 1.
@@ -15,7 +18,7 @@ describe.each(["configs/sim-tiers.yaml", "configs/sim-tiers-specialists.yaml"])(
     // both heads were really trained: per-head columns present and finite
     expect(Number.isFinite(summary.final!.agent_kl)).toBe(true);
     expect(Number.isFinite(summary.final!.tier_kl)).toBe(true);
-  });
+  }, trainTimeout);
 });
 
 /**
@@ -45,7 +48,7 @@ describe.each(["configs/sim-tiers.yaml"])("%s: MACPO (tuned) vs the joint-action
     expect(exact.taskReturn).toBeGreaterThanOrEqual(0.9 * oracle.value);
     expect(exact.cost).toBeLessThanOrEqual(1.05 * oracle.budget!);
     expect(Number.isFinite(summary.final!.agent_nu)).toBe(true);
-  });
+  }, trainTimeout);
 });
 
 // The single-head CPO trainer (the trust-region step MACPO shares) on issue 3's sim-budget config.
@@ -55,5 +58,5 @@ describe("configs/sim-budget.yaml: single-head cpo vs the LP", () => {
     expect(oracle.budgetBinds).toBe(true);
     expect(exact.taskReturn).toBeGreaterThanOrEqual(0.95 * oracle.value);
     expect(exact.cost).toBeLessThanOrEqual(1.05 * oracle.budget!);
-  });
+  }, trainTimeout);
 });

@@ -23,7 +23,8 @@ describe.each(["plain", "pid"])("kill and resume: ppo-lagrangian (%s λ optimise
     const metrics = path.join(killed, "metrics.csv");
     await new Promise<void>((resolve, reject) => {
       const timer = setInterval(() => {
-        if (rows(metrics) >= 5) {
+        // inside the averaging window (algo.averagePolicy 0.5: updates 8–14), so the checkpoint carries its snapshots
+        if (rows(metrics) >= 9) {
           clearInterval(timer);
           child.kill("SIGKILL");
           resolve();
@@ -48,5 +49,13 @@ describe.each(["plain", "pid"])("kill and resume: ppo-lagrangian (%s λ optimise
     const header = m1[0]!.split(",");
     const lam = header.indexOf("lambda");
     expect(new Set(m1.slice(1).map((l) => l.split(",")[lam])).size).toBeGreaterThan(3);
+    // the final (averaged) policy is the same: exact evaluation of both last checkpoints
+    const exact = (run: string) => {
+      const r = spawnSync(process.execPath, [cli, "eval", run, "--exact", "--json"], { cwd: root, encoding: "utf8" });
+      expect(r.status, r.stderr).toBe(0);
+      const { value, taskReturn, cost } = JSON.parse(r.stdout) as { value: number; taskReturn: number; cost: number };
+      return { value, taskReturn, cost };
+    };
+    expect(exact(killed)).toEqual(exact(full));
   });
 });

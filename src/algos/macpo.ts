@@ -114,11 +114,7 @@ export class MacpoTrainer implements Trainer {
     single = false,
   ) {
     this.critics = new CriticPair(policy.inputDim, o, initRng);
-    this.average = new PolicyAverage(
-      heads.flatMap((h) => h.policy.variables),
-      o.averageFraction,
-      o.totalUpdates,
-    );
+    this.average = new PolicyAverage(heads.map((h) => h.policy), o.averageFraction, o.totalUpdates);
     this.prefixes = heads.map((h) => (single ? "" : `${h.name}_`));
     this.metricNames = macpoMetricNames(
       heads.map((h) => h.name),
@@ -193,7 +189,7 @@ export class MacpoTrainer implements Trainer {
       tf.dispose([x, advR, advC]);
     }
     const fit = this.critics.fit(batch, prep, this.rng);
-    this.average.afterUpdate(this.updatesDone);
+    this.average.afterUpdate(this.updatesDone, batch);
     return { loss, entropy, ...out, ...fit };
   }
 
@@ -214,7 +210,7 @@ export class MacpoTrainer implements Trainer {
     for (const h of this.heads) restoreVariables(this.prefixOf(h), h.policy.variables, tensors);
     this.critics.restore(tensors, json);
     this.updatesDone = Number(json.updatesDone ?? 0);
-    this.average.restore("policy_avg", json.policyAverage as { count?: number } | undefined, tensors);
+    this.average.restore("policy_avg", json.policyAverage as { snapshots?: number; count?: number } | undefined, tensors);
     this.restoreExtra(json);
   }
 

@@ -53,11 +53,7 @@ export class MappoLagrangianTrainer implements Trainer {
   ) {
     this.critics = new CriticPair(policy.inputDim, o, initRng);
     this.multiplier = new LagrangeMultiplier(lagrange);
-    this.average = new PolicyAverage(
-      policy.heads.flatMap((h) => h.variables),
-      o.averageFraction,
-      o.totalUpdates,
-    );
+    this.average = new PolicyAverage(policy.heads, o.averageFraction, o.totalUpdates);
     this.opts = policy.heads.map((h) => new Adam(h.variables, o.lr, 0.9, 0.999, o.adamEps));
     this.metricNames = mappoLagrangianMetricNames(policy.headNames);
   }
@@ -184,7 +180,7 @@ export class MappoLagrangianTrainer implements Trainer {
       xAll.dispose();
     }
     const fit = this.critics.fit(batch, prep, this.rng);
-    this.average.afterUpdate(this.updatesDone);
+    this.average.afterUpdate(this.updatesDone, batch);
     return { loss: lossSteps > 0 ? lossSum / lossSteps : NaN, entropy, ...out, ...fit };
   }
 
@@ -211,7 +207,7 @@ export class MappoLagrangianTrainer implements Trainer {
     });
     this.critics.restore(tensors, json);
     this.updatesDone = Number(json.updatesDone ?? 0);
-    this.average.restore("policy_avg", json.policyAverage as { count?: number } | undefined, tensors);
+    this.average.restore("policy_avg", json.policyAverage as { snapshots?: number; count?: number } | undefined, tensors);
     if (!json.lagrange) throw new Error("checkpoint has no Lagrange multiplier state (not a mappo-lagrangian run?)");
     this.multiplier.restore(json.lagrange as LagrangeState);
   }

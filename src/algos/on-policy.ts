@@ -111,7 +111,7 @@ export abstract class OnPolicyTrainer implements Trainer {
     metricNames: readonly string[],
   ) {
     this.opt = new Adam(policy.variables, o.lr, 0.9, 0.999, o.adamEps);
-    this.average = new PolicyAverage(policy.variables, o.averageFraction, o.totalUpdates);
+    this.average = new PolicyAverage([policy], o.averageFraction, o.totalUpdates);
     this.critic = new Mlp("value", policy.inputDim, 1, { ...o.valueNet, outputGain: 1 }, initRng);
     this.criticOpt = new Adam(this.critic.variables, o.valueLr, 0.9, 0.999, o.adamEps);
     if (usesCost) {
@@ -269,7 +269,7 @@ export abstract class OnPolicyTrainer implements Trainer {
     }
     // nothing applied (KL stop on the first minibatch cannot happen: ρ = 1 there), but keep columns defined
     if (steps === 0) Object.assign(out, { loss: NaN, entropy: NaN });
-    this.average.afterUpdate(this.updatesDone);
+    this.average.afterUpdate(this.updatesDone, batch);
     return out;
   }
 
@@ -309,7 +309,7 @@ export abstract class OnPolicyTrainer implements Trainer {
       this.costCriticOpt.restore("cost_value_adam", Number(json.costValueAdamStep), tensors);
     }
     this.updatesDone = Number(json.updatesDone ?? 0);
-    this.average.restore("policy_avg", json.policyAverage as { count?: number } | undefined, tensors);
+    this.average.restore("policy_avg", json.policyAverage as { snapshots?: number; count?: number } | undefined, tensors);
     this.recentCosts = Array.isArray(json.recentCosts) ? (json.recentCosts as number[]).map(Number) : [];
     this.restoreExtra(json);
   }

@@ -56,7 +56,7 @@ export class ReinforceTrainer implements Trainer {
     rng: Rng,
   ) {
     this.opt = new Adam(policy.variables, o.lr, 0.9, 0.999, o.adamEps);
-    this.average = new PolicyAverage(policy.variables, o.averageFraction, o.totalUpdates);
+    this.average = new PolicyAverage([policy], o.averageFraction, o.totalUpdates);
     if (o.baseline === "value") {
       this.critic = new Mlp("value", policy.inputDim, 1, { ...o.valueNet, outputGain: 1 }, rng);
       this.criticOpt = new Adam(this.critic.variables, o.valueLr, 0.9, 0.999, o.adamEps);
@@ -119,7 +119,7 @@ export class ReinforceTrainer implements Trainer {
       this.opt.apply(clipped.grads);
       metrics.grad_norm = clipped.norm.dataSync()[0]!;
       tf.dispose([...gradList, ...clipped.grads, clipped.norm]);
-      this.average.afterUpdate(this.updatesDone);
+      this.average.afterUpdate(this.updatesDone, batch);
       return { loss, entropy, ...metrics };
     } finally {
       x.dispose();
@@ -160,7 +160,7 @@ export class ReinforceTrainer implements Trainer {
     restoreVariables("policy", this.policy.variables, tensors);
     this.opt.restore("policy_adam", Number(json.policyAdamStep), tensors);
     this.updatesDone = Number(json.updatesDone ?? 0);
-    this.average.restore("policy_avg", json.policyAverage as { count?: number } | undefined, tensors);
+    this.average.restore("policy_avg", json.policyAverage as { snapshots?: number; count?: number } | undefined, tensors);
     if (this.critic && this.criticOpt) {
       restoreVariables("value", this.critic.variables, tensors);
       this.criticOpt.restore("value_adam", Number(json.valueAdamStep), tensors);

@@ -449,14 +449,14 @@ const lagrangianSchema = z
       .number()
       .positive()
       .default(0.3)
-      .describe("Step size η of the dual update on the relative violation (J_C − d)/d: plain λ ← clamp(λ + η·(J_C − d)/d, 0, λ_max); pi: the integral gain in units of λ_0; adam: the Adam learning rate."),
+      .describe("Step size η of the dual update on the relative violation (J_C − d)/d: plain λ ← clamp(λ + η·(J_C − d)/d, 0, λ_max); pi: the integral gain in units u = max(λ_0, I); adam: the Adam learning rate."),
     lambdaMax: z.number().positive().default(100).describe("Upper clamp λ_max of the multiplier."),
-    kp: z.number().nonnegative().default(1).describe("pi: proportional gain K_P, λ = I + K_P·λ_0·(J_C − d)/d."),
+    kp: z.number().nonnegative().default(1).describe("pi: proportional gain K_P, λ = I + K_P·u·(J_C − d)/d with u = max(λ_0, I)."),
     optimizer: z
       .enum(["plain", "adam", "pid", "pi"])
       .default("pi")
       .describe(
-        "plain: projected gradient ascent; adam: Adam on −λ(J_C − d)/d then clamp (OmniSafe); pid: PID-Lagrangian (Stooke et al. 2020); pi: a PI controller in units of the starting λ_0, I ← max(0, I + lambdaLr·λ_0·(J_C − d)/d), λ = I + kp·λ_0·(J_C − d)/d (scale-free steps, damped).",
+        "plain: projected gradient ascent; adam: Adam on −λ(J_C − d)/d then clamp (OmniSafe); pid: PID-Lagrangian (Stooke et al. 2020); pi: a PI controller in units u = max(λ_0, I) of the starting λ_0 or the current integral, I ← max(0, I + lambdaLr·u·(J_C − d)/d), λ = I + kp·u·(J_C − d)/d (scale-free steps, damped; relative above λ_0, so an underestimated λ_0 grows geometrically).",
       ),
     pid: pidSchema.default(pidSchema.parse({})),
   })
@@ -572,7 +572,7 @@ const algoSchema = z
       .max(1)
       .default(0.5)
       .describe(
-        "Share of the last updates whose policy parameters are averaged into the final policy (the one checkpointed at the end, evaluated and served); 0 = the last iterate. The average of a primal-dual run's iterates is what converges to the constrained optimum (issue 14).",
+        "Share of the last updates whose policies are averaged into the final policy (the one checkpointed at the end, evaluated and served); 0 = the last iterate. The average is over action distributions: up to 16 iterates of the window are kept and the network is fitted to the mean of their probabilities on states of their batches (a mean of the weights is another policy). The average of a primal-dual run's iterates is what converges to the constrained optimum (issue 14).",
       ),
     reinforce: reinforceSchema.default(reinforceSchema.parse({})),
     ppo: ppoSchema.default(ppoSchema.parse({})),
