@@ -141,10 +141,13 @@ describe("PolicyAverage: the policy-space average of the last updates", () => {
     expect(params(c)).toEqual(params(a));
   });
 
-  it("refuses a checkpoint that holds the old parameter average, naming what to do", () => {
+  it("refuses to resume inside the window of the old parameter average, naming what to do; loads a finished one", () => {
     const p = new CategoricalPolicy(obsDim, 2, opts, new Rng(5));
     const avg = new PolicyAverage([p], 0.5, 10);
     expect(() => avg.restore("policy_avg", { count: 3 }, {})).toThrow(/parameter average.*train again/);
     expect(() => avg.restore("policy_avg", { count: 0 }, {})).not.toThrow();
+    // a finished run of the old format (all 5 updates of its window averaged): its weights are its final policy
+    expect(() => avg.restore("policy_avg", { count: 5 }, {})).not.toThrow();
+    expect(avg.state("policy_avg").json.snapshots).toBe(0);
   });
 });

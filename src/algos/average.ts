@@ -168,7 +168,9 @@ export class PolicyAverage {
 
   restore(prefix: string, json: { snapshots?: number; count?: number } | undefined, tensors: tf.NamedTensorMap): void {
     this.clear();
-    if (json?.snapshots === undefined && Number(json?.count ?? 0) > 0) {
+    const oldCount = Number(json?.count ?? 0);
+    // a finished run of that format already holds its final (weight-mean) policy: evaluate and serve it as it is
+    if (json?.snapshots === undefined && oldCount > 0 && oldCount < this.totalUpdates - this.start + 1) {
       throw new Error(
         "the checkpoint holds a parameter average of the policy (a maestro before the policy-space average of algo.averagePolicy): resume it with the version that wrote it, or train again",
       );
