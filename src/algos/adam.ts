@@ -95,13 +95,18 @@ export function namedVariables(prefix: string, vars: readonly tf.Variable[]): Ar
   return vars.map((tensor, i) => ({ name: `${prefix}/${i}`, tensor }));
 }
 
-/** Assigns checkpointed values to variables saved by {@link namedVariables}. */
-export function restoreVariables(prefix: string, vars: readonly tf.Variable[], tensors: tf.NamedTensorMap): void {
-  vars.forEach((v, i) => {
+/** The checkpointed tensors saved under `prefix/i` for each of `like`, checked against its shape. */
+export function checkpointTensors(prefix: string, like: readonly tf.Tensor[], tensors: tf.NamedTensorMap): tf.Tensor[] {
+  return like.map((v, i) => {
     const t = requireTensor(tensors, `${prefix}/${i}`);
     if (t.shape.join("x") !== v.shape.join("x")) {
       throw new Error(`checkpoint tensor ${prefix}/${i} has shape [${t.shape}] but the network expects [${v.shape}]`);
     }
-    v.assign(t);
+    return t;
   });
+}
+
+/** Assigns checkpointed values to variables saved by {@link namedVariables}. */
+export function restoreVariables(prefix: string, vars: readonly tf.Variable[], tensors: tf.NamedTensorMap): void {
+  checkpointTensors(prefix, vars, tensors).forEach((t, i) => vars[i]!.assign(t));
 }

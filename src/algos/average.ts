@@ -29,7 +29,7 @@
  */
 import { tf } from "../policy/backend.js";
 import type { CategoricalPolicy } from "../policy/policy.js";
-import { Adam, requireTensor } from "./adam.js";
+import { Adam, checkpointTensors, requireTensor } from "./adam.js";
 
 export const MAX_SNAPSHOTS = 16;
 export const ROWS_PER_SNAPSHOT = 128;
@@ -166,8 +166,10 @@ export class PolicyAverage {
     return { tensors, json: { snapshots: this.snaps.length } };
   }
 
-  restore(prefix: string, json: { snapshots?: number; count?: number } | undefined, tensors: tf.NamedTensorMap): void {
+  /** `stored` is the JSON {@link state} wrote (or, from a run before the policy-space average, `{ count }`). */
+  restore(prefix: string, stored: unknown, tensors: tf.NamedTensorMap): void {
     this.clear();
+    const json = stored as { snapshots?: number; count?: number } | undefined;
     const oldCount = Number(json?.count ?? 0);
     // a finished run of that format already holds its final (weight-mean) policy: evaluate and serve it as it is
     if (json?.snapshots === undefined && oldCount > 0 && oldCount < this.totalUpdates - this.start + 1) {
@@ -177,11 +179,7 @@ export class PolicyAverage {
     }
     const vars = this.vars;
     for (let k = 0; k < Number(json?.snapshots ?? 0); k++) {
-      const params = vars.map((v, i) => {
-        const t = requireTensor(tensors, `${prefix}/snap${k}/${i}`);
-        if (t.shape.join("x") !== v.shape.join("x")) throw new Error(`checkpoint tensor ${prefix}/snap${k}/${i} has shape [${t.shape}] but the network expects [${v.shape}]`);
-        return t.clone();
-      });
+      const params = checkpointTensors(`${prefix}/snap${k}`, vars, tensors).map((t) => t.clone());
       const obs = requireTensor(tensors, `${prefix}/snap${k}/obs`).clone() as tf.Tensor2D;
       const m = tensors[`${prefix}/snap${k}/mask`];
       this.snaps.push({ params, obs, ...(m ? { mask: m.clone() as tf.Tensor2D } : {}) });

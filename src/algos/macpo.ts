@@ -210,7 +210,7 @@ export class MacpoTrainer implements Trainer {
     for (const h of this.heads) restoreVariables(this.prefixOf(h), h.policy.variables, tensors);
     this.critics.restore(tensors, json);
     this.updatesDone = Number(json.updatesDone ?? 0);
-    this.average.restore("policy_avg", json.policyAverage as { snapshots?: number; count?: number } | undefined, tensors);
+    this.average.restore("policy_avg", json.policyAverage, tensors);
     this.restoreExtra(json);
   }
 

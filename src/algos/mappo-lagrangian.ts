@@ -207,7 +207,7 @@ export class MappoLagrangianTrainer implements Trainer {
     });
     this.critics.restore(tensors, json);
     this.updatesDone = Number(json.updatesDone ?? 0);
-    this.average.restore("policy_avg", json.policyAverage as { snapshots?: number; count?: number } | undefined, tensors);
+    this.average.restore("policy_avg", json.policyAverage, tensors);
     if (!json.lagrange) throw new Error("checkpoint has no Lagrange multiplier state (not a mappo-lagrangian run?)");
     this.multiplier.restore(json.lagrange as LagrangeState);
   }

@@ -309,7 +309,7 @@ export abstract class OnPolicyTrainer implements Trainer {
       this.costCriticOpt.restore("cost_value_adam", Number(json.costValueAdamStep), tensors);
     }
     this.updatesDone = Number(json.updatesDone ?? 0);
-    this.average.restore("policy_avg", json.policyAverage as { snapshots?: number; count?: number } | undefined, tensors);
+    this.average.restore("policy_avg", json.policyAverage, tensors);
     this.recentCosts = Array.isArray(json.recentCosts) ? (json.recentCosts as number[]).map(Number) : [];
     this.restoreExtra(json);
   }

@@ -160,7 +160,7 @@ export class ReinforceTrainer implements Trainer {
     restoreVariables("policy", this.policy.variables, tensors);
     this.opt.restore("policy_adam", Number(json.policyAdamStep), tensors);
     this.updatesDone = Number(json.updatesDone ?? 0);
-    this.average.restore("policy_avg", json.policyAverage as { snapshots?: number; count?: number } | undefined, tensors);
+    this.average.restore("policy_avg", json.policyAverage, tensors);
     if (this.critic && this.criticOpt) {
       restoreVariables("value", this.critic.variables, tensors);
       this.criticOpt.restore("value_adam", Number(json.valueAdamStep), tensors);
