@@ -35,12 +35,16 @@ function params(p: CategoricalPolicy): Float32Array[] {
   return p.variables.map((v) => Float32Array.from(v.dataSync()));
 }
 
-/** Runs `updates` updates (a new iterate each) through an average of the whole run; returns the mean probabilities. */
-function runWindow(p: CategoricalPolicy, avg: PolicyAverage, updates: number, from = 1, masks?: Uint8Array): Float32Array[] {
-  const r = new Rng(`iterates-${from}`);
+/**
+ * Runs updates 1..`updates` (a new iterate each) through `avg`; returns each iterate's probabilities on the
+ * batch, and its parameters in `snapshots` when given.
+ */
+function runWindow(p: CategoricalPolicy, avg: PolicyAverage, updates: number, masks?: Uint8Array, snapshots?: Float32Array[][]): Float32Array[] {
+  const r = new Rng("iterates-1");
   const seen: Float32Array[] = [];
-  for (let k = from; k <= updates; k++) {
+  for (let k = 1; k <= updates; k++) {
     perturb(p, r);
+    snapshots?.push(params(p));
     const b = batch(0, masks);
     seen.push(p.probs(b.obs, rows, masks));
     avg.afterUpdate(k, b);
@@ -63,15 +67,8 @@ describe("PolicyAverage: the policy-space average of the last updates", () => {
     const p = new CategoricalPolicy(obsDim, 3, opts, new Rng(1));
     const avg = new PolicyAverage([p], 1, 4);
     const snapshots: Float32Array[][] = [];
-    const r = new Rng("iterates-1");
-    const seen: Float32Array[] = [];
+    const seen = runWindow(p, avg, 4, undefined, snapshots);
     const b = batch(0);
-    for (let k = 1; k <= 4; k++) {
-      perturb(p, r);
-      snapshots.push(params(p));
-      seen.push(p.probs(b.obs, rows));
-      avg.afterUpdate(k, b);
-    }
     const target = mean(seen);
     const fitted = p.probs(b.obs, rows);
     for (let i = 0; i < target.length; i++) expect(Math.abs(fitted[i]! - target[i]!)).toBeLessThan(0.02);
@@ -90,7 +87,7 @@ describe("PolicyAverage: the policy-space average of the last updates", () => {
     for (let r = 0; r < rows; r += 2) masks[r * 3 + 2] = 0;
     const p = new CategoricalPolicy(obsDim, 3, opts, new Rng(2));
     const avg = new PolicyAverage([p], 1, 3);
-    const target = mean(runWindow(p, avg, 3, 1, masks));
+    const target = mean(runWindow(p, avg, 3, masks));
     const fitted = p.probs(batch(0).obs, rows, masks);
     for (let i = 0; i < target.length; i++) expect(Math.abs(fitted[i]! - target[i]!)).toBeLessThan(0.02);
     for (let r = 0; r < rows; r += 2) expect(fitted[r * 3 + 2]).toBe(0);
