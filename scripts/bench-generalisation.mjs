@@ -17,7 +17,11 @@
  *       [--trainers ppo-lagrangian,p3o,cpo,reinforce,ppo] [--heads 1|2] [--workers 2] [--set key=value ...]
  *       [--json results.json] [--verbose] [--write-configs DIR]
  * `--resume FILE` appends every finished run to FILE (JSON lines) and skips the runs already in it, so an
- * interrupted benchmark continues where it stopped (same options).
+ * interrupted benchmark continues where it stopped. Each line records its `--set` overrides; a run in FILE
+ * measured with other overrides is an error (use another file), so one file never mixes two settings.
+ * `--baseline FILE` (a --resume file of another setting) compares the runs both files hold, pair by pair
+ * (same problem, trainer and seed): passes in each, runs fixed and runs broken — a candidate default is
+ * judged on the same problems, not on a fresh draw.
  * `--write-configs DIR` writes each problem × trainer config (what the runs train on) to DIR and stops:
  * `maestro train DIR/<problem>-<trainer>.yaml`, `maestro oracle ...` reproduce a single run.
  * `--set` applies an override to every run (to measure a candidate default before changing the schema).
@@ -46,6 +50,7 @@ const { values } = parseArgs({
     "keep-runs": { type: "boolean", default: false },
     "write-configs": { type: "string" },
     resume: { type: "string" },
+    baseline: { type: "string" },
   },
 });
 
@@ -104,19 +109,42 @@ for (const p of family) {
   }
 }
 
+/** The runs of a --resume file (JSON lines), each line checked; `file` names the option in errors. */
+function readRuns(file, option) {
+  return fs
+    .readFileSync(file, "utf8")
+    .split("\n")
+    .map((l, i) => [l, i + 1])
+    .filter(([l]) => l.trim())
+    .map(([l, line]) => {
+      let r;
+      try {
+        r = JSON.parse(l);
+      } catch (e) {
+        throw new Error(`${option} ${file}, line ${line}: not JSON (${e.message})`);
+      }
+      if (typeof r?.key !== "string" || typeof r?.trainer !== "string") throw new Error(`${option} ${file}, line ${line}: not a run record (no "key" or "trainer")`);
+      return r;
+    });
+}
+/** A record's overrides as one comparable string, in any order (records written before overrides were stored: none). */
+const setsOf = (r) => JSON.stringify([...(r.sets ?? [])].sort());
+const sets = setsOf({ sets: values.set });
+
 let done = 0;
 const results = [];
-// --resume: runs already measured (same keys) are read back and not run again
+// --resume: runs already measured (same keys, same --set overrides) are read back and not run again
 if (values.resume && fs.existsSync(values.resume)) {
-  const have = new Map(
-    fs
-      .readFileSync(values.resume, "utf8")
-      .split("\n")
-      .filter((l) => l.trim())
-      .map((l) => JSON.parse(l))
-      .filter((r) => !r.failed)
-      .map((r) => [r.key, r]),
-  );
+  const wanted = new Set(jobs.map((j) => j.key));
+  const rows = readRuns(values.resume, "--resume");
+  const other = rows.find((r) => wanted.has(r.key) && setsOf(r) !== sets);
+  if (other) {
+    throw new Error(
+      `--resume ${values.resume}: run ${other.key} was measured with --set ${setsOf(other)}, this benchmark uses --set ${sets}; ` +
+        `resume with the same overrides or write to another file`,
+    );
+  }
+  const have = new Map(rows.filter((r) => !r.failed).map((r) => [r.key, r]));
   for (let i = jobs.length - 1; i >= 0; i--) {
     const r = have.get(jobs[i].key);
     if (r) {
@@ -127,6 +155,7 @@ if (values.resume && fs.existsSync(values.resume)) {
   console.error(`--resume ${values.resume}: ${results.length} runs already measured, ${jobs.length} to run`);
 }
 const record = (r) => {
+  r.sets = values.set;
   results.push(r);
   if (values.resume) fs.appendFileSync(values.resume, JSON.stringify(r) + "\n");
 };
@@ -227,6 +256,22 @@ if (misses.length > 0 && !values.verbose) {
   console.log(`\nmisses:`);
   for (const r of misses.sort((a, b) => a.key.localeCompare(b.key))) {
     console.log(r.failed ? `  ${r.key}: failed (${r.failed})` : `  ${r.key}: ratio ${r.ratio.toFixed(3)}, J_C/d ${r.costRatio.toFixed(3)}${r.lambda !== null ? `, final λ|κ ${Number(r.lambda).toPrecision(3)} (λ* ${r.lambdaStar.toPrecision(3)})` : ""}`);
+  }
+}
+if (values.baseline) {
+  // paired comparison: the same problem × trainer × seed in both settings
+  const base = new Map(readRuns(values.baseline, "--baseline").filter((r) => !r.failed).map((r) => [r.key, r]));
+  const baseSets = [...new Set([...base.values()].map(setsOf))].join(" or ");
+  console.log(`\npaired with --baseline ${values.baseline} (--set ${baseSets === "[]" ? "none" : baseSets}), runs measured in both:`);
+  console.log(`| trainer | paired runs | pass (baseline) | pass (this) | fixed | broken | median J_R/J_R* (value/value*) baseline → this |`);
+  console.log(`|---|---|---|---|---|---|---|`);
+  for (const trainer of trainers) {
+    const pairs = results.filter((r) => r.trainer === trainer && !r.failed && base.has(r.key)).map((r) => [base.get(r.key), r]);
+    const count = (f) => pairs.filter(f).length;
+    console.log(
+      `| ${trainer} | ${pairs.length} | ${count(([b]) => b.pass)} | ${count(([, r]) => r.pass)} | ${count(([b, r]) => !b.pass && r.pass)} | ` +
+        `${count(([b, r]) => b.pass && !r.pass)} | ${median(pairs.map(([b]) => b.ratio)).toFixed(3)} → ${median(pairs.map(([, r]) => r.ratio)).toFixed(3)} |`,
+    );
   }
 }
 if (values.json) fs.writeFileSync(values.json, JSON.stringify({ familySeed, heads, problems: family.map(describeProblem), results }, null, 2) + "\n");
