@@ -131,6 +131,9 @@ function readRuns(file, option) {
 const setsOf = (r) => JSON.stringify([...(r.sets ?? [])].sort());
 const sets = setsOf({ sets: values.set });
 
+// --baseline is read (and checked) before anything runs, not after the benchmark
+const base = values.baseline ? new Map(readRuns(values.baseline, "--baseline").filter((r) => !r.failed).map((r) => [r.key, r])) : null;
+
 let done = 0;
 const results = [];
 // --resume: runs already measured (same keys, same --set overrides) are read back and not run again
@@ -258,9 +261,8 @@ if (misses.length > 0 && !values.verbose) {
     console.log(r.failed ? `  ${r.key}: failed (${r.failed})` : `  ${r.key}: ratio ${r.ratio.toFixed(3)}, J_C/d ${r.costRatio.toFixed(3)}${r.lambda !== null ? `, final λ|κ ${Number(r.lambda).toPrecision(3)} (λ* ${r.lambdaStar.toPrecision(3)})` : ""}`);
   }
 }
-if (values.baseline) {
+if (base) {
   // paired comparison: the same problem × trainer × seed in both settings
-  const base = new Map(readRuns(values.baseline, "--baseline").filter((r) => !r.failed).map((r) => [r.key, r]));
   const baseSets = [...new Set([...base.values()].map(setsOf))].join(" or ");
   console.log(`\npaired with --baseline ${values.baseline} (--set ${baseSets === "[]" ? "none" : baseSets}), runs measured in both:`);
   console.log(`| trainer | paired runs | pass (baseline) | pass (this) | fixed | broken | median J_R/J_R* (value/value*) baseline → this |`);
