@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config/load.js";
+import { defaultUpdates } from "../src/config/schema.js";
 import { train } from "../src/run/train.js";
 import { startSimServer } from "../src/llm/sim-server.js";
 import YAML from "yaml";
@@ -28,5 +29,22 @@ describe("configs/", () => {
     } finally {
       await server?.close();
     }
+  });
+});
+
+describe("train.updates left out", () => {
+  const file = path.join(dir, "sim-budget.yaml");
+  it("takes the trainer's measured default; a value in the config or a --set wins", () => {
+    expect((YAML.parse(fs.readFileSync(file, "utf8")) as { train?: { updates?: number } }).train?.updates).toBeUndefined();
+    expect(loadConfig(file).train.updates).toBe(defaultUpdates["ppo-lagrangian"]);
+    const p3o = loadConfig(file, { sets: ["algo.name=p3o"] });
+    expect(p3o.train.updates).toBe(300);
+    expect(defaultUpdates.cpo).toBe(150);
+    expect(loadConfig(file, { sets: ["algo.name=p3o", "train.updates=40"] }).train.updates).toBe(40);
+    // what a run folder's config.yaml holds is the resolved number: read back under another trainer, it stays
+    const tmp = tmpDir();
+    const saved = path.join(tmp, "config.yaml");
+    fs.writeFileSync(saved, YAML.stringify({ ...p3o, algo: { ...p3o.algo, name: "cpo" } }));
+    expect(loadConfig(saved).train.updates).toBe(300);
   });
 });
