@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 
-import { PolicyAverage, type AverageBatch } from "../src/algos/average.js";
+import { AVERAGE_ROWS, PolicyAverage, type AverageBatch } from "../src/algos/average.js";
 import { Rng } from "../src/core/rng.js";
 import { CategoricalPolicy } from "../src/policy/policy.js";
 import { selectBackend, tf } from "../src/policy/backend.js";
@@ -117,7 +117,7 @@ describe("PolicyAverage: the policy-space average of the last updates", () => {
     const avgB = new PolicyAverage([b], 1, 6);
     runWindow(b, avgB, 3);
     const st = avgB.state("policy_avg");
-    expect(st.json.snapshots).toBe(3);
+    expect(st.json.rows).toBe(3 * rows);
     const saved: tf.NamedTensorMap = Object.fromEntries(st.tensors.map((t) => [t.name, t.tensor.clone()]));
     const saveParams = params(b);
     avgB.dispose();
@@ -138,13 +138,56 @@ describe("PolicyAverage: the policy-space average of the last updates", () => {
     expect(params(c)).toEqual(params(a));
   });
 
-  it("refuses to resume inside the window of the old parameter average, naming what to do; loads a finished one", () => {
+  it("weights each iterate by how often it visits a state: the mixture's policy, not the plain mean", () => {
+    // two states; iterate 1 lives in A (5 of 6 rows), iterate 2 in B
+    const A = [0, 1, 0, 1];
+    const B = [1, 0, 1, 1];
+    const visits = (states: number[][]): AverageBatch => ({ obs: Float32Array.from(states.flat()), obsDim, rows: states.length });
+    const b1 = visits([A, A, A, A, A, B]);
+    const b2 = visits([A, B, B, B, B, B]);
+    const p = new CategoricalPolicy(obsDim, 3, opts, new Rng(6));
+    const avg = new PolicyAverage([p], 1, 2);
+    const r = new Rng("iterates-2");
+    const at: Float32Array[] = [];
+    for (const [k, b] of [b1, b2].entries()) {
+      perturb(p, r, 3);
+      at.push(p.probs(Float32Array.from([...A, ...B]), 2));
+      avg.afterUpdate(k + 1, b);
+    }
+    const fitted = p.probs(Float32Array.from([...A, ...B]), 2);
+    let plainGap = 0;
+    for (let a = 0; a < 3; a++) {
+      const wantA = (5 * at[0]![a]! + 1 * at[1]![a]!) / 6;
+      const wantB = (1 * at[0]![3 + a]! + 5 * at[1]![3 + a]!) / 6;
+      expect(Math.abs(fitted[a]! - wantA)).toBeLessThan(0.02);
+      expect(Math.abs(fitted[3 + a]! - wantB)).toBeLessThan(0.02);
+      plainGap = Math.max(plainGap, Math.abs(wantA - (at[0]![a]! + at[1]![a]!) / 2), Math.abs(wantB - (at[0]![3 + a]! + at[1]![3 + a]!) / 2));
+    }
+    // the iterates disagree enough that the plain mean would be another policy
+    expect(plainGap).toBeGreaterThan(0.05);
+    expect(avg.finalKl).toBeLessThan(1e-3);
+  });
+
+  it("keeps a fixed budget of rows however long the window", () => {
+    const p = new CategoricalPolicy(obsDim, 2, opts, new Rng(7));
+    const avg = new PolicyAverage([p], 0.5, 400);
+    expect(avg.rowsPerUpdate).toBe(Math.floor(AVERAGE_ROWS / 200));
+    const big: AverageBatch = { obs: new Float32Array(500 * obsDim).map((_, i) => (i % 7) / 7), obsDim, rows: 500 };
+    for (let k = 201; k <= 300; k++) avg.afterUpdate(k, big);
+    expect(avg.rows).toBe(100 * avg.rowsPerUpdate);
+    expect(avg.rows).toBeLessThanOrEqual(AVERAGE_ROWS);
+  });
+
+  it("refuses to resume inside the window of an older average's checkpoint, naming what to do; loads a finished one", () => {
     const p = new CategoricalPolicy(obsDim, 2, opts, new Rng(5));
     const avg = new PolicyAverage([p], 0.5, 10);
-    expect(() => avg.restore("policy_avg", { count: 3 }, {})).toThrow(/parameter average.*train again/);
+    expect(() => avg.restore("policy_avg", { count: 3 }, {})).toThrow(/algo\.averagePolicy in an older format.*train again/);
+    // the 16-snapshot format: snapshots are kept only inside the window (a finished run has fitted and dropped them)
+    expect(() => avg.restore("policy_avg", { snapshots: 4 }, {})).toThrow(/older format.*resume it with the version that wrote it/);
+    expect(() => avg.restore("policy_avg", { snapshots: 0 }, {})).not.toThrow();
     expect(() => avg.restore("policy_avg", { count: 0 }, {})).not.toThrow();
     // a finished run of the old format (all 5 updates of its window averaged): its weights are its final policy
     expect(() => avg.restore("policy_avg", { count: 5 }, {})).not.toThrow();
-    expect(avg.state("policy_avg").json.snapshots).toBe(0);
+    expect(avg.state("policy_avg").json.rows).toBe(0);
   });
 });

@@ -23,7 +23,7 @@ describe.each(["plain", "pid"])("kill and resume: ppo-lagrangian (%s λ optimise
     const metrics = path.join(killed, "metrics.csv");
     await new Promise<void>((resolve, reject) => {
       const timer = setInterval(() => {
-        // inside the averaging window (algo.averagePolicy 0.5: updates 8–14), so the checkpoint carries its snapshots
+        // inside the averaging window (algo.averagePolicy 0.5: updates 8–14), so the checkpoint carries its kept rows
         if (rows(metrics) >= 9) {
           clearInterval(timer);
           child.kill("SIGKILL");

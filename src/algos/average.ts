@@ -11,28 +11,39 @@
  * dual subgradient methods"; the averaged policy of constrained RL: Le, Voloshin & Yue 2019, "Batch
  * policy learning under constraints").
  *
- * The average is taken over the policies' action distributions, not over their parameters. A mean of
- * the weights of a tanh network is not the network of the mean policy: on a held-out family problem
- * (cmdp-1-12, CPO, seed 1) the iterates of the window average J_C = 1.011·d, the state-wise mean of
- * their probabilities 1.017·d, and the network with the mean weights 0.813·d. So (the average policy
- * network of Neural Fictitious Self-Play, Heinrich & Silver 2016, fitted once at the end):
- *   - every `stride`-th update of the window (at most {@link MAX_SNAPSHOTS}) keeps a copy of the policy
- *     parameters and up to {@link ROWS_PER_SNAPSHOT} observation rows (and action masks) of that
- *     update's batch, spread evenly over the batch: the states the policies of the window visit, as
- *     often as they visit them;
- *   - after the last update the target at each kept row is π̄(·|s) = mean over the snapshots of π_k(·|s)
- *     (per head for a factored policy), and the network, starting from the last iterate, is fitted to
- *     it by full-batch Adam on the mean KL(π̄‖π_θ) until it is below {@link DISTILL_TOL} or
- *     {@link DISTILL_STEPS} steps are done. Deterministic (no sampling), so a resumed run ends with the
- *     same policy.
- * The snapshots and rows are part of the trainer's checkpoint.
+ * Which average. Running the iterates π_1…π_n of the window in turn (one episode batch each) spends, on
+ * average, J_C = mean_k J_C(π_k) and earns the mean J_R. One stationary policy does the same: the
+ * mixture whose occupancy measure is the mean of the iterates' occupancy measures d_k, which at a state
+ * s acts with π̄(·|s) = Σ_k d_k(s) π_k(·|s) / Σ_k d_k(s) — each iterate weighted by how often it visits s.
+ * It is neither the network with the mean weights (a mean of the weights of a tanh network is another
+ * policy: on cmdp-1-12, CPO, seed 1, the iterates average J_C = 1.011·d and the mean-weight network
+ * 0.813·d) nor the plain state-wise mean of the π_k (which weights an iterate that never visits s as much
+ * as one that lives there).
+ *
+ * How (the average policy network of Neural Fictitious Self-Play, Heinrich & Silver 2016, fitted once at
+ * the end; there it is fitted to the played actions, here to their probabilities):
+ *   - after every update of the window, {@link AVERAGE_ROWS}/n observation rows of that update's batch
+ *     (spread evenly over it: the states the iterate visits, as often as it visits them) are kept with the
+ *     iterate's own action probabilities there (and the action masks) — no parameters;
+ *   - after the last update the network, starting from the last iterate, is fitted by full-batch Adam to
+ *     the kept rows, each row's target its own iterate's probabilities. The minimiser of that
+ *     cross-entropy at a state is the visit-weighted mean of the targets at that state, which is π̄. Rows
+ *     with identical observation and mask are pooled first (target: their mean, weight: their count), so
+ *     the loss is the KL(π̄‖π_θ) itself and the fit stops once it is below {@link DISTILL_TOL} (or after
+ *     {@link DISTILL_STEPS} steps). Deterministic (no sampling), so a resumed run ends with the same policy.
+ * The kept rows are part of the trainer's checkpoint.
+ *
+ * Measured against the previous form (at most 16 parameter snapshots, one every 5 updates, target the
+ * unweighted mean of their probabilities): on cmdp-2-27 (PPO-Lagrangian, seed 0) the window's own
+ * episodes spend 1.005·d at 0.97 of J_R*, the 16-snapshot average 0.959·d at 0.926 and the average of all
+ * ~75 iterates 0.996·d at 0.961 — too few snapshots, not the fit, lost the budget.
  */
 import { tf } from "../policy/backend.js";
 import type { CategoricalPolicy } from "../policy/policy.js";
-import { Adam, checkpointTensors, requireTensor } from "./adam.js";
+import { Adam, requireTensor } from "./adam.js";
 
-export const MAX_SNAPSHOTS = 16;
-export const ROWS_PER_SNAPSHOT = 128;
+/** Rows kept over the whole window (each update keeps AVERAGE_ROWS / window length of its batch). */
+export const AVERAGE_ROWS = 2048;
 export const DISTILL_STEPS = 500;
 export const DISTILL_LR = 1e-3;
 export const DISTILL_TOL = 1e-4;
@@ -45,18 +56,22 @@ export interface AverageBatch {
   masks?: Uint8Array;
 }
 
-/** One kept policy of the window: its parameters and rows of its batch. */
-interface Snapshot {
-  params: tf.Tensor[];
-  obs: tf.Tensor2D;
-  mask?: tf.Tensor2D;
+/** Rows kept from one or more updates: observations, masks (single head) and each head's probabilities there. */
+interface Kept {
+  rows: number;
+  obs: Float32Array;
+  mask?: Uint8Array;
+  probs: Float32Array[];
 }
 
 export class PolicyAverage {
-  private snaps: Snapshot[] = [];
+  private kept: Kept[] = [];
+  /** The tensors the last {@link state} made (disposed by the next call and by {@link dispose}). */
+  private stateTensors: tf.Tensor[] = [];
   /** First update (1-based count of updates applied) of the window. */
   readonly start: number;
-  readonly stride: number;
+  /** Rows each update of the window keeps. */
+  readonly rowsPerUpdate: number;
   /** Mean KL(π̄‖π) of the fitted final policy on the kept rows (NaN until it is fitted). */
   finalKl = NaN;
 
@@ -69,65 +84,119 @@ export class PolicyAverage {
   ) {
     const n = Math.round(Math.min(1, Math.max(0, fraction)) * totalUpdates);
     this.start = n > 1 ? totalUpdates - n + 1 : Infinity;
-    this.stride = Math.max(1, Math.ceil(n / (MAX_SNAPSHOTS - 1)));
+    this.rowsPerUpdate = n > 1 ? Math.max(1, Math.floor(AVERAGE_ROWS / n)) : 0;
   }
 
-  private get vars(): tf.Variable[] {
-    return this.heads.flatMap((h) => h.variables);
+  /** Rows kept so far. */
+  get rows(): number {
+    return this.kept.reduce((s, k) => s + k.rows, 0);
   }
 
   /** Call after every update with the number of updates applied so far and that update's batch. */
   afterUpdate(updatesDone: number, batch: AverageBatch): void {
     if (updatesDone < this.start || updatesDone > this.totalUpdates) return;
-    const last = updatesDone === this.totalUpdates;
-    if ((updatesDone - this.start) % this.stride === 0 || last) this.keep(batch);
-    if (last && this.snaps.length > 1) this.fit();
+    this.keep(batch);
+    if (updatesDone === this.totalUpdates) this.fit();
   }
 
   private keep(batch: AverageBatch): void {
-    const step = Math.max(1, Math.ceil(batch.rows / ROWS_PER_SNAPSHOT));
-    const rows: number[] = [];
-    for (let r = 0; r < batch.rows; r += step) rows.push(r);
+    const m = Math.min(this.rowsPerUpdate, batch.rows);
+    if (m === 0) return;
     const d = batch.obsDim;
-    const obs = new Float32Array(rows.length * d);
-    rows.forEach((r, i) => obs.set(batch.obs.subarray(r * d, (r + 1) * d), i * d));
-    const snap: Snapshot = { params: this.vars.map((v) => v.clone()), obs: tf.tensor2d(obs, [rows.length, d]) };
-    if (batch.masks && this.heads.length === 1) {
-      const k = this.heads[0]!.numActions;
-      const m = new Float32Array(rows.length * k);
-      rows.forEach((r, i) => m.set(batch.masks!.subarray(r * k, (r + 1) * k), i * k));
-      snap.mask = tf.tensor2d(m, [rows.length, k]);
+    const masked = batch.masks !== undefined && this.heads.length === 1;
+    const k = this.heads[0]!.numActions;
+    const obs = new Float32Array(m * d);
+    const mask = masked ? new Uint8Array(m * k) : undefined;
+    for (let i = 0; i < m; i++) {
+      const r = Math.floor(((i + 0.5) * batch.rows) / m);
+      obs.set(batch.obs.subarray(r * d, (r + 1) * d), i * d);
+      if (mask) mask.set(batch.masks!.subarray(r * k, (r + 1) * k), i * k);
     }
-    this.snaps.push(snap);
+    this.kept.push({ rows: m, obs, ...(mask ? { mask } : {}), probs: this.heads.map((h) => h.probs(obs, m, mask)) });
   }
 
-  /** Fits the policy to the state-wise mean of the snapshots' action distributions. */
+  /** All kept rows as one block. */
+  private joined(): Kept | undefined {
+    if (this.kept.length === 0) return undefined;
+    if (this.kept.length === 1) return this.kept[0]!;
+    const cat = <T extends Float32Array | Uint8Array>(parts: T[], make: (n: number) => T): T => {
+      const out = make(parts.reduce((s, p) => s + p.length, 0));
+      let o = 0;
+      for (const p of parts) {
+        out.set(p, o);
+        o += p.length;
+      }
+      return out;
+    };
+    const masked = this.kept[0]!.mask !== undefined;
+    return {
+      rows: this.rows,
+      obs: cat(this.kept.map((k) => k.obs), (n) => new Float32Array(n)),
+      ...(masked ? { mask: cat(this.kept.map((k) => k.mask!), (n) => new Uint8Array(n)) } : {}),
+      probs: this.heads.map((_, h) => cat(this.kept.map((k) => k.probs[h]!), (n) => new Float32Array(n))),
+    };
+  }
+
+  /** Fits the policy to π̄: the visit-weighted mean of the kept rows' probabilities, state by state. */
   private fit(): void {
-    const vars = this.vars;
-    const x = tf.concat(this.snaps.map((s) => s.obs)) as tf.Tensor2D;
-    const mask = this.snaps[0]!.mask ? (tf.concat(this.snaps.map((s) => s.mask!)) as tf.Tensor2D) : undefined;
-    const n = x.shape[0];
-    const lastIterate = vars.map((v) => v.clone());
-    const targets: tf.Tensor2D[] = this.heads.map((h) => tf.zeros([n, h.numActions]));
-    const logTargets: tf.Tensor2D[] = [];
+    const all = this.joined();
+    this.kept = [];
+    if (!all) return;
+    const d = all.obs.length / all.rows;
+    const k0 = this.heads[0]!.numActions;
+    // pool rows with the same observation and mask: their mean target, weighted by their count
+    const groupOf = new Map<string, number>();
+    const first: number[] = [];
+    const count: number[] = [];
+    const rowGroup = new Int32Array(all.rows);
+    for (let r = 0; r < all.rows; r++) {
+      const bytes = Buffer.from(all.obs.buffer, all.obs.byteOffset + r * d * 4, d * 4).toString("latin1");
+      const key = all.mask ? bytes + Buffer.from(all.mask.subarray(r * k0, (r + 1) * k0)).toString("latin1") : bytes;
+      let g = groupOf.get(key);
+      if (g === undefined) {
+        g = first.length;
+        groupOf.set(key, g);
+        first.push(r);
+        count.push(0);
+      }
+      count[g]! += 1;
+      rowGroup[r] = g;
+    }
+    const G = first.length;
+    const obs = new Float32Array(G * d);
+    first.forEach((r, g) => obs.set(all.obs.subarray(r * d, (r + 1) * d), g * d));
+    const targetArrays = this.heads.map((h, i) => {
+      const k = h.numActions;
+      const t = new Float32Array(G * k);
+      for (let r = 0; r < all.rows; r++) {
+        const g = rowGroup[r]!;
+        for (let a = 0; a < k; a++) t[g * k + a]! += all.probs[i]![r * k + a]! / count[g]!;
+      }
+      return t;
+    });
+    let maskArr: Uint8Array | undefined;
+    if (all.mask) {
+      maskArr = new Uint8Array(G * k0);
+      first.forEach((r, g) => maskArr!.set(all.mask!.subarray(r * k0, (r + 1) * k0), g * k0));
+    }
+
+    const vars = this.heads.flatMap((h) => h.variables);
+    const x = tf.tensor2d(obs, [G, d]);
+    const mask = maskArr ? tf.tensor2d(maskArr, [G, k0], "float32") : undefined;
+    const weight = tf.tensor1d(count.map((c) => c / all.rows));
+    const targets = this.heads.map((h, i) => tf.tensor2d(targetArrays[i]!, [G, h.numActions]));
+    const logTargets = targets.map((t) => tf.tidy(() => tf.log(tf.maximum(t, 1e-12)) as tf.Tensor2D));
     const opt = new Adam(vars, DISTILL_LR);
     try {
-      for (const snap of this.snaps) {
-        vars.forEach((v, i) => v.assign(snap.params[i]!));
-        this.heads.forEach((h, i) => {
-          const next = tf.tidy(() => tf.add(targets[i]!, tf.div(tf.softmax(h.logits(x, mask)), this.snaps.length)));
-          targets[i]!.dispose();
-          targets[i] = next as tf.Tensor2D;
-        });
-      }
-      vars.forEach((v, i) => v.assign(lastIterate[i]!));
-      for (const t of targets) logTargets.push(tf.tidy(() => tf.log(tf.maximum(t, 1e-12)) as tf.Tensor2D));
       // KL(π̄‖π) = Σ_a π̄ (log π̄ − log π): its gradient is the cross-entropy's (the entropy of π̄ is constant)
       const klOf = (): tf.Scalar =>
-        tf.tidy(() =>
-          this.heads
-            .map((h, i) => tf.mean(tf.sum(tf.mul(targets[i]!, tf.sub(logTargets[i]!, tf.logSoftmax(h.logits(x, mask)))), 1)))
-            .reduce((a, b) => tf.add(a, b)) as tf.Scalar,
+        tf.tidy(
+          () =>
+            this.heads
+              .map((h, i) =>
+                tf.sum(tf.mul(weight, tf.sum(tf.mul(targets[i]!, tf.sub(logTargets[i]!, tf.logSoftmax(h.logits(x, mask)))), 1))),
+              )
+              .reduce((a, b) => tf.add(a, b)) as tf.Scalar,
         );
       for (let step = 0; step < DISTILL_STEPS; step++) {
         const { value, grads } = tf.variableGrads(klOf, vars);
@@ -145,48 +214,56 @@ export class PolicyAverage {
       kl.dispose();
     } finally {
       opt.dispose();
-      tf.dispose([x, ...(mask ? [mask] : []), ...lastIterate, ...targets, ...logTargets]);
-      this.clear();
+      tf.dispose([x, weight, ...(mask ? [mask] : []), ...targets, ...logTargets]);
     }
-  }
-
-  private clear(): void {
-    for (const s of this.snaps) tf.dispose([...s.params, s.obs, ...(s.mask ? [s.mask] : [])]);
-    this.snaps = [];
   }
 
   /** Checkpoint tensors (prefix/…) and JSON. */
-  state(prefix: string): { tensors: Array<{ name: string; tensor: tf.Tensor }>; json: { snapshots: number } } {
-    const tensors: Array<{ name: string; tensor: tf.Tensor }> = [];
-    this.snaps.forEach((s, k) => {
-      s.params.forEach((tensor, i) => tensors.push({ name: `${prefix}/snap${k}/${i}`, tensor }));
-      tensors.push({ name: `${prefix}/snap${k}/obs`, tensor: s.obs });
-      if (s.mask) tensors.push({ name: `${prefix}/snap${k}/mask`, tensor: s.mask });
-    });
-    return { tensors, json: { snapshots: this.snaps.length } };
+  state(prefix: string): { tensors: Array<{ name: string; tensor: tf.Tensor }>; json: { rows: number } } {
+    tf.dispose(this.stateTensors);
+    this.stateTensors = [];
+    const all = this.joined();
+    if (!all) return { tensors: [], json: { rows: 0 } };
+    const d = all.obs.length / all.rows;
+    const tensors: Array<{ name: string; tensor: tf.Tensor }> = [{ name: `${prefix}/obs`, tensor: tf.tensor2d(all.obs, [all.rows, d]) }];
+    if (all.mask) tensors.push({ name: `${prefix}/mask`, tensor: tf.tensor2d(all.mask, [all.rows, this.heads[0]!.numActions], "int32") });
+    this.heads.forEach((h, i) => tensors.push({ name: `${prefix}/probs${i}`, tensor: tf.tensor2d(all.probs[i]!, [all.rows, h.numActions]) }));
+    this.stateTensors = tensors.map((t) => t.tensor);
+    return { tensors, json: { rows: all.rows } };
   }
 
-  /** `stored` is the JSON {@link state} wrote (or, from a run before the policy-space average, `{ count }`). */
+  /**
+   * `stored` is the JSON {@link state} wrote; from older versions, `{ snapshots }` (16 parameter snapshots) or
+   * `{ count }` (a parameter average). A finished run of either holds its final policy and loads; resuming
+   * one inside its window cannot continue its average and is refused.
+   */
   restore(prefix: string, stored: unknown, tensors: tf.NamedTensorMap): void {
-    this.clear();
-    const json = stored as { snapshots?: number; count?: number } | undefined;
+    this.kept = [];
+    const json = stored as { rows?: number; snapshots?: number; count?: number } | undefined;
     const oldCount = Number(json?.count ?? 0);
-    // a finished run of that format already holds its final (weight-mean) policy: evaluate and serve it as it is
-    if (json?.snapshots === undefined && oldCount > 0 && oldCount < this.totalUpdates - this.start + 1) {
+    const older =
+      json?.rows === undefined &&
+      ((json?.snapshots === undefined && oldCount > 0 && oldCount < this.totalUpdates - this.start + 1) || Number(json?.snapshots ?? 0) > 0);
+    if (older) {
       throw new Error(
-        "the checkpoint holds a parameter average of the policy (a maestro before the policy-space average of algo.averagePolicy): resume it with the version that wrote it, or train again",
+        "the checkpoint is inside the averaging window of algo.averagePolicy in an older format (a maestro before the visit-weighted policy average): resume it with the version that wrote it, or train again",
       );
     }
-    const vars = this.vars;
-    for (let k = 0; k < Number(json?.snapshots ?? 0); k++) {
-      const params = checkpointTensors(`${prefix}/snap${k}`, vars, tensors).map((t) => t.clone());
-      const obs = requireTensor(tensors, `${prefix}/snap${k}/obs`).clone() as tf.Tensor2D;
-      const m = tensors[`${prefix}/snap${k}/mask`];
-      this.snaps.push({ params, obs, ...(m ? { mask: m.clone() as tf.Tensor2D } : {}) });
-    }
+    const rows = Number(json?.rows ?? 0);
+    if (rows === 0) return;
+    const obs = requireTensor(tensors, `${prefix}/obs`);
+    const m = tensors[`${prefix}/mask`];
+    this.kept.push({
+      rows,
+      obs: Float32Array.from(obs.dataSync()),
+      ...(m ? { mask: Uint8Array.from(m.dataSync()) } : {}),
+      probs: this.heads.map((_, i) => Float32Array.from(requireTensor(tensors, `${prefix}/probs${i}`).dataSync())),
+    });
   }
 
   dispose(): void {
-    this.clear();
+    this.kept = [];
+    tf.dispose(this.stateTensors);
+    this.stateTensors = [];
   }
 }

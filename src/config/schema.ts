@@ -588,7 +588,7 @@ const algoSchema = z
       .max(1)
       .default(0.5)
       .describe(
-        "Share of the last updates whose policies are averaged into the final policy (the one checkpointed at the end, evaluated and served); 0 = the last iterate. The average is over action distributions: up to 16 iterates of the window are kept and the network is fitted to the mean of their probabilities on states of their batches (a mean of the weights is another policy). The average of a primal-dual run's iterates is what converges to the constrained optimum (issue 14).",
+        "Share of the last updates whose policies are averaged into the final policy (the one checkpointed at the end, evaluated and served); 0 = the last iterate. The average is over action distributions: every update of the window keeps states of its batch (2048 over the window) with its own probabilities there, and the network is fitted to them — at each state, the mean of the iterates' probabilities weighted by how often each visits it, the policy whose occupancy is the mean of theirs (a mean of the weights is another policy). The average of a primal-dual run's iterates is what converges to the constrained optimum (issue 14).",
       ),
     reinforce: reinforceSchema.default(reinforceSchema.parse({})),
     ppo: ppoSchema.default(ppoSchema.parse({})),
