@@ -546,7 +546,8 @@ export const algoNames = ["reinforce", "ppo", "ppo-lagrangian", "p3o", "cpo", "m
  * train.updates of a config that leaves it out, per trainer (issue 14, measured on the random CMDP family with
  * 128 episodes per update): P3O's penalty and PPO's penalised objective are still improving at 150 updates
  * (family seed 2, paired: P3O 72% → 90% of runs within 0.97·J_R* and 1.03·d, PPO 89% → 96%); the other trainers
- * gain nothing from 300 (PPO-Lagrangian 77% → 78%, CPO 87% → 85%) and keep the shorter run.
+ * gain nothing from 300 (PPO-Lagrangian 77% → 78%, CPO 87% → 85%) and keep the shorter run. On family seed 3,
+ * which none of this was chosen on, P3O passes 98% and PPO 99% of 90 runs with these numbers.
  */
 export const defaultUpdates: Record<(typeof algoNames)[number], number> = {
   reinforce: 150,
@@ -605,7 +606,7 @@ const trainSchema = z
     updates: positiveInt()
       .optional()
       .describe(
-        "Number of policy updates. Left out, it depends on algo.name: 300 for p3o and ppo, 150 for the others — per trainer, what its defaults reach the constrained (penalised) optimum with on the random CMDP family (issue 14; README, \"Problems nobody tuned for\"). The config.yaml of a run holds the number it used.",
+        "Number of policy updates. Left out, it depends on algo.name: 300 for p3o and ppo, 150 for the others — per trainer, what its defaults reach the constrained (penalised) optimum with on the random CMDP family (issue 14; README, \"Do the defaults hold on a problem nobody tuned them for?\"). The config.yaml of a run holds the number it used.",
       ),
     episodesPerUpdate: positiveInt().default(128).describe("Episodes collected (in lockstep) per update."),
     checkpointEvery: positiveInt().default(10).describe("Save a checkpoint every N updates (and always at the end); a resumed run redoes at most N−1 updates, exactly."),
