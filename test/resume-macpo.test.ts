@@ -27,7 +27,9 @@ describe.each([
 ])("resume: %s", (algo, file) => {
   it("train 2N equals train N + resume N (all heads, critics, λ, head-order RNG in the checkpoint)", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-resume-mh-"));
-    const sets = [`algo.name=${algo}`, "train.updates=6", "train.episodesPerUpdate=16", "train.checkpointEvery=1"];
+    // averagePolicy 0.75: the window is updates 2–6, so the stop after update 3 is inside it and the checkpoint
+    // carries every head's kept rows
+    const sets = [`algo.name=${algo}`, "train.updates=6", "train.episodesPerUpdate=16", "train.checkpointEvery=1", "algo.averagePolicy=0.75"];
     const full = path.join(dir, "full");
     await train({ config: loadConfig(path.join(root, file), { sets }), runDir: full });
     // the same run stopped (by an exception from the progress callback) after N = 3 updates, then resumed
@@ -48,6 +50,9 @@ describe.each([
     const m2 = metricsWithoutWall(path.join(part, "metrics.csv"));
     expect(m1).toHaveLength(7);
     expect(m2).toEqual(m1);
+    // the final (averaged) policy and every other tensor of the last checkpoint are bit-identical
+    const last = (run: string) => fs.readFileSync(path.join(run, "checkpoints", "update-000006", "weights.bin"));
+    expect(last(part).equals(last(full))).toBe(true);
     // the head order really is random per update (and was restored): both orders occur
     const header = m1[0]!.split(",");
     const col = header.indexOf("head_order");
