@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config/load.js";
-import { defaultUpdates } from "../src/config/schema.js";
+import { defaultEntropyCoef, defaultUpdates } from "../src/config/schema.js";
 import { train } from "../src/run/train.js";
 import { startSimServer } from "../src/llm/sim-server.js";
 import YAML from "yaml";
@@ -46,5 +46,22 @@ describe("train.updates left out", () => {
     const saved = path.join(tmp, "config.yaml");
     fs.writeFileSync(saved, YAML.stringify({ ...p3o, algo: { ...p3o.algo, name: "cpo" } }));
     expect(loadConfig(saved).train.updates).toBe(300);
+  });
+});
+
+describe("algo.entropyCoef left out", () => {
+  const file = path.join(dir, "sim-budget.yaml");
+  it("takes the trainer's default (0.01 for the trust-region trainers, 0.05 for the others); a value in the config or a --set wins", () => {
+    expect((YAML.parse(fs.readFileSync(file, "utf8")) as { algo?: { entropyCoef?: number } }).algo?.entropyCoef).toBeUndefined();
+    expect(loadConfig(file).algo.entropyCoef).toBe(0.05);
+    const cpo = loadConfig(file, { sets: ["algo.name=cpo"] });
+    expect(cpo.algo.entropyCoef).toBe(0.01);
+    expect(defaultEntropyCoef.macpo).toBe(0.01);
+    expect(defaultEntropyCoef["mappo-lagrangian"]).toBe(0.05);
+    expect(loadConfig(file, { sets: ["algo.name=cpo", "algo.entropyCoef=0.2"] }).algo.entropyCoef).toBe(0.2);
+    // a run folder's config.yaml holds the resolved number: read back under another trainer, it stays
+    const saved = path.join(tmpDir(), "config.yaml");
+    fs.writeFileSync(saved, YAML.stringify({ ...cpo, algo: { ...cpo.algo, name: "ppo-lagrangian" } }));
+    expect(loadConfig(saved).algo.entropyCoef).toBe(0.01);
   });
 });

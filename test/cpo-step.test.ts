@@ -4,6 +4,7 @@ import {
   backtrackingLineSearch,
   conjugateGradient,
   cpoDirection,
+  cpoJointStep,
   cpoStep,
   dot,
   fisherVectorProduct,
@@ -363,5 +364,80 @@ describe("CPO line search", () => {
       decay: 0.5,
     });
     expect(ok.accepted).toBe(1);
+  });
+});
+
+describe("CPO step of several heads at once (macpo's joint step)", () => {
+  const x = tf.tensor2d([0.5, -1, 0.3, 1.2, 0.1, -0.7, -0.4, 0.9, 1.5, 0, 0.2, -0.3], [4, 3]);
+  const opts: CpoStepOptions = { targetKl: 0.01, cgIters: 10, cgDamping: 0.01, fvp: "analytic", fdEpsilon: 1e-3, lineSearchSteps: 15, lineSearchDecay: 0.8 };
+  const advR = tf.tensor1d([1, -0.5, 0.8, -1]);
+  const advC = tf.tensor1d([0.6, -0.1, 0.4, -0.5]);
+  const weights = tf.ones([4]) as tf.Tensor1D;
+
+  function headBatch(policy: CategoricalPolicy, acts: number[]) {
+    const actions = oneHot(acts, 3);
+    const oldLogp = tf.tidy(() => tf.sum(tf.mul(tf.logSoftmax(policy.net.apply(x)), actions), 1)) as tf.Tensor1D;
+    return { x, actions, oldLogp, weights, advR, advC };
+  }
+  const logp = (policy: CategoricalPolicy, actions: tf.Tensor2D) =>
+    Array.from(tf.tidy(() => tf.sum(tf.mul(tf.logSoftmax(policy.net.apply(x)), actions), 1)).dataSync());
+  const kl = (policy: CategoricalPolicy, p0: tf.Tensor2D) => {
+    const t = tf.tidy(() => tf.mean(tf.sum(tf.mul(p0, tf.sub(tf.log(p0), tf.logSoftmax(policy.net.apply(x)))), 1)));
+    const v = t.dataSync()[0]!;
+    t.dispose();
+    return v;
+  };
+
+  it("with one head it is cpoStep: the same case, ν and end point", () => {
+    for (const c of [-0.5, -0.01, 0.02]) {
+      const a = tinyPolicy();
+      const b = tinyPolicy();
+      const one = cpoStep(a.net, headBatch(a, [0, 1, 2, 0]), c, opts);
+      const joint = cpoJointStep([{ net: b.net, d: headBatch(b, [0, 1, 2, 0]) }], c, opts);
+      expect(joint.optimCase).toBe(one.optimCase);
+      expect(joint.nu).toBeCloseTo(one.nu, 6);
+      expect(joint.lineSearch.accepted).toBe(one.lineSearch.accepted);
+      const pa = flatParams(a.variables);
+      const pb = flatParams(b.variables);
+      for (let i = 0; i < pa.length; i++) expect(pb[i]).toBeCloseTo(pa[i]!, 6);
+      a.dispose();
+      b.dispose();
+    }
+  });
+
+  it("with two heads: both move under one ν, the heads' KLs sum to the joint KL ≤ δ, the product-ratio surrogates are as reported", () => {
+    for (const c of [-0.2, 0.01]) {
+      const h1 = tinyPolicy();
+      const h2 = new CategoricalPolicy(3, 3, { hidden: [4], activation: "tanh", init: "orthogonal", outputGain: 1 }, new Rng("tiny-second"));
+      const d1 = headBatch(h1, [0, 1, 2, 0]);
+      const d2 = headBatch(h2, [2, 2, 0, 1]);
+      const p1 = tf.tidy(() => tf.softmax(h1.net.apply(x)));
+      const p2 = tf.tidy(() => tf.softmax(h2.net.apply(x)));
+      const res = cpoJointStep([{ net: h1.net, d: d1 }, { net: h2.net, d: d2 }], c, opts);
+      expect(res.lineSearch.accepted).toBeGreaterThanOrEqual(1);
+      const k1 = kl(h1, p1);
+      const k2 = kl(h2, p2);
+      expect(k1).toBeGreaterThan(0);
+      expect(k2).toBeGreaterThan(0);
+      expect(res.headKl[0]).toBeCloseTo(k1, 7);
+      expect(res.headKl[1]).toBeCloseTo(k2, 7);
+      expect(res.lineSearch.kl).toBeCloseTo(k1 + k2, 7);
+      expect(k1 + k2).toBeLessThanOrEqual(opts.targetKl);
+      // the joint surrogates by hand: ρ_t = ρ¹_t·ρ²_t
+      const l1 = logp(h1, d1.actions);
+      const l2 = logp(h2, d2.actions);
+      const o1 = Array.from(d1.oldLogp.dataSync());
+      const o2 = Array.from(d2.oldLogp.dataSync());
+      const rho = l1.map((v, t) => Math.exp(v - o1[t]! + l2[t]! - o2[t]!));
+      const aR = Array.from(advR.dataSync());
+      const aC = Array.from(advC.dataSync());
+      const mean = (f: (t: number) => number) => [0, 1, 2, 3].reduce((s, t) => s + f(t), 0) / 4;
+      expect(res.surrC + res.lineSearch.costChange).toBeCloseTo(mean((t) => rho[t]! * aC[t]!), 6);
+      expect(res.lineSearch.costChange).toBeLessThanOrEqual(Math.max(-c, 0) + 1e-9);
+      expect(res.surrR + res.lineSearch.surrImprove).toBeCloseTo(mean((t) => rho[t]! * aR[t]!), 6); // entropyCoef unset = 0
+      tf.dispose([p1, p2, d1.actions, d1.oldLogp, d2.actions, d2.oldLogp]);
+      h1.dispose();
+      h2.dispose();
+    }
   });
 });

@@ -534,3 +534,148 @@ export function cpoStep(net: Mlp, d: CpoHeadBatch, c: number, o: CpoStepOptions)
     tf.dispose([pOld, logPOld]);
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// One CPO step of several heads at once (MACPO's joint step)
+
+/** One head of a joint step: its network and batch (weights M ≡ 1: every head starts at θ_old). */
+export interface CpoJointHead {
+  net: Mlp;
+  d: CpoHeadBatch;
+}
+
+export interface CpoJointStepResult extends CpoStepResult {
+  /** Mean KL(π^h_old‖π^h) of each head at the accepted point (0 when rejected); they sum to lineSearch.kl. */
+  headKl: number[];
+}
+
+/**
+ * Joint surrogates of a product policy π = Π_h π^h at the heads' current parameters (inside a tidy):
+ * ρ_t = Π_h π^h(a^h_t|s_t)/π^h_old(a^h_t|s_t), L_R = mean ρ·A_R + Σ_h β·H(π^h), L_C = mean ρ·A_C, and the
+ * KL of a product of independent factors, KL(π_old‖π) = Σ_h KL(π^h_old‖π^h) (returned per head).
+ */
+function jointSurrogates(
+  heads: readonly CpoJointHead[],
+  old: readonly { pOld: tf.Tensor2D; logPOld: tf.Tensor2D }[],
+  entropyCoef = 0,
+): { lr: tf.Scalar; lc: tf.Scalar; kls: tf.Scalar[] } {
+  let logRatio: tf.Tensor1D | null = null;
+  let ent: tf.Scalar = tf.scalar(0);
+  const kls: tf.Scalar[] = [];
+  heads.forEach(({ net, d }, h) => {
+    const logSm = tf.logSoftmax(net.apply(d.x));
+    const lr = tf.sub(tf.sum(tf.mul(logSm, d.actions), 1), d.oldLogp) as tf.Tensor1D;
+    logRatio = logRatio ? (tf.add(logRatio, lr) as tf.Tensor1D) : lr;
+    if (entropyCoef !== 0) ent = tf.add(ent, tf.mul(tf.neg(tf.mean(tf.sum(tf.mul(tf.exp(logSm), logSm), 1))), entropyCoef)) as tf.Scalar;
+    kls.push(tf.mean(tf.sum(tf.mul(old[h]!.pOld, tf.sub(old[h]!.logPOld, logSm)), 1)) as tf.Scalar);
+  });
+  const ratio = tf.exp(logRatio!);
+  const d0 = heads[0]!.d;
+  return { lr: tf.add(tf.mean(tf.mul(ratio, d0.advR)), ent) as tf.Scalar, lc: tf.mean(tf.mul(ratio, d0.advC)) as tf.Scalar, kls };
+}
+
+/**
+ * One CPO step of a product policy over all its heads' parameters θ = (θ^1, …, θ^H) at once, against
+ * one constraint value `c`. The Fisher of the product's mean KL is block-diagonal (the KL of
+ * independent factors is the sum of theirs), so each head's conjugate gradient runs on its own block;
+ * q = Σ_h q_h, r = Σ_h r_h, s = Σ_h s_h enter one dual (cpoDirection), whose ν* prices the cost for
+ * every head alike, and one backtracking line search moves all heads together (joint KL ≤ δ). At θ_old
+ * the other heads' ratios are 1, so each head's gradient is the single-head one with M ≡ 1. Leaves the
+ * networks at the accepted point, or every head at θ_old.
+ */
+export function cpoJointStep(heads: readonly CpoJointHead[], c: number, o: CpoStepOptions): CpoJointStepResult {
+  const theta0 = heads.map(({ net }) => flatParams(net.variables));
+  const old = heads.map(({ net, d }) => ({
+    pOld: tf.tidy(() => tf.softmax(net.apply(d.x))),
+    logPOld: tf.tidy(() => tf.logSoftmax(net.apply(d.x))),
+  }));
+  try {
+    const blocks = heads.map(({ net, d }, h) => {
+      const vars = net.variables;
+      const gradOf = (which: "lr" | "lc"): { flat: Float64Array; value: number } => {
+        const { value, grads } = tf.variableGrads(() => surrogates(net, d, old[h]!.pOld, old[h]!.logPOld, o.entropyCoef)[which], vars);
+        const flat = flatten(vars.map((w) => grads[w.name]!));
+        const v = value.dataSync()[0]!;
+        tf.dispose([value, ...Object.values(grads)]);
+        return { flat, value: v };
+      };
+      const g = gradOf("lr");
+      const b = gradOf("lc");
+      const Hv = (v: Float64Array) => fisherVectorProduct(net, d.x, v, o.fvp, o.cgDamping, o.fdEpsilon, old[h]!.pOld);
+      const cgX = conjugateGradient(Hv, g.flat, o.cgIters);
+      const cgP = conjugateGradient(Hv, b.flat, o.cgIters);
+      return { g, b, cgX, cgP, q: dot(cgX.x, Hv(cgX.x)) };
+    });
+    const concat = (parts: Float64Array[]): Float64Array => {
+      const out = new Float64Array(parts.reduce((s, p) => s + p.length, 0));
+      let off = 0;
+      for (const p of parts) {
+        out.set(p, off);
+        off += p.length;
+      }
+      return out;
+    };
+    const sum = (f: (blk: (typeof blocks)[number]) => number) => blocks.reduce((s, blk) => s + f(blk), 0);
+    const dir = cpoDirection({
+      x: concat(blocks.map((blk) => blk.cgX.x)),
+      p: concat(blocks.map((blk) => blk.cgP.x)),
+      q: sum((blk) => blk.q),
+      r: sum((blk) => dot(blk.g.flat, blk.cgP.x)),
+      s: sum((blk) => dot(blk.b.flat, blk.cgP.x)),
+      bNormSq: sum((blk) => dot(blk.b.flat, blk.b.flat)),
+      c,
+      delta: o.targetKl,
+    });
+    const allFinite = dir.step.every((v) => Number.isFinite(v));
+    const step = allFinite ? dir.step : new Float64Array(dir.step.length);
+    const setAt = (frac: number) => {
+      let off = 0;
+      heads.forEach(({ net }, h) => {
+        const t0 = theta0[h]!;
+        setFlatParams(
+          net.variables,
+          t0.map((t, i) => t + frac * step[off + i]!),
+        );
+        off += t0.length;
+      });
+    };
+    let headKl = heads.map(() => 0);
+    const evalHere = () => {
+      const vals = tf.tidy(() => {
+        const s = jointSurrogates(heads, old, o.entropyCoef);
+        return tf.stack([s.lr, s.lc, ...s.kls]);
+      });
+      const [surrR, surrC, ...kls] = Array.from(vals.dataSync());
+      vals.dispose();
+      headKl = kls;
+      return { surrR: surrR!, surrC: surrC!, kl: kls.reduce((a, v) => a + v, 0) };
+    };
+    const base = evalHere(); // at θ_old
+    const ls = backtrackingLineSearch({
+      evaluate: (frac) => {
+        setAt(frac);
+        return evalHere();
+      },
+      restore: () => setAt(0),
+      base,
+      c,
+      optimCase: dir.optimCase,
+      delta: o.targetKl,
+      steps: allFinite ? o.lineSearchSteps : 0,
+      decay: o.lineSearchDecay,
+    });
+    return {
+      optimCase: dir.optimCase,
+      lambda: dir.lambda,
+      nu: dir.nu,
+      lineSearch: ls,
+      surrR: base.surrR,
+      surrC: base.surrC,
+      stepNorm: Math.sqrt(dot(step, step)),
+      cgResidual: Math.max(...blocks.map((blk) => blk.cgX.residual)),
+      headKl: ls.accepted > 0 ? headKl : heads.map(() => 0),
+    };
+  } finally {
+    tf.dispose(old.flatMap((t) => [t.pOld, t.logPOld]));
+  }
+}

@@ -4,7 +4,20 @@
  * the multi-agent formulation being the heads of a factored orchestration decision (issue 4: which
  * agent acts × which model tier backs it), sharing one episode-cost budget d.
  *
- * The policy is a product π(a|s) = Π_h π^h(a_h|s) of separate networks (FactoredPolicy). One update:
+ * The policy is a product π(a|s) = Π_h π^h(a_h|s) of separate networks (FactoredPolicy).
+ *
+ * Default (`algo.macpo.step: joint`): one CPO step over all heads' parameters at once (cpoJointStep in
+ * cpo-step.ts): the product's Fisher is block-diagonal, so each head runs its own conjugate gradient, and
+ * one dual — one cost multiplier ν for every head — and one line search on the joint KL move the heads
+ * together. Why not Gu et al.'s per-head problems: a sequential step prices the cost per head (each head's
+ * ν is its own), and stops where no head alone can raise the reward within the budget although the heads
+ * together can (KKT of each block, not of the joint problem). On the two-head family it stalled at
+ * 0.56–0.59 of J_R* on every seed of a one-step problem whose optimum needs the agent head and the tier
+ * head to move together (family seed 3, problem 18; the joint step: 0.996). Logged per head in this mode:
+ * the joint step's cpo_case, ls_step, surr_improve, cost_change and nu, and the head's own kl (the heads'
+ * kl sum to the joint KL ≤ δ); no head_order.
+ *
+ * `step: sequential` is MACPO as published. One update:
  *   1. critics V_R, V_C evaluate the batch; GAE for the task reward and the cost; J_C = mean episode
  *      cost over the recent-episode window; c = s·(J_C − d) with s from cpo.constraintScale
  *      (default (1 − γ_C) as the reference code; the undiscounted sim configs use 1/episode length);
@@ -33,7 +46,7 @@ import { oneHot, type CategoricalPolicy } from "../policy/policy.js";
 import { namedVariables, restoreVariables } from "./adam.js";
 import { PolicyAverage } from "./average.js";
 import { constraintScale, CriticPair, type ConstraintScale } from "./critics.js";
-import { cpoStep, type CpoStepOptions } from "./cpo-step.js";
+import { cpoJointStep, cpoStep, type CpoStepOptions } from "./cpo-step.js";
 import type { OnPolicyOptions } from "./on-policy.js";
 import { linearSchedule, NonFiniteLossError, type Trainer, type TrainerState, type UpdateMetrics } from "./trainer.js";
 import { macpoMetricNames } from "./metric-names.js";
@@ -48,6 +61,8 @@ export interface CpoOptions extends CpoStepOptions {
 
 export interface HeadOrderOptions {
   headOrder: "random" | "fixed";
+  /** macpo: one CPO step per head in turn (Gu et al.) or one step over every head's parameters (cpoJointStep). */
+  step?: "sequential" | "joint";
 }
 
 /** One head: its name (metric prefix) and its categorical network. */
@@ -119,6 +134,7 @@ export class MacpoTrainer implements Trainer {
     this.metricNames = macpoMetricNames(
       heads.map((h) => h.name),
       single,
+      heads.length > 1 && order.step === "joint",
     );
   }
 
@@ -139,8 +155,9 @@ export class MacpoTrainer implements Trainer {
     const prep = this.critics.prepare(batch);
     const c = constraintScale(this.cpo.constraintScale, o.costGamma, prep.meanLength) * (prep.jc - this.cpo.budget);
     const H = this.heads.length;
-    const order = this.order.headOrder === "random" && H > 1 ? this.rng.permutation(H) : Array.from({ length: H }, (_, h) => h);
     const acts = headActions(batch, this.sizes);
+    if (this.joint) return this.jointUpdate(batch, prep, acts, c, delta, stepOpts);
+    const order = this.order.headOrder === "random" && H > 1 ? this.rng.permutation(H) : Array.from({ length: H }, (_, h) => h);
     const out: UpdateMetrics = { jc: prep.jc, c, target_kl: delta };
     if (H > 1 || this.prefixes[0] !== "") out.head_order = encodeHeadOrder(order);
 
@@ -187,6 +204,63 @@ export class MacpoTrainer implements Trainer {
       }
     } finally {
       tf.dispose([x, advR, advC]);
+    }
+    const fit = this.critics.fit(batch, prep, this.rng);
+    this.average.afterUpdate(this.updatesDone, batch);
+    return { loss, entropy, ...out, ...fit };
+  }
+
+  /** Several heads with `step: joint`: one CPO step over all of them (cpoJointStep). */
+  private get joint(): boolean {
+    return this.heads.length > 1 && this.order.step === "joint";
+  }
+
+  /**
+   * The joint update: every head's gradients at θ_old, one dual (one ν* for all heads), one line search
+   * moving all heads together. Per head, the logged cpo_case, ls_step, surr_improve, cost_change and nu
+   * are the joint step's (the same in every head's columns); kl is the head's own share of the joint KL.
+   */
+  private jointUpdate(
+    batch: RolloutBatch,
+    prep: ReturnType<CriticPair["prepare"]>,
+    acts: Int32Array[],
+    c: number,
+    delta: number,
+    stepOpts: CpoStepOptions,
+  ): UpdateMetrics {
+    const n = batch.rows;
+    const out: UpdateMetrics = { jc: prep.jc, c, target_kl: delta };
+    const x = tf.tensor2d(batch.obs, [n, batch.obsDim]);
+    const advR = tf.tensor1d(Float32Array.from(prep.advR));
+    const advC = tf.tensor1d(Float32Array.from(prep.advC));
+    const weights = tf.ones([n]) as tf.Tensor1D;
+    const owned: tf.Tensor[] = [x, advR, advC, weights];
+    let entropy = 0;
+    let loss = NaN;
+    try {
+      for (const h of this.heads) entropy += headEntropy(h.policy, x);
+      const parts = this.heads.map((head, hi) => {
+        const actions = oneHot(acts[hi]!, head.policy.numActions);
+        const oldLogp = tf.tensor1d(headLogp(head.policy, x, actions));
+        owned.push(actions, oldLogp);
+        return { net: head.policy.net, d: { x, actions, oldLogp, weights, advR, advC } };
+      });
+      const res = cpoJointStep(parts, c, stepOpts);
+      if (!Number.isFinite(res.surrR) || !Number.isFinite(res.surrC)) {
+        throw new NonFiniteLossError(`${this.name} joint surrogate`, Number.isFinite(res.surrR) ? res.surrC : res.surrR);
+      }
+      this.heads.forEach((_, hi) => {
+        const prefix = this.prefixes[hi]!;
+        out[`${prefix}cpo_case`] = res.optimCase;
+        out[`${prefix}ls_step`] = res.lineSearch.accepted;
+        out[`${prefix}kl`] = res.headKl[hi]!;
+        out[`${prefix}surr_improve`] = res.lineSearch.surrImprove;
+        out[`${prefix}cost_change`] = res.lineSearch.costChange;
+        out[`${prefix}nu`] = res.nu;
+      });
+      loss = -(res.surrR + res.lineSearch.surrImprove);
+    } finally {
+      tf.dispose(owned);
     }
     const fit = this.critics.fit(batch, prep, this.rng);
     this.average.afterUpdate(this.updatesDone, batch);

@@ -19,8 +19,8 @@ export const ppoMetricNames = (): string[] => onPolicyMetricNames(false, []);
 export const ppoLagrangianMetricNames = (): string[] => onPolicyMetricNames(true, ["lambda"]);
 export const p3oMetricNames = (): string[] => onPolicyMetricNames(true, ["penalty", "penalty_active", "kappa"]);
 
-/** MACPO: per head (prefixed `<head>_`) the CPO step's columns; `single` (cpo): one head, no prefix, no head_order. */
-export function macpoMetricNames(headNames: readonly string[], single: boolean): string[] {
+/** MACPO: per head (prefixed `<head>_`) the CPO step's columns; `single` (cpo): one head, no prefix, no head_order; `joint` (algo.macpo.step joint): no head_order. */
+export function macpoMetricNames(headNames: readonly string[], single: boolean, joint = false): string[] {
   const prefixes = single ? [""] : headNames.map((h) => `${h}_`);
   const perHead = ["cpo_case", "ls_step", "kl", "surr_improve", "cost_change", "nu"];
   return [
@@ -28,7 +28,7 @@ export function macpoMetricNames(headNames: readonly string[], single: boolean):
     "jc",
     "c",
     "target_kl",
-    ...(single ? [] : ["head_order"]),
+    ...(single || joint ? [] : ["head_order"]),
     "value_loss",
     "cost_value_loss",
   ];

@@ -9,7 +9,7 @@ import { InputError, zodToInputError } from "../core/errors.js";
 import { expandRecordedDefinitions } from "../agents/recorded.js";
 import { checkHeadsConfig, isMultiHead } from "./heads.js";
 import { recordedPool, resolveRecordedFiles } from "./recorded.js";
-import { configSchema, constrainedAlgos, defaultUpdates, type Config } from "./schema.js";
+import { configSchema, constrainedAlgos, defaultEntropyCoef, defaultUpdates, type Config } from "./schema.js";
 
 export { constrainedAlgos };
 
@@ -92,7 +92,12 @@ export function validateConfig(raw: unknown, file: string, configDir: string, op
   if (cfg.tasks.source === "recorded" && agents.some((a) => a.kind === "recorded" && a.model === "*")) {
     agents = expandRecordedDefinitions(agents, recordedPool(cfg));
   }
-  const config: Config = { ...cfg, train: { ...cfg.train, updates: cfg.train.updates ?? defaultUpdates[cfg.algo.name] }, agents };
+  const config: Config = {
+    ...cfg,
+    train: { ...cfg.train, updates: cfg.train.updates ?? defaultUpdates[cfg.algo.name] },
+    algo: { ...cfg.algo, entropyCoef: cfg.algo.entropyCoef ?? defaultEntropyCoef[cfg.algo.name] },
+    agents,
+  };
   checkCrossFields(config, file);
   return config;
 }

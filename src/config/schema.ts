@@ -535,7 +535,13 @@ const macpoSchema = z
     headOrder: z
       .enum(["random", "fixed"])
       .default("random")
-      .describe("Order in which macpo / mappo-lagrangian update the heads: random = a fresh seeded permutation every update (HAPPO/MACPO); fixed = head order of policy.heads."),
+      .describe("Order in which macpo / mappo-lagrangian update the heads: random = a fresh seeded permutation every update (HAPPO/MACPO); fixed = head order of policy.heads. Not used by macpo's joint step."),
+    step: z
+      .enum(["joint", "sequential"])
+      .default("joint")
+      .describe(
+        "macpo's update: joint = one CPO step over every head's parameters (block-diagonal Fisher, one cost multiplier ν for all heads, one line search); sequential = one CPO step per head in headOrder, each against the budget left by the heads before it (Gu et al. 2021). Sequential steps price the cost per head and stall where the heads' prices differ: no head alone can raise the reward within the budget, though the heads together can (issue 14).",
+      ),
   })
   .strict()
   .describe("Multi-head (sequential update) options of macpo and mappo-lagrangian.");
@@ -558,6 +564,22 @@ export const defaultUpdates: Record<(typeof algoNames)[number], number> = {
   macpo: 150,
   "mappo-lagrangian": 150,
 };
+/**
+ * algo.entropyCoef of a config that leaves it out, per trainer (issue 14). The first-order trainers get 0.05: a
+ * policy that collapses early never samples the actions a multiplier or a later reward would favour. CPO and
+ * MACPO get 0.01, the entropy coefficient of MACPO's code (Gu et al. 2021): their trust-region step has no
+ * multiplier to integrate the bonus's pull away, so at 0.05 the bonus bought entropy with the budget — on the
+ * two-head family (seed 3, 7 problems where MACPO missed) the final policies spent 1.02–1.05·d, at 0.01 1.00–1.03·d.
+ */
+export const defaultEntropyCoef: Record<(typeof algoNames)[number], number> = {
+  reinforce: 0.05,
+  ppo: 0.05,
+  "ppo-lagrangian": 0.05,
+  p3o: 0.05,
+  cpo: 0.01,
+  macpo: 0.01,
+  "mappo-lagrangian": 0.05,
+};
 /** Trainers that solve the CMDP (task reward, cost kept separate, budget as a constraint). */
 export const constrainedAlgos: readonly string[] = ["ppo-lagrangian", "p3o", "cpo", "macpo", "mappo-lagrangian"];
 
@@ -575,8 +597,10 @@ const algoSchema = z
     entropyCoef: z
       .number()
       .nonnegative()
-      .default(0.05)
-      .describe("Entropy bonus coefficient β (in reward units with the default raw advantages). Default 0.05, decaying to entropyCoefFinal: a policy that collapses early never samples the actions a multiplier or a later reward would favour (issue 14)."),
+      .optional()
+      .describe(
+        "Entropy bonus coefficient β (in reward units with the default raw advantages), decaying to entropyCoefFinal. Left out, it depends on algo.name: 0.01 for cpo and macpo, 0.05 for the others (defaultEntropyCoef; issue 14). The config.yaml of a run holds the number it used.",
+      ),
     entropyCoefFinal: z
       .number()
       .nonnegative()
@@ -693,10 +717,12 @@ export const configSchema = z
 
 export type RawConfig = z.infer<typeof configSchema>;
 /** A validated config whose agents are resolved to inline definitions (what config.yaml holds). */
-export type Config = Omit<RawConfig, "agents" | "train"> & {
+export type Config = Omit<RawConfig, "agents" | "train" | "algo"> & {
   agents: AgentDefinition[];
   /** train.updates resolved: the config's, or the trainer's {@link defaultUpdates}. */
   train: RawConfig["train"] & { updates: number };
+  /** algo.entropyCoef resolved: the config's, or the trainer's {@link defaultEntropyCoef}. */
+  algo: RawConfig["algo"] & { entropyCoef: number };
 };
 
 export { agentDefinitionSchema };

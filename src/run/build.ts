@@ -309,7 +309,7 @@ export function buildTrainer(c: Config, encoder: StateEncoder, trainerRng: Rng =
       netOpts,
       initRng,
     );
-    const order = { headOrder: a.macpo.headOrder };
+    const order = { headOrder: a.macpo.headOrder, step: a.macpo.step };
     if (a.name === "macpo") {
       return new MacpoTrainer(
         policy,

@@ -35,7 +35,7 @@ export function trainerMetricNames(c: Config): string[] {
     case "cpo":
       return cpoMetricNames();
     case "macpo":
-      return macpoMetricNames(heads, false);
+      return macpoMetricNames(heads, false, heads.length > 1 && c.algo.macpo.step === "joint");
     case "mappo-lagrangian":
       return mappoLagrangianMetricNames(heads);
   }
