@@ -87,6 +87,24 @@ describe("REINFORCE", () => {
     policy.dispose();
   });
 
+  it("adds the entropy bonus summed over each trajectory's steps, like the return: −(1/N) Σ_i Σ_t β·H(π(·|s_t))", async () => {
+    const beta = 0.3;
+    const policy = new CategoricalPolicy(2, 2, net, new Rng(0));
+    const tr = new ReinforceTrainer(policy, { ...base, entropyCoef: beta }, new Rng(1));
+    const b = handBatch();
+    const p = policy.probs(b.obs, 3);
+    const lp = [Math.log(p[0]!), Math.log(p[3]!), Math.log(p[5]!)];
+    const G = [0.8, 1, 1];
+    const rowH = [0, 2, 4].map((o) => -[0, 1].reduce((acc, i) => acc + p[o + i]! * Math.log(p[o + i]!), 0));
+    // N = 2 trajectories of 2 and 1 steps: the bonus is (H_0 + H_1 + H_2)/2, not the per-step mean (…)/3
+    const expected = -(lp[0]! * G[0]! + lp[1]! * G[1]! + lp[2]! * G[2]!) / 2 - (beta * (rowH[0]! + rowH[1]! + rowH[2]!)) / 2;
+    const m = await tr.update(b);
+    expect(m.loss).toBeCloseTo(expected, 5);
+    expect(m.entropy).toBeCloseTo((rowH[0]! + rowH[1]! + rowH[2]!) / 3, 5);
+    tr.dispose();
+    policy.dispose();
+  });
+
   it("clips gradients by global norm as torch's clip_grad_norm_ does", () => {
     const g = [tf.tensor1d([3]), tf.tensor1d([4])];
     const clipped = clipByGlobalNorm(g, 1);

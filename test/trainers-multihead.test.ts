@@ -13,11 +13,12 @@ import { selectBackend, tf } from "../src/policy/backend.js";
 const root = path.resolve(import.meta.dirname, "..");
 const cli = path.join(root, "dist/cli.js");
 
-const macpoCols = ["agent_cpo_case", "agent_ls_step", "agent_kl", "agent_surr_improve", "agent_cost_change", "tier_cpo_case", "tier_ls_step", "tier_kl", "tier_surr_improve", "tier_cost_change", "jc", "c", "head_order", "value_loss", "cost_value_loss"];
+const macpoCols = ["agent_cpo_case", "agent_ls_step", "agent_kl", "agent_surr_improve", "agent_cost_change", "agent_nu", "tier_cpo_case", "tier_ls_step", "tier_kl", "tier_surr_improve", "tier_cost_change", "tier_nu", "jc", "c", "value_loss", "cost_value_loss"];
 
 describe.each([
+  // default: the joint step (one case, trial and ν for both heads; no head order)
   ["macpo", "configs/sim-tiers.yaml", [], macpoCols],
-  ["macpo", "configs/sim-tiers.yaml", ["algo.cpo.fvp=finite-difference", "algo.macpo.headOrder=fixed"], macpoCols],
+  ["macpo", "configs/sim-tiers.yaml", ["algo.cpo.fvp=finite-difference", "algo.macpo.step=sequential", "algo.macpo.headOrder=fixed"], [...macpoCols, "head_order"]],
   ["mappo-lagrangian", "configs/sim-tiers.yaml", ["algo.lagrangian.optimizer=pid"], ["agent_kl", "agent_clip_frac", "agent_surr_improve", "agent_epochs", "tier_kl", "tier_clip_frac", "lambda", "jc", "head_order"]],
   ["cpo", "configs/sim-budget.yaml", [], ["cpo_case", "ls_step", "kl", "surr_improve", "cost_change", "jc", "c", "value_loss", "cost_value_loss"]],
 ] as const)("%s %j", (algo, file, sets, columns) => {
@@ -42,12 +43,18 @@ describe.each([
         expect([0, 1, 2, 3, 4]).toContain(m.tier_cpo_case);
         // an accepted step keeps KL ≤ δ (the line search's rule); a rejected one leaves KL at 0
         for (const h of ["agent", "tier"]) expect(m[`${h}_kl`]!).toBeLessThanOrEqual(m.target_kl! + 1e-9);
+        if (m.head_order === undefined) {
+          // the joint step: one step for both heads, whose KLs add up to the joint KL ≤ δ
+          expect(m.agent_kl! + m.tier_kl!).toBeLessThanOrEqual(m.target_kl! + 1e-9);
+          for (const k of ["cpo_case", "ls_step", "nu", "surr_improve", "cost_change"]) expect(m[`agent_${k}`]).toBe(m[`tier_${k}`]);
+        }
       }
       if (m.head_order !== undefined) orders.add(m.head_order);
       if (u === 1) tensors = tf.memory().numTensors;
       if (u > 1) expect(tf.memory().numTensors).toBe(tensors);
     }
     if (sets.some((s) => s === "algo.macpo.headOrder=fixed")) expect([...orders]).toEqual([12]);
+    if (algo === "macpo" && !columns.includes("head_order")) expect(trainer.metricNames).not.toContain("head_order");
     trainer.dispose();
   });
 });

@@ -599,7 +599,7 @@ const algoSchema = z
       .nonnegative()
       .optional()
       .describe(
-        "Entropy bonus coefficient β (in reward units with the default raw advantages), decaying to entropyCoefFinal. Left out, it depends on algo.name: 0.01 for cpo and macpo, 0.05 for the others (defaultEntropyCoef; issue 14). The config.yaml of a run holds the number it used.",
+        "Entropy bonus coefficient β (in reward units with the default raw advantages), decaying to entropyCoefFinal; reinforce adds it per step of each trajectory, like the reward (the others: to the per-step surrogate). Left out, it depends on algo.name: 0.01 for cpo and macpo, 0.05 for the others (defaultEntropyCoef; issue 14). The config.yaml of a run holds the number it used.",
       ),
     entropyCoefFinal: z
       .number()
