@@ -40,6 +40,9 @@ describe("train.updates left out", () => {
     const p3o = loadConfig(file, { sets: ["algo.name=p3o"] });
     expect(p3o.train.updates).toBe(300);
     expect(defaultUpdates.cpo).toBe(150);
+    const rf = loadConfig(file, { sets: ["algo.name=reinforce"] });
+    expect(rf.train.updates).toBe(300);
+    expect(rf.algo.reinforce.lr).toBe(0.003);
     expect(loadConfig(file, { sets: ["algo.name=p3o", "train.updates=40"] }).train.updates).toBe(40);
     // what a run folder's config.yaml holds is the resolved number: read back under another trainer, it stays
     const tmp = tmpDir();

@@ -21,31 +21,13 @@ describe.each(["configs/sim-tiers.yaml", "configs/sim-tiers-specialists.yaml"])(
   }, trainTimeout);
 });
 
-/**
- * MACPO with the settings it was tuned with in issue 4 (README, "Multi-head orchestration"): on the
- * schema defaults it overspends these budgets (issue 14's open item), so its acceptance is held with them,
- * on sim-tiers. On sim-tiers-specialists it now falls short of 0.9·J_R* on some seeds (5 seeds: 0.890 ±
- * 0.051, the README's table), so that config is measured there, not asserted here.
- */
-const macpoTuned = [
-  "algo.name=macpo",
-  "algo.lr=0.003",
-  "algo.entropyCoef=0.03",
-  "algo.entropyCoefFinal=null",
-  "algo.averagePolicy=0",
-  "algo.cpo.targetKl=0.05",
-  "algo.cpo.targetKlFinal=0.005",
-  "algo.ppo.annealLr=true",
-  "algo.ppo.valueLr=0.003",
-  "algo.ppo.costWindow=64",
-  "train.episodesPerUpdate=64",
-  "train.updates=90",
-];
-
-describe.each(["configs/sim-tiers.yaml"])("%s: MACPO (tuned) vs the joint-action LP", (file) => {
-  it.each([0, 1])("macpo seed %i: J_R ≥ 0.9·J_R*, J_C ≤ 1.05·d", async (seed) => {
-    const { oracle, exact, summary } = await trainAndScore(file, [...macpoTuned, `seed=${seed}`]);
-    expect(exact.taskReturn).toBeGreaterThanOrEqual(0.9 * oracle.value);
+// MACPO on the schema defaults (the joint step, entropy 0.01; issue 14): 5 seeds reach 0.997 ± 0.004 of J_R*
+// at 1.011 ± 0.010·d (sim-tiers) and 0.992 ± 0.005 at 0.992 ± 0.014·d (specialists), README "Multi-head
+// orchestration". With per-head sequential steps it stalled at 0.90 of J_R* on both.
+describe.each(["configs/sim-tiers.yaml", "configs/sim-tiers-specialists.yaml"])("%s: MACPO (schema defaults) vs the joint-action LP", (file) => {
+  it("macpo seed 0: J_R ≥ 0.95·J_R*, J_C ≤ 1.05·d", async () => {
+    const { oracle, exact, summary } = await trainAndScore(file, ["algo.name=macpo"]);
+    expect(exact.taskReturn).toBeGreaterThanOrEqual(0.95 * oracle.value);
     expect(exact.cost).toBeLessThanOrEqual(1.05 * oracle.budget!);
     expect(Number.isFinite(summary.final!.agent_nu)).toBe(true);
   }, trainTimeout);

@@ -80,7 +80,7 @@ describe("README figures", () => {
 
   it("each bench-optimality table lists the rows its command measures, with the oracle's value*", async () => {
     const benchTables = tables().filter((t) => t.header.join("|") === "config|trainer|problem|value*|value / value*|J_C / d|final λ|episodes");
-    expect(benchTables.length).toBe(3);
+    expect(benchTables.length).toBe(2);
     for (const t of benchTables) {
       // the command closest above the table
       const before = context(t).split(lines[t.start]!)[0]!;

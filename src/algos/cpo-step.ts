@@ -462,6 +462,66 @@ function surrogates(net: Mlp, d: CpoHeadBatch, pOld: tf.Tensor2D, logPOld: tf.Te
   };
 }
 
+/** One head's pieces of the step at θ_old: surrogate gradients g, b (and values), H⁻¹g, H⁻¹b by CG, q = gᵀH⁻¹g. */
+interface HeadDirections {
+  g: { flat: Float64Array; value: number };
+  b: { flat: Float64Array; value: number };
+  cgX: ReturnType<typeof conjugateGradient>;
+  cgP: ReturnType<typeof conjugateGradient>;
+  q: number;
+}
+
+function headDirections(net: Mlp, d: CpoHeadBatch, pOld: tf.Tensor2D, logPOld: tf.Tensor2D, o: CpoStepOptions): HeadDirections {
+  const vars = net.variables;
+  const gradOf = (which: "lr" | "lc"): { flat: Float64Array; value: number } => {
+    const { value, grads } = tf.variableGrads(() => surrogates(net, d, pOld, logPOld, o.entropyCoef)[which], vars);
+    const flat = flatten(vars.map((w) => grads[w.name]!));
+    const v = value.dataSync()[0]!;
+    tf.dispose([value, ...Object.values(grads)]);
+    return { flat, value: v };
+  };
+  const g = gradOf("lr");
+  const b = gradOf("lc");
+  const Hv = (v: Float64Array) => fisherVectorProduct(net, d.x, v, o.fvp, o.cgDamping, o.fdEpsilon, pOld);
+  const cgX = conjugateGradient(Hv, g.flat, o.cgIters);
+  const cgP = conjugateGradient(Hv, b.flat, o.cgIters);
+  return { g, b, cgX, cgP, q: dot(cgX.x, Hv(cgX.x)) };
+}
+
+/** The proposed step x* (zeros when it is not finite), the line search along it, and the step's report. */
+function searchAlong(
+  dir: CpoDirection,
+  c: number,
+  o: CpoStepOptions,
+  base: { surrR: number; surrC: number },
+  moveTo: (step: Float64Array, frac: number) => LineSearchPoint,
+  restore: () => void,
+  cgResidual: number,
+): CpoStepResult {
+  const allFinite = dir.step.every((v) => Number.isFinite(v));
+  const step = allFinite ? dir.step : new Float64Array(dir.step.length);
+  const ls = backtrackingLineSearch({
+    evaluate: (frac) => moveTo(step, frac),
+    restore,
+    base,
+    c,
+    optimCase: dir.optimCase,
+    delta: o.targetKl,
+    steps: allFinite ? o.lineSearchSteps : 0,
+    decay: o.lineSearchDecay,
+  });
+  return {
+    optimCase: dir.optimCase,
+    lambda: dir.lambda,
+    nu: dir.nu,
+    lineSearch: ls,
+    surrR: base.surrR,
+    surrC: base.surrC,
+    stepNorm: Math.sqrt(dot(step, step)),
+    cgResidual,
+  };
+}
+
 /**
  * One CPO update of the network `net` on `d` against the constraint value `c`: gradients, conjugate
  * gradient, the closed-form dual, the line search. Leaves the network at the accepted point (or at
@@ -473,19 +533,7 @@ export function cpoStep(net: Mlp, d: CpoHeadBatch, c: number, o: CpoStepOptions)
   const pOld = tf.tidy(() => tf.softmax(net.apply(d.x)));
   const logPOld = tf.tidy(() => tf.logSoftmax(net.apply(d.x)));
   try {
-    const gradOf = (which: "lr" | "lc"): { flat: Float64Array; value: number } => {
-      const { value, grads } = tf.variableGrads(() => surrogates(net, d, pOld, logPOld, o.entropyCoef)[which], vars);
-      const flat = flatten(vars.map((w) => grads[w.name]!));
-      const v = value.dataSync()[0]!;
-      tf.dispose([value, ...Object.values(grads)]);
-      return { flat, value: v };
-    };
-    const g = gradOf("lr");
-    const b = gradOf("lc");
-    const Hv = (v: Float64Array) => fisherVectorProduct(net, d.x, v, o.fvp, o.cgDamping, o.fdEpsilon, pOld);
-    const cgX = conjugateGradient(Hv, g.flat, o.cgIters);
-    const cgP = conjugateGradient(Hv, b.flat, o.cgIters);
-    const q = dot(cgX.x, Hv(cgX.x));
+    const { g, b, cgX, cgP, q } = headDirections(net, d, pOld, logPOld, o);
     const dir = cpoDirection({
       x: cgX.x,
       p: cgP.x,
@@ -496,40 +544,20 @@ export function cpoStep(net: Mlp, d: CpoHeadBatch, c: number, o: CpoStepOptions)
       c,
       delta: o.targetKl,
     });
-    const allFinite = dir.step.every((v) => Number.isFinite(v));
-    const step = allFinite ? dir.step : new Float64Array(dir.step.length);
-    const ls = backtrackingLineSearch({
-      evaluate: (frac) => {
-        setFlatParams(
-          vars,
-          theta0.map((t, i) => t + frac * step[i]!),
-        );
-        const vals = tf.tidy(() => {
-          const s = surrogates(net, d, pOld, logPOld, o.entropyCoef);
-          return tf.stack([s.lr, s.lc, s.kl]);
-        });
-        const [surrR, surrC, kl] = Array.from(vals.dataSync());
-        vals.dispose();
-        return { surrR: surrR!, surrC: surrC!, kl: kl! };
-      },
-      restore: () => setFlatParams(vars, theta0),
-      base: { surrR: g.value, surrC: b.value },
-      c,
-      optimCase: dir.optimCase,
-      delta: o.targetKl,
-      steps: allFinite ? o.lineSearchSteps : 0,
-      decay: o.lineSearchDecay,
-    });
-    return {
-      optimCase: dir.optimCase,
-      lambda: dir.lambda,
-      nu: dir.nu,
-      lineSearch: ls,
-      surrR: g.value,
-      surrC: b.value,
-      stepNorm: Math.sqrt(dot(step, step)),
-      cgResidual: cgX.residual,
+    const moveTo = (step: Float64Array, frac: number): LineSearchPoint => {
+      setFlatParams(
+        vars,
+        theta0.map((t, i) => t + frac * step[i]!),
+      );
+      const vals = tf.tidy(() => {
+        const s = surrogates(net, d, pOld, logPOld, o.entropyCoef);
+        return tf.stack([s.lr, s.lc, s.kl]);
+      });
+      const [surrR, surrC, kl] = Array.from(vals.dataSync());
+      vals.dispose();
+      return { surrR: surrR!, surrC: surrC!, kl: kl! };
     };
+    return searchAlong(dir, c, o, { surrR: g.value, surrC: b.value }, moveTo, () => setFlatParams(vars, theta0), cgX.residual);
   } finally {
     tf.dispose([pOld, logPOld]);
   }
@@ -590,22 +618,7 @@ export function cpoJointStep(heads: readonly CpoJointHead[], c: number, o: CpoSt
     logPOld: tf.tidy(() => tf.logSoftmax(net.apply(d.x))),
   }));
   try {
-    const blocks = heads.map(({ net, d }, h) => {
-      const vars = net.variables;
-      const gradOf = (which: "lr" | "lc"): { flat: Float64Array; value: number } => {
-        const { value, grads } = tf.variableGrads(() => surrogates(net, d, old[h]!.pOld, old[h]!.logPOld, o.entropyCoef)[which], vars);
-        const flat = flatten(vars.map((w) => grads[w.name]!));
-        const v = value.dataSync()[0]!;
-        tf.dispose([value, ...Object.values(grads)]);
-        return { flat, value: v };
-      };
-      const g = gradOf("lr");
-      const b = gradOf("lc");
-      const Hv = (v: Float64Array) => fisherVectorProduct(net, d.x, v, o.fvp, o.cgDamping, o.fdEpsilon, old[h]!.pOld);
-      const cgX = conjugateGradient(Hv, g.flat, o.cgIters);
-      const cgP = conjugateGradient(Hv, b.flat, o.cgIters);
-      return { g, b, cgX, cgP, q: dot(cgX.x, Hv(cgX.x)) };
-    });
+    const blocks = heads.map(({ net, d }, h) => headDirections(net, d, old[h]!.pOld, old[h]!.logPOld, o));
     const concat = (parts: Float64Array[]): Float64Array => {
       const out = new Float64Array(parts.reduce((s, p) => s + p.length, 0));
       let off = 0;
@@ -626,21 +639,19 @@ export function cpoJointStep(heads: readonly CpoJointHead[], c: number, o: CpoSt
       c,
       delta: o.targetKl,
     });
-    const allFinite = dir.step.every((v) => Number.isFinite(v));
-    const step = allFinite ? dir.step : new Float64Array(dir.step.length);
-    const setAt = (frac: number) => {
+    const setAt = (step: Float64Array | null, frac: number) => {
       let off = 0;
       heads.forEach(({ net }, h) => {
         const t0 = theta0[h]!;
         setFlatParams(
           net.variables,
-          t0.map((t, i) => t + frac * step[off + i]!),
+          step ? t0.map((t, i) => t + frac * step[off + i]!) : t0,
         );
         off += t0.length;
       });
     };
     let headKl = heads.map(() => 0);
-    const evalHere = () => {
+    const evalHere = (): LineSearchPoint => {
       const vals = tf.tidy(() => {
         const s = jointSurrogates(heads, old, o.entropyCoef);
         return tf.stack([s.lr, s.lc, ...s.kls]);
@@ -651,30 +662,12 @@ export function cpoJointStep(heads: readonly CpoJointHead[], c: number, o: CpoSt
       return { surrR: surrR!, surrC: surrC!, kl: kls.reduce((a, v) => a + v, 0) };
     };
     const base = evalHere(); // at θ_old
-    const ls = backtrackingLineSearch({
-      evaluate: (frac) => {
-        setAt(frac);
-        return evalHere();
-      },
-      restore: () => setAt(0),
-      base,
-      c,
-      optimCase: dir.optimCase,
-      delta: o.targetKl,
-      steps: allFinite ? o.lineSearchSteps : 0,
-      decay: o.lineSearchDecay,
-    });
-    return {
-      optimCase: dir.optimCase,
-      lambda: dir.lambda,
-      nu: dir.nu,
-      lineSearch: ls,
-      surrR: base.surrR,
-      surrC: base.surrC,
-      stepNorm: Math.sqrt(dot(step, step)),
-      cgResidual: Math.max(...blocks.map((blk) => blk.cgX.residual)),
-      headKl: ls.accepted > 0 ? headKl : heads.map(() => 0),
+    const moveTo = (step: Float64Array, frac: number): LineSearchPoint => {
+      setAt(step, frac);
+      return evalHere();
     };
+    const res = searchAlong(dir, c, o, base, moveTo, () => setAt(null, 0), Math.max(...blocks.map((blk) => blk.cgX.residual)));
+    return { ...res, headKl: res.lineSearch.accepted > 0 ? headKl : heads.map(() => 0) };
   } finally {
     tf.dispose(old.flatMap((t) => [t.pOld, t.logPOld]));
   }
