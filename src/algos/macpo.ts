@@ -46,7 +46,7 @@ import { oneHot, type CategoricalPolicy } from "../policy/policy.js";
 import { namedVariables, restoreVariables } from "./adam.js";
 import { PolicyAverage } from "./average.js";
 import { constraintScale, CriticPair, type ConstraintScale } from "./critics.js";
-import { cpoJointStep, cpoStep, type CpoStepOptions } from "./cpo-step.js";
+import { cpoJointStep, cpoStep, type CpoStepOptions, type CpoStepResult } from "./cpo-step.js";
 import type { OnPolicyOptions } from "./on-policy.js";
 import { linearSchedule, NonFiniteLossError, type Trainer, type TrainerState, type UpdateMetrics } from "./trainer.js";
 import { macpoMetricNames } from "./metric-names.js";
@@ -63,6 +63,19 @@ export interface HeadOrderOptions {
   headOrder: "random" | "fixed";
   /** macpo: one CPO step per head in turn (Gu et al.) or one step over every head's parameters (cpoJointStep). */
   step?: "sequential" | "joint";
+}
+
+/** What both kinds of MACPO step read (tensors owned by the update) and the metrics row they write. */
+interface StepInputs {
+  x: tf.Tensor2D;
+  advR: tf.Tensor1D;
+  advC: tf.Tensor1D;
+  /** Per-head action indices of every row. */
+  acts: Int32Array[];
+  /** Constraint value s·(J_C − d). */
+  c: number;
+  stepOpts: CpoStepOptions;
+  out: UpdateMetrics;
 }
 
 /** One head: its name (metric prefix) and its categorical network. */
@@ -134,7 +147,7 @@ export class MacpoTrainer implements Trainer {
     this.metricNames = macpoMetricNames(
       heads.map((h) => h.name),
       single,
-      heads.length > 1 && order.step === "joint",
+      this.joint,
     );
   }
 
@@ -156,52 +169,20 @@ export class MacpoTrainer implements Trainer {
     const c = constraintScale(this.cpo.constraintScale, o.costGamma, prep.meanLength) * (prep.jc - this.cpo.budget);
     const H = this.heads.length;
     const acts = headActions(batch, this.sizes);
-    if (this.joint) return this.jointUpdate(batch, prep, acts, c, delta, stepOpts);
-    const order = this.order.headOrder === "random" && H > 1 ? this.rng.permutation(H) : Array.from({ length: H }, (_, h) => h);
+    // sequential updates visit the heads in an order (drawn from the trainer stream when random); the joint step has none
+    const order = this.joint ? null : this.order.headOrder === "random" && H > 1 ? this.rng.permutation(H) : Array.from({ length: H }, (_, h) => h);
     const out: UpdateMetrics = { jc: prep.jc, c, target_kl: delta };
-    if (H > 1 || this.prefixes[0] !== "") out.head_order = encodeHeadOrder(order);
+    if (order && (H > 1 || this.prefixes[0] !== "")) out.head_order = encodeHeadOrder(order);
 
     const x = tf.tensor2d(batch.obs, [n, batch.obsDim]);
     const advR = tf.tensor1d(Float32Array.from(prep.advR));
     const advC = tf.tensor1d(Float32Array.from(prep.advC));
-    const M = new Float32Array(n).fill(1);
     let entropy = 0;
-    let loss = NaN;
+    let loss: number;
     try {
       for (const h of this.heads) entropy += headEntropy(h.policy, x);
-      for (const hi of order) {
-        const head = this.heads[hi]!;
-        const prefix = this.prefixes[hi]!;
-        const a = oneHot(acts[hi]!, head.policy.numActions);
-        const old = headLogp(head.policy, x, a);
-        const oldLogp = tf.tensor1d(old);
-        const weights = tf.tensor1d(M);
-        try {
-          // MACPO's constraint for head i_m counts the cost surrogate change of the heads already updated
-          // in this iteration (Gu et al. 2021, the L^j(π^{i_{1:m−1}}_{k+1}) term of the i_m-th problem):
-          // c_m = c + mean(M·A_C) − mean(A_C). Without it every head could spend the whole slack −c and
-          // the joint step overshoot the budget (measured on the two-head family: J_C up to 1.5·d).
-          let costChangeSoFar = 0;
-          for (let r = 0; r < n; r++) costChangeSoFar += (M[r]! - 1) * prep.advC[r]!;
-          const cHead = c + costChangeSoFar / n;
-          const res = cpoStep(head.policy.net, { x, actions: a, oldLogp, weights, advR, advC }, cHead, stepOpts);
-          if (!Number.isFinite(res.surrR) || !Number.isFinite(res.surrC)) {
-            throw new NonFiniteLossError(`${this.name} ${head.name} surrogate`, Number.isFinite(res.surrR) ? res.surrC : res.surrR);
-          }
-          out[`${prefix}cpo_case`] = res.optimCase;
-          out[`${prefix}ls_step`] = res.lineSearch.accepted;
-          out[`${prefix}kl`] = res.lineSearch.kl;
-          out[`${prefix}surr_improve`] = res.lineSearch.surrImprove;
-          out[`${prefix}cost_change`] = res.lineSearch.costChange;
-          out[`${prefix}nu`] = res.nu;
-          loss = -(res.surrR + res.lineSearch.surrImprove);
-          // sequential correction: M ← M · π^h_new(a_h|s)/π^h_old(a_h|s)
-          const now = headLogp(head.policy, x, a);
-          for (let r = 0; r < n; r++) M[r] = M[r]! * Math.exp(now[r]! - old[r]!);
-        } finally {
-          tf.dispose([a, oldLogp, weights]);
-        }
-      }
+      const shared = { x, advR, advC, acts, c, stepOpts, out };
+      loss = order ? this.sequentialSteps(shared, order, prep.advC) : this.jointStep(shared);
     } finally {
       tf.dispose([x, advR, advC]);
     }
@@ -216,29 +197,51 @@ export class MacpoTrainer implements Trainer {
   }
 
   /**
-   * The joint update: every head's gradients at θ_old, one dual (one ν* for all heads), one line search
+   * MACPO as published: head i_m, in `order`, takes its own CPO step on surrogates weighted by M, the
+   * probability ratios of the heads updated before it. Returns −L_R at the last head's accepted point.
+   */
+  private sequentialSteps(s: StepInputs, order: readonly number[], advCRows: ArrayLike<number>): number {
+    const { x, advR, advC, acts, c, stepOpts, out } = s;
+    const n = x.shape[0];
+    const M = new Float32Array(n).fill(1);
+    let loss = NaN;
+    for (const hi of order) {
+      const head = this.heads[hi]!;
+      const a = oneHot(acts[hi]!, head.policy.numActions);
+      const old = headLogp(head.policy, x, a);
+      const oldLogp = tf.tensor1d(old);
+      const weights = tf.tensor1d(M);
+      try {
+        // MACPO's constraint for head i_m counts the cost surrogate change of the heads already updated
+        // in this iteration (Gu et al. 2021, the L^j(π^{i_{1:m−1}}_{k+1}) term of the i_m-th problem):
+        // c_m = c + mean(M·A_C) − mean(A_C). Without it every head could spend the whole slack −c and
+        // the joint step overshoot the budget (measured on the two-head family: J_C up to 1.5·d).
+        let costChangeSoFar = 0;
+        for (let r = 0; r < n; r++) costChangeSoFar += (M[r]! - 1) * advCRows[r]!;
+        const cHead = c + costChangeSoFar / n;
+        const res = cpoStep(head.policy.net, { x, actions: a, oldLogp, weights, advR, advC }, cHead, stepOpts);
+        this.record(out, [hi], res, [res.lineSearch.kl], `${head.name} surrogate`);
+        loss = -(res.surrR + res.lineSearch.surrImprove);
+        // sequential correction: M ← M · π^h_new(a_h|s)/π^h_old(a_h|s)
+        const now = headLogp(head.policy, x, a);
+        for (let r = 0; r < n; r++) M[r] = M[r]! * Math.exp(now[r]! - old[r]!);
+      } finally {
+        tf.dispose([a, oldLogp, weights]);
+      }
+    }
+    return loss;
+  }
+
+  /**
+   * The joint step: every head's gradients at θ_old, one dual (one ν* for all heads), one line search
    * moving all heads together. Per head, the logged cpo_case, ls_step, surr_improve, cost_change and nu
    * are the joint step's (the same in every head's columns); kl is the head's own share of the joint KL.
    */
-  private jointUpdate(
-    batch: RolloutBatch,
-    prep: ReturnType<CriticPair["prepare"]>,
-    acts: Int32Array[],
-    c: number,
-    delta: number,
-    stepOpts: CpoStepOptions,
-  ): UpdateMetrics {
-    const n = batch.rows;
-    const out: UpdateMetrics = { jc: prep.jc, c, target_kl: delta };
-    const x = tf.tensor2d(batch.obs, [n, batch.obsDim]);
-    const advR = tf.tensor1d(Float32Array.from(prep.advR));
-    const advC = tf.tensor1d(Float32Array.from(prep.advC));
-    const weights = tf.ones([n]) as tf.Tensor1D;
-    const owned: tf.Tensor[] = [x, advR, advC, weights];
-    let entropy = 0;
-    let loss = NaN;
+  private jointStep(s: StepInputs): number {
+    const { x, advR, advC, acts, c, stepOpts, out } = s;
+    const weights = tf.ones([x.shape[0]]) as tf.Tensor1D;
+    const owned: tf.Tensor[] = [weights];
     try {
-      for (const h of this.heads) entropy += headEntropy(h.policy, x);
       const parts = this.heads.map((head, hi) => {
         const actions = oneHot(acts[hi]!, head.policy.numActions);
         const oldLogp = tf.tensor1d(headLogp(head.policy, x, actions));
@@ -246,25 +249,33 @@ export class MacpoTrainer implements Trainer {
         return { net: head.policy.net, d: { x, actions, oldLogp, weights, advR, advC } };
       });
       const res = cpoJointStep(parts, c, stepOpts);
-      if (!Number.isFinite(res.surrR) || !Number.isFinite(res.surrC)) {
-        throw new NonFiniteLossError(`${this.name} joint surrogate`, Number.isFinite(res.surrR) ? res.surrC : res.surrR);
-      }
-      this.heads.forEach((_, hi) => {
-        const prefix = this.prefixes[hi]!;
-        out[`${prefix}cpo_case`] = res.optimCase;
-        out[`${prefix}ls_step`] = res.lineSearch.accepted;
-        out[`${prefix}kl`] = res.headKl[hi]!;
-        out[`${prefix}surr_improve`] = res.lineSearch.surrImprove;
-        out[`${prefix}cost_change`] = res.lineSearch.costChange;
-        out[`${prefix}nu`] = res.nu;
-      });
-      loss = -(res.surrR + res.lineSearch.surrImprove);
+      this.record(
+        out,
+        this.heads.map((_, hi) => hi),
+        res,
+        res.headKl,
+        "joint surrogate",
+      );
+      return -(res.surrR + res.lineSearch.surrImprove);
     } finally {
       tf.dispose(owned);
     }
-    const fit = this.critics.fit(batch, prep, this.rng);
-    this.average.afterUpdate(this.updatesDone, batch);
-    return { loss, entropy, ...out, ...fit };
+  }
+
+  /** Refuses a non-finite step (naming `what`), then writes its columns for each of `heads` (kl: theirs, in order). */
+  private record(out: UpdateMetrics, heads: readonly number[], res: CpoStepResult, kl: readonly number[], what: string): void {
+    if (!Number.isFinite(res.surrR) || !Number.isFinite(res.surrC)) {
+      throw new NonFiniteLossError(`${this.name} ${what}`, Number.isFinite(res.surrR) ? res.surrC : res.surrR);
+    }
+    heads.forEach((hi, i) => {
+      const prefix = this.prefixes[hi]!;
+      out[`${prefix}cpo_case`] = res.optimCase;
+      out[`${prefix}ls_step`] = res.lineSearch.accepted;
+      out[`${prefix}kl`] = kl[i]!;
+      out[`${prefix}surr_improve`] = res.lineSearch.surrImprove;
+      out[`${prefix}cost_change`] = res.lineSearch.costChange;
+      out[`${prefix}nu`] = res.nu;
+    });
   }
 
   private prefixOf(h: PolicyHead): string {

@@ -546,7 +546,7 @@ const macpoSchema = z
       ),
   })
   .strict()
-  .describe("Multi-head (sequential update) options of macpo and mappo-lagrangian.");
+  .describe("Multi-head options of macpo and mappo-lagrangian (how the heads' networks are updated).");
 
 export const algoNames = ["reinforce", "ppo", "ppo-lagrangian", "p3o", "cpo", "macpo", "mappo-lagrangian"] as const;
 
