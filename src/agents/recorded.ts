@@ -98,6 +98,8 @@ export class RecordedAgent implements Agent {
       ...(answer !== undefined ? { answer } : {}),
       meta: { model: o.model, correct, features: answerFeatures(text ?? "", answer), recorded: true },
     };
+    // what the call costs in money, whatever cost the policy is trained for (see countCalls)
+    output.meta!.usd = output.cost;
     return { output, rule };
   }
 
@@ -109,6 +111,25 @@ export class RecordedAgent implements Agent {
   /** The prepared output of an item (cost as of step 0). */
   outputFor(itemId: string): AgentOutput | undefined {
     return this.prepared.get(itemId)?.output;
+  }
+
+  /**
+   * Train for strong-model calls instead of money (tasks.costAxis: strong-calls): every call of this agent
+   * costs 1 when it is the strong model, else 0. `meta.usd` keeps the call's money cost.
+   */
+  countCalls(strong: boolean): void {
+    this.callCost = strong ? 1 : 0;
+    for (const p of this.prepared.values()) p.output.cost = this.callCost;
+  }
+
+  private callCost: number | undefined;
+
+  /** Mean money cost of one call over `items` ($, whatever the cost axis). */
+  meanUsd(items: readonly { id: string }[]): number {
+    if (items.length === 0) return 0;
+    let s = 0;
+    for (const it of items) s += (this.prepared.get(it.id)?.output.meta?.usd as number | undefined) ?? 0;
+    return s / items.length;
   }
 
   /** Mean cost of one call over `items` (step 0). */
@@ -127,8 +148,9 @@ export class RecordedAgent implements Agent {
       return { content: `[error] ${error}`, cost: 0, meta: { model: this.o.model, error, correct: false } };
     }
     // the compute-proxy cost with logStepPhi depends on the step; every other rule is fixed per item
-    if (p.rule.kind === "price" && this.o.cost.mode === "compute" && this.o.cost.logStepPhi !== undefined) {
-      return { ...p.output, cost: usageCost(p.rule.usage, this.o.pricing!, this.o.cost, state.step) };
+    if (this.callCost === undefined && p.rule.kind === "price" && this.o.cost.mode === "compute" && this.o.cost.logStepPhi !== undefined) {
+      const cost = usageCost(p.rule.usage, this.o.pricing!, this.o.cost, state.step);
+      return { ...p.output, cost, meta: { ...p.output.meta, usd: cost } };
     }
     return { ...p.output };
   }

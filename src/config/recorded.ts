@@ -8,6 +8,7 @@ import path from "node:path";
 import { globSync, isDynamicPattern } from "tinyglobby";
 import { buildRecordedAgent, type RecordedAgent, type RecordedAgentDef, type RecordedPool } from "../agents/recorded.js";
 import { InputError } from "../core/errors.js";
+import type { Turn } from "../core/types.js";
 import { matchAnswer } from "../tasks/evaluators.js";
 import { loadRecordedTable, splitRecorded, type RecordedSplits, type RecordedTable } from "../tasks/recorded.js";
 import { modelSettings } from "./models.js";
@@ -90,9 +91,39 @@ export function recordedAgents(c: Config): Map<string, RecordedAgent> {
     const pool = recordedPool(c);
     m = new Map();
     for (const d of c.agents) if (d.kind === "recorded") m.set(d.name, buildRecordedAgent(d as RecordedAgentDef, pool));
+    if (recordedTasks(c).costAxis === "strong-calls" && m.size > 0) {
+      // RouteLLM's count: the strong model is the most expensive one on the training items
+      const strong = strongAgent(m, recordedSplits(c).train);
+      for (const a of m.values()) a.countCalls(a === strong);
+    }
     agentMemo.set(c, m);
   }
   return m;
+}
+
+/**
+ * How `consensus` breaks ties between agreeing groups: by each agent's mean money cost per call on the
+ * training items (the most expensive model wins); undefined for other task sources (the call's own cost).
+ */
+export function priceRank(c: Config): ((t: Turn) => number) | undefined {
+  if (c.tasks.source !== "recorded") return undefined;
+  const train = recordedSplits(c).train;
+  const rank = new Map([...recordedAgents(c)].map(([name, a]) => [name, a.meanUsd(train)]));
+  return (t) => rank.get(t.agent) ?? (t.output.meta?.usd as number | undefined) ?? t.output.cost;
+}
+
+/** The most expensive recorded agent by mean money cost per call on `items` (the "strong" model). */
+export function strongAgent(agents: ReadonlyMap<string, RecordedAgent>, items: readonly { id: string }[]): RecordedAgent {
+  let best: RecordedAgent | undefined;
+  let bestCost = -Infinity;
+  for (const a of agents.values()) {
+    const u = a.meanUsd(items);
+    if (u > bestCost) {
+      best = a;
+      bestCost = u;
+    }
+  }
+  return best!;
 }
 
 /**

@@ -134,6 +134,18 @@ const recordedTasks = z
     tolerance: answerTaskFields.tolerance,
     order: answerTaskFields.order,
     scoreThreshold: z.number().min(0).max(1).default(0.5).describe("A recorded score (0–1) without a flag counts as correct when ≥ this."),
+    finalAnswer: z
+      .enum(finalAnswerModes)
+      .default("last")
+      .describe(
+        "The episode's answer: the last model's (last); the most frequent answer so far (majority, ties: the latest group); the largest agreeing group, ties to the most expensive model (consensus).",
+      ),
+    costAxis: z
+      .enum(["dollars", "strong-calls"])
+      .default("dollars")
+      .describe(
+        "The cost a policy is trained for: dollars (tokens × prices, every call counted) or strong-calls (1 per call of the most expensive model, else 0: RouteLLM's count).",
+      ),
     split: z
       .object({
         train: z.number().positive().default(0.6).describe("Share of items for training."),
@@ -255,6 +267,10 @@ const envSchema = z
         "true: a terminal agent (the Terminator) ends the episode. false: the DOA code as published — episodes always run maxSteps, each terminal step is scored as a successful terminal step.",
       ),
     budget: z.number().positive().optional().describe("Episode cost budget d of the CMDP (shown to the features encoder)."),
+    callOnce: z
+      .boolean()
+      .default(false)
+      .describe("free shape: each non-terminal agent at most once per episode, stop only after a call (always so with recorded agents: a recorded model asked twice repeats itself)."),
     shape: z
       .enum(["free", "cascade", "router"])
       .default("free")

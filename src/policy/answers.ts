@@ -1,6 +1,6 @@
 import type { SystemState } from "../core/types.js";
 import { ANSWER_FEATURES, answerFeatures, numericAnswer, promptFeatures } from "../tasks/answer-features.js";
-import { normalizeAnswer } from "../tasks/evaluators.js";
+import { answerKey, normalizeAnswer } from "../tasks/evaluators.js";
 import { tf } from "./backend.js";
 import { hashedNgrams, type StateEncoder } from "./encoders.js";
 
@@ -20,6 +20,14 @@ export interface AnswersEncoderOptions {
 
 /** Per answering agent: called, the answer's text features, its cost, agreement with another answer. */
 const SLOT = 1 + ANSWER_FEATURES + 1 + 1;
+/** With three or more answering agents, per agent also: its group's share of the pool, in the largest group. */
+const GROUP_SLOT = 2;
+/**
+ * ...and for the episode: models called, largest and second-largest agreeing group, distinct answers (each
+ * over the pool size), whether the newest answer joined the largest group, whether the largest group is a
+ * majority of the answers so far.
+ */
+const GROUP_GLOBAL = 6;
 
 /** Answers agree: equal numbers, else equal normalised text. */
 function agree(a: string, b: string): boolean {
@@ -48,6 +56,10 @@ export class AnswersEncoder implements StateEncoder {
   private readonly offSlots: number;
   private readonly offStep: number;
   private readonly offCost: number;
+  /** Agreement-group features (three or more answering agents), else 0. */
+  private readonly groupSlot: number;
+  private readonly slot: number;
+  private readonly offGroup: number;
   private readonly promptMemo = new Map<string, Float32Array>();
   private readonly answerMemo = new Map<string, Float32Array>();
 
@@ -59,9 +71,13 @@ export class AnswersEncoder implements StateEncoder {
     this.offType = 2;
     this.offBuckets = this.offType + o.types.length;
     this.offSlots = this.offBuckets + o.taskBuckets;
-    this.offStep = this.offSlots + this.nSlots * SLOT;
+    // with two answering agents the pairwise agreement bit says everything about groups
+    this.groupSlot = this.nSlots >= 3 ? GROUP_SLOT : 0;
+    this.slot = SLOT + this.groupSlot;
+    this.offStep = this.offSlots + this.nSlots * this.slot;
     this.offCost = this.offStep + o.maxSteps + 1;
-    this.dim = this.offCost + 1;
+    this.offGroup = this.offCost + 1;
+    this.dim = this.offGroup + (this.groupSlot > 0 ? GROUP_GLOBAL : 0);
   }
 
   private promptPart(prompt: string): Float32Array {
@@ -93,6 +109,7 @@ export class AnswersEncoder implements StateEncoder {
     const { maxSteps, costUnit } = this.o;
     out.fill(0, 0, states.length * this.dim);
     const answers: Array<string | undefined> = new Array(this.nSlots);
+    const slot = this.slot;
     for (let b = 0; b < states.length; b++) {
       const s = states[b]!;
       const row = b * this.dim;
@@ -104,7 +121,7 @@ export class AnswersEncoder implements StateEncoder {
         const k = this.slotOf.get(turn.agent);
         if (k === undefined) continue;
         const o = turn.output;
-        const at = row + this.offSlots + k * SLOT;
+        const at = row + this.offSlots + k * slot;
         out[at] = 1;
         out.set(this.answerPart(o.content, o.answer, o.meta), at + 1);
         out[at + 1 + ANSWER_FEATURES] = o.cost / costUnit;
@@ -115,14 +132,49 @@ export class AnswersEncoder implements StateEncoder {
         if (a === undefined) continue;
         for (let j = 0; j < this.nSlots; j++) {
           if (j !== k && answers[j] !== undefined && agree(a, answers[j]!)) {
-            out[row + this.offSlots + k * SLOT + SLOT - 1] = 1;
+            out[row + this.offSlots + k * slot + SLOT - 1] = 1;
             break;
           }
         }
       }
       out[row + this.offStep + Math.min(s.step, maxSteps)] = 1;
       out[row + this.offCost] = s.costSpent / costUnit;
+      if (this.groupSlot > 0) this.groups(s, answers, out, row);
     }
+  }
+
+  /** Agreement groups of the answers so far (keys as the final-answer rules use them). */
+  private groups(s: SystemState, answers: ReadonlyArray<string | undefined>, out: Float32Array, row: number): void {
+    const n = this.nSlots;
+    const keys = answers.map((a) => (a !== undefined && a !== "" ? answerKey(a) : undefined));
+    const size = new Map<string, number>();
+    for (const k of keys) if (k !== undefined) size.set(k, (size.get(k) ?? 0) + 1);
+    const sizes = [...size.values()].sort((a, b) => b - a);
+    const largest = sizes[0] ?? 0;
+    let answered = 0;
+    for (let k = 0; k < n; k++) {
+      const key = keys[k];
+      if (key === undefined) continue;
+      answered++;
+      const g = size.get(key)!;
+      const at = row + this.offSlots + k * this.slot + SLOT;
+      out[at] = g / n;
+      out[at + 1] = g === largest ? 1 : 0;
+    }
+    let called = 0;
+    for (const t of s.history) if (this.slotOf.has(t.agent)) called++;
+    let newest: string | undefined;
+    for (let i = s.history.length - 1; i >= 0 && newest === undefined; i--) {
+      const k = this.slotOf.get(s.history[i]!.agent);
+      if (k !== undefined) newest = keys[k] ?? "";
+    }
+    const g = row + this.offGroup;
+    out[g] = called / n;
+    out[g + 1] = largest / n;
+    out[g + 2] = (sizes[1] ?? 0) / n;
+    out[g + 3] = sizes.length / n;
+    out[g + 4] = newest !== undefined && newest !== "" && size.get(newest) === largest ? 1 : 0;
+    out[g + 5] = answered > 0 && largest * 2 > answered ? 1 : 0;
   }
 
   encode(states: readonly SystemState[]): tf.Tensor2D {

@@ -18,10 +18,10 @@ import { Rng, type RngState } from "../core/rng.js";
 import type { EnvSpec } from "../env/env.js";
 import { DoaMd5Encoder, FeaturesEncoder, type FeaturesEncoderOptions, type StateEncoder } from "../policy/encoders.js";
 import { CategoricalPolicy } from "../policy/policy.js";
-import { evaluatorByName, recorded } from "../tasks/evaluators.js";
+import { evaluatorByName, recordedEvaluator } from "../tasks/evaluators.js";
 import { AnswersEncoder, KnobEncoder } from "../policy/answers.js";
 import { CostKnob } from "../algos/knob.js";
-import { costUnitOf, recordedAgents, recordedSplits, recordedTable } from "../config/recorded.js";
+import { costUnitOf, priceRank, recordedAgents, recordedSplits, recordedTable } from "../config/recorded.js";
 import { InputError } from "../core/errors.js";
 import { SimTaskSource } from "../tasks/sim.js";
 import { inlineTasks, ListTaskSource, type TaskSource } from "../tasks/source.js";
@@ -160,24 +160,42 @@ export function buildEnvSpec(c: Config): EnvSpec {
       c.tasks.source === "inline" || c.tasks.source === "sim"
         ? evaluatorByName(c.tasks.evaluator)
         : c.tasks.source === "recorded"
-          ? recorded
+          ? recordedEvaluator(c.tasks.finalAnswer, priceRank(c))
           : evaluatorByName(c.tasks.evaluator, { finalAnswer: c.tasks.finalAnswer, tolerance: c.tasks.tolerance }),
   };
 }
 
 /**
- * The action mask of env.shape (issue 13), or undefined for `free`. cascade: calls go up the pool order
+ * The action mask of env.shape, or undefined for a `free` pool that may repeat every call. free with
+ * recorded agents (or env.callOnce): each such agent at most once, the terminator only after a call and
+ * alone at the last step. cascade: calls go up the pool order
  * (after calling agent k only agents listed after k; each at most once; the first call may be any), the
  * terminator only after a call, only the terminator at the last step; router: one non-terminal agent at
  * step 0, then only the terminator.
  */
 export function buildActionMask(c: Config): ((state: SystemState, out: Uint8Array, offset: number) => void) | undefined {
   const shape = c.env.shape;
-  if (shape === "free") return undefined;
   const names = c.agents.map((a) => a.name);
   const terminal = c.agents.map((a) => a.kind === "terminator");
   const maxSteps = c.env.maxSteps;
   const index = new Map(names.map((n, i) => [n, i]));
+  if (shape === "free") {
+    const once = c.agents.map((a) => a.kind === "recorded" || (c.env.callOnce && a.kind !== "terminator"));
+    if (!once.some(Boolean)) return undefined;
+    return (state, out, offset) => {
+      const called = new Set<number>();
+      for (const t of state.history) if (!t.output.terminal) called.add(t.agentIndex);
+      const last = state.step >= maxSteps - 1;
+      let any = false;
+      for (let i = 0; i < names.length; i++) {
+        const ok = terminal[i] ? called.size > 0 : !last && !(once[i] && called.has(i));
+        out[offset + i] = ok ? 1 : 0;
+        any ||= ok;
+      }
+      // nothing callable (every model asked, or no call possible): only the terminator is left
+      if (!any) for (let i = 0; i < names.length; i++) out[offset + i] = terminal[i] ? 1 : 0;
+    };
+  }
   return (state, out, offset) => {
     const last = state.step >= maxSteps - 1 || (shape === "router" && state.step >= 1);
     // cascade: only agents after the last one called, in pool order (cheapest first for model "*")

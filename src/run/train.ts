@@ -8,7 +8,7 @@ import path from "node:path";
 import { NonFiniteLossError, type Trainer } from "../algos/trainer.js";
 import { InputError, isOsError, OsError, withOsContext } from "../core/errors.js";
 import { mean, std } from "../core/math.js";
-import type { AgentOutput } from "../core/types.js";
+import type { AgentOutput, Turn } from "../core/types.js";
 import { rollout, type RolloutBatch } from "../env/rollout.js";
 import { selectBackend } from "../policy/backend.js";
 import { writeFileAtomic } from "../policy/io.js";
@@ -16,6 +16,7 @@ import { buildActionMask, buildAgents, buildEncoder, buildEnvSpec, buildKnob, bu
 import { headsOf } from "../config/heads.js";
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointMeta } from "./checkpoint.js";
 import { configToYaml, configWarnings } from "../config/load.js";
+import { priceRank } from "../config/recorded.js";
 import { planResume } from "./resume.js";
 import type { Config } from "../config/schema.js";
 import { budgetStatus, type BudgetStatus } from "./budget.js";
@@ -25,7 +26,7 @@ import { readStructure, structureRecord, structureSummary } from "../analysis/st
 import { buildLlm } from "./build.js";
 import { llmMetricColumns } from "./columns.js";
 import { emptyStats, type LlmClient, type LlmStats } from "../llm/client.js";
-import { finalAnswer } from "../tasks/evaluators.js";
+import { finalAnswer, type FinalAnswerMode } from "../tasks/evaluators.js";
 import { lockEntries, lockFolder, type FolderLock } from "./lock.js";
 
 export interface TrainOptions {
@@ -136,7 +137,7 @@ export function batchStats(batch: RolloutBatch): MetricsRow {
   };
 }
 
-function episodeRecords(batch: RolloutBatch, update: number, sample: number, finalMode: "last" | "majority" = "last"): string {
+function episodeRecords(batch: RolloutBatch, update: number, sample: number, finalMode: FinalAnswerMode = "last", rank?: (t: Turn) => number): string {
   const n = sample < 0 ? batch.episodes.length : Math.min(sample, batch.episodes.length);
   let out = "";
   for (const e of batch.episodes.slice(0, n)) {
@@ -158,6 +159,7 @@ function episodeRecords(batch: RolloutBatch, update: number, sample: number, fin
               final_answer: finalAnswer(
                 e.outputs.map((output, i) => ({ agent: e.agents[i]!, agentIndex: batch.actions[e.rows[i]!]!, output })),
                 finalMode,
+                rank,
               ) ?? null,
               turns: turnRecords(e.agents, e.outputs),
             }
@@ -260,6 +262,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
   let best: CheckpointMeta["best"] = null;
   const columns = metricsColumns([...trainer.metricNames, ...(knob?.metricNames ?? []), ...(llm ? llmMetricColumns : [])]);
   const finalMode = "finalAnswer" in config.tasks ? config.tasks.finalAnswer : "last";
+  const answerRank = priceRank(config);
 
   let lock: FolderLock | undefined;
   try {
@@ -438,7 +441,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
       };
       await writer.write(row);
       fs.appendFileSync(structureFile, JSON.stringify(structureRecord(u, agentNames, batch.episodes, headsOf(config))) + "\n");
-      if (config.log.episodeSample !== 0) fs.appendFileSync(episodesFile, episodeRecords(batch, u, config.log.episodeSample, finalMode));
+      if (config.log.episodeSample !== 0) fs.appendFileSync(episodesFile, episodeRecords(batch, u, config.log.episodeSample, finalMode, answerRank));
       if (!best || stats.return_mean! > best.return_mean) best = { update: u, return_mean: stats.return_mean! };
       if (u % config.train.checkpointEvery === 0 || u === total) {
         await saveCheckpoint(

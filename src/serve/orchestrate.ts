@@ -5,7 +5,8 @@
 import type { Agent } from "../agents/agent.js";
 import type { Trainer } from "../algos/trainer.js";
 import { Rng } from "../core/rng.js";
-import type { AgentOutput, SystemState, Task } from "../core/types.js";
+import type { AgentOutput, SystemState, Task, Turn } from "../core/types.js";
+import { priceRank } from "../config/recorded.js";
 import type { EnvSpec } from "../env/env.js";
 import { rollout, type EpisodeKnob } from "../env/rollout.js";
 import type { CostKnob } from "../algos/knob.js";
@@ -152,6 +153,9 @@ export class Orchestrator {
     });
   }
 
+  /** How consensus ties are broken (by model price on recorded pools); null: by the call's cost. */
+  private rank: ((t: Turn) => number) | null | undefined;
+
   private get finalMode(): FinalAnswerMode {
     return "finalAnswer" in this.config.tasks ? this.config.tasks.finalAnswer : "last";
   }
@@ -234,7 +238,7 @@ export class Orchestrator {
         ...(typeof out.meta?.error === "string" ? { error: out.meta.error } : {}),
       }));
       const history = outputs.map((output, s) => ({ agent: e.agents[s]!, agentIndex: batch.actions[e.rows[s]!]!, output }));
-      const fa = finalAnswer(history, this.finalMode);
+      const fa = finalAnswer(history, this.finalMode, (this.rank ??= priceRank(this.config) ?? null) ?? undefined);
       const task = list[i]!;
       return {
         task,

@@ -1,4 +1,5 @@
 import type { Task, Turn } from "../core/types.js";
+import { numericAnswer } from "./answer-features.js";
 
 /**
  * Decides whether a finished episode succeeded. `endedByAgent` is true when a terminal agent output
@@ -13,8 +14,12 @@ export type AnswerEvaluatorName = (typeof answerEvaluatorNames)[number];
 export const evaluatorNames = ["terminated", "solved"] as const;
 export type EvaluatorName = (typeof evaluatorNames)[number];
 
-/** How the episode's final answer is formed from the answers agents extracted. */
-export const finalAnswerModes = ["last", "majority"] as const;
+/**
+ * How the episode's final answer is formed from the answers agents extracted: the last one; the most
+ * frequent one (ties: the group answered most recently); or the largest agreeing group with ties broken
+ * by the most expensive model (`consensus`).
+ */
+export const finalAnswerModes = ["last", "majority", "consensus"] as const;
 export type FinalAnswerMode = (typeof finalAnswerModes)[number];
 
 /** The DOA MVP rule: success = the episode was ended by a terminal agent, not by running out of steps. */
@@ -48,22 +53,58 @@ export function parseChoice(s: string): string | undefined {
 }
 
 /**
- * The episode's final answer: the last answer any agent extracted (`last`), or the most frequent
- * one after normalisation (`majority`; ties go to the answer given most recently).
+ * The agreement key of an answer: the number it starts with (`$1,000.00`, `1000` and `1000 apples` agree),
+ * else its normalised text. Two answers agree when their keys are equal.
  */
-export function finalAnswer(history: readonly Turn[], mode: FinalAnswerMode): string | undefined {
-  const answers = history.map((t) => t.output.answer).filter((a): a is string => a !== undefined && a !== "");
-  if (answers.length === 0) return undefined;
-  if (mode === "last") return answers[answers.length - 1];
-  const counts = new Map<string, { n: number; last: number; text: string }>();
-  answers.forEach((a, i) => {
-    const k = normalizeAnswer(a);
-    const c = counts.get(k);
-    counts.set(k, { n: (c?.n ?? 0) + 1, last: i, text: a });
+export function answerKey(answer: string): string {
+  const v = numericAnswer(answer);
+  return v !== undefined ? `#${v}` : normalizeAnswer(answer);
+}
+
+/** Turns that carry an answer (not terminal, not a failed call, a non-empty extracted answer). */
+export function answeringTurns(history: readonly Turn[]): Turn[] {
+  return history.filter((t) => !t.output.terminal && t.output.meta?.error === undefined && t.output.answer !== undefined && t.output.answer !== "");
+}
+
+/**
+ * The turn whose answer is the episode's final answer, or undefined when no turn carries one.
+ * - `last`: the latest answer.
+ * - `majority`: the largest group of agreeing answers ({@link answerKey}); ties go to the group answered most
+ *   recently; its latest turn.
+ * - `consensus`: the largest group; ties go to the group holding the most expensive model's answer, and that
+ *   answer is returned. `rank` orders models by price (higher = more expensive; default: the call's money cost).
+ */
+export function finalTurn(history: readonly Turn[], mode: FinalAnswerMode, rank: (t: Turn) => number = (t) => (t.output.meta?.usd as number | undefined) ?? t.output.cost): Turn | undefined {
+  const turns = answeringTurns(history);
+  if (turns.length === 0) return undefined;
+  if (mode === "last") return turns[turns.length - 1];
+  const groups = new Map<string, { n: number; latest: number; top: Turn; topRank: number; last: Turn }>();
+  turns.forEach((t, i) => {
+    const k = answerKey(t.output.answer!);
+    const r = rank(t);
+    const g = groups.get(k);
+    if (!g) groups.set(k, { n: 1, latest: i, top: t, topRank: r, last: t });
+    else {
+      g.n++;
+      g.latest = i;
+      g.last = t;
+      if (r > g.topRank) {
+        g.top = t;
+        g.topRank = r;
+      }
+    }
   });
-  let best: { n: number; last: number; text: string } | undefined;
-  for (const c of counts.values()) if (!best || c.n > best.n || (c.n === best.n && c.last > best.last)) best = c;
-  return best!.text;
+  let best: { n: number; latest: number; top: Turn; topRank: number; last: Turn } | undefined;
+  for (const g of groups.values()) {
+    if (!best || g.n > best.n) best = g;
+    else if (g.n === best.n && (mode === "majority" ? g.latest > best.latest : g.topRank > best.topRank)) best = g;
+  }
+  return mode === "majority" ? best!.last : best!.top;
+}
+
+/** The episode's final answer text under `mode` (see {@link finalTurn}). */
+export function finalAnswer(history: readonly Turn[], mode: FinalAnswerMode, rank?: (t: Turn) => number): string | undefined {
+  return finalTurn(history, mode, rank)?.output.answer;
 }
 
 export interface AnswerEvaluatorOptions {
@@ -106,19 +147,29 @@ export function answerEvaluator(name: AnswerEvaluatorName, o: AnswerEvaluatorOpt
 }
 
 /**
- * Recorded answers (issue 13): success = the correctness, under the run's judge rule, of the answer of
- * the last model called (the final answer is the last model's), read from its turn's `meta.correct`.
- * The episode must have been ended by a terminal agent; an episode with no answering turn fails.
+ * Recorded answers: success = the correctness, under the run's judge rule, of the final answer, read from its
+ * turn's `meta.correct`. `last` (the cascade's and router's rule): the last model called, whatever it answered;
+ * `majority` / `consensus`: the turn {@link finalTurn} picks, else (no turn carries an answer, e.g. MMLU's
+ * correctness-only tables) the last model's. The episode must have been ended by a terminal agent; an
+ * episode with no answering turn fails.
  */
-export const recorded: Evaluator = (_task, history, endedByAgent) => {
-  if (!endedByAgent) return false;
-  for (let i = history.length - 1; i >= 0; i--) {
-    const o = history[i]!.output;
-    if (o.terminal) continue;
-    return o.meta?.correct === true;
-  }
-  return false;
-};
+export function recordedEvaluator(mode: FinalAnswerMode = "last", rank?: (t: Turn) => number): Evaluator {
+  return (_task, history, endedByAgent) => {
+    if (!endedByAgent) return false;
+    if (mode !== "last") {
+      const t = finalTurn(history, mode, rank);
+      if (t) return t.output.meta?.correct === true;
+    }
+    for (let i = history.length - 1; i >= 0; i--) {
+      const o = history[i]!.output;
+      if (o.terminal) continue;
+      return o.meta?.correct === true;
+    }
+    return false;
+  };
+}
+
+export const recorded: Evaluator = recordedEvaluator("last");
 
 export function evaluatorByName(name: EvaluatorName | AnswerEvaluatorName, o: AnswerEvaluatorOptions = { finalAnswer: "last", tolerance: 1e-6 }): Evaluator {
   switch (name) {
