@@ -62,7 +62,8 @@ export class RecordedAgent implements Agent {
     const rec = item.models[o.model]!;
     const where = `${item.file}:${item.line}`;
     const text = rec.text?.trim();
-    const answer = text !== undefined ? extractAnswer(text, o.extract) : undefined;
+    // the answer extracted when the outputs were graded wins (null: the grader found none)
+    const answer = rec.answer !== undefined ? (rec.answer ?? undefined) : text !== undefined ? extractAnswer(text, o.extract, o.model) : undefined;
     const recorded = rec.correct ?? (rec.score !== undefined ? rec.score >= o.scoreThreshold : undefined);
     let correct: boolean;
     if (o.judge !== "evaluator" && recorded !== undefined) correct = recorded;

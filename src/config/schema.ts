@@ -82,7 +82,9 @@ const jsonlTasks = z
     evaluator: z
       .enum(answerEvaluatorNames)
       .default("exact")
-      .describe("How the final answer is checked: exact (normalised text), numeric (tolerance), choice (option letter), regex (reference is a pattern), contains."),
+      .describe(
+        "How the final answer is checked: exact (normalised text), numeric (tolerance), choice (option letter), regex (reference is a pattern), contains, zeroeval (ZeroEval's math rule: first numbers equal, fractions evaluated).",
+      ),
     ...answerTaskFields,
   })
   .strict();
