@@ -256,3 +256,14 @@ export function writeRecordedJsonl(file: string, items: readonly ImportedItem[])
   }
   return data.byteLength;
 }
+
+/** The per-model table `maestro import zeroeval` prints (accuracy and no-answer rate in %, as ZeroEval's). */
+export function zeroEvalSummaryTable(models: readonly ZeroEvalModelSummary[]): string {
+  const w = Math.max(5, ...models.map((m) => m.model.length));
+  const head = `${"model".padEnd(w)}  ${"items".padStart(5)}  ${"acc %".padStart(6)}  ${"no answer %".padStart(11)}  ${"tokens in".padStart(9)}  ${"tokens out".padStart(10)}`;
+  const rows = models.map(
+    (m) =>
+      `${m.model.padEnd(w)}  ${String(m.items).padStart(5)}  ${m.accuracy.toFixed(2).padStart(6)}  ${((100 * m.noAnswer) / m.items).toFixed(2).padStart(11)}  ${m.meanTokensIn.toFixed(1).padStart(9)}  ${m.meanTokensOut.toFixed(1).padStart(10)}`,
+  );
+  return [head, ...rows].join("\n");
+}
