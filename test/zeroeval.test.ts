@@ -42,6 +42,9 @@ describe("ZeroEval's grading rule", () => {
     expect(extractZeroEval('{"reasoning": "x", "answer": 18}').answer).toBe("18");
     expect(extractZeroEval('{"reasoning": "x", "answer": 0.5}').answer).toBe("0.5");
     expect(extractZeroEval('{"reasoning": "x", "answer": null}').answer).toBe("None");
+    expect(extractZeroEval('{"answer": 20000000000000000}').answer).toBe("20000000000000000");
+    expect(extractZeroEval('{"answer": 0.00001}').answer).toBe("1e-05");
+    expect(extractZeroEval('{"answer": [12, "x"]}').answer).toBe("[12, 'x']");
     expect(extractZeroEval('{"reasoning": "{a} and {b}", "answer": "7"} then {"answer": "8"}').answer).toBe("7");
   });
 

@@ -78,12 +78,15 @@ function pyStrRepr(s: string): string {
   return q + (q === "'" ? body.replaceAll("'", "\\'") : body) + q;
 }
 
-/** Python's `str()` of a value `json.loads` returned (ints print as ints; JSON cannot tell 1.0 from 1). */
+/**
+ * Python's `str()` of a value `json.loads` returned. An integral number prints as an int (`18.0` in the
+ * JSON prints `18` here, `18.0` in Python: the same first number); others as Python's float repr.
+ */
 export function pyStr(v: unknown, nested = false): string {
   if (v === null) return "None";
   if (v === true) return "True";
   if (v === false) return "False";
-  if (typeof v === "number") return Number.isInteger(v) && Math.abs(v) < 1e16 ? String(v) : pyFloatRepr(v);
+  if (typeof v === "number") return Number.isInteger(v) ? BigInt(v).toString() : pyFloatRepr(v);
   if (typeof v === "string") return nested ? pyStrRepr(v) : v;
   if (Array.isArray(v)) return `[${v.map((x) => pyStr(x, true)).join(", ")}]`;
   if (typeof v === "object") {
