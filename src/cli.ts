@@ -535,6 +535,26 @@ async function main(): Promise<void> {
       },
     )
     .command(
+      "import <source> <paths..>",
+      "Import recorded model outputs into maestro's recorded-output JSONL (source: zeroeval, ZeroEval result files graded with ZeroEval's rule).",
+      (y) =>
+        y
+          .positional("source", { type: "string", choices: ["zeroeval"] as const, demandOption: true, describe: "The format of the files." })
+          .positional("paths", { type: "string", array: true, demandOption: true, describe: "Result files (<model>.json) or folders of them." })
+          .option("out", { type: "string", demandOption: true, describe: "Output file (.jsonl, or .jsonl.gz for gzip); written atomically." })
+          .option("models", { type: "string", describe: "Comma-separated models (file names without .json) to import, in this order (default: all)." })
+          .option("tokenizer", { type: "string", choices: ["cl100k_base", "o200k_base"] as const, default: "cl100k_base" as const, describe: "Tokenizer counting the tokens in and out of each call." })
+          .option("type", { type: "string", describe: "Task type of the items (default: the files' dataset field, else the folder name)." }),
+      async (a) => {
+        const z = await import("./tasks/zeroeval.js");
+        const models = a.models?.split(",").map((m) => m.trim()).filter((m) => m !== "");
+        const r = z.importZeroEval({ files: z.zeroEvalFiles(a.paths as string[]), tokenizer: a.tokenizer, ...(models ? { models } : {}), ...(a.type ? { type: a.type } : {}) });
+        const bytes = z.writeRecordedJsonl(a.out, r.items);
+        console.log(z.zeroEvalSummaryTable(r.models));
+        console.log(`wrote ${r.items.length} items × ${r.models.length} models to ${a.out} (${(bytes / 1e6).toFixed(1)} MB)`);
+      },
+    )
+    .command(
       "config",
       "Print the config reference (every field, its type, default and meaning) as Markdown.",
       (y) => y,
@@ -543,7 +563,7 @@ async function main(): Promise<void> {
       },
     )
     .completion("completion", "Print a shell completion script (bash/zsh): npx maestro completion >> ~/.bashrc")
-    .demandCommand(1, "Give a command: train, eval, curve, oracle, orchestrate, serve, sweep, worker, plot, sim-server, config or completion (see --help).")
+    .demandCommand(1, "Give a command: train, eval, curve, oracle, orchestrate, serve, sweep, worker, plot, sim-server, import, config or completion (see --help).")
     .recommendCommands()
     .strict()
     .fail((msg, err, y) => {

@@ -44,7 +44,7 @@ export const terminatorAgentSchema = z
   })
   .strict();
 
-export const extractModes = ["answer-line", "regex", "last-number", "choice", "none"] as const;
+export const extractModes = ["answer-line", "regex", "last-number", "choice", "json-answer", "none"] as const;
 
 export const llmAgentSchema = z
   .object({
@@ -71,7 +71,9 @@ export const llmAgentSchema = z
         mode: z
           .enum(extractModes)
           .default("answer-line")
-          .describe("answer-line: the last `ANSWER: ...` line; regex: group 1 (or the match) of `pattern`; last-number; choice: the last option letter A–E; none."),
+          .describe(
+            "answer-line: the last `ANSWER: ...` line; regex: group 1 (or the match) of `pattern`; last-number; choice: the last option letter A–E; json-answer: ZeroEval's rule (the `answer` of the first JSON object, a regex fallback, `\\boxed{}` for Llama-3.1 models); none.",
+          ),
         pattern: z.string().optional().describe("Regular expression for mode regex (flags: i, m)."),
       })
       .strict()
@@ -152,7 +154,9 @@ export const recordedAgentSchema = z
         mode: z
           .enum(extractModes)
           .default("answer-line")
-          .describe("How the final answer is read from the recorded text (as for llm agents); whether one is found in this form is a feature the policy sees."),
+          .describe(
+            "How the final answer is read from the recorded text (as for llm agents), where the table records no extracted answer; whether one is found is a feature the policy sees.",
+          ),
         pattern: z.string().optional().describe("Regular expression for mode regex (flags: i, m), e.g. `####\\s*(-?[\\d,.]+)` for GSM8K."),
       })
       .strict()

@@ -1,6 +1,7 @@
 import type { AgentOutput, SystemState, Turn } from "../core/types.js";
 import type { LlmClient } from "../llm/client.js";
 import type { ChatMessage } from "../llm/types.js";
+import { extractZeroEval } from "../tasks/zeroeval-rule.js";
 import type { Agent, AgentContext } from "./agent.js";
 import type { extractModes } from "./definition.js";
 
@@ -15,8 +16,11 @@ export interface LlmAgentOptions {
   instruction: string;
 }
 
-/** Extracts an answer from a reply; undefined when there is none. */
-export function extractAnswer(text: string, e: LlmAgentOptions["extract"]): string | undefined {
+/**
+ * Extracts an answer from a reply; undefined when there is none. `model` (the model's name) matters to
+ * json-answer only, whose rule reads `\boxed{}` for Llama-3.1 models.
+ */
+export function extractAnswer(text: string, e: LlmAgentOptions["extract"], model?: string): string | undefined {
   let m: RegExpMatchArray | undefined;
   switch (e.mode) {
     case "none":
@@ -33,6 +37,8 @@ export function extractAnswer(text: string, e: LlmAgentOptions["extract"]): stri
     case "choice":
       m = [...text.matchAll(/\b([A-E])\b/g)].pop();
       return m?.[1];
+    case "json-answer":
+      return extractZeroEval(text, model).answer;
   }
 }
 
@@ -89,7 +95,7 @@ export class LlmAgent implements Agent {
     if (r.error !== undefined) {
       return { content: `[error] ${r.error}`, cost: r.cost, usage: r.usage, meta: { ...meta, error: r.error } };
     }
-    const answer = extractAnswer(r.content, this.o.extract);
+    const answer = extractAnswer(r.content, this.o.extract, r.model);
     // the step's cost signal is what the call costs under the cost rule, also on a cache hit (so a
     // replayed run sees the same rewards); the money a hit saved is counted by the client as saved_cost
     return { content: r.content, cost: r.nominalCost, usage: r.usage, ...(answer !== undefined ? { answer } : {}), meta };

@@ -62,7 +62,8 @@ export class RecordedAgent implements Agent {
     const rec = item.models[o.model]!;
     const where = `${item.file}:${item.line}`;
     const text = rec.text?.trim();
-    const answer = text !== undefined ? extractAnswer(text, o.extract) : undefined;
+    // the answer extracted when the outputs were graded wins (null: the grader found none)
+    const answer = rec.answer !== undefined ? (rec.answer ?? undefined) : text !== undefined ? extractAnswer(text, o.extract, o.model) : undefined;
     const recorded = rec.correct ?? (rec.score !== undefined ? rec.score >= o.scoreThreshold : undefined);
     let correct: boolean;
     if (o.judge !== "evaluator" && recorded !== undefined) correct = recorded;
@@ -83,6 +84,13 @@ export class RecordedAgent implements Agent {
       const outputTokens = rec.tokensOut ?? (text !== undefined ? countTokens(text, o.tokenizer) : o.outputTokensWithoutText);
       rule = { kind: "price", usage: { inputTokens, outputTokens } };
     } else if (o.fixedCost !== undefined) rule = { kind: "fixed", cost: o.fixedCost };
+    else if (o.priceFile !== undefined) {
+      throw new InputError(
+        `${o.priceFile}: no price for model "${o.model}" (agent "${o.name}"; llm.prices): add \`${o.model}: {inputPricePerM: …, outputPricePerM: …}\` or drop the model from the pool`,
+        o.priceFile,
+        o.model,
+      );
+    }
     else {
       throw new InputError(
         `${where}: model "${o.model}" (agent "${o.name}"): no cost — the table records none, llm.models has no prices for it (add an entry with model: "${o.model}" or set the agent's price), and the agent has no fixed cost`,
@@ -161,6 +169,8 @@ export interface RecordedPool {
   table: RecordedTable;
   /** llm.models, resolved (prices). */
   models: Record<string, ModelSettings>;
+  /** The price table merged into llm.models (llm.prices), if any: a model without a price is then an error naming it. */
+  priceFile?: string;
   cost: CostSettings;
   tokenizer: TokenizerName;
   /** Tokens added to every call's input (e.g. a few-shot prefix the recorded prompt does not show). */
@@ -205,6 +215,7 @@ export function buildRecordedAgent(def: RecordedAgentDef, pool: RecordedPool): R
     table: pool.table,
     extract: def.extract,
     ...(pricing ? { pricing } : {}),
+    ...(pool.priceFile !== undefined ? { priceFile: pool.priceFile } : {}),
     cost: pool.cost,
     ...(def.cost !== undefined ? { fixedCost: def.cost } : {}),
     tokenizer: pool.tokenizer,

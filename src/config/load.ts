@@ -8,6 +8,7 @@ import { readYamlFile, resolveAgentDefinitions } from "../agents/loader.js";
 import { InputError, zodToInputError } from "../core/errors.js";
 import { expandRecordedDefinitions } from "../agents/recorded.js";
 import { checkHeadsConfig, isMultiHead } from "./heads.js";
+import { withPriceTable } from "./prices.js";
 import { recordedPool, resolveRecordedFiles } from "./recorded.js";
 import { configSchema, constrainedAlgos, defaultEntropyCoef, defaultUpdates, type Config } from "./schema.js";
 
@@ -61,7 +62,7 @@ function concerns(field: string, key: string): boolean {
 
 /** Validates a raw config object; `file` and `configDir` are used for messages and agent lookup. */
 export function validateConfig(raw: unknown, file: string, configDir: string, opts: LoadOptions = {}): Config {
-  const withSets = applyOverrides(raw, opts.sets ?? [], file);
+  const withSets = withPriceTable(applyOverrides(raw, opts.sets ?? [], file), file, configDir);
   if (opts.seed !== undefined) withSets.seed = opts.seed;
   const parsed = configSchema.safeParse(withSets);
   if (!parsed.success) {

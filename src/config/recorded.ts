@@ -65,6 +65,7 @@ export function recordedPool(c: Pick<Config, "tasks" | "llm">): RecordedPool {
   return {
     table: recordedTable(c),
     models: modelSettings(c),
+    ...(l?.prices !== undefined ? { priceFile: l.prices } : {}),
     cost: l
       ? { mode: l.cost.mode, computeScale: l.cost.computeScale, ...(l.cost.logStepPhi !== undefined ? { logStepPhi: l.cost.logStepPhi } : {}) }
       : { mode: "price", computeScale: 1e-12 },

@@ -82,7 +82,9 @@ const jsonlTasks = z
     evaluator: z
       .enum(answerEvaluatorNames)
       .default("exact")
-      .describe("How the final answer is checked: exact (normalised text), numeric (tolerance), choice (option letter), regex (reference is a pattern), contains."),
+      .describe(
+        "How the final answer is checked: exact (normalised text), numeric (tolerance), choice (option letter), regex (reference is a pattern), contains, zeroeval (ZeroEval's math rule: first numbers equal, fractions evaluated).",
+      ),
     ...answerTaskFields,
   })
   .strict();
@@ -215,6 +217,11 @@ const llmSchema = z
       .default(60_000)
       .describe("Longest Retry-After wait (429/5xx) honoured before a retry; a server asking for longer fails the call at once (an error turn)."),
     models: z.record(z.string(), llmModelSchema).default({}).describe("Models by reference name (what agents' `model` points at)."),
+    prices: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Price table file (YAML: model → {inputPricePerM, outputPricePerM}), relative to the config file, merged into llm.models (fields set there win); a recorded model without a price is then an error."),
     maxConcurrency: positiveInt().default(8).describe("Most LLM requests in flight at once, over all agents and episodes of the run."),
     requestsPerMinute: positiveInt().optional().describe("Optional cap on requests started per minute."),
     maxErrorRate: z

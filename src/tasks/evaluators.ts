@@ -1,5 +1,6 @@
 import type { Task, Turn } from "../core/types.js";
 import { numericAnswer } from "./answer-features.js";
+import { zeroEvalMatch } from "./zeroeval-rule.js";
 
 /**
  * Decides whether a finished episode succeeded. `endedByAgent` is true when a terminal agent output
@@ -8,7 +9,7 @@ import { numericAnswer } from "./answer-features.js";
 export type Evaluator = (task: Task, history: readonly Turn[], endedByAgent: boolean) => boolean;
 
 /** Evaluators that compare the episode's final answer with the task's reference answer. */
-export const answerEvaluatorNames = ["exact", "numeric", "choice", "regex", "contains"] as const;
+export const answerEvaluatorNames = ["exact", "numeric", "choice", "regex", "contains", "zeroeval"] as const;
 export type AnswerEvaluatorName = (typeof answerEvaluatorNames)[number];
 
 export const evaluatorNames = ["terminated", "solved"] as const;
@@ -131,6 +132,9 @@ export function matchAnswer(name: AnswerEvaluatorName, answer: string, expected:
       return new RegExp(expected, "i").test(answer);
     case "contains":
       return normalizeAnswer(answer).includes(normalizeAnswer(expected));
+    case "zeroeval":
+      // ZeroEval's math comparison: `$` and `,` dropped, fractions evaluated, first numbers equal as floats
+      return zeroEvalMatch(answer, expected);
   }
 }
 

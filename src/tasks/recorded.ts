@@ -8,12 +8,15 @@
  *   text columns (quoted multi-line fields), and, maestro's additions, optional `<model>_tokens_in`,
  *   `<model>_tokens_out`, `<model>_cost`, `<model>_score` columns and `id` / `answer` / `type` columns.
  * - maestro's JSONL: one object per line, `{id?, prompt, answer?, type?, models: {<model>: {text?,
- *   correct?, score?, tokensIn?, tokensOut?, cost?}}}`.
+ *   answer?, correct?, score?, tokensIn?, tokensOut?, cost?}}}`.
+ * Either layout may be gzip-compressed (`.jsonl.gz`, `.csv.gz`): it is decompressed on reading, and
+ * errors carry the same line numbers as for the plain file.
  * An optional gold file (JSONL, e.g. GSM8K's test.jsonl) adds reference answers, joined on the prompt.
  * Every problem is an {@link InputError} naming the file, the line and the column / field.
  */
 import fs from "node:fs";
 import path from "node:path";
+import zlib from "node:zlib";
 import { CsvError, parse as parseCsv } from "csv-parse/sync";
 import { z } from "zod";
 import { InputError, issuePath } from "../core/errors.js";
@@ -23,6 +26,11 @@ import type { Task } from "../core/types.js";
 /** What one model answered on one item, as recorded. */
 export interface RecordedAnswer {
   text?: string;
+  /**
+   * The final answer as it was extracted and graded when the outputs were recorded (e.g. by ZeroEval's
+   * rule); null = the grader found none. A recorded agent uses it instead of its own extraction.
+   */
+  answer?: string | null;
   /** The recorded correctness flag. */
   correct?: boolean;
   /** A recorded quality score in [0, 1] (used when there is no flag: correct = score ≥ threshold). */
@@ -79,16 +87,36 @@ const reserved = new Set(["id", "prompt", "answer", "type"]);
 const suffixes = { _response: "text", _tokens_in: "tokensIn", _tokens_out: "tokensOut", _cost: "cost", _score: "score" } as const;
 type Suffix = keyof typeof suffixes;
 
+/** Is the file gzip-compressed (by its name)? */
+function gzipped(file: string): boolean {
+  return file.toLowerCase().endsWith(".gz");
+}
+
+/** The file's name without `.gz` and its extension: `data/gsm8k.jsonl.gz` → `gsm8k`. */
 function stem(file: string): string {
-  return path.basename(file).replace(/\.[^.]*$/, "");
+  return path.basename(file).replace(/\.gz$/i, "").replace(/\.[^.]*$/, "");
+}
+
+/** The layout extension of a file, `.gz` dropped: `.csv`, `.jsonl`, `.json`. */
+function layoutExt(file: string): string {
+  return path.extname(file.replace(/\.gz$/i, "")).toLowerCase();
 }
 
 function readText(file: string): string {
+  let bytes: Buffer;
   try {
-    return fs.readFileSync(file, "utf8");
+    bytes = fs.readFileSync(file);
   } catch (e) {
     throw new InputError(`${file}: cannot read recorded outputs (${(e as NodeJS.ErrnoException).code ?? String(e)})`, file);
   }
+  if (gzipped(file)) {
+    try {
+      bytes = zlib.gunzipSync(bytes);
+    } catch (e) {
+      throw new InputError(`${file}: not a readable gzip file (${(e as Error).message})`, file);
+    }
+  }
+  return bytes.toString("utf8");
 }
 
 /** `True`/`False` (any case) or 1/0; empty = not recorded. */
@@ -215,6 +243,7 @@ const nonNeg = z.number().nonnegative();
 const jsonlAnswerSchema = z
   .object({
     text: z.string().optional(),
+    answer: z.string().nullable().optional(),
     correct: z.boolean().optional(),
     score: z.number().min(0).max(1).optional(),
     tokensIn: nonNeg.int().optional(),
@@ -301,7 +330,7 @@ function loadGold(g: GoldOptions): Map<string, string> {
 const cache = new Map<string, RecordedTable>();
 
 /**
- * Loads recorded outputs (one layout per file, by extension: .csv or .jsonl/.json) as one table. Every
+ * Loads recorded outputs (one layout per file, by extension: .csv or .jsonl/.json, optionally .gz) as one table. Every
  * item must have every model of the table (an agent never meets a silent gap). Memoised per process on
  * the file list, sizes and modification times, so a config's agents, splits and encoder share one parse.
  */
@@ -322,11 +351,11 @@ export function loadRecordedTable(o: RecordedLoadOptions): RecordedTable {
   const items: RecordedItem[] = [];
   const perFile: Array<{ file: string; models: string[] }> = [];
   for (const file of o.files) {
-    const ext = path.extname(file).toLowerCase();
+    const ext = layoutExt(file);
     let part: { models: string[]; items: RecordedItem[] };
     if (ext === ".csv") part = loadCsv(file);
     else if (ext === ".jsonl" || ext === ".json") part = loadJsonl(file);
-    else throw new InputError(`${file}: unknown recorded-output layout "${ext}" (expected .csv, RouteLLM's layout, or .jsonl, maestro's)`, file);
+    else throw new InputError(`${file}: unknown recorded-output layout "${ext}" (expected .csv, RouteLLM's layout, or .jsonl, maestro's; either may end in .gz)`, file);
     perFile.push({ file, models: part.models });
     for (const m of part.models) if (!models.includes(m)) models.push(m);
     items.push(...part.items);
