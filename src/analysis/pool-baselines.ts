@@ -56,7 +56,7 @@ export interface PoolBaselineOptions {
   cheapModels?: number;
   /** Hash buckets of the router's word 1-2-gram features. Default 64. */
   routerBuckets?: number;
-  /** Most operating points of the router's curve (values of μ). Default 48. */
+  /** Most operating points of the router's curve (values of μ). Default 200. */
   routerPoints?: number;
 }
 
@@ -439,7 +439,11 @@ export function agreementRules(val: PoolItems, test: PoolItems, f: PoolFacts, ax
   const rules = agreementRuleFamily(f, cheap);
   const gv = answerGroups(val);
   const onVal = rules.map((r) => evaluateRule(r, val, gv, f));
-  const front = frontier(onVal, axis);
+  // of rules equal on the axis, the frontier keeps the first: list the cheaper in $, then in calls, first
+  const front = frontier(
+    [...onVal].sort((p, q) => p.cost - q.cost || p.calls - q.calls),
+    axis,
+  );
   const byName = new Map(rules.map((r, j) => [onVal[j]!.param as string, r]));
   const gt = answerGroups(test);
   const chosen = front.map((p) => p.point.param as string);
@@ -633,7 +637,7 @@ export function promptRouter(s: PoolSplits, f: PoolFacts, axis: CostAxis, o: { b
   const all: number[] = [];
   for (const P of p) all.push(...breakpoints(P, c, tie));
   all.sort((a, b) => a - b);
-  const limit = Math.max(2, o.points ?? 48);
+  const limit = Math.max(2, o.points ?? 200);
   const mus = [0];
   if (all.length > 0) {
     const take = Math.min(all.length, limit - 1);
@@ -671,7 +675,7 @@ export function poolBaselines(s: PoolSplits, o: PoolBaselineOptions): PoolBaseli
   const splits = checkPoolSplits(s);
   const f = poolFacts(splits.train);
   const rules = agreementRules(splits.val, splits.test, f, o.axis, o.cheapModels ?? 5);
-  const router = promptRouter(splits, f, o.axis, { buckets: o.routerBuckets ?? 64, points: o.routerPoints ?? 48 });
+  const router = promptRouter(splits, f, o.axis, { buckets: o.routerBuckets ?? 64, points: o.routerPoints ?? 200 });
   return [
     ...singleModels(splits.test, f),
     cascade(splits.test, f, 2),
