@@ -359,7 +359,7 @@ export function randomRouting(test: PoolItems, f: PoolFacts): PoolBaseline[] {
 
 /** A hand-written agreement rule: ask `seq` in order, stop when `k` agree, else escalate to `fallback`. */
 export interface AgreementRule {
-  seq: number[];
+  seq: readonly number[];
   k: number;
   /** −1: none (a single model alone). */
   fallback: number;
