@@ -1,5 +1,6 @@
 import fs from "node:fs";
-import { describe, expect, it } from "vitest";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
 import { InputError } from "../src/core/errors.js";
 import { Rng } from "../src/core/rng.js";
 import {
@@ -22,7 +23,11 @@ import {
   type PoolSplits,
 } from "../src/analysis/pool-baselines.js";
 import { accuracyAt, belowBaselines, dollarMetrics, firstReach, frontier } from "../src/analysis/metrics-pool.js";
+import { plotPoolCurve } from "../src/plots/pool-curve.js";
+import { isPng, removeTmpDirs, tmpDir } from "./helpers.js";
 import { loadPool8, zeroevalGsm } from "./zeroeval-helpers.js";
+
+afterAll(removeTmpDirs);
 
 /**
  * Three models listed out of cost order: C ($10, the strong one), A ($1), B ($2). Per item (A, B, C):
@@ -401,6 +406,56 @@ describe("pool curve metrics", () => {
       ["c", 1, 0.4],
       ["c", 3, 0.1],
     ]);
+  });
+});
+
+/** Pixels of a PNG within 40 (sum of channel differences) of an `#rrggbb` colour. */
+async function pixelsOf(file: string, hex: string): Promise<number> {
+  const { loadImage, createCanvas } = await import("@napi-rs/canvas");
+  const img = await loadImage(fs.readFileSync(file));
+  const c = createCanvas(img.width, img.height);
+  const ctx = c.getContext("2d");
+  ctx.drawImage(img, 0, 0);
+  const d = ctx.getImageData(0, 0, img.width, img.height).data;
+  const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+  let n = 0;
+  for (let i = 0; i < d.length; i += 4) if (Math.abs(d[i]! - r!) + Math.abs(d[i + 1]! - g!) + Math.abs(d[i + 2]! - b!) < 40) n++;
+  return n;
+}
+
+describe("pool curve PNG", () => {
+  const t = table();
+  const bs = poolBaselines(same(t), { axis: "dollars" });
+  const learned = [0, 1, 2].map((seed) => [pt(1.2, 0.3 + 0.02 * seed), pt(3, 0.6), pt(8, 0.74 + 0.01 * seed)]);
+
+  it("draws learned seeds and the baselines on a log $ axis", async () => {
+    const dir = tmpDir("pool-curve");
+    const file = path.join(dir, "curve.png");
+    await plotPoolCurve({ title: "hand-made pool", axis: "dollars", learned, baselines: bs }, file);
+    expect(isPng(file)).toBe(true);
+    const { loadImage } = await import("@napi-rs/canvas");
+    const img = await loadImage(fs.readFileSync(file));
+    expect([img.width, img.height]).toEqual([1150, 640]);
+    // the bold learned mean (#0072B2) and the rules' dashed line (#E69F00) are drawn; without learned curves no blue
+    expect(await pixelsOf(file, "#0072B2")).toBeGreaterThan(500);
+    expect(await pixelsOf(file, "#E69F00")).toBeGreaterThan(100);
+    const bare = path.join(dir, "bare.png");
+    await plotPoolCurve({ title: "hand-made pool", axis: "strong-calls", learned: [], baselines: bs }, bare);
+    expect(await pixelsOf(bare, "#0072B2")).toBeLessThan(50);
+    expect(fs.readdirSync(dir).sort()).toEqual(["bare.png", "curve.png"]);
+  });
+
+  it("leaves $0 points off the log axis and refuses bad input without touching an existing file", async () => {
+    const dir = tmpDir("pool-curve-bad");
+    const file = path.join(dir, "curve.png");
+    const free = [...bs, { name: "single:free", label: "a free model", kind: "single" as const, points: [pt(0, 0.2)] }];
+    await plotPoolCurve({ title: "with a free model", axis: "dollars", learned: [], baselines: free }, file);
+    const before = fs.readFileSync(file);
+    const nan = [[pt(1, NaN)]];
+    await expect(plotPoolCurve({ title: "bad", axis: "dollars", learned: nan, baselines: bs }, file)).rejects.toThrow(/accuracy NaN .* expected finite numbers/);
+    await expect(plotPoolCurve({ title: "bad", axis: "euros" as "dollars", learned: [], baselines: bs }, file)).rejects.toThrow(InputError);
+    expect(fs.readFileSync(file).equals(before)).toBe(true);
+    expect(fs.readdirSync(dir)).toEqual(["curve.png"]);
   });
 });
 
