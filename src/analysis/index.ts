@@ -16,3 +16,15 @@ export {
   type FamilyOptions,
   type FamilyReference,
 } from "./cmdp-family.js";
+export {
+  poolBaselines,
+  poolFacts,
+  checkPoolSplits,
+  type PoolItems,
+  type PoolSplits,
+  type PoolBaseline,
+  type PoolBaselineKind,
+  type PoolBaselineOptions,
+  type PoolFacts,
+} from "./pool-baselines.js";
+export { frontier, accuracyAt, firstReach, dollarMetrics, belowBaselines, xOf, type CostAxis, type PoolPoint, type DollarMetrics, type BelowFlag } from "./metrics-pool.js";

@@ -50,3 +50,34 @@ function firstInvalid(b: Uint8Array): { line: number; col: number; at: number } 
   }
   return { line, col: 1, at: 0 };
 }
+
+/** FNV-1a 32-bit hash of a string. */
+export function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** L2-normalised hashed word 1- and 2-gram counts of `text` in `buckets` bins (signed hashing). */
+export function hashedNgrams(text: string, buckets: number): Float32Array {
+  const f = new Float32Array(buckets);
+  const words = text.toLowerCase().match(/[a-z0-9]+|[^\sa-z0-9]/g) ?? [];
+  const add = (gram: string) => {
+    const h = fnv1a(gram);
+    f[h % buckets] += h & 0x80000000 ? -1 : 1;
+  };
+  for (let i = 0; i < words.length; i++) {
+    add(words[i]!);
+    if (i + 1 < words.length) add(words[i]! + " " + words[i + 1]!);
+  }
+  let norm = 0;
+  for (let i = 0; i < buckets; i++) norm += f[i]! * f[i]!;
+  if (norm > 0) {
+    const inv = 1 / Math.sqrt(norm);
+    for (let i = 0; i < buckets; i++) f[i]! *= inv;
+  }
+  return f;
+}

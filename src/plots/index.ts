@@ -6,3 +6,4 @@ export { checkMetric, childRuns, comparePanels, findRuns, groupRuns, groupSeries
 export { formatParam, legendLabels, paretoFront, plotSweep, trialLabel } from "./sweep.js";
 export { plotPaths, type PlotOptions } from "./command.js";
 export { trainWithPlots } from "./with-plots.js";
+export { plotPoolCurve, type PoolCurvePlot } from "./pool-curve.js";

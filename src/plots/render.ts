@@ -64,7 +64,7 @@ interface Kit {
 }
 let kit: Promise<Kit> | undefined;
 
-/** chart.js with only the pieces maestro draws (line, scatter, matrix), and the plot font, loaded on first use. */
+/** chart.js with only the pieces maestro draws (line, scatter, matrix; linear, log and category axes), and the plot font, loaded on first use. */
 function loadKit(): Promise<Kit> {
   kit ??= (async () => {
     // Plots use only the bundled font: skip @napi-rs/canvas's scan of the system's font folders at
@@ -84,10 +84,12 @@ function loadKit(): Promise<Kit> {
       cj.LineElement,
       cj.PointElement,
       cj.LinearScale,
+      cj.LogarithmicScale,
       cj.CategoryScale,
       cj.Filler,
       cj.Legend,
       cj.Title,
+      cj.SubTitle,
       matrix.MatrixController,
       matrix.MatrixElement,
     );
