@@ -27,6 +27,7 @@ import { llmMetricColumns } from "./columns.js";
 import { emptyStats, type LlmClient, type LlmStats } from "../llm/client.js";
 import { finalAnswer } from "../tasks/evaluators.js";
 import { lockEntries, lockFolder, type FolderLock } from "./lock.js";
+import { RunEventWriter } from "./tensorboard.js";
 
 export interface TrainOptions {
   /** Start a new run from this validated config. */
@@ -308,6 +309,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
     opts.onStart?.({ runDir, backend, config, ...(resuming && !unstarted ? { resumedFrom: startUpdate } : {}), totalUpdates: total, warnings });
 
     const writer = new MetricsWriter(metricsFile, columns);
+    const tb = config.log.tensorboard ? new RunEventWriter(path.join(runDir, "tb"), { after: startUpdate, rows: () => readMetrics(metricsFile).rows }) : undefined;
     const t0 = performance.now();
     const wall = () => wallOffset + (performance.now() - t0) / 1000;
     const E = config.train.episodesPerUpdate;
@@ -437,6 +439,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
         wall_s: wall(),
       };
       await writer.write(row);
+      tb?.write(row);
       fs.appendFileSync(structureFile, JSON.stringify(structureRecord(u, agentNames, batch.episodes, headsOf(config))) + "\n");
       if (config.log.episodeSample !== 0) fs.appendFileSync(episodesFile, episodeRecords(batch, u, config.log.episodeSample, finalMode));
       if (!best || stats.return_mean! > best.return_mean) best = { update: u, return_mean: stats.return_mean! };
