@@ -218,7 +218,7 @@ export function readRecords(buf: Uint8Array): { records: Uint8Array[]; bytes: nu
 
 export function encodeEvent(ev: TbEvent): Uint8Array {
   const { Event } = messageTypes();
-  return Event.encode(Event.fromObject(ev)).finish();
+  return Event.encode(ev).finish();
 }
 
 export function decodeEvent(data: Uint8Array): TbEvent {
@@ -354,6 +354,7 @@ function protoValue(v: unknown): Record<string, unknown> {
 /** The plugin's summary value: its data in the metadata, an empty float tensor as the value (what its own writer puts there). */
 function hparamsValue(tag: string, data: Record<string, unknown>): TbValue {
   const { HParamsPluginData } = messageTypes();
+  // fromObject: the hparams map's values are google.protobuf.Value objects given as plain objects
   const content = HParamsPluginData.encode(HParamsPluginData.fromObject({ version: 0, ...data })).finish();
   return { tag, metadata: { plugin_data: { plugin_name: HPARAMS_PLUGIN, content } }, tensor: { dtype: DT_FLOAT, tensor_shape: { dim: [{ size: 0 }] } } };
 }

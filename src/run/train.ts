@@ -27,7 +27,6 @@ import { llmMetricColumns } from "./columns.js";
 import { emptyStats, type LlmClient, type LlmStats } from "../llm/client.js";
 import { finalAnswer } from "../tasks/evaluators.js";
 import { lockEntries, lockFolder, type FolderLock } from "./lock.js";
-import { RunEventWriter } from "./tensorboard.js";
 
 export interface TrainOptions {
   /** Start a new run from this validated config. */
@@ -309,7 +308,10 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
     opts.onStart?.({ runDir, backend, config, ...(resuming && !unstarted ? { resumedFrom: startUpdate } : {}), totalUpdates: total, warnings });
 
     const writer = new MetricsWriter(metricsFile, columns);
-    const tb = config.log.tensorboard ? new RunEventWriter(path.join(runDir, "tb"), { after: startUpdate, rows: () => readMetrics(metricsFile).rows }) : undefined;
+    // loaded only when on (protobufjs and its message definitions cost start-up time)
+    const tb = config.log.tensorboard
+      ? new (await import("./tensorboard.js")).RunEventWriter(path.join(runDir, "tb"), { after: startUpdate, rows: () => readMetrics(metricsFile).rows })
+      : undefined;
     const t0 = performance.now();
     const wall = () => wallOffset + (performance.now() - t0) / 1000;
     const E = config.train.episodesPerUpdate;
