@@ -14,6 +14,8 @@ import { train } from "../src/index.js";
 import { readMetrics, type MetricsRow } from "../src/run/metrics.js";
 import { frameRecord, maskedCrc32c, readRecords, RunEventWriter } from "../src/run/tensorboard.js";
 import { selectBackend } from "../src/policy/backend.js";
+import { prepareSweep } from "../src/sweep/local.js";
+import { loadSweep } from "../src/sweep/spec.js";
 import { expectInputError, freePort, removeTmpDirs, repoRoot, runCli, tmpDir, writeSweep } from "./helpers.js";
 
 const mvp = path.join(repoRoot, "configs", "doa-mvp.yaml");
@@ -335,6 +337,28 @@ parameters:
       expect(values.find((v) => v.tag === "final/entropy")!.value).toBeCloseTo(Number(row.objective), 5);
       expect(scalarsByStep(path.join(sweepDir, t.id, "seed0", "tb")).size).toBe(3);
     }
+  });
+
+  it("a sweep being prepared lists its trials at once: each session has its parameters, no metrics and no end yet", () => {
+    const f = writeSweep(
+      dir,
+      "name: prep\nbase: BASE\nfixed: { train.updates: 3 }\nparameters:\n  reward.costPenalty: { values: [0.1, 0.3] }\n  policy.hidden: { values: [[16, 16]] }\n",
+      "prep.yaml",
+    );
+    const sweep = loadSweep(f);
+    const prepDir = prepareSweep(sweep, path.join(dir, "prep-runs"));
+    for (const t of sweep.trials) {
+      const values = eventsOf(path.join(prepDir, t.id, "tb")).flatMap((e) => e.values);
+      expect(values.map((v) => v.tag)).toEqual(["_hparams_/session_start_info"]);
+      // a list-valued parameter is given as its JSON text (google.protobuf.Value string_value = 3)
+      const info = fields(fields(values[0]!.pluginContent!).get(3)![0]!.bytes!);
+      const hidden = info.get(1)!.map((e) => fields(e.bytes!)).find((kv) => kv.get(1)![0]!.bytes!.toString() === "policy.hidden")!;
+      expect(fields(hidden.get(2)![0]!.bytes!).get(3)![0]!.bytes!.toString()).toBe("[16,16]");
+    }
+    // preparing it again (a re-run) keeps the sessions as they are
+    const before = tbFiles(path.join(prepDir, sweep.trials[0]!.id, "tb"));
+    prepareSweep(sweep, path.join(dir, "prep-runs"));
+    expect(tbFiles(path.join(prepDir, sweep.trials[0]!.id, "tb"))).toEqual(before);
   });
 
   it.skipIf(python.status !== 0)(`TensorBoard's Python HParams backend lists the trials with their parameters and final figures${noPython}`, () => {
