@@ -677,6 +677,7 @@ const logSchema = z
       .default(2)
       .describe("Trajectories per update written to episodes.jsonl (-1 = all, 0 = none)."),
     plot: z.boolean().default(true).describe("Write plots/learning-curve.png at the end of the run."),
+    tensorboard: z.boolean().default(true).describe("Write TensorBoard event files to the run folder's tb/ as the run goes: every metrics column, per update (docs/tracking.md)."),
   })
   .strict()
   .describe("What the run writes besides metrics.csv.");

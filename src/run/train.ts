@@ -311,6 +311,10 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
     opts.onStart?.({ runDir, backend, config, ...(resuming && !unstarted ? { resumedFrom: startUpdate } : {}), totalUpdates: total, warnings });
 
     const writer = new MetricsWriter(metricsFile, columns);
+    // loaded only when on (protobufjs and its message definitions cost start-up time)
+    const tb = config.log.tensorboard
+      ? new (await import("./tensorboard.js")).RunEventWriter(path.join(runDir, "tb"), { after: startUpdate, rows: () => readMetrics(metricsFile).rows })
+      : undefined;
     const t0 = performance.now();
     const wall = () => wallOffset + (performance.now() - t0) / 1000;
     const E = config.train.episodesPerUpdate;
@@ -440,6 +444,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
         wall_s: wall(),
       };
       await writer.write(row);
+      tb?.write(row);
       fs.appendFileSync(structureFile, JSON.stringify(structureRecord(u, agentNames, batch.episodes, headsOf(config))) + "\n");
       if (config.log.episodeSample !== 0) fs.appendFileSync(episodesFile, episodeRecords(batch, u, config.log.episodeSample, finalMode, answerRank));
       if (!best || stats.return_mean! > best.return_mean) best = { update: u, return_mean: stats.return_mean! };

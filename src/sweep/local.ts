@@ -13,6 +13,7 @@ import { readMetrics } from "../run/metrics.js";
 import { runPool, type PoolJob, type PoolResult } from "./pool.js";
 import { createPoolProgress } from "./poolProgress.js";
 import type { RunSummary } from "../run/train.js";
+import { writeTrialSessions, writeTrialSessionStarts } from "./hparams.js";
 import { MedianStopper } from "./median.js";
 import { loadSweep, type Sweep } from "./spec.js";
 import { readJson, seedDir, trialDir, writeJson, writeSweepSummary, type SweepManifest, type TrialOutcome, type TrialState } from "./summary.js";
@@ -80,6 +81,7 @@ export function prepareSweep(sweep: Sweep, runsDir = "runs"): string {
     if (!fs.existsSync(file)) writeFileAtomic(file, configToYaml(t.config));
     if (!fs.existsSync(path.join(dir, "trial.json"))) writeJson(path.join(dir, "trial.json"), { id: t.id, params: t.params, status: "pending" } satisfies TrialState);
   }
+  writeTrialSessionStarts(sweep, sweepDir);
   return sweepDir;
 }
 
@@ -158,9 +160,10 @@ export function recordTrialStates(sweep: Sweep, sweepDir: string, results: Map<s
   }
 }
 
-/** Writes sweep.csv, sweep.md and plots/sweep.png. */
-export async function finishSweep(sweepDir: string): Promise<{ csv: string; md: string; trials: TrialOutcome[]; plot?: string }> {
+/** Writes sweep.csv, sweep.md, plots/sweep.png and the trials' TensorBoard HParams sessions. */
+export async function finishSweep(sweepDir: string, sweep: Sweep): Promise<{ csv: string; md: string; trials: TrialOutcome[]; plot?: string }> {
   const s = writeSweepSummary(sweepDir);
+  writeTrialSessions(sweep, sweepDir, s.trials);
   let plot: string | undefined;
   if (s.trials.some((t) => t.seeds.some((x) => x.final))) {
     const { plotSweep } = await import("../plots/sweep.js");
@@ -236,6 +239,6 @@ async function runLocked(sweep: Sweep, opts: SweepRunOptions): Promise<SweepRunR
   progress?.stop();
   const byKey = new Map(results.map((r) => [r.key, r]));
   recordTrialStates(sweep, sweepDir, byKey, stopper);
-  const fin = await finishSweep(sweepDir);
+  const fin = await finishSweep(sweepDir, sweep);
   return { sweepDir, trials: fin.trials, skipped, ran: jobs.length, csv: fin.csv, md: fin.md, ...(fin.plot ? { plot: fin.plot } : {}) };
 }

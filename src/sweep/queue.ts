@@ -251,7 +251,7 @@ export async function runSweepQueue(file: string, o: QueueSweepOptions) {
     if (!closed) void queue.disconnect().catch(() => {});
     await lock?.release();
   }
-  const fin = await finishSweep(sweepDir);
+  const fin = await finishSweep(sweepDir, sweep);
   return { sweepDir, trials: fin.trials as TrialOutcome[], skipped, ran: pending.length, csv: fin.csv, md: fin.md, ...(fin.plot ? { plot: fin.plot } : {}) };
 }
 
