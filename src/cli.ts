@@ -475,12 +475,45 @@ async function main(): Promise<void> {
     )
     .command(
       "sim-server",
-      "Start the simulated OpenAI-compatible (and Anthropic Messages) LLM server on 127.0.0.1.",
+      "Start the simulated OpenAI-compatible (and Anthropic Messages) LLM server on 127.0.0.1, or with --replay serve recorded answers (docs/replay.md).",
       (y) =>
         y
           .option("port", { type: "number", default: 8787, describe: "Port (0 = any free port)." })
-          .option("config", { type: "string", describe: "YAML/JSON file: seed, skill table, per-model skill, latency and faults." }),
+          .option("config", { type: "string", describe: "YAML/JSON file: seed, skill table, per-model skill, latency and faults." })
+          .option("replay", {
+            type: "string",
+            array: true,
+            describe: "Recorded-output files or globs (CSV or JSONL, as tasks.file): answer each model's recorded reply to the prompt asked (docs/replay.md).",
+          })
+          .option("tokenizer", { type: "string", choices: ["cl100k_base", "o200k_base"], default: "cl100k_base", describe: "--replay: tokenizer counting the tokens a record does not state (as tasks.tokenizer)." })
+          .option("prompt-overhead-tokens", { type: "number", default: 0, describe: "--replay: added to counted prompt tokens (as tasks.promptOverheadTokens)." })
+          .example("$0 sim-server --replay data/routellm/gsm8k/gsm8k_responses.csv --port 8788", "Serve RouteLLM's recorded GSM8K answers as models mistralai/Mixtral-8x7B-Instruct-v0.1 and gpt-4-1106-preview"),
       async (a) => {
+        const replay = a.replay as string[] | undefined;
+        if (replay !== undefined) {
+          if (a.config) throw new InputError("sim-server: --config configures the simulated models; --replay serves recorded answers: give one of them");
+          const { resolveRecordedFiles } = await import("./config/recorded.js");
+          const files = resolveRecordedFiles(replay, process.cwd(), "sim-server", "--replay");
+          const server = await (await import("./llm/replay-server.js")).startReplayServer({
+            files,
+            port: a.port,
+            tokenizer: a.tokenizer as "cl100k_base",
+            promptOverheadTokens: a.promptOverheadTokens,
+          });
+          for (const w of server.warnings) console.log(`warning: ${w}`);
+          console.log(`sim-server: replaying ${server.table.items.length} recorded items of ${files.length} file(s) on ${server.url} (OpenAI-compatible: ${server.url}/v1)`);
+          console.log(`models: ${server.table.models.join(", ")}`);
+          const stop = () => {
+            void server.close().then(() => {
+              console.log(`sim-server: stopped after ${server.stats.requests} requests`);
+              process.exit(0);
+            });
+          };
+          process.once("SIGINT", stop);
+          process.once("SIGTERM", stop);
+          await new Promise(() => undefined);
+          return;
+        }
         let config = {};
         if (a.config) {
           const { readYamlFile } = await import("./agents/loader.js");
