@@ -13,7 +13,8 @@ export const replayModels = {
  * A small recorded table (maestro's JSONL) for replay tests: `n` arithmetic items × the three models of
  * {@link replayModels}, each answer with text ending in `ANSWER: <n>`, a recorded correctness flag (the
  * small model sometimes answers without the ANSWER line), and token counts recorded on even items only
- * (odd items are counted with the tokenizer). Prices, not recorded costs, so the API path can match.
+ * (odd items are counted with the tokenizer). Prices, not recorded costs, so the API path can match. On
+ * every 4th item the large model's recorded flag says wrong although its text has the gold answer.
  */
 export function writeReplayTable(file: string, n = 12, seed = 3): string {
   const rng = new Rng(`replay:${seed}`);
@@ -25,9 +26,11 @@ export function writeReplayTable(file: string, n = 12, seed = 3): string {
     const right = a * b;
     const reply = (ok: boolean, form: boolean, words: number) =>
       `${"Let me multiply step by step. ".repeat(words)}${a} times ${b} is ${ok ? right : right + 1}.${form ? `\nANSWER: ${ok ? right : right + 1}` : ""}\n`;
+    // every 4th item: the recorded grader marked the large model's right-looking answer wrong (the
+    // recorded flag, not the gold answer, is what tasks.judge auto counts)
     const rec = (ok: boolean, form: boolean, words: number) => ({
       text: reply(ok, form, words),
-      correct: ok,
+      correct: words === 4 && i % 4 === 3 ? false : ok,
       ...(i % 2 === 0 ? { tokensIn: 40 + i, tokensOut: 12 * words + i } : {}),
     });
     lines.push(

@@ -101,6 +101,21 @@ export class RecordedAgent implements Agent {
     return { output, rule };
   }
 
+  /**
+   * The correctness of a reply this agent's model gave on the live path (an API call, not the table):
+   * the reply that IS the recorded text (trimmed) is the recorded answer, judged as {@link act} judges
+   * it; another reply is judged against the item's gold answer with the evaluator (tasks.judge auto or
+   * evaluator). Undefined when the task is not an item of the table, or the reply cannot be judged.
+   */
+  judgeReply(task: SystemState["task"], content: string, answer: string | undefined): boolean | undefined {
+    const item = findItem(this.o.table, task);
+    if (!item) return undefined;
+    const p = this.prepared.get(item.id)!;
+    if (item.models[this.o.model]!.text !== undefined && content.trim() === p.output.content) return p.output.meta!.correct as boolean;
+    if (this.o.judge === "recorded" || item.answer === undefined || !this.o.matches) return undefined;
+    return answer !== undefined && this.o.matches(answer, item.answer);
+  }
+
   /** The recorded item a task refers to (by id, else by prompt), if the table has it. */
   item(task: SystemState["task"]): RecordedItem | undefined {
     return findItem(this.o.table, task);
