@@ -36,6 +36,23 @@ function knobArg(a: { lambda?: number; budget?: number }): { name: "lambda" | "b
   return undefined;
 }
 
+/** The --live endpoint of a recorded run (with --api-key-env), if given. */
+function liveArg(a: { live?: string; apiKeyEnv?: string }): { baseURL: string; apiKeyEnv?: string } | undefined {
+  if (a.live === undefined) {
+    if (a.apiKeyEnv !== undefined) throw new InputError("--api-key-env names the API key of the --live endpoint; give --live URL too");
+    return undefined;
+  }
+  return { baseURL: a.live, ...(a.apiKeyEnv !== undefined ? { apiKeyEnv: a.apiKeyEnv } : {}) };
+}
+
+const liveOptions = {
+  live: {
+    type: "string",
+    describe: "Recorded runs: ask each recorded model live at this OpenAI-compatible base URL (your provider, or `maestro sim-server --replay`), same prices and answer form (docs/replay.md).",
+  },
+  "api-key-env": { type: "string", describe: "--live: environment variable holding the endpoint's API key (none: no key, e.g. a local server)." },
+} as const;
+
 function checkKnobName(want: { name: string } | undefined, has: { name: string } | undefined, runDir: string): void {
   if (want && has && want.name !== has.name) {
     throw new InputError(`${runDir}: the policy is conditioned on its ${has.name}, not a ${want.name}: use --${has.name}`);
@@ -223,10 +240,13 @@ async function main(): Promise<void> {
           })
           .option("json", { type: "boolean", default: false, describe: "Print one JSON object." })
           .option("lambda", { type: "number", describe: "Budget-conditioned policies: the cost penalty λ to evaluate at (default: the middle of its range)." })
-          .option("budget", { type: "number", describe: "Budget-conditioned policies: the budget (mean cost per task, in cost units) to evaluate at." }),
+          .option("budget", { type: "number", describe: "Budget-conditioned policies: the budget (mean cost per task, in cost units) to evaluate at." })
+          .options(liveOptions),
       async (a) => {
         if (!Number.isInteger(a.episodes) || a.episodes < 1) throw new InputError(`--episodes ${a.episodes}: expected a positive integer`);
         const knob = knobArg(a);
+        const live = liveArg(a);
+        if (live && (a.exact || !(await load.folders()).isRunDir(a.runDir))) throw new InputError("--live evaluates one recorded run by sampling (not --exact, not a folder of runs)");
         if (!(await load.folders()).isRunDir(a.runDir) && fs.existsSync(a.runDir)) {
           // a seed group, a sweep folder or a folder of runs: every run, one table
           if (knob) throw new InputError(`--${knob.name}: evaluates one budget-conditioned run; ${a.runDir} is a folder of runs`);
@@ -257,6 +277,7 @@ async function main(): Promise<void> {
           greedy: a.greedy,
           ...(a.seed !== undefined ? { seed: a.seed } : {}),
           ...(knob ? { knob: knob.value, knobName: knob.name } : {}),
+          ...(live ? { live } : {}),
         });
         if (a.json) {
           console.log(JSON.stringify(r, null, 2));
@@ -265,7 +286,8 @@ async function main(): Promise<void> {
         console.log(`backend: ${r.backend}`);
         console.log(
           `run: ${r.runDir} (checkpoint after update ${r.checkpointUpdate}), ${r.episodes} episodes, ${r.greedy ? "greedy" : "sampled"}` +
-            (r.knob ? `, ${r.knob.name} ${r.knob.value}` : ""),
+            (r.knob ? `, ${r.knob.name} ${r.knob.value}` : "") +
+            (live ? `, models live at ${live.baseURL}` : ""),
         );
         console.log(`return  ${fmt(r.return_mean)} ± ${fmt(r.return_std)}`);
         console.log(`success ${fmt(r.success_rate)}`);
@@ -356,16 +378,18 @@ async function main(): Promise<void> {
           .option("set", { type: "string", array: true, default: [], describe: "Override a field of the run's config, e.g. --set llm.baseURL=..." })
           .option("json", { type: "boolean", default: false, describe: "Print the traces as JSON." })
           .option("lambda", { type: "number", describe: "Budget-conditioned policies: the operating point as a cost penalty λ (in the run's cost units)." })
-          .option("budget", { type: "number", describe: "Budget-conditioned policies: the operating point as a budget (mean cost per task, in the run's cost units)." }),
+          .option("budget", { type: "number", describe: "Budget-conditioned policies: the operating point as a budget (mean cost per task, in the run's cost units)." })
+          .options(liveOptions),
       async (a) => {
         const knob = knobArg(a);
+        const live = liveArg(a);
         const tasks = [
           ...((a.task as string[] | undefined) ?? []),
           ...(a.tasks ? await loadTaskFile(a.tasks) : []),
         ];
         const types = (a.taskType as string[] | undefined) ?? [];
         if (tasks.length === 0 && types.length === 0) throw new InputError("maestro orchestrate: give --task \"...\", --tasks file.jsonl or, for a simulated run, --task-type <type>");
-        const orch = await (await load.orchestrate()).loadOrchestrator(a.run, { ...(a.seed !== undefined ? { seed: a.seed } : {}), sets: a.set as string[] });
+        const orch = await (await load.orchestrate()).loadOrchestrator(a.run, { ...(a.seed !== undefined ? { seed: a.seed } : {}), sets: a.set as string[], ...(live ? { live } : {}) });
         try {
           if (types.length > 0) tasks.push(...orch.simTasks(types));
           checkKnobName(knob, orch.knob, a.run);
@@ -380,6 +404,11 @@ async function main(): Promise<void> {
               (knob ? `, ${knob.name} ${knob.value} (cost unit ${orch.costUnit.toPrecision(4)})` : ""),
           );
           for (const t of traces) printTrace(t);
+          // every call of a task rejected upstream (e.g. a prompt the replay server lacks): say so, fail
+          const { episodeRejection } = await load.orchestrate();
+          const rejected = traces.map((t) => episodeRejection(t)).filter((m): m is string => m !== undefined);
+          for (const m of rejected) console.error(`error: ${m}`);
+          if (rejected.length > 0) process.exitCode = 1;
           const judged = traces.filter((t) => t.success !== undefined);
           if (traces.length > 1) {
             const cost = traces.reduce((s, t) => s + t.cost, 0) / traces.length;
@@ -403,8 +432,10 @@ async function main(): Promise<void> {
           .option("concurrency", { type: "number", describe: "Episodes run at once, more wait in line (default: the run's llm.maxConcurrency)." })
           .option("body-limit", { type: "number", default: 1048576, describe: "Largest request body in bytes." })
           .option("log-level", { type: "string", default: "info", choices: ["fatal", "error", "warn", "info", "debug", "silent"], describe: "Request log (JSON lines on stderr)." })
-          .option("set", { type: "string", array: true, default: [], describe: "Override a field of the run's config, e.g. --set llm.baseURL=..." }),
+          .option("set", { type: "string", array: true, default: [], describe: "Override a field of the run's config, e.g. --set llm.baseURL=..." })
+          .options(liveOptions),
       async (a) => {
+        const live = liveArg(a);
         if (a.concurrency !== undefined && (!Number.isInteger(a.concurrency) || a.concurrency < 1)) throw new InputError(`--concurrency ${a.concurrency}: expected a positive integer`);
         if (!Number.isInteger(a.bodyLimit) || a.bodyLimit < 1) throw new InputError(`--body-limit ${a.bodyLimit}: expected a positive integer (bytes)`);
         const s = await (await load.serve()).serveRun(a.runDir, {
@@ -415,11 +446,13 @@ async function main(): Promise<void> {
           sets: a.set as string[],
           ...(a.seed !== undefined ? { seed: a.seed } : {}),
           ...(a.concurrency !== undefined ? { concurrency: a.concurrency } : {}),
+          ...(live ? { live } : {}),
         });
         const o = s.orchestrator;
         console.log(`backend: ${o.backend}`);
         console.log(`maestro serve: listening on ${s.url} (OpenAI base URL ${s.url}/v1, model "maestro")`);
         console.log(`run: ${a.runDir} (checkpoint after update ${o.checkpointUpdate}), agents ${o.agentNames.join(", ")}, ${s.concurrency} episodes at once`);
+        if (live) console.log(`live: the recorded models are asked at ${live.baseURL}`);
         await new Promise<void>((resolve) => {
           const stop = (signal: string) => {
             console.log(`maestro serve: ${signal}, finishing ${s.inFlight} request(s) in flight (again to stop now)`);

@@ -16,9 +16,9 @@ export interface ReplyJudge {
 export function goldJudge(pool: Pick<RecordedPool, "table" | "judge" | "matches">): ReplyJudge {
   return {
     judgeReply(task, _content, answer) {
-      const item = findItem(pool.table, task);
-      if (!item || item.answer === undefined || pool.judge === "recorded" || !pool.matches) return undefined;
-      return answer !== undefined && pool.matches(answer, item.answer);
+      const expected = findItem(pool.table, task)?.answer ?? task.answer;
+      if (expected === undefined || pool.judge === "recorded" || !pool.matches) return undefined;
+      return answer !== undefined && pool.matches(answer, expected);
     },
   };
 }

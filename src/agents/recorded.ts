@@ -105,11 +105,15 @@ export class RecordedAgent implements Agent {
    * The correctness of a reply this agent's model gave on the live path (an API call, not the table):
    * the reply that IS the recorded text (trimmed) is the recorded answer, judged as {@link act} judges
    * it; another reply is judged against the item's gold answer with the evaluator (tasks.judge auto or
-   * evaluator). Undefined when the task is not an item of the table, or the reply cannot be judged.
+   * evaluator); a task outside the table, against its own answer. Undefined when nothing judges it.
    */
   judgeReply(task: SystemState["task"], content: string, answer: string | undefined): boolean | undefined {
     const item = findItem(this.o.table, task);
-    if (!item) return undefined;
+    if (!item) {
+      // a task from outside the table (the live path answers any text): its own reference answer, if any
+      if (this.o.judge === "recorded" || task.answer === undefined || !this.o.matches) return undefined;
+      return answer !== undefined && this.o.matches(answer, task.answer);
+    }
     const p = this.prepared.get(item.id)!;
     if (item.models[this.o.model]!.text !== undefined && content.trim() === p.output.content) return p.output.meta!.correct as boolean;
     if (this.o.judge === "recorded" || item.answer === undefined || !this.o.matches) return undefined;
