@@ -56,7 +56,7 @@ export interface ChatReply {
   choices?: Array<{ message: { content: string } }>;
   usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
   error?: { message: string; type: string; code: string | null; param: string | null };
-  maestro?: { models?: string[]; steps: Array<{ agent: string; model?: string; error?: string; answer?: string }>; final_answer: string | null };
+  maestro?: { steps: Array<{ agent: string; model?: string; error?: string; answer?: string }>; final_answer: string | null };
 }
 
 /** POSTs a chat completion (a raw string body is sent as it is); returns the status and the parsed body. */
