@@ -2,7 +2,13 @@ import fs from "node:fs";
 import path from "node:path";
 import { parse as parseCsv } from "csv-parse/sync";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { goldJudge, RecordedJudgedAgent } from "../src/agents/judged.js";
+import type { Agent } from "../src/agents/agent.js";
 import { validateConfig } from "../src/config/load.js";
+import { recordedJudges, recordedPool } from "../src/config/recorded.js";
+import { Rng } from "../src/core/rng.js";
+import type { AgentOutput, Task } from "../src/core/types.js";
+import { loadRecordedTable } from "../src/tasks/recorded.js";
 import { startReplayServer, type ReplayServer } from "../src/llm/replay-server.js";
 import { llmMetricColumns } from "../src/run/columns.js";
 import { train } from "../src/run/train.js";
@@ -84,4 +90,44 @@ describe("kind: llm agents on the replay server train exactly like kind: recorde
       expect(Number(rec[0]!.cost_mean)).toBeGreaterThan(0);
     }, 120_000);
   }
+});
+
+describe("how a live reply on a recorded task is judged", () => {
+  const config = () => validateConfig(raw("llm", "free", "reinforce"), path.join(dir, "llm.yaml"), dir);
+  const table = loadRecordedTable({ files: [file] });
+  // q3: the large model's recorded flag says wrong although its text has the gold answer
+  const q3 = table.byId.get("q3")!;
+  const task: Task = { id: q3.id, prompt: q3.prompt, answer: q3.answer! };
+  const replying = (content: string, answer?: string, error?: string): Agent => ({
+    name: "large",
+    kind: "llm",
+    act: (): AgentOutput => ({ content, cost: 0.5, ...(answer !== undefined ? { answer } : {}), meta: { model: "acme/large-3", ...(error ? { error } : {}) } }),
+  });
+  const act = (a: Agent) => a.act({ task, history: [], step: 0, maxSteps: 4, costSpent: 0 }, { rng: new Rng(0), episode: 0 }) as Promise<AgentOutput>;
+
+  it("the recorded text is the recorded answer (its flag), another reply is judged against the gold answer, an error turn is left alone", async () => {
+    const judge = recordedJudges(config()).get("large")!;
+    const text = q3.models["acme/large-3"]!.text!;
+    expect(q3.models["acme/large-3"]!.correct).toBe(false);
+    expect(text).toContain(`ANSWER: ${q3.answer}`);
+    const recordedText = await act(new RecordedJudgedAgent(replying(`\n${text}  `, q3.answer), judge));
+    expect(recordedText.meta!.correct).toBe(false);
+    expect(recordedText.meta!.features).toBeInstanceOf(Float32Array);
+    const live = await act(new RecordedJudgedAgent(replying(`It is ${q3.answer}.\nANSWER: ${q3.answer}`, q3.answer), judge));
+    expect(live.meta!.correct).toBe(true);
+    const wrong = await act(new RecordedJudgedAgent(replying("ANSWER: 1", "1"), judge));
+    expect(wrong.meta!.correct).toBe(false);
+    const failed = await act(new RecordedJudgedAgent(replying("[error] 500", undefined, "500 boom"), judge));
+    expect(failed.meta).toEqual({ model: "acme/large-3", error: "500 boom" });
+  });
+
+  it("an llm agent whose model is no column of the table is judged against the gold answers alone", async () => {
+    const c = config();
+    const other = { ...c, llm: { ...c.llm!, models: { ...c.llm!.models, large: { ...c.llm!.models.large!, model: "acme/unknown" } } } };
+    expect(recordedJudges(other).has("large")).toBe(false);
+    const a = new RecordedJudgedAgent(replying(`ANSWER: ${q3.answer}`, q3.answer), goldJudge(recordedPool(other)));
+    expect((await act(a)).meta!.correct).toBe(true);
+    const off = await act(new RecordedJudgedAgent(replying("ANSWER: 3", "3"), goldJudge(recordedPool(other))));
+    expect(off.meta!.correct).toBe(false);
+  });
 });

@@ -1,4 +1,5 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { evaluateRun } from "../src/analysis/evaluate.js";
@@ -127,6 +128,11 @@ describe("--live: a recorded run's agents asked over the API", () => {
     expect(miss.body.error!.message).toMatch(/every model call was rejected: .*400.*contains no prompt of the recorded table/);
     expect(miss.text).not.toContain(dir);
     expect(miss.text).not.toMatch(/at .*\.js:\d+/);
+    // orchestrate prints the trace, then the rejection as an error, and fails
+    const o = await runCli(["orchestrate", "--run", runDir, "--task", "How many legs has a spider?", "--live", `${server.url}/v1`]);
+    expect(o.status).toBe(1);
+    expect(o.stdout).toContain("[error]");
+    expect(o.stderr).toMatch(/^error: every model call was rejected: .*contains no prompt of the recorded table/m);
   }, 60_000);
 
   it("a dead endpoint, a bad URL, a key variable without --live, a run without prices: clear errors before anything runs", async () => {
@@ -146,6 +152,18 @@ describe("--live: a recorded run's agents asked over the API", () => {
     const keyOnly = await runCli(["serve", runDir, "--api-key-env", "OPENAI_API_KEY"]);
     expect(keyOnly.status).toBe(2);
     expect(keyOnly.stderr).toMatch(/--api-key-env .* give --live URL too/);
+
+    // a malformed replay file: the CLI names file and line and never listens
+    const broken = path.join(dir, "broken.jsonl");
+    fs.writeFileSync(broken, `${fs.readFileSync(file, "utf8").split("\n")[0]}\n{"prompt": "x", "models": {"m": {"tokensIn": -1}}}\n`);
+    const srv = await runCli(["sim-server", "--replay", broken, "--port", "0"]);
+    expect(srv.status).toBe(2);
+    expect(srv.stderr).toContain(`error: ${broken}:2: models.m.tokensIn`);
+    expect(srv.stdout).not.toContain("listening");
+    expect(srv.stdout).not.toContain("replaying");
+    const missing = await runCli(["sim-server", "--replay", path.join(dir, "nope-*.csv"), "--port", "0"]);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/--replay: the pattern ".*nope-\*\.csv" matches no file/);
 
     const unpriced = { ...loadRunConfig(runDir), llm: undefined };
     expect(() => liveConfig(unpriced as never, { baseURL: `${server.url}/v1` }, runDir)).toThrow(/agent "small" \(model "acme\/small-1"\) has no prices in llm\.models/);
