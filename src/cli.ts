@@ -36,6 +36,23 @@ function knobArg(a: { lambda?: number; budget?: number }): { name: "lambda" | "b
   return undefined;
 }
 
+/** The --live endpoint of a recorded run (with --api-key-env), if given. */
+function liveArg(a: { live?: string; apiKeyEnv?: string }): { baseURL: string; apiKeyEnv?: string } | undefined {
+  if (a.live === undefined) {
+    if (a.apiKeyEnv !== undefined) throw new InputError("--api-key-env names the API key of the --live endpoint; give --live URL too");
+    return undefined;
+  }
+  return { baseURL: a.live, ...(a.apiKeyEnv !== undefined ? { apiKeyEnv: a.apiKeyEnv } : {}) };
+}
+
+const liveOptions = {
+  live: {
+    type: "string",
+    describe: "Recorded runs: ask each recorded model live at this OpenAI-compatible base URL (your provider, or `maestro sim-server --replay`), same prices and answer form (docs/replay.md).",
+  },
+  "api-key-env": { type: "string", describe: "--live: environment variable holding the endpoint's API key (none: no key, e.g. a local server)." },
+} as const;
+
 function checkKnobName(want: { name: string } | undefined, has: { name: string } | undefined, runDir: string): void {
   if (want && has && want.name !== has.name) {
     throw new InputError(`${runDir}: the policy is conditioned on its ${has.name}, not a ${want.name}: use --${has.name}`);
@@ -223,10 +240,13 @@ async function main(): Promise<void> {
           })
           .option("json", { type: "boolean", default: false, describe: "Print one JSON object." })
           .option("lambda", { type: "number", describe: "Budget-conditioned policies: the cost penalty λ to evaluate at (default: the middle of its range)." })
-          .option("budget", { type: "number", describe: "Budget-conditioned policies: the budget (mean cost per task, in cost units) to evaluate at." }),
+          .option("budget", { type: "number", describe: "Budget-conditioned policies: the budget (mean cost per task, in cost units) to evaluate at." })
+          .options(liveOptions),
       async (a) => {
         if (!Number.isInteger(a.episodes) || a.episodes < 1) throw new InputError(`--episodes ${a.episodes}: expected a positive integer`);
         const knob = knobArg(a);
+        const live = liveArg(a);
+        if (live && (a.exact || !(await load.folders()).isRunDir(a.runDir))) throw new InputError("--live evaluates one recorded run by sampling (not --exact, not a folder of runs)");
         if (!(await load.folders()).isRunDir(a.runDir) && fs.existsSync(a.runDir)) {
           // a seed group, a sweep folder or a folder of runs: every run, one table
           if (knob) throw new InputError(`--${knob.name}: evaluates one budget-conditioned run; ${a.runDir} is a folder of runs`);
@@ -257,6 +277,7 @@ async function main(): Promise<void> {
           greedy: a.greedy,
           ...(a.seed !== undefined ? { seed: a.seed } : {}),
           ...(knob ? { knob: knob.value, knobName: knob.name } : {}),
+          ...(live ? { live } : {}),
         });
         if (a.json) {
           console.log(JSON.stringify(r, null, 2));
@@ -265,7 +286,8 @@ async function main(): Promise<void> {
         console.log(`backend: ${r.backend}`);
         console.log(
           `run: ${r.runDir} (checkpoint after update ${r.checkpointUpdate}), ${r.episodes} episodes, ${r.greedy ? "greedy" : "sampled"}` +
-            (r.knob ? `, ${r.knob.name} ${r.knob.value}` : ""),
+            (r.knob ? `, ${r.knob.name} ${r.knob.value}` : "") +
+            (live ? `, models live at ${live.baseURL}` : ""),
         );
         console.log(`return  ${fmt(r.return_mean)} ± ${fmt(r.return_std)}`);
         console.log(`success ${fmt(r.success_rate)}`);
@@ -356,16 +378,18 @@ async function main(): Promise<void> {
           .option("set", { type: "string", array: true, default: [], describe: "Override a field of the run's config, e.g. --set llm.baseURL=..." })
           .option("json", { type: "boolean", default: false, describe: "Print the traces as JSON." })
           .option("lambda", { type: "number", describe: "Budget-conditioned policies: the operating point as a cost penalty λ (in the run's cost units)." })
-          .option("budget", { type: "number", describe: "Budget-conditioned policies: the operating point as a budget (mean cost per task, in the run's cost units)." }),
+          .option("budget", { type: "number", describe: "Budget-conditioned policies: the operating point as a budget (mean cost per task, in the run's cost units)." })
+          .options(liveOptions),
       async (a) => {
         const knob = knobArg(a);
+        const live = liveArg(a);
         const tasks = [
           ...((a.task as string[] | undefined) ?? []),
           ...(a.tasks ? await loadTaskFile(a.tasks) : []),
         ];
         const types = (a.taskType as string[] | undefined) ?? [];
         if (tasks.length === 0 && types.length === 0) throw new InputError("maestro orchestrate: give --task \"...\", --tasks file.jsonl or, for a simulated run, --task-type <type>");
-        const orch = await (await load.orchestrate()).loadOrchestrator(a.run, { ...(a.seed !== undefined ? { seed: a.seed } : {}), sets: a.set as string[] });
+        const orch = await (await load.orchestrate()).loadOrchestrator(a.run, { ...(a.seed !== undefined ? { seed: a.seed } : {}), sets: a.set as string[], ...(live ? { live } : {}) });
         try {
           if (types.length > 0) tasks.push(...orch.simTasks(types));
           checkKnobName(knob, orch.knob, a.run);
@@ -380,6 +404,11 @@ async function main(): Promise<void> {
               (knob ? `, ${knob.name} ${knob.value} (cost unit ${orch.costUnit.toPrecision(4)})` : ""),
           );
           for (const t of traces) printTrace(t);
+          // every call of a task rejected upstream (e.g. a prompt the replay server lacks): say so, fail
+          const { episodeRejection } = await load.orchestrate();
+          const rejected = traces.map((t) => episodeRejection(t)).filter((m): m is string => m !== undefined);
+          for (const m of rejected) console.error(`error: ${m}`);
+          if (rejected.length > 0) process.exitCode = 1;
           const judged = traces.filter((t) => t.success !== undefined);
           if (traces.length > 1) {
             const cost = traces.reduce((s, t) => s + t.cost, 0) / traces.length;
@@ -403,8 +432,10 @@ async function main(): Promise<void> {
           .option("concurrency", { type: "number", describe: "Episodes run at once, more wait in line (default: the run's llm.maxConcurrency)." })
           .option("body-limit", { type: "number", default: 1048576, describe: "Largest request body in bytes." })
           .option("log-level", { type: "string", default: "info", choices: ["fatal", "error", "warn", "info", "debug", "silent"], describe: "Request log (JSON lines on stderr)." })
-          .option("set", { type: "string", array: true, default: [], describe: "Override a field of the run's config, e.g. --set llm.baseURL=..." }),
+          .option("set", { type: "string", array: true, default: [], describe: "Override a field of the run's config, e.g. --set llm.baseURL=..." })
+          .options(liveOptions),
       async (a) => {
+        const live = liveArg(a);
         if (a.concurrency !== undefined && (!Number.isInteger(a.concurrency) || a.concurrency < 1)) throw new InputError(`--concurrency ${a.concurrency}: expected a positive integer`);
         if (!Number.isInteger(a.bodyLimit) || a.bodyLimit < 1) throw new InputError(`--body-limit ${a.bodyLimit}: expected a positive integer (bytes)`);
         const s = await (await load.serve()).serveRun(a.runDir, {
@@ -415,11 +446,13 @@ async function main(): Promise<void> {
           sets: a.set as string[],
           ...(a.seed !== undefined ? { seed: a.seed } : {}),
           ...(a.concurrency !== undefined ? { concurrency: a.concurrency } : {}),
+          ...(live ? { live } : {}),
         });
         const o = s.orchestrator;
         console.log(`backend: ${o.backend}`);
         console.log(`maestro serve: listening on ${s.url} (OpenAI base URL ${s.url}/v1, model "maestro")`);
         console.log(`run: ${a.runDir} (checkpoint after update ${o.checkpointUpdate}), agents ${o.agentNames.join(", ")}, ${s.concurrency} episodes at once`);
+        if (live) console.log(`live: the recorded models are asked at ${live.baseURL}`);
         await new Promise<void>((resolve) => {
           const stop = (signal: string) => {
             console.log(`maestro serve: ${signal}, finishing ${s.inFlight} request(s) in flight (again to stop now)`);
@@ -475,12 +508,45 @@ async function main(): Promise<void> {
     )
     .command(
       "sim-server",
-      "Start the simulated OpenAI-compatible (and Anthropic Messages) LLM server on 127.0.0.1.",
+      "Start the simulated OpenAI-compatible (and Anthropic Messages) LLM server on 127.0.0.1, or with --replay serve recorded answers (docs/replay.md).",
       (y) =>
         y
           .option("port", { type: "number", default: 8787, describe: "Port (0 = any free port)." })
-          .option("config", { type: "string", describe: "YAML/JSON file: seed, skill table, per-model skill, latency and faults." }),
+          .option("config", { type: "string", describe: "YAML/JSON file: seed, skill table, per-model skill, latency and faults." })
+          .option("replay", {
+            type: "string",
+            array: true,
+            describe: "Recorded-output files or globs (CSV or JSONL, as tasks.file): answer each model's recorded reply to the prompt asked (docs/replay.md).",
+          })
+          .option("tokenizer", { type: "string", choices: ["cl100k_base", "o200k_base"], default: "cl100k_base", describe: "--replay: tokenizer counting the tokens a record does not state (as tasks.tokenizer)." })
+          .option("prompt-overhead-tokens", { type: "number", default: 0, describe: "--replay: added to counted prompt tokens (as tasks.promptOverheadTokens)." })
+          .example("$0 sim-server --replay data/routellm/gsm8k/gsm8k_responses.csv --port 8788", "Serve RouteLLM's recorded GSM8K answers as models mistralai/Mixtral-8x7B-Instruct-v0.1 and gpt-4-1106-preview"),
       async (a) => {
+        const replay = a.replay as string[] | undefined;
+        if (replay !== undefined) {
+          if (a.config) throw new InputError("sim-server: --config configures the simulated models; --replay serves recorded answers: give one of them");
+          const { resolveRecordedFiles } = await import("./config/recorded.js");
+          const files = resolveRecordedFiles(replay, process.cwd(), "sim-server", "--replay");
+          const server = await (await import("./llm/replay-server.js")).startReplayServer({
+            files,
+            port: a.port,
+            tokenizer: a.tokenizer as "cl100k_base",
+            promptOverheadTokens: a.promptOverheadTokens,
+          });
+          for (const w of server.warnings) console.log(`warning: ${w}`);
+          console.log(`sim-server: replaying ${server.table.items.length} recorded items of ${files.length} file(s) on ${server.url} (OpenAI-compatible: ${server.url}/v1)`);
+          console.log(`models: ${server.table.models.join(", ")}`);
+          const stop = () => {
+            void server.close().then(() => {
+              console.log(`sim-server: stopped after ${server.stats.requests} requests`);
+              process.exit(0);
+            });
+          };
+          process.once("SIGINT", stop);
+          process.once("SIGTERM", stop);
+          await new Promise(() => undefined);
+          return;
+        }
         let config = {};
         if (a.config) {
           const { readYamlFile } = await import("./agents/loader.js");

@@ -111,6 +111,25 @@ export class RecordedAgent implements Agent {
     return { output, rule };
   }
 
+  /**
+   * The correctness of a reply this agent's model gave on the live path (an API call, not the table):
+   * the reply that IS the recorded text (trimmed) is the recorded answer, judged as {@link act} judges
+   * it; another reply is judged against the item's gold answer with the evaluator (tasks.judge auto or
+   * evaluator); a task outside the table, against its own answer. Undefined when nothing judges it.
+   */
+  judgeReply(task: SystemState["task"], content: string, answer: string | undefined): boolean | undefined {
+    const item = findItem(this.o.table, task);
+    if (!item) {
+      // a task from outside the table (the live path answers any text): its own reference answer, if any
+      if (this.o.judge === "recorded" || task.answer === undefined || !this.o.matches) return undefined;
+      return answer !== undefined && this.o.matches(answer, task.answer);
+    }
+    const p = this.prepared.get(item.id)!;
+    if (item.models[this.o.model]!.text !== undefined && content.trim() === p.output.content) return p.output.meta!.correct as boolean;
+    if (this.o.judge === "recorded" || item.answer === undefined || !this.o.matches) return undefined;
+    return answer !== undefined && this.o.matches(answer, item.answer);
+  }
+
   /** The recorded item a task refers to (by id, else by prompt), if the table has it. */
   item(task: SystemState["task"]): RecordedItem | undefined {
     return findItem(this.o.table, task);

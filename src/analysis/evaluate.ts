@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import type { LiveOptions } from "../config/live.js";
 import path from "node:path";
 import { InputError } from "../core/errors.js";
 import { Rng } from "../core/rng.js";
@@ -22,6 +23,8 @@ export interface EvalOptions {
   knob?: number;
   /** The knob's name as the user gave it (--lambda / --budget): must match the policy's. */
   knobName?: "lambda" | "budget";
+  /** Recorded runs: ask the models live at this OpenAI-compatible endpoint instead of reading the table. */
+  live?: LiveOptions;
 }
 
 export interface EvalResult {
@@ -43,7 +46,7 @@ export interface EvalResult {
 
 /** Evaluates the last checkpoint of a run by sampling (or greedy) episodes. */
 export async function evaluateRun(runDir: string, o: EvalOptions = {}): Promise<EvalResult> {
-  const { config, checkpointUpdate, backend, llm, encoder, trainer, knob, actionMask } = await loadTrainedRun(runDir);
+  const { config, checkpointUpdate, backend, llm, encoder, trainer, knob, actionMask } = await loadTrainedRun(runDir, o.live ? { live: o.live } : {});
   try {
     if (o.knob !== undefined && !knob) throw new InputError(`${runDir}: the policy is not budget-conditioned (no knob in its config)`, runDir, "knob");
     if (knob && o.knobName !== undefined && o.knobName !== knob.o.name) {

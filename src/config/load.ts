@@ -157,7 +157,9 @@ function checkRecordedConfig(c: Config, file: string): void {
     }
   });
   if (c.tasks.source === "recorded") {
-    if (!c.agents.some((a) => a.kind === "recorded")) throw new InputError(`${file}: agents: tasks.source recorded needs agents of kind recorded (e.g. {kind: recorded, model: "*"})`, file, "agents");
+    if (!c.agents.some((a) => a.kind === "recorded" || a.kind === "llm")) {
+      throw new InputError(`${file}: agents: tasks.source recorded needs agents of kind recorded (e.g. {kind: recorded, model: "*"}) or llm`, file, "agents");
+    }
     if (terminators === 0) throw new InputError(`${file}: agents: recorded answers are judged when a terminator ends the episode; agents has no terminator`, file, "agents");
     const sp = c.tasks.split;
     if (sp.train + sp.val + sp.test <= 0) throw new InputError(`${file}: tasks.split: fractions must not all be 0`, file, "tasks.split");

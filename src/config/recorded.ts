@@ -102,6 +102,49 @@ export function recordedAgents(c: Config): Map<string, RecordedAgent> {
   return m;
 }
 
+type LlmAgentDef = Extract<Config["agents"][number], { kind: "llm" }>;
+
+/**
+ * The model column of the recorded table a `kind: llm` agent of a recorded config answers for: the
+ * `model` name its llm.models entry sends to the provider, else the entry's key; undefined when the
+ * table has neither (the agent's replies are then judged against gold answers only).
+ */
+export function recordedColumnOf(c: Pick<Config, "tasks" | "llm">, def: LlmAgentDef): string | undefined {
+  const models = recordedTable(c).models;
+  const sent = c.llm?.models[def.model]?.model;
+  if (sent !== undefined && models.includes(sent)) return sent;
+  return models.includes(def.model) ? def.model : undefined;
+}
+
+/**
+ * For every `kind: llm` agent of a recorded config, the `kind: recorded` agent of its model column with
+ * its prices (llm.models entry) and answer form: what judges its replies and, where the policy needs the
+ * pool's costs before any call (the cost unit, the knob range), stands for it. Built once per config.
+ */
+const judgeMemo = new WeakMap<object, Map<string, RecordedAgent>>();
+export function recordedJudges(c: Config): Map<string, RecordedAgent> {
+  let m = judgeMemo.get(c);
+  if (!m) {
+    m = new Map();
+    if (c.tasks.source === "recorded") {
+      const pool = recordedPool(c);
+      for (const d of c.agents) {
+        if (d.kind !== "llm") continue;
+        const column = recordedColumnOf(c, d);
+        // no column: the agent is judged against the gold answers alone (src/agents/judged.ts goldJudge)
+        if (column !== undefined) m.set(d.name, buildRecordedAgent({ name: d.name, model: column, price: d.model, extract: d.extract }, pool));
+      }
+    }
+    judgeMemo.set(c, m);
+  }
+  return m;
+}
+
+/** The agents whose per-call costs are known from the table: recorded agents and the llm agents' judges. */
+export function tableCostedAgents(c: Config): RecordedAgent[] {
+  return [...recordedAgents(c).values(), ...recordedJudges(c).values()];
+}
+
 /**
  * How `consensus` breaks ties between agreeing groups: by each agent's mean money cost per call on the
  * training items (the most expensive model wins); undefined for other task sources (the call's own cost).
@@ -137,7 +180,8 @@ export function costUnitOf(c: Config): number {
   if (c.tasks.source !== "recorded") return 1;
   const train = recordedSplits(c).train;
   let best = 0;
-  for (const a of recordedAgents(c).values()) best = Math.max(best, a.meanCost(train));
+  // llm agents count as their recorded model would, so a run and its live twin share the unit
+  for (const a of tableCostedAgents(c)) best = Math.max(best, a.meanCost(train));
   return best > 0 ? best : 1;
 }
 

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
+import type http from "node:http";
 import { z } from "zod";
+import { listenJson, routeOf, sendJson } from "./http-json.js";
 import { arithmeticTypes, formatNumber, parseArithmeticProblem } from "../tasks/arithmetic.js";
 
 /**
@@ -240,24 +240,11 @@ export async function startSimServer(opts: { port?: number; config?: SimServerCo
 
   const send = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
     stats.byStatus[status] = (stats.byStatus[status] ?? 0) + 1;
-    if (res.destroyed) return;
-    const text = typeof body === "string" ? body : JSON.stringify(body);
-    res.writeHead(status, { "content-type": "application/json", ...headers });
-    res.end(text);
+    sendJson(res, status, body, headers);
   };
 
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      void handle(req, res, Buffer.concat(chunks).toString("utf8")).catch((e: unknown) =>
-        send(res, 500, { error: { message: `sim-server: ${String(e)}`, type: "server_error" } }),
-      );
-    });
-  });
-
   async function handle(req: http.IncomingMessage, res: http.ServerResponse, text: string): Promise<void> {
-    const url = (req.url ?? "/").split("?")[0]!.replace(/\/+$/, "");
+    const url = routeOf(req);
     stats.requests++;
     stats.byPath[url] = (stats.byPath[url] ?? 0) + 1;
     const anthropic = url.endsWith("/v1/messages");
@@ -351,23 +338,11 @@ export async function startSimServer(opts: { port?: number; config?: SimServerCo
     });
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port ?? 8787, "127.0.0.1", () => resolve());
+  const server = await listenJson(opts.port ?? 8787, handle, (e) => {
+    stats.byStatus[500] = (stats.byStatus[500] ?? 0) + 1;
+    return { error: { message: `sim-server: ${String(e)}`, type: "server_error" } };
   });
-  server.keepAliveTimeout = 5_000;
-  const port = (server.address() as AddressInfo).port;
-  return {
-    port,
-    url: `http://127.0.0.1:${port}`,
-    stats,
-    config: cfg,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  return { port: server.port, url: server.url, stats, config: cfg, close: () => server.close() };
 }
 
 export { arithmeticTypes };

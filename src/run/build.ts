@@ -21,7 +21,8 @@ import { CategoricalPolicy } from "../policy/policy.js";
 import { evaluatorByName, recordedEvaluator } from "../tasks/evaluators.js";
 import { AnswersEncoder, KnobEncoder } from "../policy/answers.js";
 import { CostKnob } from "../algos/knob.js";
-import { costUnitOf, priceRank, recordedAgents, recordedSplits, recordedTable } from "../config/recorded.js";
+import { costUnitOf, priceRank, recordedAgents, recordedJudges, recordedPool, recordedSplits, recordedTable, tableCostedAgents } from "../config/recorded.js";
+import { goldJudge, RecordedJudgedAgent } from "../agents/judged.js";
 import { InputError } from "../core/errors.js";
 import { SimTaskSource } from "../tasks/sim.js";
 import { inlineTasks, ListTaskSource, type TaskSource } from "../tasks/source.js";
@@ -70,7 +71,15 @@ export class RunRngs {
 export function buildAgents(c: Config, deps: AgentDeps = {}): Agent[] {
   // recorded agents are built once per config (their per-item outputs are precomputed)
   const recorded = c.tasks.source === "recorded" ? recordedAgents(c) : undefined;
-  const agents = c.agents.map((d) => recorded?.get(d.name) ?? buildAgent(d, deps));
+  // llm agents on recorded tasks: replies judged and featured as their model's recorded answers
+  const judges = recorded ? recordedJudges(c) : undefined;
+  const agents = c.agents.map((d) => {
+    const r = recorded?.get(d.name);
+    if (r) return r;
+    const a = buildAgent(d, deps);
+    if (!judges || d.kind !== "llm") return a;
+    return new RecordedJudgedAgent(a, judges.get(d.name) ?? goldJudge(recordedPool(c)));
+  });
   linkSimAgents(agents);
   return agents;
 }
@@ -234,7 +243,7 @@ export function buildKnob(c: Config): CostKnob | undefined {
       throw new InputError(`knob.min / knob.max: a budget knob needs an explicit range unless tasks.source is recorded (auto uses the recorded costs)`, undefined, "knob");
     }
     const train = recordedSplits(c).train;
-    const costs = [...recordedAgents(c).values()].map((a) => a.meanCost(train) / costUnit);
+    const costs = tableCostedAgents(c).map((a) => a.meanCost(train) / costUnit);
     min ??= Math.min(...costs);
     max ??= costs.reduce((x, y) => x + y, 0);
   }

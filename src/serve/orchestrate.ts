@@ -11,6 +11,8 @@ import type { EnvSpec } from "../env/env.js";
 import { rollout, type EpisodeKnob } from "../env/rollout.js";
 import type { CostKnob } from "../algos/knob.js";
 import { RecordedAgent } from "../agents/recorded.js";
+import { findItem } from "../tasks/recorded.js";
+import { recordedTable } from "../config/recorded.js";
 import { InputError } from "../core/errors.js";
 import type { LlmClient } from "../llm/client.js";
 import type { StateEncoder } from "../policy/encoders.js";
@@ -22,6 +24,8 @@ import { loadTrainedRun } from "../run/trained.js";
 import type { Config } from "../config/schema.js";
 import { headsOf } from "../config/heads.js";
 import { loadRunConfig } from "../run/train.js";
+import type { LiveOptions } from "../config/live.js";
+import { RecordedJudgedAgent } from "../agents/judged.js";
 
 /** One step of an orchestrated episode as shown to a user. */
 export interface TraceStep {
@@ -50,6 +54,20 @@ export interface OrchestrationTrace {
   endedBy: "terminator" | "maxSteps";
   cost: number;
   tokens: number;
+}
+
+/**
+ * An episode whose every agent call was rejected upstream as a bad request (HTTP 400: e.g. a live
+ * endpoint refusing the question, such as a prompt the replay server's table lacks), so there is nothing
+ * to answer with: that rejection as the request's own 400. Other failed calls (5xx, timeouts, a dead
+ * endpoint) stay error turns of a 200 answer, as the `maestro.steps` errors.
+ */
+export function episodeRejection(t: Pick<OrchestrationTrace, "steps" | "finalAnswer">): string | undefined {
+  const failed = t.steps.filter((s) => s.error !== undefined);
+  if (failed.length === 0 || t.finalAnswer !== undefined) return undefined;
+  if (t.steps.some((s) => s.error === undefined && s.content.trim() !== "" && s.content !== "TERMINATE")) return undefined;
+  if (!failed.every((s) => /^400\b/.test(s.error!))) return undefined;
+  return `every model call was rejected: ${failed.map((s) => `${s.agent}${s.model !== undefined ? ` (${s.model})` : ""}: ${s.error}`).join("; ")}`;
 }
 
 export interface SolveOptions {
@@ -136,21 +154,30 @@ export class Orchestrator {
     return k.fixed(value);
   }
 
-  /** Recorded-output runs: a task must be an item of the table (matched by id, else by prompt). */
-  private resolveRecorded(list: Task[]): Task[] {
+  /**
+   * Recorded-output runs: a task must be an item of the table (matched by id, else by prompt). Live agents
+   * (`--live`) can answer any text: a task outside the table goes to them as it is, and is not judged.
+   */
+  private resolveRecorded(list: Task[]): { tasks: Task[]; judged: boolean[] } {
     const rec = this.agents.find((a): a is RecordedAgent => a instanceof RecordedAgent);
-    if (!rec) return list;
-    return list.map((t) => {
-      const item = rec.item(t);
-      if (!item) {
+    const live = this.agents.find((a): a is RecordedJudgedAgent => a instanceof RecordedJudgedAgent);
+    const table = rec?.o.table ?? (this.config.tasks.source === "recorded" && live ? recordedTable(this.config) : undefined);
+    if (!table) return { tasks: list, judged: list.map(() => true) };
+    const judged: boolean[] = [];
+    const tasks = list.map((t) => {
+      const item = findItem(table, t);
+      judged.push(item !== undefined);
+      if (item) return { id: item.id, prompt: item.prompt, type: item.type, ...(item.answer !== undefined ? { answer: item.answer } : {}) };
+      if (rec) {
         throw new InputError(
-          `task "${t.id}": no recorded answers for this prompt in ${rec.o.table.files.join(", ")} (a recorded-output orchestrator can only replay items of its table)`,
+          `task "${t.id}": no recorded answers for this prompt in ${table.files.join(", ")} (a recorded-output orchestrator can only replay items of its table)`,
           undefined,
           "task",
         );
       }
-      return { id: item.id, prompt: item.prompt, type: item.type, ...(item.answer !== undefined ? { answer: item.answer } : {}) };
+      return t;
     });
+    return { tasks, judged };
   }
 
   /** How consensus ties are broken (by model price on recorded pools); null: by the call's cost. */
@@ -186,7 +213,7 @@ export class Orchestrator {
     const knob = this.knobFor(o.knob);
     const own = o.seed === undefined;
     const first = o.firstEpisode ?? (own ? this.nextEpisode : 0);
-    const list: Task[] = this.resolveRecorded(tasks.map((t, i) => (typeof t === "string" ? { id: `task-${first + i}`, prompt: t } : t)));
+    const { tasks: list, judged } = this.resolveRecorded(tasks.map((t, i) => (typeof t === "string" ? { id: `task-${first + i}`, prompt: t } : t)));
     const types = this.simTaskTypes;
     if (types) {
       // simulated agents act on the task type, not on text: a free-text task has none
@@ -244,7 +271,7 @@ export class Orchestrator {
         task,
         steps,
         ...(fa !== undefined ? { finalAnswer: fa } : {}),
-        ...(task.answer !== undefined || types || this.config.tasks.source === "recorded" ? { success: e.success } : {}),
+        ...(task.answer !== undefined || types || (this.config.tasks.source === "recorded" && judged[i]) ? { success: e.success } : {}),
         endedBy: outputs[outputs.length - 1]?.terminal ? "terminator" : "maxSteps",
         cost: e.cost,
         tokens: steps.reduce((s, x) => s + x.tokensIn + x.tokensOut, 0),
@@ -262,6 +289,8 @@ export interface LoadOrchestratorOptions {
   seed?: number;
   /** Config overrides on top of the run's config.yaml (e.g. `llm.baseURL=...`), as `key.path=value`. */
   sets?: readonly string[];
+  /** Recorded runs: ask the models live at this OpenAI-compatible endpoint (src/config/live.ts). */
+  live?: LiveOptions;
 }
 
 /** Loads the last checkpoint of a run as an {@link Orchestrator}. */
@@ -271,7 +300,9 @@ export async function loadOrchestrator(runDir: string, o: LoadOrchestratorOption
     const { validateConfig } = await import("../config/load.js");
     config = validateConfig(config, `${runDir}/config.yaml`, runDir, { sets: o.sets });
   }
-  const { checkpointUpdate, backend, llm, encoder, trainer, knob, actionMask } = await loadTrainedRun(runDir, { config });
+  const run = await loadTrainedRun(runDir, { config, ...(o.live ? { live: o.live } : {}) });
+  const { checkpointUpdate, backend, llm, encoder, trainer, knob, actionMask } = run;
+  config = run.config;
   const agents = buildAgents(config, { llm });
   const spec = buildEnvSpec(config);
   return new Orchestrator(runDir, config, backend, checkpointUpdate, agents, encoder, spec, trainer, llm, o.seed ?? config.seed, knob, actionMask);

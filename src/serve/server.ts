@@ -15,7 +15,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, ty
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { InputError } from "../core/errors.js";
 import { Limiter } from "../llm/limiter.js";
-import { loadOrchestrator, type LoadOrchestratorOptions, type OrchestrationTrace, type Orchestrator } from "./orchestrate.js";
+import { episodeRejection, loadOrchestrator, type LoadOrchestratorOptions, type OrchestrationTrace, type Orchestrator } from "./orchestrate.js";
 
 /** The model id the endpoint serves (`maestro`, or `maestro:budget=<d>` / `maestro:lambda=<λ>`). */
 export const SERVED_MODEL = "maestro";
@@ -446,6 +446,8 @@ export function buildServer(orch: Orchestrator, o: ServeOptions = {}): { app: Fa
       const t = await runEpisode(task, id, greedy, seed, knob, () => left);
       if (!t) return fail(req, reply, 499, "client_closed", "the client closed the connection before its episode started");
       record(t);
+      const rejected = episodeRejection(t);
+      if (rejected !== undefined) return fail(req, reply, 400, "invalid_request_error", rejected, "messages", "upstream_rejected");
       const d = describe(t, seed, greedy, knobReq);
       req.log.info({ id, steps: t.steps.length, cost: t.cost, stop: d.info.stop_reason, agents: t.steps.map((s) => s.agent) }, "completion");
       return {
@@ -474,6 +476,12 @@ export function buildServer(orch: Orchestrator, o: ServeOptions = {}): { app: Fa
           return;
         }
         record(t);
+        const rejected = episodeRejection(t);
+        if (rejected !== undefined) {
+          metrics.errors.inc({ route: "/v1/chat/completions", type: "invalid_request_error" });
+          sse.write(`data: ${redact(JSON.stringify(errorBody(rejected, "invalid_request_error", "messages", "upstream_rejected")))}\n\n`);
+          return;
+        }
         const d = describe(t, seed, greedy, knobReq);
         req.log.info({ id, steps: t.steps.length, cost: t.cost, stop: d.info.stop_reason, agents: t.steps.map((s) => s.agent), stream: true }, "completion");
         if (d.content !== "") sse.write(chunk([{ index: 0, delta: { content: d.content }, logprobs: null, finish_reason: null }]));
@@ -525,7 +533,7 @@ export async function startServer(orch: Orchestrator, o: ServeOptions = {}): Pro
 
 /** Loads the last checkpoint of `runDir` and serves it (what `maestro serve` does). */
 export async function serveRun(runDir: string, o: ServeOptions & LoadOrchestratorOptions = {}): Promise<MaestroServer> {
-  const orch = await loadOrchestrator(runDir, { ...(o.seed !== undefined ? { seed: o.seed } : {}), ...(o.sets ? { sets: o.sets } : {}) });
+  const orch = await loadOrchestrator(runDir, { ...(o.seed !== undefined ? { seed: o.seed } : {}), ...(o.sets ? { sets: o.sets } : {}), ...(o.live ? { live: o.live } : {}) });
   try {
     return await startServer(orch, o);
   } catch (e) {
