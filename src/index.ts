@@ -71,3 +71,6 @@ export { apgr, cpt, curveMetrics, orderCurve, type CurvePoint, type CurveMetrics
 export { curveCommand, plotCurve } from "./plots/curve.js";
 export { recordedSplits, recordedTable } from "./config/recorded.js";
 export type { SolveOptions } from "./serve/orchestrate.js";
+export { ModuleAgent, type ModuleAgentInput, type ModuleAgentResult, type ModuleAgentFunction } from "./agents/module.js";
+export type { ModuleEvaluatorInput, ModuleEvaluatorFunction } from "./tasks/module-evaluator.js";
+export { loadUserModules } from "./run/build.js";

@@ -5,6 +5,7 @@
 import path from "node:path";
 import YAML from "yaml";
 import { readYamlFile, resolveAgentDefinitions } from "../agents/loader.js";
+import { resolveModuleFile, setModuleOrigin } from "../agents/user-module.js";
 import { InputError, zodToInputError } from "../core/errors.js";
 import { expandRecordedDefinitions } from "../agents/recorded.js";
 import { checkHeadsConfig, isMultiHead } from "./heads.js";
@@ -88,6 +89,12 @@ export function validateConfig(raw: unknown, file: string, configDir: string, op
     cfg.tasks.file = resolveRecordedFiles(cfg.tasks.file, configDir, file);
     if (cfg.tasks.gold) cfg.tasks.gold.file = resolveRecordedFiles(cfg.tasks.gold.file, configDir, file, "tasks.gold.file")[0]!;
   }
+  if ("evaluator" in cfg.tasks && typeof cfg.tasks.evaluator === "object") {
+    // stored absolute, as dataset paths are; the module itself is imported before a run (loadUserModules)
+    const e = cfg.tasks.evaluator;
+    e.module = resolveModuleFile(e.module, configDir, `${file}: tasks.evaluator.module`);
+    setModuleOrigin(e, { file, field: "tasks.evaluator" });
+  }
   let agents = resolveAgentDefinitions(cfg.agents, configDir, file);
   if (cfg.tasks.source === "recorded" && agents.some((a) => a.kind === "recorded" && a.model === "*")) {
     agents = expandRecordedDefinitions(agents, recordedPool(cfg));
@@ -110,13 +117,19 @@ function checkCrossFields(c: Config, file: string): void {
   if (c.tasks.source === "sim") checkSimConfig(c, file);
   checkHeadsConfig(c, file);
   checkRecordedConfig(c, file);
-  if (c.tasks.evaluator === "terminated" && !c.agents.some((a) => a.kind === "terminator")) {
+  if ((c.tasks.evaluator === "terminated" || typeof c.tasks.evaluator === "object") && !c.agents.some((a) => a.kind === "terminator")) {
     throw new InputError(
-      `${file}: tasks.evaluator: "terminated" needs a terminator agent in the pool (agents has none)`,
+      `${file}: tasks.evaluator: ${evaluatorLabel(c)} needs a terminator agent in the pool (agents has none)`,
       file,
       "tasks.evaluator",
     );
   }
+}
+
+/** How messages name the config's task evaluator: `"numeric"`, or `the module evaluator (file, export "x")`. */
+function evaluatorLabel(c: Config): string {
+  const e = c.tasks.evaluator;
+  return typeof e === "object" ? `the module evaluator (${e.module}, export "${e.export}")` : `"${e}"`;
 }
 
 /** LLM agents need an llm section naming their models; answer evaluators need a terminator. */
@@ -137,7 +150,7 @@ function checkLlmFields(c: Config, file: string): void {
   }
   if ((c.tasks.source === "jsonl" || c.tasks.source === "arithmetic") && !c.agents.some((a) => a.kind === "terminator")) {
     throw new InputError(
-      `${file}: tasks.evaluator: "${c.tasks.evaluator}" judges the answer when a terminator ends the episode; agents has no terminator`,
+      `${file}: tasks.evaluator: ${evaluatorLabel(c)} judges the answer when a terminator ends the episode; agents has no terminator`,
       file,
       "tasks.evaluator",
     );

@@ -22,7 +22,7 @@ import { budgetStatus, type BudgetStatus } from "./budget.js";
 import { makeManifest, type Manifest } from "./manifest.js";
 import { finalWindow, MetricsWriter, metricsColumns, readMetrics, truncateJsonl, truncateMetrics, type MetricsRow } from "./metrics.js";
 import { readStructure, structureRecord, structureSummary } from "../analysis/structure.js";
-import { buildLlm } from "./build.js";
+import { buildLlm, loadUserModules } from "./build.js";
 import { llmMetricColumns } from "./columns.js";
 import { emptyStats, type LlmClient, type LlmStats } from "../llm/client.js";
 import { finalAnswer } from "../tasks/evaluators.js";
@@ -235,6 +235,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
   // its summary.json gets the summary written below)
   if (plan?.completed) return JSON.parse(fs.readFileSync(path.join(plan.runDir, "summary.json"), "utf8")) as RunSummary;
   // Everything that can fail on bad input happens before the run folder is created.
+  await loadUserModules(config);
   const llm: LlmClient | undefined = buildLlm(config);
   const agents = buildAgents(config, { llm });
   const tasks = buildTaskSource(config);

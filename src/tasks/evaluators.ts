@@ -6,6 +6,9 @@ import type { Task, Turn } from "../core/types.js";
  */
 export type Evaluator = (task: Task, history: readonly Turn[], endedByAgent: boolean) => boolean;
 
+/** An evaluator that may answer with a promise (module evaluators calling a service); rollouts await it. */
+export type AsyncEvaluator = (task: Task, history: readonly Turn[], endedByAgent: boolean) => boolean | Promise<boolean>;
+
 /** Evaluators that compare the episode's final answer with the task's reference answer. */
 export const answerEvaluatorNames = ["exact", "numeric", "choice", "regex", "contains"] as const;
 export type AnswerEvaluatorName = (typeof answerEvaluatorNames)[number];
