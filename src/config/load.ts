@@ -225,10 +225,23 @@ function checkSimConfig(c: Config, file: string): void {
   }
 }
 
-/** Reads, overrides and validates a config file. Nothing is written. */
-export function loadConfig(file: string, opts: LoadOptions = {}): Config {
-  const raw = readYamlFile(file);
-  return validateConfig(raw, file, path.dirname(path.resolve(file)), opts);
+export interface LoadConfigOptions extends LoadOptions {
+  /**
+   * A config given as an object: the folder its relative paths (agent files, datasets, modules) are
+   * read from (default: the working directory), and the name its errors give it (default "config").
+   */
+  dir?: string;
+  label?: string;
+}
+
+/**
+ * Reads, overrides and validates a config: a YAML file, or the same fields as a plain object (the
+ * library's way to train from code). Nothing is written.
+ */
+export function loadConfig(source: string | Record<string, unknown>, opts: LoadConfigOptions = {}): Config {
+  if (typeof source !== "string") return validateConfig(source, opts.label ?? "config", path.resolve(opts.dir ?? "."), opts);
+  const raw = readYamlFile(source);
+  return validateConfig(raw, source, path.dirname(path.resolve(source)), opts);
 }
 
 /** The resolved config as YAML (what a run folder's config.yaml holds). */
