@@ -286,6 +286,29 @@ export const fine = () => ({ answer: "1", cost: 1 });
     expect(summary.error).toContain(expected);
   });
 
+  it("a run stopped by a failing module continues with --resume once the module works, exactly as if it had not stopped", async () => {
+    const dir = tmpDir("module-resume");
+    const marker = path.join(dir, "broken");
+    fs.writeFileSync(
+      path.join(dir, "flaky.mjs"),
+      `import fs from "node:fs";\nexport function flaky(input) {\n  if (fs.existsSync(${JSON.stringify(marker)})) throw new Error("service down");\n  return { answer: String(input.rng.int(10)), cost: 0.2 };\n}\n`,
+    );
+    const raw = doaConfig([{ name: "flaky", kind: "module", module: "flaky.mjs", export: "flaky" }, "terminator"], { train: { updates: 3, episodesPerUpdate: 16, checkpointEvery: 10 } });
+    const cfg = () => loadConfig(raw, { dir });
+    const runDir = path.join(dir, "run");
+    const e = await inputError(train({ config: cfg(), runDir, onUpdate: (row) => row.update === 1 && fs.writeFileSync(marker, "") }));
+    expect(e.message).toContain("threw: service down");
+    expect(e.message).toContain(`${runDir} keeps the state after update 1; after fixing it, continue with: maestro train --resume ${runDir}`);
+    fs.rmSync(marker);
+    const s = await train({ resumeDir: runDir });
+    expect(s.status).toBe("completed");
+    const straight = path.join(dir, "straight");
+    await train({ config: cfg(), runDir: straight });
+    const strip = (f: string) => fs.readFileSync(f, "utf8").trim().split("\n").map((l) => l.split(",").slice(0, -1).join(","));
+    expect(strip(path.join(runDir, "metrics.csv"))).toEqual(strip(path.join(straight, "metrics.csv")));
+    expect(strip(path.join(runDir, "metrics.csv"))).toHaveLength(4);
+  }, 60_000);
+
   it("the CLI prints the error without a stack and exits non-zero", () => {
     const file = project({ "a.mjs": agentsFile }, doaConfig([{ name: "t", kind: "module", module: "a.mjs", export: "nope" }, "terminator"]));
     const r = runCli(["train", file, "--run-dir", path.join(path.dirname(file), "run")]);
