@@ -26,6 +26,7 @@ await build({
     "dejavu-fonts-ttf", // font files resolved at run time
     "highs", // wasm
     "bullmq", // queue, its native msgpack extractor
+    "jiti", // TypeScript loader of users' module agents: finds its own files at run time, loaded on first use
     "openai", // LLM SDKs, loaded on first use
     /^@anthropic-ai\//,
   ],

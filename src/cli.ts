@@ -5,6 +5,7 @@ import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { InputError, zodToInputError } from "./core/errors.js";
 import { skipUnusedTfjsPackages } from "./policy/tfjs-trim.js";
+import { maestroVersion } from "./run/manifest.js";
 import type { OrchestrationTrace } from "./serve/orchestrate.js";
 
 // Each command loads what it needs when it runs: start-up (and `--help`) does not pay for the LLM SDKs,
@@ -91,6 +92,8 @@ async function main(): Promise<void> {
   skipUnusedTfjsPackages();
   await yargs(hideBin(process.argv))
     .scriptName("maestro")
+    // the package's own version (yargs alone would look for a package.json from the working directory)
+    .version(maestroVersion())
     .usage("$0 <command> [options]")
     .command(
       "train [config]",

@@ -74,3 +74,6 @@ export { plotPoolCurve, type PoolCurvePlot } from "./plots/pool-curve.js";
 export { curveCommand, plotCurve } from "./plots/curve.js";
 export { recordedSplits, recordedTable } from "./config/recorded.js";
 export type { SolveOptions } from "./serve/orchestrate.js";
+export { ModuleAgent, type ModuleAgentInput, type ModuleAgentResult, type ModuleAgentFunction } from "./agents/module.js";
+export type { ModuleEvaluatorInput, ModuleEvaluatorFunction } from "./tasks/module-evaluator.js";
+export { loadUserModules } from "./run/build.js";

@@ -167,6 +167,28 @@ export const recordedAgentSchema = z
   .strict()
   .superRefine(checkExtractPattern);
 
+/** The module reference fields shared by `kind: module` agents and module task evaluators. */
+export const moduleRefFields = {
+  module: z
+    .string()
+    .min(1)
+    .describe("Path of a JavaScript or TypeScript module (.js, .mjs, .cjs, .ts, .mts), relative to the file it is written in."),
+  export: z.string().min(1).default("default").describe("Name of the module's export to use (default: its default export)."),
+  params: z.record(z.string(), z.unknown()).default({}).describe("Free-form settings passed to every call as `input.params`."),
+};
+
+export const moduleAgentSchema = z
+  .object({
+    name,
+    kind: z
+      .literal("module")
+      .describe("Your own agent: an export of a JavaScript/TypeScript module, called with the task and the history; returns an answer, a cost and optional tokens, sync or async (docs/module-agents.md)."),
+    ...moduleRefFields,
+    cost: z.number().nonnegative().optional().describe("Cost of a call whose result has no `cost` (without it, every result must have one)."),
+    description,
+  })
+  .strict();
+
 /** Default name of a recorded agent: the model column's last path segment, in the allowed characters. */
 export function recordedAgentName(model: string): string {
   if (model === "*") return "recorded";
@@ -184,7 +206,7 @@ function withDefaultName(raw: unknown): unknown {
 
 export const agentDefinitionSchema = z.preprocess(
   withDefaultName,
-  z.discriminatedUnion("kind", [echoAgentSchema, terminatorAgentSchema, simAgentSchema, llmAgentSchema, recordedAgentSchema]),
+  z.discriminatedUnion("kind", [echoAgentSchema, terminatorAgentSchema, simAgentSchema, llmAgentSchema, recordedAgentSchema, moduleAgentSchema]),
 );
 
 export type AgentDefinition = z.infer<typeof agentDefinitionSchema>;

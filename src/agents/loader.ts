@@ -12,6 +12,8 @@ import type { LlmClient } from "../llm/client.js";
 import { buildRecordedAgent, type RecordedPool } from "./recorded.js";
 import { SimAgent } from "./sim.js";
 import { TerminatorAgent } from "./terminator.js";
+import { ModuleAgent, moduleAgentFunction } from "./module.js";
+import { loadedModuleExport, resolveModuleFile, setModuleOrigin } from "./user-module.js";
 
 /** The `agents/` folder shipped with maestro (the default pool). */
 export const bundledAgentsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../agents");
@@ -77,7 +79,7 @@ export function resolveAgentDefinitions(
     if (typeof ref !== "string") {
       const parsed = agentDefinitionSchema.safeParse(ref);
       if (!parsed.success) throw zodToInputError(where, parsed.error, { prefix: `agents.${i}`, schema: agentDefinitionSchema, raw: ref });
-      return parsed.data;
+      return withModuleFile(parsed.data, { file: where, field: `agents[${i}]` }, configDir);
     }
     const candidates = agentCandidates(ref, configDir);
     const found = candidates.find((c) => fs.existsSync(c));
@@ -88,7 +90,7 @@ export function resolveAgentDefinitions(
         `agents[${i}]`,
       );
     }
-    return loadAgentFile(found);
+    return withModuleFile(loadAgentFile(found), { file: found, field: "" }, path.dirname(found));
   });
   const seen = new Set<string>();
   defs.forEach((d, i) => {
@@ -101,6 +103,19 @@ export function resolveAgentDefinitions(
     throw new InputError(`${where}: agents: the pool needs at least 2 agents, got ${defs.length}`, where, "agents");
   }
   return defs;
+}
+
+/**
+ * A `kind: module` definition with its module path made absolute (relative paths are read from the
+ * folder of the file the definition is written in; the run folder's config.yaml then finds the same
+ * file), the file checked to exist, and where it was written remembered for later errors.
+ */
+function withModuleFile(def: AgentDefinition, origin: { file: string; field: string }, baseDir: string): AgentDefinition {
+  if (def.kind !== "module") return def;
+  const at = `${origin.file}: ${origin.field ? `${origin.field}.module` : "module"}`;
+  const out = { ...def, module: resolveModuleFile(def.module, baseDir, at) };
+  setModuleOrigin(out, origin);
+  return out;
 }
 
 /** What some agent kinds need besides their definition (LLM agents: the run's shared LLM client; recorded agents: the table and prices). */
@@ -134,6 +149,11 @@ export function buildAgent(def: AgentDefinition, deps: AgentDeps = {}): Agent {
     case "recorded":
       if (!deps.recorded) throw new InputError(`agent "${def.name}" is a recorded agent but the config's tasks are not recorded outputs`, undefined, "tasks.source");
       return buildRecordedAgent(def, deps.recorded);
+    case "module": {
+      const ref = { module: def.module, export: def.export };
+      const fn = moduleAgentFunction(loadedModuleExport(ref, `agent "${def.name}"`), `agent "${def.name}" (${def.module}, export "${def.export}")`);
+      return new ModuleAgent({ name: def.name, ref, fn, params: def.params, ...(def.cost !== undefined ? { cost: def.cost } : {}) });
+    }
     case "sim":
       return new SimAgent({ name: def.name, cost: def.cost, solve: def.solve, boost: def.boost, ...(def.tiers ? { tiers: def.tiers } : {}) });
   }

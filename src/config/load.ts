@@ -5,6 +5,7 @@
 import path from "node:path";
 import YAML from "yaml";
 import { readYamlFile, resolveAgentDefinitions } from "../agents/loader.js";
+import { resolveModuleFile, setModuleOrigin } from "../agents/user-module.js";
 import { InputError, zodToInputError } from "../core/errors.js";
 import { expandRecordedDefinitions } from "../agents/recorded.js";
 import { checkHeadsConfig, isMultiHead } from "./heads.js";
@@ -89,6 +90,12 @@ export function validateConfig(raw: unknown, file: string, configDir: string, op
     cfg.tasks.file = resolveRecordedFiles(cfg.tasks.file, configDir, file);
     if (cfg.tasks.gold) cfg.tasks.gold.file = resolveRecordedFiles(cfg.tasks.gold.file, configDir, file, "tasks.gold.file")[0]!;
   }
+  if ("evaluator" in cfg.tasks && typeof cfg.tasks.evaluator === "object") {
+    // stored absolute, as dataset paths are; the module itself is imported before a run (loadUserModules)
+    const e = cfg.tasks.evaluator;
+    e.module = resolveModuleFile(e.module, configDir, `${file}: tasks.evaluator.module`);
+    setModuleOrigin(e, { file, field: "tasks.evaluator" });
+  }
   let agents = resolveAgentDefinitions(cfg.agents, configDir, file);
   if (cfg.tasks.source === "recorded" && agents.some((a) => a.kind === "recorded" && a.model === "*")) {
     agents = expandRecordedDefinitions(agents, recordedPool(cfg));
@@ -111,13 +118,19 @@ function checkCrossFields(c: Config, file: string): void {
   if (c.tasks.source === "sim") checkSimConfig(c, file);
   checkHeadsConfig(c, file);
   checkRecordedConfig(c, file);
-  if (c.tasks.evaluator === "terminated" && !c.agents.some((a) => a.kind === "terminator")) {
+  if ((c.tasks.evaluator === "terminated" || typeof c.tasks.evaluator === "object") && !c.agents.some((a) => a.kind === "terminator")) {
     throw new InputError(
-      `${file}: tasks.evaluator: "terminated" needs a terminator agent in the pool (agents has none)`,
+      `${file}: tasks.evaluator: ${evaluatorLabel(c)} needs a terminator agent in the pool (agents has none)`,
       file,
       "tasks.evaluator",
     );
   }
+}
+
+/** How messages name the config's task evaluator: `"numeric"`, or `the module evaluator (file, export "x")`. */
+function evaluatorLabel(c: Config): string {
+  const e = c.tasks.evaluator;
+  return typeof e === "object" ? `the module evaluator (${e.module}, export "${e.export}")` : `"${e}"`;
 }
 
 /** LLM agents need an llm section naming their models; answer evaluators need a terminator. */
@@ -138,7 +151,7 @@ function checkLlmFields(c: Config, file: string): void {
   }
   if ((c.tasks.source === "jsonl" || c.tasks.source === "arithmetic") && !c.agents.some((a) => a.kind === "terminator")) {
     throw new InputError(
-      `${file}: tasks.evaluator: "${c.tasks.evaluator}" judges the answer when a terminator ends the episode; agents has no terminator`,
+      `${file}: tasks.evaluator: ${evaluatorLabel(c)} judges the answer when a terminator ends the episode; agents has no terminator`,
       file,
       "tasks.evaluator",
     );
@@ -215,10 +228,23 @@ function checkSimConfig(c: Config, file: string): void {
   }
 }
 
-/** Reads, overrides and validates a config file. Nothing is written. */
-export function loadConfig(file: string, opts: LoadOptions = {}): Config {
-  const raw = readYamlFile(file);
-  return validateConfig(raw, file, path.dirname(path.resolve(file)), opts);
+export interface LoadConfigOptions extends LoadOptions {
+  /**
+   * A config given as an object: the folder its relative paths (agent files, datasets, modules) are
+   * read from (default: the working directory), and the name its errors give it (default "config").
+   */
+  dir?: string;
+  label?: string;
+}
+
+/**
+ * Reads, overrides and validates a config: a YAML file, or the same fields as a plain object (the
+ * library's way to train from code). Nothing is written.
+ */
+export function loadConfig(source: string | Record<string, unknown>, opts: LoadConfigOptions = {}): Config {
+  if (typeof source !== "string") return validateConfig(source, opts.label ?? "config", path.resolve(opts.dir ?? "."), opts);
+  const raw = readYamlFile(source);
+  return validateConfig(raw, source, path.dirname(path.resolve(source)), opts);
 }
 
 /** The resolved config as YAML (what a run folder's config.yaml holds). */

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { agentDefinitionSchema, type AgentDefinition } from "../agents/definition.js";
+import { agentDefinitionSchema, moduleRefFields, type AgentDefinition } from "../agents/definition.js";
 import { answerEvaluatorNames, evaluatorNames, finalAnswerModes } from "../tasks/evaluators.js";
 import { arithmeticTypes } from "../tasks/arithmetic.js";
 import { cacheModes } from "../llm/cache.js";
@@ -17,6 +17,18 @@ const positiveInt = () => z.number().int().positive();
 
 const hidden = z.array(positiveInt()).describe("Hidden layer sizes of the MLP.");
 
+/** A user's own success rule: `{kind: module, module, export}` (src/tasks/module-evaluator.ts). */
+export const moduleEvaluatorSchema = z
+  .object({
+    kind: z
+      .literal("module")
+      .describe("Your own evaluator: an export of a JavaScript/TypeScript module, called with the task, the history and the final answer when a terminal agent ends the episode; returns true or false, sync or async."),
+    ...moduleRefFields,
+  })
+  .strict();
+
+export type ModuleEvaluatorDefinition = z.infer<typeof moduleEvaluatorSchema>;
+
 const inlineTasks = z
   .object({
     source: z.literal("inline").describe("Tasks listed in the config."),
@@ -26,9 +38,9 @@ const inlineTasks = z
       .default("cycle")
       .describe("cycle: episode e of update n gets task (n·episodesPerUpdate + e) mod #items (the DOA order); random: uniform draws."),
     evaluator: z
-      .enum(evaluatorNames)
+      .union([z.enum(evaluatorNames), moduleEvaluatorSchema])
       .default("terminated")
-      .describe("Success rule. terminated: ended by a terminal agent before maxSteps (DOA MVP); solved: a simulated agent solved it."),
+      .describe("Success rule. terminated: ended by a terminal agent before maxSteps (DOA MVP); solved: a simulated agent solved it; {kind: module, module, export}: your own."),
   })
   .strict();
 
@@ -80,10 +92,10 @@ const jsonlTasks = z
       .default({ id: "id", prompt: "prompt", answer: "answer", type: "type" })
       .describe("Field names of the dataset's lines."),
     evaluator: z
-      .enum(answerEvaluatorNames)
+      .union([z.enum(answerEvaluatorNames), moduleEvaluatorSchema])
       .default("exact")
       .describe(
-        "How the final answer is checked: exact (normalised text), numeric (tolerance), choice (option letter), regex (reference is a pattern), contains, zeroeval (ZeroEval's math rule: first numbers equal, fractions evaluated).",
+        "How the final answer is checked: exact (normalised text), numeric (tolerance), choice (option letter), regex (reference is a pattern), contains, zeroeval (ZeroEval's math rule: first numbers equal, fractions evaluated), or {kind: module, module, export}: your own.",
       ),
     ...answerTaskFields,
   })
@@ -98,7 +110,10 @@ const arithmeticTasks = z
     minSteps: positiveInt().default(2).describe("Fewest operations per problem."),
     maxSteps: positiveInt().default(4).describe("Most operations per problem."),
     seed: z.number().int().nonnegative().optional().describe("Seed of the generator (default: the run's seed)."),
-    evaluator: z.enum(answerEvaluatorNames).default("numeric").describe("How the final answer is checked."),
+    evaluator: z
+      .union([z.enum(answerEvaluatorNames), moduleEvaluatorSchema])
+      .default("numeric")
+      .describe("How the final answer is checked (as for jsonl tasks), or {kind: module, module, export}: your own."),
     ...answerTaskFields,
   })
   .strict();

@@ -1,7 +1,7 @@
 import type { Agent } from "../agents/agent.js";
 import type { Rng } from "../core/rng.js";
 import type { AgentOutput, StepResult, SystemState, Task } from "../core/types.js";
-import type { Evaluator } from "../tasks/evaluators.js";
+import type { AsyncEvaluator } from "../tasks/evaluators.js";
 
 /** The reward and termination rules of an orchestration CMDP (DESIGN §1). */
 export interface EnvSpec {
@@ -20,7 +20,8 @@ export interface EnvSpec {
   costPenalty: number;
   /** Episode cost budget d of the CMDP, if any (shown to encoders; used by constrained trainers). */
   budget?: number;
-  evaluator: Evaluator;
+  /** Success rule, called when a terminal agent output ends the episode (module evaluators may be async). */
+  evaluator: AsyncEvaluator;
 }
 
 /** One episode of the orchestration CMDP. */
@@ -51,8 +52,32 @@ export class Episode {
     this.costPenalty = costPenalty;
   }
 
-  /** Applies the output of agent `agentIndex` and returns reward, cost and termination. */
-  apply(agent: Agent, agentIndex: number, output: AgentOutput): StepResult {
+  /**
+   * The evaluator's verdict on a terminal output, before it is applied (the history it sees ends with
+   * that output's turn). A promise for async evaluators: the rollout awaits the verdicts of a step
+   * together and passes each to {@link apply}.
+   */
+  judge(agent: Agent, agentIndex: number, output: AgentOutput): boolean | Promise<boolean> {
+    const s = this.state;
+    return this.spec.evaluator(s.task, [...s.history, { agent: agent.name, agentIndex, output }], true);
+  }
+
+  /** The verdict on the turn just appended (terminal outputs applied without a verdict from {@link judge}). */
+  private verdictNow(): boolean {
+    const s = this.state;
+    const v = this.spec.evaluator(s.task, s.history, true);
+    if (typeof v !== "boolean") {
+      void Promise.resolve(v).catch(() => undefined);
+      throw new Error("Episode.apply: the task evaluator answered with a promise; pass the awaited verdict of Episode.judge");
+    }
+    return v;
+  }
+
+  /**
+   * Applies the output of agent `agentIndex` and returns reward, cost and termination. `verdict` is the
+   * awaited {@link judge} of a terminal output (needed when the evaluator is async).
+   */
+  apply(agent: Agent, agentIndex: number, output: AgentOutput, verdict?: boolean): StepResult {
     if (this.done) throw new Error("Episode.apply: episode is already done");
     const s = this.state;
     const spec = this.spec;
@@ -67,7 +92,7 @@ export class Episode {
     if (spec.terminatorEndsEpisode) {
       if (output.terminal) {
         done = true;
-        success = spec.evaluator(s.task, s.history, true);
+        success = verdict ?? this.verdictNow();
       } else if (last) {
         done = true;
         success = false;
@@ -76,7 +101,7 @@ export class Episode {
     } else {
       // Published DOA semantics: a terminal step is scored as a terminal step but the episode goes on.
       if (output.terminal) {
-        success = spec.evaluator(s.task, s.history, true);
+        success = verdict ?? this.verdictNow();
         taskReward = success ? spec.successBonus : spec.failurePenalty;
       } else if (last) {
         success = false;

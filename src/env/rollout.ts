@@ -174,6 +174,7 @@ export async function rollout(o: RolloutOptions): Promise<RolloutBatch> {
   const states: SystemState[] = [];
   const pending: Array<AgentOutput | Promise<AgentOutput>> = new Array(n);
   const stepOptions: Array<Record<string, string>> = new Array(n);
+  const verdicts: Array<boolean | Promise<boolean> | undefined> = new Array(n);
   while (live.length > 0) {
     const b = live.length;
     states.length = b;
@@ -209,6 +210,25 @@ export async function rollout(o: RolloutOptions): Promise<RolloutBatch> {
       for (let j = 0; j < b; j++) pending[j] = settled[j]!;
     }
 
+    // terminal outputs are judged first, so async (module) evaluators of a step are awaited together
+    let anyAsyncVerdict = false;
+    for (let j = 0; j < b; j++) {
+      const output = pending[j] as AgentOutput;
+      if (!output.terminal) {
+        verdicts[j] = undefined;
+        continue;
+      }
+      const a = stepActions[j]!;
+      const ai = heads ? a % nAgents : a;
+      const v = eps[live[j]!]!.judge(agents[ai]!, ai, output);
+      if (v instanceof Promise) anyAsyncVerdict = true;
+      verdicts[j] = v;
+    }
+    if (anyAsyncVerdict) {
+      const settled = await Promise.all(verdicts.slice(0, b));
+      for (let j = 0; j < b; j++) verdicts[j] = settled[j];
+    }
+
     const next: number[] = [];
     for (let j = 0; j < b; j++) {
       const e = live[j]!;
@@ -216,7 +236,7 @@ export async function rollout(o: RolloutOptions): Promise<RolloutBatch> {
       const a = stepActions[j]!;
       const ai = heads ? a % nAgents : a;
       const output = pending[j] as AgentOutput;
-      const r = ep.apply(agents[ai]!, ai, output);
+      const r = ep.apply(agents[ai]!, ai, output, verdicts[j] as boolean | undefined);
       const row = rows + j;
       actions[row] = a;
       logp[row] = stepLogp[j]!;

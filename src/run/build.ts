@@ -18,7 +18,10 @@ import { Rng, type RngState } from "../core/rng.js";
 import type { EnvSpec } from "../env/env.js";
 import { DoaMd5Encoder, FeaturesEncoder, type FeaturesEncoderOptions, type StateEncoder } from "../policy/encoders.js";
 import { CategoricalPolicy } from "../policy/policy.js";
-import { evaluatorByName, recordedEvaluator } from "../tasks/evaluators.js";
+import { evaluatorByName, recordedEvaluator, type AsyncEvaluator } from "../tasks/evaluators.js";
+import { moduleEvaluator, moduleEvaluatorFunction } from "../tasks/module-evaluator.js";
+import { moduleAgentFunction } from "../agents/module.js";
+import { importModuleExport, loadedModuleExport, moduleWhere, type ModuleRef } from "../agents/user-module.js";
 import { AnswersEncoder, KnobEncoder } from "../policy/answers.js";
 import { CostKnob } from "../algos/knob.js";
 import { costUnitOf, priceRank, recordedAgents, recordedJudges, recordedPool, recordedSplits, recordedTable, tableCostedAgents } from "../config/recorded.js";
@@ -165,13 +168,47 @@ export function buildEnvSpec(c: Config): EnvSpec {
     // their episodes' "return" (metrics.csv return_mean, progress, eval) is the task return (issue 14)
     costPenalty: constrainedAlgos.includes(c.algo.name) ? 0 : c.reward.costPenalty,
     budget: c.env.budget,
-    evaluator:
-      c.tasks.source === "inline" || c.tasks.source === "sim"
-        ? evaluatorByName(c.tasks.evaluator)
-        : c.tasks.source === "recorded"
-          ? recordedEvaluator(c.tasks.finalAnswer, priceRank(c))
-          : evaluatorByName(c.tasks.evaluator, { finalAnswer: c.tasks.finalAnswer, tolerance: c.tasks.tolerance }),
+    evaluator: buildEvaluator(c),
   };
+}
+
+function buildEvaluator(c: Config): AsyncEvaluator {
+  const t = c.tasks;
+  if (t.source === "recorded") return recordedEvaluator(t.finalAnswer, priceRank(c));
+  if (typeof t.evaluator === "object") {
+    const e = t.evaluator;
+    const ref = { module: e.module, export: e.export };
+    const where = `tasks.evaluator (${e.module}, export "${e.export}")`;
+    const fn = moduleEvaluatorFunction(loadedModuleExport(ref, "tasks.evaluator"), where);
+    return moduleEvaluator(fn, ref, e.params, "finalAnswer" in t ? t.finalAnswer : "last");
+  }
+  if (t.source === "inline" || t.source === "sim") return evaluatorByName(t.evaluator as "terminated" | "solved");
+  return evaluatorByName(t.evaluator, { finalAnswer: t.finalAnswer, tolerance: t.tolerance });
+}
+
+/** The module references of a config: `kind: module` agents and a module task evaluator. */
+function moduleRefs(c: Config): Array<{ def: object; ref: ModuleRef; field: string; check(value: unknown, where: string): unknown }> {
+  const out: ReturnType<typeof moduleRefs> = [];
+  c.agents.forEach((a, i) => {
+    if (a.kind === "module") out.push({ def: a, ref: { module: a.module, export: a.export }, field: `agents[${i}]`, check: moduleAgentFunction });
+  });
+  const e = "evaluator" in c.tasks ? c.tasks.evaluator : undefined;
+  if (typeof e === "object") out.push({ def: e, ref: { module: e.module, export: e.export }, field: "tasks.evaluator", check: moduleEvaluatorFunction });
+  return out;
+}
+
+/**
+ * Imports the user modules a config names (`kind: module` agents, a module task evaluator) and checks
+ * that each export has the expected shape; errors name the file and field the module was given in
+ * (`where`: the config, for configs built in code). Done once per process before anything is built
+ * from the config (train, eval, orchestrate call it), so a bad module stops a run before its folder exists.
+ */
+export async function loadUserModules(c: Config, where = "config"): Promise<void> {
+  for (const m of moduleRefs(c)) {
+    const fallback = { file: where, field: m.field };
+    const value = await importModuleExport(m.ref, moduleWhere(m.def, "export", fallback));
+    m.check(value, moduleWhere(m.def, "export", fallback) + ` ("${m.ref.export}" of ${m.ref.module})`);
+  }
 }
 
 /**

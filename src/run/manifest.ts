@@ -22,6 +22,8 @@ export function maestroVersion(): string {
 }
 
 function git(args: string[]): string | undefined {
+  // only a checkout of maestro itself: an installed package must not report the enclosing project's commit
+  if (!fs.existsSync(path.join(packageRoot, ".git"))) return undefined;
   try {
     return execFileSync("git", args, { cwd: packageRoot, stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
   } catch {

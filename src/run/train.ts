@@ -23,7 +23,7 @@ import { budgetStatus, type BudgetStatus } from "./budget.js";
 import { makeManifest, type Manifest } from "./manifest.js";
 import { finalWindow, MetricsWriter, metricsColumns, readMetrics, truncateJsonl, truncateMetrics, type MetricsRow } from "./metrics.js";
 import { readStructure, structureRecord, structureSummary } from "../analysis/structure.js";
-import { buildLlm } from "./build.js";
+import { buildLlm, loadUserModules } from "./build.js";
 import { llmMetricColumns } from "./columns.js";
 import { emptyStats, type LlmClient, type LlmStats } from "../llm/client.js";
 import { finalAnswer, type FinalAnswerMode } from "../tasks/evaluators.js";
@@ -237,6 +237,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
   // its summary.json gets the summary written below)
   if (plan?.completed) return JSON.parse(fs.readFileSync(path.join(plan.runDir, "summary.json"), "utf8")) as RunSummary;
   // Everything that can fail on bad input happens before the run folder is created.
+  await loadUserModules(config);
   const llm: LlmClient | undefined = buildLlm(config);
   const agents = buildAgents(config, { llm });
   const tasks = buildTaskSource(config);
@@ -377,25 +378,36 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
         return await finish("interrupted");
       }
       const llmBefore = llm ? { ...llm.stats } : emptyStats();
-      const batch = await unlessAborted(
-        rollout({
-          spec,
-          agents,
-          encoder,
-          policy: trainer.policy,
-          heads: headsOf(config),
-          tasks,
-          episodes: E,
-          firstEpisode: (u - 1) * E,
-          policyRng: rngs.policy,
-          envRng: rngs.env,
-          taskRng: rngs.tasks,
-          recordOutputs: llm !== undefined,
-          ...(actionMask ? { actionMask } : {}),
-          ...(knob ? { knob } : {}),
-        }),
-        opts.signal,
-      );
+      let batch: RolloutBatch | undefined;
+      try {
+        batch = await unlessAborted(
+          rollout({
+            spec,
+            agents,
+            encoder,
+            policy: trainer.policy,
+            heads: headsOf(config),
+            tasks,
+            episodes: E,
+            firstEpisode: (u - 1) * E,
+            policyRng: rngs.policy,
+            envRng: rngs.env,
+            taskRng: rngs.tasks,
+            recordOutputs: llm !== undefined,
+            ...(actionMask ? { actionMask } : {}),
+            ...(knob ? { knob } : {}),
+          }),
+          opts.signal,
+        );
+      } catch (e) {
+        // an agent or the evaluator failed (e.g. a module agent's bad result): the run keeps the state after
+        // the last update and says why, so a fixed module continues it with --resume
+        await saveResumePoint(u - 1, rngBefore, episodesBefore, stepsBefore);
+        const why = e instanceof Error ? e.message : String(e);
+        const msg = `${why}\n${runDir} keeps the state after update ${u - 1}; after fixing it, continue with: maestro train --resume ${runDir}`;
+        await finish("failed", msg);
+        throw e instanceof InputError ? new InputError(msg, e.file, e.field) : e;
+      }
       if (batch === undefined) {
         // interrupted during the rollout: its episodes are dropped, the state before it is kept
         await saveResumePoint(u - 1, rngBefore, episodesBefore, stepsBefore);

@@ -4,7 +4,7 @@ import type { LlmClient } from "../llm/client.js";
 import { selectBackend } from "../policy/backend.js";
 import type { StateEncoder } from "../policy/encoders.js";
 import type { CostKnob } from "../algos/knob.js";
-import { buildActionMask, buildEncoder, buildKnob, buildLlm, buildTrainer } from "./build.js";
+import { buildActionMask, buildEncoder, buildKnob, buildLlm, buildTrainer, loadUserModules } from "./build.js";
 import { latestCheckpoint, loadCheckpoint } from "./checkpoint.js";
 import type { Config } from "../config/schema.js";
 import { loadRunConfig } from "./train.js";
@@ -63,6 +63,7 @@ export async function loadTrainedRun(runDir: string, o: LoadTrainedOptions = {})
   if (!ck) throw new InputError(`${runDir}: the run has no checkpoint yet`, runDir);
   if (o.live) config = await goLive(config, o.live, runDir, o.onWarning ?? ((l) => process.stderr.write(`warning: ${l}\n`)));
   o.check?.(config);
+  await loadUserModules(config, `${runDir}/config.yaml`);
   const llm = buildLlm(config);
   const backend = await selectBackend(config.backend);
   const encoder = buildEncoder(config, llm);

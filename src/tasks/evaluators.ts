@@ -8,6 +8,9 @@ import { zeroEvalMatch } from "./zeroeval-rule.js";
  */
 export type Evaluator = (task: Task, history: readonly Turn[], endedByAgent: boolean) => boolean;
 
+/** An evaluator that may answer with a promise (module evaluators calling a service); rollouts await it. */
+export type AsyncEvaluator = (task: Task, history: readonly Turn[], endedByAgent: boolean) => boolean | Promise<boolean>;
+
 /** Evaluators that compare the episode's final answer with the task's reference answer. */
 export const answerEvaluatorNames = ["exact", "numeric", "choice", "regex", "contains", "zeroeval"] as const;
 export type AnswerEvaluatorName = (typeof answerEvaluatorNames)[number];
