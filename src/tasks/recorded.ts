@@ -18,6 +18,7 @@ import { CsvError, parse as parseCsv } from "csv-parse/sync";
 import { z } from "zod";
 import { InputError, issuePath } from "../core/errors.js";
 import { Rng } from "../core/rng.js";
+import { decodeUtf8 } from "../core/text.js";
 import type { Task } from "../core/types.js";
 
 /** What one model answered on one item, as recorded. */
@@ -84,11 +85,14 @@ function stem(file: string): string {
 }
 
 function readText(file: string): string {
+  let bytes: Buffer;
   try {
-    return fs.readFileSync(file, "utf8");
+    bytes = fs.readFileSync(file);
   } catch (e) {
     throw new InputError(`${file}: cannot read recorded outputs (${(e as NodeJS.ErrnoException).code ?? String(e)})`, file);
   }
+  // invalid UTF-8 is refused with file:line:column like the other datasets, not read as U+FFFD
+  return decodeUtf8(bytes, file);
 }
 
 /** `True`/`False` (any case) or 1/0; empty = not recorded. */
