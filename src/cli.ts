@@ -112,6 +112,8 @@ async function main(): Promise<void> {
           .option("seeds", { type: "number", describe: "Run N seeds (seed, seed+1, ...) in parallel child processes; --run-dir is then their parent folder." })
           .option("workers", { type: "number", describe: "Parallel child processes for --seeds (default: number of cores)." }),
       async (a) => {
+        // from the start: a launcher killed while the run is set up must stop this process too
+        (await load.launcher()).exitWithLauncher("maestro train");
         if (!a.resume && !a.config) throw new InputError("maestro train: give a config file or --resume <runDir>");
         if (a.resume) {
           // a resumed run continues its own config.yaml exactly; silently dropping these would mislead
@@ -180,7 +182,6 @@ async function main(): Promise<void> {
         };
         process.on("SIGINT", onSignal);
         process.on("SIGTERM", onSignal);
-        (await load.launcher()).exitWithLauncher("maestro train");
         const summary = await (await load.train()).trainWithPlots({
           signal: interrupt.signal,
           ...(config ? { config } : {}),
@@ -329,6 +330,7 @@ async function main(): Promise<void> {
             describe: "Seconds after which a trial whose worker died (no lock renewal) is given to another worker, as a stalled attempt.",
           }),
       async (a) => {
+        (await load.launcher()).exitWithLauncher("maestro worker");
         const { startWorker, stopWorker } = await load.queue();
         const w = startWorker({
           url: a.queue,
@@ -342,7 +344,6 @@ async function main(): Promise<void> {
           process.once("SIGINT", () => resolve("SIGINT"));
           process.once("SIGTERM", () => resolve("SIGTERM"));
         });
-        (await load.launcher()).exitWithLauncher("maestro worker");
         void w.waitUntilReady().then(
           () => console.log(`worker: waiting for trials on ${a.queue} (runs go to ${a.runsDir}/)`),
           () => undefined,
@@ -439,6 +440,8 @@ async function main(): Promise<void> {
           .option("log-level", { type: "string", default: "info", choices: ["fatal", "error", "warn", "info", "debug", "silent"], describe: "Request log (JSON lines on stderr)." })
           .option("set", { type: "string", array: true, default: [], describe: "Override a field of the run's config, e.g. --set llm.baseURL=..." }),
       async (a) => {
+        // from the start: a launcher killed while the run loads must stop this process too
+        (await load.launcher()).exitWithLauncher("maestro serve");
         if (a.concurrency !== undefined && (!Number.isInteger(a.concurrency) || a.concurrency < 1)) throw new InputError(`--concurrency ${a.concurrency}: expected a positive integer`);
         if (!Number.isInteger(a.bodyLimit) || a.bodyLimit < 1) throw new InputError(`--body-limit ${a.bodyLimit}: expected a positive integer (bytes)`);
         if (!Number.isInteger(a.port) || a.port < 0 || a.port > 65535) throw new InputError(`--port ${a.port}: expected an integer from 0 to 65535`);
@@ -497,7 +500,6 @@ async function main(): Promise<void> {
           };
           process.once("SIGINT", () => stop("SIGINT"));
           process.once("SIGTERM", () => stop("SIGTERM"));
-          void load.launcher().then((l) => l.exitWithLauncher("maestro serve"));
         });
         console.log("maestro serve: stopped");
       },
@@ -631,6 +633,7 @@ async function main(): Promise<void> {
           .option("port", { type: "number", default: 8787, describe: "Port (0 = any free port)." })
           .option("config", { type: "string", describe: "YAML/JSON file: seed, skill table, per-model skill, latency and faults." }),
       async (a) => {
+        (await load.launcher()).exitWithLauncher("maestro sim-server");
         let config = {};
         if (a.config) {
           const { readYamlFile } = await import("./agents/loader.js");
@@ -649,7 +652,6 @@ async function main(): Promise<void> {
         };
         process.once("SIGINT", stop);
         process.once("SIGTERM", stop);
-        (await load.launcher()).exitWithLauncher("maestro sim-server");
         await new Promise(() => undefined);
       },
     )

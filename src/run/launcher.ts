@@ -28,8 +28,11 @@ function readProc(pid: number): Proc | undefined {
       const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
       const raw = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
       // a process that set its title (npm: "npm exec maestro ...") may have one space-joined string
-      const argv = raw.split("\0").filter((s) => s !== "");
-      return { pid, ppid, argv: argv.length === 1 ? argv[0]!.split(" ") : argv };
+      let argv = raw.split("\0").filter((s) => s !== "");
+      if (argv.length === 1) argv = argv[0]!.split(" ");
+      // the name set with the title (npm: "npm exec maest…") when the command line says nothing
+      if (argv.length === 0) argv = fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim().split(" ");
+      return { pid, ppid, argv };
     } catch {
       return undefined;
     }
@@ -88,11 +91,19 @@ function alive(pid: number): boolean {
  */
 export function exitWithLauncher(command: string, o: { intervalMs?: number; log?: (line: string) => void } = {}): () => void {
   if (process.env.MAESTRO_NO_LAUNCHER_WATCH === "1") return () => undefined;
-  const chain = launcherChain();
-  if (chain.length === 0) return () => undefined;
-  const ppid = process.ppid;
+  let chain = launcherChain();
+  let ppid = process.ppid;
+  // a launcher caught while it sets its title can read as "other": look again on the first ticks
+  let lookAgain = chain.length === 0 ? 5 : 0;
   const log = o.log ?? ((line: string) => process.stderr.write(line + "\n"));
+  if (process.env.MAESTRO_DEBUG) log(`${command}: launcher chain ${JSON.stringify(chain)} (parent pid ${ppid})`);
   const timer = setInterval(() => {
+    if (chain.length === 0) {
+      if (lookAgain-- <= 0) return clearInterval(timer);
+      chain = launcherChain();
+      ppid = process.ppid;
+      return;
+    }
     const gone = chain.find((p) => !alive(p.pid));
     if (!gone && process.ppid === ppid) return;
     clearInterval(timer);
