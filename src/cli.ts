@@ -27,7 +27,30 @@ const load = {
   serve: () => import("./serve/server.js"),
   plots: () => import("./plots/command.js"),
   curve: () => import("./plots/curve.js"),
+  keys: () => import("./serve/keys.js"),
+  limits: () => import("./serve/limits.js"),
+  launcher: () => import("./run/launcher.js"),
 };
+
+/**
+ * A --seed value: a non-negative integer, as the config's `seed` field takes. yargs would turn
+ * "abc" into NaN and 1e400 into Infinity, and every request or episode would then share one stream.
+ */
+function parseSeed(v: unknown): number {
+  const s = String(Array.isArray(v) ? v[v.length - 1] : v).trim();
+  const n = /^\d+$/.test(s) ? Number(s) : NaN;
+  if (!Number.isSafeInteger(n)) throw new InputError(`--seed ${s}: expected a non-negative integer (at most ${Number.MAX_SAFE_INTEGER})`);
+  return n;
+}
+
+/** A non-negative number of seconds for an option. */
+function seconds(name: string): (v: unknown) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!(Number.isFinite(n) && n > 0)) throw new InputError(`--${name} ${String(v)}: expected a positive number of seconds`);
+    return n;
+  };
+}
 
 /** The --lambda / --budget value of a budget-conditioned policy (at most one of them). */
 function knobArg(a: { lambda?: number; budget?: number }): { name: "lambda" | "budget"; value: number } | undefined {
@@ -102,13 +125,15 @@ async function main(): Promise<void> {
         y
           .positional("config", { type: "string", describe: "Path to the experiment config (YAML)." })
           .option("set", { type: "string", array: true, default: [], describe: "Override a config field: --set algo.lr=3e-4 (with --resume: train.updates, checkpointing, log.* and LLM limits only)" })
-          .option("seed", { type: "number", describe: "Override the config's seed." })
+          .option("seed", { type: "string", coerce: parseSeed, describe: "Override the config's seed." })
           .option("run-dir", { type: "string", describe: "Write the run here instead of runs/<name>/<timestamp>-seed<k>/." })
           .option("resume", { type: "string", describe: "Continue the run in this folder from its last checkpoint (extend a finished one with --set train.updates=N)." })
           .option("quiet", { type: "boolean", default: false, describe: "No progress output." })
           .option("seeds", { type: "number", describe: "Run N seeds (seed, seed+1, ...) in parallel child processes; --run-dir is then their parent folder." })
           .option("workers", { type: "number", describe: "Parallel child processes for --seeds (default: number of cores)." }),
       async (a) => {
+        // from the start: a launcher killed while the run is set up must stop this process too
+        (await load.launcher()).exitWithLauncher("maestro train");
         if (!a.resume && !a.config) throw new InputError("maestro train: give a config file or --resume <runDir>");
         if (a.resume) {
           // a resumed run continues its own config.yaml exactly; silently dropping these would mislead
@@ -235,7 +260,7 @@ async function main(): Promise<void> {
           .positional("runDir", { type: "string", demandOption: true, describe: "A run folder, or a folder of runs (train --seeds group, sweep folder)." })
           .option("episodes", { type: "number", default: 100, describe: "Episodes to run." })
           .option("greedy", { type: "boolean", default: false, describe: "Take the most probable agent instead of sampling." })
-          .option("seed", { type: "number", describe: "Seed of the evaluation episodes (default: the run's seed)." })
+          .option("seed", { type: "string", coerce: parseSeed, describe: "Seed of the evaluation episodes (default: the run's seed)." })
           .option("exact", {
             type: "boolean",
             default: false,
@@ -330,6 +355,7 @@ async function main(): Promise<void> {
             describe: "Seconds after which a trial whose worker died (no lock renewal) is given to another worker, as a stalled attempt.",
           }),
       async (a) => {
+        (await load.launcher()).exitWithLauncher("maestro worker");
         const { startWorker, stopWorker } = await load.queue();
         const w = startWorker({
           url: a.queue,
@@ -377,7 +403,7 @@ async function main(): Promise<void> {
           .option("tasks", { type: "string", describe: "A JSONL file of tasks ({id, prompt, answer?, type?} per line)." })
           .option("task-type", { type: "string", array: true, describe: "Simulated runs (tasks.source: sim): a simulated task of this type (repeatable)." })
           .option("greedy", { type: "boolean", default: true, describe: "Take the most probable agent (--no-greedy samples)." })
-          .option("seed", { type: "number", describe: "Seed of the sampling streams (default: the run's seed)." })
+          .option("seed", { type: "string", coerce: parseSeed, describe: "Seed of the sampling streams (default: the run's seed)." })
           .option("set", { type: "string", array: true, default: [], describe: "Override a field of the run's config, e.g. --set llm.baseURL=..." })
           .option("json", { type: "boolean", default: false, describe: "Print the traces as JSON." })
           .option("lambda", { type: "number", describe: "Budget-conditioned policies: the operating point as a cost penalty λ (in the run's cost units)." })
@@ -430,35 +456,81 @@ async function main(): Promise<void> {
         y
           .positional("runDir", { type: "string", demandOption: true, describe: "Run folder of a trained orchestrator." })
           .option("port", { type: "number", default: 8000, describe: "Port (0 = any free port)." })
-          .option("host", { type: "string", default: "127.0.0.1", describe: "Interface to listen on (the endpoint has no authentication: keep it on loopback or behind a proxy)." })
-          .option("seed", { type: "number", describe: "Seed of greedy requests without a seed (default: the run's seed); sampled requests without one use seed + k." })
+          .option("host", { type: "string", default: "127.0.0.1", describe: "Interface to listen on; off loopback only with API keys (--keys / --api-key-env) or --insecure-no-auth." })
+          .option("keys", { type: "string", describe: "API keys file (npx maestro keys create --file FILE): requests need `Authorization: Bearer <key>`; per-key budgets and limits." })
+          .option("api-key-env", { type: "string", describe: "Name of an environment variable holding one API key (no limits); never put a key on the command line." })
+          .option("redis", { type: "string", describe: "Keep the keys' spend, rate windows and concurrency in this Redis (redis://host:port), shared by every replica; default: this process, spend in <keys>.usage.json." })
+          .option("insecure-no-auth", { type: "boolean", default: false, describe: "DANGEROUS: serve off loopback without API keys; anyone who reaches the port spends this run's LLM budget." })
+          .option("allowed-host", { type: "string", array: true, default: [], describe: "A Host-header name clients use (a DNS name of this server or its proxy), besides loopback names (repeatable; '*' turns the check off)." })
+          .option("cors-origin", { type: "string", array: true, default: [], describe: "A browser origin allowed to call the endpoint (CORS; repeatable). Default: none." })
+          .option("metrics-public", { type: "boolean", default: false, describe: "With keys: serve /metrics without a key (it shows key ids and spend, never keys)." })
+          .option("body-timeout", { type: "number", default: 30, coerce: seconds("body-timeout"), describe: "Seconds a client has to send a whole request (headers and body); else 408." })
+          .option("grace", { type: "number", default: 30, coerce: seconds("grace"), describe: "On SIGTERM/SIGINT: seconds requests in flight may take before they are cancelled and connections closed." })
+          .option("seed", { type: "string", coerce: parseSeed, describe: "Seed of greedy requests without a seed (default: the run's seed); sampled requests without one use seed + k." })
           .option("concurrency", { type: "number", describe: "Episodes run at once, more wait in line (default: the run's llm.maxConcurrency)." })
           .option("body-limit", { type: "number", default: 1048576, describe: "Largest request body in bytes." })
           .option("log-level", { type: "string", default: "info", choices: ["fatal", "error", "warn", "info", "debug", "silent"], describe: "Request log (JSON lines on stderr)." })
           .option("set", { type: "string", array: true, default: [], describe: "Override a field of the run's config, e.g. --set llm.baseURL=..." })
           .options(liveOptions),
       async (a) => {
+        // from the start: a launcher killed while the run loads must stop this process too
+        (await load.launcher()).exitWithLauncher("maestro serve");
         const live = liveArg(a);
         if (a.concurrency !== undefined && (!Number.isInteger(a.concurrency) || a.concurrency < 1)) throw new InputError(`--concurrency ${a.concurrency}: expected a positive integer`);
         if (!Number.isInteger(a.bodyLimit) || a.bodyLimit < 1) throw new InputError(`--body-limit ${a.bodyLimit}: expected a positive integer (bytes)`);
-        const s = await (await load.serve()).serveRun(a.runDir, {
+        if (!Number.isInteger(a.port) || a.port < 0 || a.port > 65535) throw new InputError(`--port ${a.port}: expected an integer from 0 to 65535`);
+        const { KeyRing, readKeysFile } = await load.keys();
+        const { LocalLimitStore, RedisLimitStore, usageFileOf } = await load.limits();
+        let envKey: { name: string; value: string } | undefined;
+        if (a.apiKeyEnv !== undefined) {
+          const value = process.env[a.apiKeyEnv];
+          if (!value || value.length < 16) throw new InputError(`--api-key-env ${a.apiKeyEnv}: the environment variable is ${value ? "shorter than 16 characters (too easy to guess)" : "not set"}`);
+          envKey = { name: a.apiKeyEnv, value };
+        }
+        if (a.keys) readKeysFile(a.keys); // a bad keys file fails here, naming the file and the field
+        if (a.redis && !a.keys && !envKey) throw new InputError("--redis keeps the spend and limits of API keys: give --keys FILE too");
+        const keys = a.keys || envKey ? new KeyRing(a.keys, envKey) : undefined;
+        if (keys) keys.onReloadError = (m) => console.error(`maestro serve: ${m}; keeping the keys read before`);
+        if (a.insecureNoAuth && keys) throw new InputError("--insecure-no-auth cannot be combined with --keys or --api-key-env");
+        const limits = a.redis ? await RedisLimitStore.open(a.redis) : a.keys ? await LocalLimitStore.open(usageFileOf(a.keys)) : undefined;
+        let s: Awaited<ReturnType<Awaited<ReturnType<typeof load.serve>>["serveRun"]>>;
+        try {
+          s = await (await load.serve()).serveRun(a.runDir, {
           host: a.host,
           port: a.port,
           bodyLimit: a.bodyLimit,
+          bodyTimeoutMs: a.bodyTimeout * 1000,
+          graceMs: a.grace * 1000,
+          insecureNoAuth: a.insecureNoAuth,
+          allowedHosts: a.allowedHost as string[],
+          corsOrigins: a.corsOrigin as string[],
+          metricsPublic: a.metricsPublic,
+          ...(keys ? { keys } : {}),
+          ...(limits ? { limits } : {}),
           logLevel: a.logLevel as "info",
           sets: a.set as string[],
           ...(a.seed !== undefined ? { seed: a.seed } : {}),
           ...(a.concurrency !== undefined ? { concurrency: a.concurrency } : {}),
           ...(live ? { live } : {}),
-        });
+          });
+        } catch (e) {
+          await limits?.close();
+          throw e;
+        }
         const o = s.orchestrator;
         console.log(`backend: ${o.backend}`);
         console.log(`maestro serve: listening on ${s.url} (OpenAI base URL ${s.url}/v1, model "maestro")`);
         console.log(`run: ${a.runDir} (checkpoint after update ${o.checkpointUpdate}), agents ${o.agentNames.join(", ")}, ${s.concurrency} episodes at once`);
         if (live) console.log(`live: the recorded models are asked at ${live.baseURL}`);
+        if (keys) {
+          const n = keys.records.filter((k) => !k.revoked).length + (envKey ? 1 : 0);
+          console.log(`keys: ${n} valid key(s)${a.keys ? ` from ${a.keys}` : ""}${envKey ? ` (and $${envKey.name})` : ""}; spend and limits ${a.redis ? "in Redis" : a.keys ? `in ${usageFileOf(a.keys)}` : "in memory"}`);
+        } else if (a.insecureNoAuth) {
+          console.error(`maestro serve: WARNING: --insecure-no-auth: ${a.host} is served without API keys; anyone who can reach port ${new URL(s.url).port} spends this run's LLM budget`);
+        }
         await new Promise<void>((resolve) => {
           const stop = (signal: string) => {
-            console.log(`maestro serve: ${signal}, finishing ${s.inFlight} request(s) in flight (again to stop now)`);
+            console.log(`maestro serve: ${signal}, finishing ${s.inFlight} request(s) in flight (up to ${a.grace} s; again to stop now)`);
             process.once(signal, () => process.exit(1));
             void s.close().then(resolve);
           };
@@ -466,6 +538,84 @@ async function main(): Promise<void> {
           process.once("SIGTERM", () => stop("SIGTERM"));
         });
         console.log("maestro serve: stopped");
+      },
+    )
+    .command(
+      "keys <action>",
+      "Manage the API keys of `maestro serve --keys FILE`: create (prints the key once), list, revoke.",
+      (y) =>
+        y
+          .positional("action", { type: "string", choices: ["create", "list", "revoke"], demandOption: true })
+          .option("file", { type: "string", default: "keys.json", describe: "The keys file (holds SHA-256 hashes of the keys, never the keys)." })
+          .option("id", { type: "string", describe: "create/revoke: the key's name, shown in /metrics and logs (letters, digits, . _ -)." })
+          .option("budget", { type: "number", describe: "create: spend allowed per period, in the run's cost units ($ for priced LLM runs)." })
+          .option("period", { type: "string", choices: ["day", "week", "month", "total"], default: "month", describe: "create: the budget period (UTC), or total." })
+          .option("rpm", { type: "number", describe: "create: requests allowed in any 60 s window." })
+          .option("concurrency", { type: "number", describe: "create: requests of this key answered at the same time." })
+          .option("redis", { type: "string", describe: "list: read the spend from this Redis (servers started with --redis) instead of the usage file." })
+          .option("json", { type: "boolean", default: false, describe: "list: print JSON." }),
+      async (a) => {
+        const k = await load.keys();
+        if (a.action === "create") {
+          if (!a.id) throw new InputError("maestro keys create: give --id <name> (what /metrics and logs call the key)");
+          for (const [name, v] of [["budget", a.budget], ["rpm", a.rpm], ["concurrency", a.concurrency]] as const) {
+            if (v !== undefined && !(Number.isFinite(v) && v > 0)) throw new InputError(`--${name} ${v}: expected a positive number`);
+          }
+          const { key, record } = k.createKey(a.file, {
+            id: a.id,
+            period: a.period as "month",
+            ...(a.budget !== undefined ? { budget: a.budget } : {}),
+            ...(a.rpm !== undefined ? { rpm: a.rpm } : {}),
+            ...(a.concurrency !== undefined ? { concurrency: a.concurrency } : {}),
+          });
+          // the key goes to stdout alone (scripts capture it); everything else to stderr
+          console.error(
+            `created key "${record.id}" in ${a.file}` +
+              (record.budget !== null ? `, budget ${record.budget} per ${record.period === "total" ? "lifetime" : record.period}` : ", no budget") +
+              (record.rpm !== null ? `, ${record.rpm} requests/min` : "") +
+              (record.concurrency !== null ? `, ${record.concurrency} at once` : "") +
+              ". It is shown only now: the file keeps its hash.",
+          );
+          console.log(key);
+          return;
+        }
+        if (a.action === "revoke") {
+          if (!a.id) throw new InputError("maestro keys revoke: give --id <name>");
+          const r = k.revokeKey(a.file, a.id);
+          console.log(`revoked key "${r.id}" in ${a.file} (a running server refuses it within a second)`);
+          return;
+        }
+        const f = k.readKeysFile(a.file);
+        const lim = await load.limits();
+        const callers = f.keys.map((x) => ({ id: x.id, budget: x.budget, period: x.period, rpm: x.rpm, concurrency: x.concurrency }));
+        let spent: Record<string, number>;
+        if (a.redis) {
+          const store = await lim.RedisLimitStore.open(a.redis);
+          try {
+            spent = await store.spent(callers);
+          } finally {
+            await store.close();
+          }
+        } else {
+          const usage = lim.readUsage(lim.usageFileOf(a.file));
+          spent = Object.fromEntries(callers.map((c) => [c.id, usage[c.id]?.period === lim.periodLabel(c.period) ? usage[c.id]!.amount : 0]));
+        }
+        const rows = f.keys.map((x) => ({ id: x.id, key: `mk-…${x.last4}`, created: x.created, revoked: x.revoked, budget: x.budget, period: x.period, spent: spent[x.id] ?? 0, rpm: x.rpm, concurrency: x.concurrency }));
+        if (a.json) {
+          console.log(JSON.stringify(rows, null, 2));
+          return;
+        }
+        if (rows.length === 0) {
+          console.log(`${a.file}: no keys (create one with: npx maestro keys create --file ${a.file} --id <name>)`);
+          return;
+        }
+        console.log(`${"id".padEnd(16)} ${"key".padEnd(9)} ${"status".padEnd(8)} ${"spent / budget".padEnd(24)} ${"rpm".padStart(6)} ${"at once".padStart(7)}  created`);
+        for (const r of rows) {
+          const budget = r.budget === null ? `${fmt(r.spent, 4)} (no budget)` : `${fmt(r.spent, 4)} / ${r.budget} per ${r.period}`;
+          console.log(
+            `${r.id.padEnd(16)} ${r.key.padEnd(9)} ${(r.revoked ? "revoked" : "valid").padEnd(8)} ${budget.padEnd(24)} ${String(r.rpm ?? "-").padStart(6)} ${String(r.concurrency ?? "-").padStart(7)}  ${r.created}`,
+          );
+        }
       },
     )
     .command(
@@ -480,7 +630,7 @@ async function main(): Promise<void> {
           .option("json", { type: "boolean", default: false, describe: "Print one JSON object (apgr, cpt50, cpt80, points, baselines, ...)." }),
       async (a) => {
         const { curveCommand } = await load.curve();
-        const { result: r, files } = await curveCommand(a.runDirs as string[], {
+        const { result: r, files, unfinished } = await curveCommand(a.runDirs as string[], {
           points: a.points,
           split: a.split as "test" | "val",
           ...(a.out ? { out: a.out } : {}),
@@ -489,6 +639,7 @@ async function main(): Promise<void> {
           console.log(JSON.stringify(r, null, 2));
           return;
         }
+        for (const w of unfinished) console.log(`warning: ${w}`);
         const f = (v: number | null, d = 3) => (v === null ? "-" : v.toFixed(d));
         const usd = (v: number | null) => (v === null ? "-" : (v * 1000).toFixed(2));
         console.log(`${r.split === "test" ? "test" : "VALIDATION"} split: ${r.items} items; weak ${r.weak.agent} (accuracy ${f(r.weak.accuracy)}), strong ${r.strong.agent} (accuracy ${f(r.strong.accuracy)}); shape ${r.shape}`);
@@ -505,7 +656,8 @@ async function main(): Promise<void> {
         for (const b of r.baselines) row(b.name, b, operatingOf(b, ops));
         console.log(`learned curve vs random mix: smallest margin ${r.vsRandom.margin >= 0 ? "+" : ""}${r.vsRandom.margin.toFixed(4)} at x = ${r.vsRandom.x.toFixed(3)} (${r.vsRandom.margin >= -1e-12 ? "at or above it everywhere" : "dips below it"})`);
         console.log(`best hand rule (chosen on validation): ${r.bestRule}`);
-        for (const w of r.warnings) console.log(`warning: ${w}`);
+        for (const w of r.warnings.filter((x) => !unfinished.includes(x))) console.log(`warning: ${w}`);
+        if (unfinished.length > 0) console.log(`(${unfinished.length} of ${a.runDirs.length} run(s) not finished: see the warning above the table)`);
         console.log(`wrote ${files.csv}, ${files.json}, ${files.png}`);
       },
     )
@@ -525,6 +677,7 @@ async function main(): Promise<void> {
           .option("prompt-overhead-tokens", { type: "number", default: 0, describe: "--replay: added to counted prompt tokens (as tasks.promptOverheadTokens)." })
           .example("$0 sim-server --replay data/routellm/gsm8k/gsm8k_responses.csv --port 8788", "Serve RouteLLM's recorded GSM8K answers as models mistralai/Mixtral-8x7B-Instruct-v0.1 and gpt-4-1106-preview"),
       async (a) => {
+        (await load.launcher()).exitWithLauncher("maestro sim-server");
         const replay = a.replay as string[] | undefined;
         if (replay !== undefined) {
           if (a.config) throw new InputError("sim-server: --config configures the simulated models; --replay serves recorded answers: give one of them");
@@ -632,11 +785,12 @@ async function main(): Promise<void> {
       },
     )
     .completion("completion", "Print a shell completion script (bash/zsh): npx maestro completion >> ~/.bashrc")
-    .demandCommand(1, "Give a command: train, eval, curve, oracle, orchestrate, serve, sweep, worker, plot, sim-server, import, config or completion (see --help).")
+    .demandCommand(1, "Give a command: train, eval, curve, oracle, orchestrate, serve, keys, sweep, worker, plot, sim-server, import, config or completion (see --help).")
     .recommendCommands()
     .strict()
     .fail((msg, err, y) => {
-      if (err) throw err;
+      // a coerce check (--seed, --grace, ...) reaches here wrapped in yargs' YError: a bad option, exit 2
+      if (err) throw err.name === "YError" ? new InputError(err.message) : err;
       // recommendCommands() says only "Did you mean train?": name what was typed
       const typed = hideBin(process.argv)[0];
       console.error(`${msg?.startsWith("Did you mean") ? `Unknown command "${typed}". ${msg}` : msg}\n`);

@@ -207,13 +207,32 @@ describe("a dead LLM endpoint stops the run (issue 11)", () => {
     expect(rowsOf(runDir).map((x) => [x.update, x.llm_errors])).toEqual([[1, 0], [2, 0], [3, 0]]);
   });
 
+  it("an update whose every call failed stops the run at once, before it is trained on, whatever llm.errorPatience", { timeout: 60_000 }, async () => {
+    const runs = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-dead-"));
+    dirs.push(runs);
+    const runDir = path.join(runs, "run");
+    server.mode = "ok";
+    const config = llmRun(runs, { maxErrorRate: 0.5, errorPatience: 3 }, 5);
+    const err = (await train({ config, runDir, onUpdate: (row) => void (row.update === 1 && (server.mode = "down")) }).catch((e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(LlmUnavailableError);
+    expect(err.message).toMatch(/: (\d+) of \1 LLM calls failed in update 2 .*every call of the update failed/);
+    // update 1 was trained and checkpointed; update 2 (all error turns) was not trained on
+    expect(rowsOf(runDir).map((x) => x.update)).toEqual([1]);
+    expect(listCheckpoints(runDir).map((c) => c.update)).toEqual([1]);
+    expect(JSON.parse(fs.readFileSync(path.join(runDir, "summary.json"), "utf8")).status).toBe("failed");
+    server.mode = "ok";
+    expect((await train({ resumeDir: runDir })).status).toBe("completed");
+    expect(rowsOf(runDir).map((x) => x.update)).toEqual([1, 2, 3, 4, 5]);
+  });
+
   it("an error rate above llm.maxErrorRate for llm.errorPatience updates stops before training on the last of them", { timeout: 60_000 }, async () => {
     const runs = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-dead-"));
     dirs.push(runs);
     const runDir = path.join(runs, "run");
     server.mode = "ok";
     const config = llmRun(runs, { maxErrorRate: 0.5, errorPatience: 2 }, 5);
-    const err = (await train({ config, runDir, onUpdate: (row) => void (row.update === 1 && (server.mode = "down")) }).catch((e: unknown) => e)) as Error;
+    // two calls of every three fail: above the rate, but never all of an update's calls
+    const err = (await train({ config, runDir, onUpdate: (row) => void (row.update === 1 && (server.mode = "flaky")) }).catch((e: unknown) => e)) as Error;
     expect(err).toBeInstanceOf(LlmUnavailableError);
     expect(err.message).toContain("failed in update 3");
     expect(err.message).toContain("llm.maxErrorRate = 0.5 for 2 update(s) in a row");

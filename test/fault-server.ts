@@ -8,8 +8,9 @@ import type net from "node:net";
  * - `retry-after`: 429 with `Retry-After: <retryAfter>` seconds and a JSON error body;
  * - `ok`: a well-formed reply;
  * - `down`: 503 without Retry-After.
+ * - `flaky`: like `down` for two requests of every three, `ok` for the third.
  */
-export type FaultMode = "stall-body" | "retry-after" | "ok" | "down";
+export type FaultMode = "stall-body" | "retry-after" | "ok" | "down" | "flaky";
 
 export interface FaultServer {
   url: string;
@@ -63,7 +64,8 @@ export async function startFaultServer(mode: FaultMode, retryAfter = "3600"): Pr
     req.resume();
     req.on("end", () => {
       requests[p] = (requests[p] ?? 0) + 1;
-      switch (state.mode) {
+      const mode = state.mode === "flaky" ? (state.total() % 3 === 0 ? "ok" : "down") : state.mode;
+      switch (mode) {
         case "stall-body": {
           const body = replyBody(p);
           res.writeHead(200, { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) });

@@ -9,6 +9,8 @@ export interface AgentContext {
   episode: number;
   /** Extra per-step choices of a factored action (e.g. the model tier); empty for single-head runs. */
   options?: Record<string, string>;
+  /** Aborted when the episode is cancelled (its client went away): agents stop their pending calls. */
+  signal?: AbortSignal;
 }
 
 /**

@@ -84,7 +84,7 @@ export class LlmAgent implements Agent {
   }
 
   async act(state: SystemState, ctx: AgentContext): Promise<AgentOutput> {
-    const r = await this.client.chat(this.o.model, this.messages(state), ctx.episode, state.step);
+    const r = await this.client.chat(this.o.model, this.messages(state), ctx.episode, state.step, ctx.signal);
     const meta: Record<string, unknown> = {
       model: r.model,
       role: this.o.role,

@@ -245,7 +245,7 @@ const llmSchema = z
       .max(1)
       .default(0.5)
       .describe(
-        "Stop the run (non-zero exit, folder resumable) when more than this fraction of an update's LLM calls fail for llm.errorPatience updates in a row, or when every call of a session's first update fails; 1 = never stop.",
+        "Stop the run (non-zero exit, folder resumable) when more than this fraction of an update's LLM calls fail for llm.errorPatience updates in a row, or at once when every call of an update fails (that update is never trained on); 1 = never stop.",
       ),
     errorPatience: positiveInt()
       .default(3)

@@ -85,7 +85,12 @@ export class LlmClient {
     return p;
   }
 
-  async chat(ref: string, messages: ChatMessage[], sampleIndex: number, step: number): Promise<ChatResult> {
+  /**
+   * One chat call. An aborted `signal` (the episode was cancelled: its client went away) cancels the
+   * call, waiting or sent, and rejects with the signal's reason instead of making an error turn.
+   */
+  async chat(ref: string, messages: ChatMessage[], sampleIndex: number, step: number, signal?: AbortSignal): Promise<ChatResult> {
+    signal?.throwIfAborted();
     const m = this.model(ref);
     const key = cacheKey({
       kind: "chat",
@@ -120,9 +125,10 @@ export class LlmClient {
     try {
       reply = await this.limiter.run(() => {
         s.requests++;
-        return p.chat({ messages, sampleIndex, step });
-      });
+        return p.chat({ messages, sampleIndex, step }, signal);
+      }, signal);
     } catch (e) {
+      if (signal?.aborted) throw signal.reason;
       s.errors++;
       const error = describeError(e, [m.apiKeyEnv !== undefined ? process.env[m.apiKeyEnv] : undefined]);
       this.lastError = error;

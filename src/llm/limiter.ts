@@ -33,7 +33,8 @@ export class Limiter {
     return this.queue.size;
   }
 
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    return this.queue.add(fn) as Promise<T>;
+  /** Runs `fn` when a slot is free; an aborted `signal` takes a waiting task out of the line (rejects with its reason). */
+  run<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return this.queue.add(fn, signal ? { signal } : {}) as Promise<T>;
   }
 }

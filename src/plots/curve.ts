@@ -5,6 +5,7 @@ import { combineCurves, curveRun, type CurveOptions, type CurveResult } from "..
 import type { CurvePoint } from "../analysis/metrics-routing.js";
 import { InputError } from "../core/errors.js";
 import { writeFileAtomic } from "../policy/io.js";
+import { runCompletion } from "../run/status.js";
 import { palette, renderPanels, withAlpha } from "./render.js";
 
 interface Line {
@@ -87,6 +88,8 @@ export function curveCsv(r: CurveResult): string {
 export interface CurveCommandResult {
   result: CurveResult;
   files: { csv: string; json: string; png: string };
+  /** One line per run that has not finished training (also first in result.warnings). */
+  unfinished: string[];
 }
 
 /**
@@ -97,6 +100,8 @@ export interface CurveCommandResult {
  */
 export async function curveCommand(runDirs: readonly string[], o: CurveOptions & { out?: string } = {}): Promise<CurveCommandResult> {
   if (runDirs.length === 0) throw new InputError("maestro curve: give a run folder");
+  // a killed, interrupted or still-training run is said to be one; a run with no finished update is refused
+  const unfinished = runDirs.map((d) => runCompletion(d).warning).filter((w): w is string => w !== undefined);
   let result: CurveResult;
   if (runDirs.length === 1) result = await curveRun(runDirs[0]!, o);
   else {
@@ -104,13 +109,14 @@ export async function curveCommand(runDirs: readonly string[], o: CurveOptions &
     for (const d of runDirs) parts.push(await curveRun(d, o));
     result = combineCurves(parts);
   }
+  result = { ...result, warnings: [...unfinished, ...result.warnings.filter((w) => !unfinished.includes(w))] };
   const out = o.out ?? (runDirs.length === 1 ? path.join(runDirs[0]!, "curve") : path.join(commonParent(runDirs), "curve"));
   fs.mkdirSync(out, { recursive: true });
   const files = { csv: path.join(out, "curve.csv"), json: path.join(out, "curve.json"), png: path.join(out, "curve.png") };
   writeFileAtomic(files.csv, curveCsv(result));
   writeFileAtomic(files.json, JSON.stringify(result, null, 2) + "\n");
   await plotCurve(result, files.png);
-  return { result, files };
+  return { result, files, unfinished };
 }
 
 function commonParent(dirs: readonly string[]): string {

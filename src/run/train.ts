@@ -419,13 +419,15 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
         const calls = d.llm_calls!;
         const rate = calls > 0 ? d.llm_errors! / calls : 0;
         errorStreak = calls > 0 && rate > maxErrorRate ? errorStreak + 1 : 0;
-        const deadFromStart = calls > 0 && rate >= 1 && u === startUpdate + 1 && maxErrorRate < 1;
-        if (deadFromStart || errorStreak >= errorPatience) {
+        // an update whose every call failed holds nothing to learn from: never trained on, whatever the patience
+        const allFailed = calls > 0 && rate >= 1 && maxErrorRate < 1;
+        const deadFromStart = allFailed && u === startUpdate + 1;
+        if (allFailed || errorStreak >= errorPatience) {
           await saveResumePoint(u - 1, rngBefore, episodesBefore, stepsBefore);
           const msg =
             `llm: ${d.llm_errors} of ${calls} LLM calls failed in update ${u}` +
             (llm.lastError ? ` (last error: ${llm.lastError})` : "") +
-            (deadFromStart ? "; every call of the first update failed" : `; more than llm.maxErrorRate = ${maxErrorRate} for ${errorStreak} update(s) in a row (llm.errorPatience = ${errorPatience})`) +
+            (deadFromStart ? "; every call of the first update failed" : allFailed ? "; every call of the update failed" : `; more than llm.maxErrorRate = ${maxErrorRate} for ${errorStreak} update(s) in a row (llm.errorPatience = ${errorPatience})`) +
             `. Stopped before training on error turns; ${runDir} keeps the state after update ${u - 1}. ` +
             `Check the LLM endpoint, then continue with: maestro train --resume ${runDir}`;
           await finish("failed", msg);

@@ -2,7 +2,7 @@
  * src/serve — using a trained orchestrator: load a run's last checkpoint and its agent pool, solve new
  * tasks and return the trace. Never trains.
  */
-import type { Agent } from "../agents/agent.js";
+import type { Agent, AgentContext } from "../agents/agent.js";
 import type { Trainer } from "../algos/trainer.js";
 import { Rng } from "../core/rng.js";
 import type { AgentOutput, SystemState, Task, Turn } from "../core/types.js";
@@ -90,6 +90,47 @@ export interface SolveOptions {
    * Default: the orchestrator's own streams, continuing after the previous call.
    */
   seed?: number;
+  /**
+   * Cancels the episodes: no agent is called after it aborts, and LLM calls in progress are
+   * cancelled; the call then rejects with the signal's reason.
+   */
+  signal?: AbortSignal;
+  /** Called with every agent output as it arrives (e.g. to count spend while an episode runs). */
+  onOutput?: (output: AgentOutput, agent: string) => void;
+}
+
+/** A task a recorded-output orchestrator has no answers for. */
+export class NotInTableError extends InputError {
+  constructor(
+    message: string,
+    /** The same, naming no file: what an HTTP client is told. */
+    readonly publicMessage: string,
+  ) {
+    super(message, undefined, "task");
+    this.name = "NotInTableError";
+  }
+}
+
+/** The pool of one solve call: each agent checks the signal before it acts and reports its output. */
+function guardedAgents(agents: readonly Agent[], signal: AbortSignal | undefined, onOutput: SolveOptions["onOutput"]): Agent[] {
+  return agents.map((a) => ({
+    name: a.name,
+    kind: a.kind,
+    act(state: SystemState, ctx: AgentContext) {
+      signal?.throwIfAborted();
+      const out = a.act(state, signal ? { ...ctx, signal } : ctx);
+      if (!(out instanceof Promise)) {
+        onOutput?.(out, a.name);
+        return out;
+      }
+      return out.then((x) => {
+        // a call that finished is paid for, even if the episode was cancelled meanwhile
+        onOutput?.(x, a.name);
+        signal?.throwIfAborted();
+        return x;
+      });
+    },
+  }));
 }
 
 /** A trained orchestrator: the run's policy, agent pool, encoder and env rules, ready to solve tasks. */
@@ -169,10 +210,10 @@ export class Orchestrator {
       judged.push(item !== undefined);
       if (item) return { id: item.id, prompt: item.prompt, type: item.type, ...(item.answer !== undefined ? { answer: item.answer } : {}) };
       if (rec) {
-        throw new InputError(
-          `task "${t.id}": no recorded answers for this prompt in ${table.files.join(", ")} (a recorded-output orchestrator can only replay items of its table)`,
-          undefined,
-          "task",
+        const why = "a recorded-output orchestrator can only replay items of its table";
+        throw new NotInTableError(
+          `task "${t.id}": no recorded answers for this prompt in ${table.files.join(", ")} (${why})`,
+          `no recorded answers for this prompt: it is not an item of the served run's recorded table (${why})`,
         );
       }
       return t;
@@ -231,7 +272,7 @@ export class Orchestrator {
     const envRng = own ? this.envRng : new Rng(`${o.seed}:orchestrate-env`);
     const batch = await rollout({
       spec: this.spec,
-      agents: this.agents,
+      agents: o.signal || o.onOutput ? guardedAgents(this.agents, o.signal, o.onOutput) : this.agents,
       encoder: this.encoder,
       policy: this.trainer.policy,
       heads: headsOf(this.config),

@@ -8,14 +8,23 @@
  *   GET  /v1/models            the served model id ("maestro") and what it is
  *   GET  /health               liveness + load
  *   GET  /metrics              Prometheus text format
+ *
+ * Serving a team (docs/serving.md): API keys (hashed in a keys file, or one from an environment
+ * variable) with per-key budgets, rate and concurrency limits (in memory + a usage file, or in Redis
+ * for replicas), a Host-header check against DNS rebinding, CORS only for the origins configured.
  */
 import { randomUUID } from "node:crypto";
+import http from "node:http";
+import os from "node:os";
 import { PassThrough } from "node:stream";
+import cors from "@fastify/cors";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { InputError } from "../core/errors.js";
 import { Limiter } from "../llm/limiter.js";
-import { episodeRejection, loadOrchestrator, type LoadOrchestratorOptions, type OrchestrationTrace, type Orchestrator } from "./orchestrate.js";
+import { KeyRing, type Caller } from "./keys.js";
+import { LocalLimitStore, type LimitStore } from "./limits.js";
+import { episodeRejection, loadOrchestrator, NotInTableError, type LoadOrchestratorOptions, type OrchestrationTrace, type Orchestrator } from "./orchestrate.js";
 
 /** The model id the endpoint serves (`maestro`, or `maestro:budget=<d>` / `maestro:lambda=<λ>`). */
 export const SERVED_MODEL = "maestro";
@@ -34,6 +43,49 @@ export interface ServeOptions {
   /** Log level of the request log (JSON lines on `logStream`, default stderr); "silent" for none. */
   logLevel?: "fatal" | "error" | "warn" | "info" | "debug" | "silent";
   logStream?: NodeJS.WritableStream;
+  /** API keys; requests to /v1 (and /metrics unless `metricsPublic`) need one. Absent = no authentication. */
+  keys?: KeyRing;
+  /** Where the keys' spend, rate windows and concurrency live (default: in memory, no usage file). */
+  limits?: LimitStore;
+  /** Serve off loopback without keys (anyone who reaches the port spends the run's LLM budget). */
+  insecureNoAuth?: boolean;
+  /** Host-header names accepted besides loopback names (and, on a wildcard address, this machine's names); "*" = any. */
+  allowedHosts?: readonly string[];
+  /** Origins allowed to call from a browser (CORS); none by default. */
+  corsOrigins?: readonly string[];
+  /** /metrics without a key even when keys are configured (for a scraper that cannot send one). */
+  metricsPublic?: boolean;
+  /** A request must be received whole (headers and body) within this many ms (default 30 s); else 408. */
+  bodyTimeoutMs?: number;
+  /** On close(): how long requests in flight may take before their episodes are cancelled and connections closed (default 30 s). */
+  graceMs?: number;
+}
+
+/** Whether a listen address or Host name is loopback only. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  return h === "localhost" || h === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h === "::ffff:127.0.0.1";
+}
+
+/** The Host-header names a server bound to `host` answers (lower case, without port or brackets); undefined = any. */
+export function allowedHostNames(host: string, extra: readonly string[] = []): Set<string> | undefined {
+  if (extra.includes("*")) return undefined;
+  const names = new Set(["localhost", "127.0.0.1", "::1", ...extra.map((h) => h.toLowerCase().replace(/^\[|\]$/g, ""))]);
+  const bare = host.replace(/^\[|\]$/g, "").toLowerCase();
+  if (bare === "0.0.0.0" || bare === "::") {
+    // a wildcard address: every address of this machine, and its host name
+    names.add(os.hostname().toLowerCase());
+    for (const list of Object.values(os.networkInterfaces())) for (const a of list ?? []) names.add(a.address.toLowerCase().replace(/%.*$/, ""));
+  } else names.add(bare);
+  return names;
+}
+
+/** The host name of a Host header (no port, no IPv6 brackets, lower case). */
+function hostOf(header: string): string {
+  const h = header.trim().toLowerCase();
+  if (h.startsWith("[")) return h.slice(1, h.indexOf("]") > 0 ? h.indexOf("]") : undefined);
+  const i = h.lastIndexOf(":");
+  return i >= 0 && h.indexOf(":") === i ? h.slice(0, i) : h;
 }
 
 /** The `maestro` object of a completion: what the orchestrator did for this request. */
@@ -120,6 +172,8 @@ class RequestError extends Error {
     message: string,
     readonly param: string | null = null,
     readonly code: string | null = null,
+    /** OpenAI error type; default by status (404 not_found_error, 429 rate_limit_error, 5xx server_error, else invalid_request_error). */
+    readonly type: string = status === 404 ? "not_found_error" : status === 429 ? "rate_limit_error" : status >= 500 ? "server_error" : "invalid_request_error",
   ) {
     super(message);
   }
@@ -209,11 +263,11 @@ export function secretValues(config: unknown, env: NodeJS.ProcessEnv = process.e
   return [...names].map((n) => env[n]).filter((s): s is string => typeof s === "string" && s.length >= 4);
 }
 
+/** Scrubs the given secrets, and anything shaped like a maestro API key (a client may paste one into a URL). */
 function makeRedactor(secrets: readonly string[]): (text: string) => string {
-  if (secrets.length === 0) return (t) => t;
   return (t) => {
     for (const s of secrets) if (t.includes(s)) t = t.split(s).join("[redacted]");
-    return t;
+    return t.includes("mk-") ? t.replace(/mk-[A-Za-z0-9_-]{16,}/g, "mk-[redacted]") : t;
   };
 }
 
@@ -241,6 +295,11 @@ function makeMetrics() {
     tokens: new Counter({ name: "maestro_tokens_total", help: "LLM tokens of all agent calls (cache hits included), by kind (prompt, completion).", labelNames: ["kind"], registers: [register] }),
     inFlight: new Gauge({ name: "maestro_episodes_in_flight", help: "Episodes running now.", registers: [register] }),
     queued: new Gauge({ name: "maestro_requests_queued", help: "Completion requests waiting for a free episode slot.", registers: [register] }),
+    // per key: the operator's id for it, never the key
+    keyRequests: new Counter({ name: "maestro_key_requests_total", help: "Completion requests of each API key (by the key's id), by status code.", labelNames: ["key", "status"], registers: [register] }),
+    keySpend: new Counter({ name: "maestro_key_spend_total", help: "Spend of each API key's requests answered by this server (run's cost units; $ for priced LLM runs; cache hits cost 0).", labelNames: ["key"], registers: [register] }),
+    keyRejections: new Counter({ name: "maestro_key_rejections_total", help: "Requests of each API key refused or stopped by its limits, by reason (budget, rate, concurrency).", labelNames: ["key", "reason"], registers: [register] }),
+    authFailures: new Counter({ name: "maestro_auth_failures_total", help: "Requests refused for their API key, by reason (missing, invalid, revoked), and for their Host header (host).", labelNames: ["reason"], registers: [register] }),
   };
 }
 
@@ -254,25 +313,89 @@ export interface MaestroServer {
   concurrency: number;
   /** Requests being answered now (queued or running). */
   readonly inFlight: number;
-  /** Stops accepting requests, finishes the ones in flight, then disposes the orchestrator. */
+  /**
+   * Stops accepting requests and finishes the ones in flight; after the grace period (ServeOptions
+   * graceMs) their episodes are cancelled and every connection, finished or not, is closed. Then
+   * disposes the orchestrator and closes the limit store.
+   */
   close(): Promise<void>;
 }
 
+/** Why an episode was cancelled. */
+class Cancelled extends Error {
+  constructor(readonly why: "client_closed" | "budget" | "shutdown", message: string) {
+    super(message);
+  }
+}
+
+interface Built {
+  app: FastifyInstance;
+  concurrency: number;
+  inFlight: () => number;
+  /** Cancels every episode in flight (the grace period of a shutdown is over). */
+  cancelAll: () => void;
+}
+
 /** Builds the fastify app for a loaded orchestrator (not listening yet). */
-export function buildServer(orch: Orchestrator, o: ServeOptions = {}): { app: FastifyInstance; concurrency: number; inFlight: () => number } {
+export function buildServer(orch: Orchestrator, o: ServeOptions = {}): Built {
   const concurrency = o.concurrency ?? orch.config.llm?.maxConcurrency ?? 1;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new InputError(`concurrency ${concurrency}: expected a positive integer`);
   const bodyLimit = o.bodyLimit ?? 1024 * 1024;
   const heartbeatMs = o.heartbeatMs ?? 15_000;
+  const bodyTimeoutMs = o.bodyTimeoutMs ?? 30_000;
+  if (!(bodyTimeoutMs > 0)) throw new InputError(`body timeout ${bodyTimeoutMs} ms: expected a positive number`);
   const redact = makeRedactor(secretValues(orch.config));
   const metrics = makeMetrics();
   const limiter = new Limiter(concurrency);
   const runName = orch.config.name;
   const fingerprint = `maestro-${runName}-u${orch.checkpointUpdate}`;
+  const keys = o.keys?.configured ? o.keys : undefined;
+  const limits = o.limits ?? LocalLimitStore.memory();
+  const hosts = allowedHostNames(o.host ?? "127.0.0.1", o.allowedHosts);
+  const episodes = new Set<AbortController>();
   let sampled = 0;
+
+  if (keys) {
+    // each key's spend in its current budget period, read from the store (shared by all replicas with Redis)
+    new Gauge({
+      name: "maestro_key_period_spend",
+      help: "Spend of each API key in its current budget period, all servers sharing the store (run's cost units).",
+      labelNames: ["key"],
+      registers: [metrics.register],
+      async collect() {
+        const callers = keys.records.map((k) => ({ id: k.id, budget: k.budget, period: k.period, rpm: k.rpm, concurrency: k.concurrency }));
+        try {
+          for (const [id, v] of Object.entries(await limits.spent(callers))) this.set({ key: id }, v);
+        } catch {
+          // the store is unreachable: the gauge keeps its last values (requests fail with 503 meanwhile)
+        }
+      },
+    });
+    new Gauge({
+      name: "maestro_key_budget",
+      help: "Budget of each API key per period (keys without a budget are not listed).",
+      labelNames: ["key", "period"],
+      registers: [metrics.register],
+      collect() {
+        this.reset();
+        for (const k of keys.records) if (k.budget !== null && !k.revoked) this.set({ key: k.id, period: k.period }, k.budget);
+      },
+    });
+  }
 
   const app = Fastify({
     bodyLimit,
+    // a request must arrive whole within bodyTimeoutMs (else 408 and the connection closes): a client
+    // that sends half a body cannot hold a connection, or a shutdown, open; checked every ≤ 1 s
+    serverFactory: (handler) =>
+      http.createServer(
+        {
+          requestTimeout: bodyTimeoutMs,
+          headersTimeout: Math.min(bodyTimeoutMs, 60_000),
+          connectionsCheckingInterval: Math.max(50, Math.min(1000, bodyTimeoutMs / 4)),
+        },
+        handler,
+      ),
     logger:
       o.logLevel === "silent"
         ? false
@@ -288,6 +411,7 @@ export function buildServer(orch: Orchestrator, o: ServeOptions = {}): { app: Fa
     return503OnClosing: true,
     forceCloseConnections: "idle",
   });
+  app.decorateRequest("caller", undefined);
 
   // JSON only: without this, fastify would take text/plain bodies and fail them later as "body must be object"
   app.removeContentTypeParser("text/plain");
@@ -306,6 +430,8 @@ export function buildServer(orch: Orchestrator, o: ServeOptions = {}): { app: Fa
     const route = req.routeOptions.url ?? "unmatched";
     metrics.requests.inc({ method: req.method, route, status: String(reply.statusCode) });
     metrics.latency.observe({ route }, reply.elapsedTime / 1000);
+    const caller = (req as FastifyRequest & { caller?: Caller }).caller;
+    if (caller && route === "/v1/chat/completions") metrics.keyRequests.inc({ key: caller.id, status: String(reply.statusCode) });
     // a stream whose headers went out before the drain began did not say "connection: close"
     if (draining) app.server.closeIdleConnections();
   });
@@ -315,8 +441,40 @@ export function buildServer(orch: Orchestrator, o: ServeOptions = {}): { app: Fa
     return reply.code(status).type("application/json").send(errorBody(redact(message), type, param, code));
   };
 
+  // Host header first (DNS rebinding: a page whose name resolves to this machine sends its own name),
+  // then the API key, before any body is read
+  app.addHook("onRequest", async (req, reply) => {
+    if (hosts) {
+      const host = req.headers.host;
+      if (!host || !hosts.has(hostOf(host))) {
+        metrics.authFailures.inc({ reason: "host" });
+        return fail(req, reply, 403, "invalid_request_error", `Host header ${JSON.stringify(host ?? "")} is not a name of this server; allowed: ${[...hosts].join(", ")} (maestro serve --allowed-host NAME)`, null, "host_not_allowed");
+      }
+    }
+    if (!keys || req.method === "OPTIONS") return;
+    const path = req.url.split("?")[0]!;
+    if (!(path.startsWith("/v1/") || (path === "/metrics" && !o.metricsPublic))) return;
+    const auth = keys.authenticate(req.headers.authorization);
+    if (!auth.ok) {
+      metrics.authFailures.inc({ reason: auth.reason });
+      const message =
+        auth.reason === "missing"
+          ? "missing API key: send it as the header Authorization: Bearer <key>"
+          : auth.reason === "revoked"
+            ? `this API key (id "${auth.id}") was revoked; ask the operator for a new one`
+            : "invalid API key: no key of this server matches it";
+      reply.header("www-authenticate", 'Bearer realm="maestro"');
+      return fail(req, reply, 401, "invalid_request_error", message, null, "invalid_api_key");
+    }
+    (req as FastifyRequest & { caller?: Caller }).caller = auth.caller;
+  });
+  if (o.corsOrigins && o.corsOrigins.length > 0) {
+    void app.register(cors, { origin: [...o.corsOrigins], methods: ["GET", "POST"], allowedHeaders: ["authorization", "content-type"], maxAge: 600 });
+  }
+
   app.setErrorHandler((err: FastifyError, req, reply) => {
-    if (err instanceof RequestError) return fail(req, reply, err.status, err.status === 404 ? "not_found_error" : "invalid_request_error", err.message, err.param, err.code);
+    if (err instanceof RequestError) return fail(req, reply, err.status, err.type, err.message, err.param, err.code);
+    if (err instanceof NotInTableError) return fail(req, reply, 400, "invalid_request_error", err.publicMessage, "messages");
     if (err.validation) {
       const v = err.validation[0];
       const param = v?.instancePath ? v.instancePath.slice(1).replace(/\//g, ".") : null;
@@ -362,19 +520,36 @@ export function buildServer(orch: Orchestrator, o: ServeOptions = {}): { app: Fa
     return metrics.register.metrics();
   });
 
-  /** Runs one request's episode under the concurrency bound; undefined if the client left while it waited. */
-  const runEpisode = async (task: string, id: string, greedy: boolean, seed: number, knob: number | undefined, gone: () => boolean): Promise<OrchestrationTrace | undefined> => {
+  /** One request's episode under the concurrency bound; cancelled through `ctl` (client gone, budget spent, shutdown). */
+  const runEpisode = async (
+    task: string,
+    id: string,
+    greedy: boolean,
+    seed: number,
+    knob: number | undefined,
+    ctl: AbortController,
+    onOutput: (cost: number, cached: boolean) => void,
+  ): Promise<OrchestrationTrace> => {
     metrics.queued.set(limiter.waiting + 1);
     return limiter.run(async () => {
       metrics.queued.set(limiter.waiting);
-      if (gone()) return undefined;
+      ctl.signal.throwIfAborted();
       metrics.inFlight.inc();
       try {
-        return await orch.solve({ id, prompt: task }, { greedy, seed, ...(knob !== undefined ? { knob } : {}) });
+        return await orch.solve(
+          { id, prompt: task },
+          {
+            greedy,
+            seed,
+            signal: ctl.signal,
+            onOutput: (out) => onOutput(out.cost, out.meta?.cached === true),
+            ...(knob !== undefined ? { knob } : {}),
+          },
+        );
       } finally {
         metrics.inFlight.dec();
       }
-    });
+    }, ctl.signal);
   };
 
   const record = (t: OrchestrationTrace) => {
@@ -426,6 +601,22 @@ export function buildServer(orch: Orchestrator, o: ServeOptions = {}): { app: Fa
     return { info, content, usage, finish: t.endedBy === "terminator" ? "stop" : "length" };
   };
 
+  /** The key's admission: a 429 (or 503 when the store cannot answer) as a thrown RequestError. */
+  const admit = async (caller: Caller, reply: FastifyReply) => {
+    let a;
+    try {
+      a = await limits.admit(caller);
+    } catch (e) {
+      throw new RequestError(503, `the key store is unavailable (${(e as Error).message}); try again`, null, "store_unavailable");
+    }
+    if (!a.ok) {
+      metrics.keyRejections.inc({ key: caller.id, reason: a.reason });
+      if (a.retryAfterS !== undefined) reply.header("retry-after", String(a.retryAfterS));
+      throw new RequestError(429, a.message, null, a.reason === "budget" ? "insufficient_quota" : a.reason === "rate" ? "rate_limit_exceeded" : "concurrency_limit_exceeded");
+    }
+    return a;
+  };
+
   app.post("/v1/chat/completions", { schema: { body: chatBodySchema } }, async (req, reply) => {
     const body = req.body as ChatBody;
     const knobReq = requestedKnob(body);
@@ -438,18 +629,64 @@ export function buildServer(orch: Orchestrator, o: ServeOptions = {}): { app: Fa
     const id = `chatcmpl-${randomUUID().replace(/-/g, "")}`;
     const created = Math.floor(Date.now() / 1000);
     const model = body.model;
-    let left = false;
+    const caller = (req as FastifyRequest & { caller?: Caller }).caller;
+    const admission = caller ? await admit(caller, reply) : undefined;
+
+    // the episode stops when the client goes away, when the key's budget is spent, or at the end of a shutdown's grace
+    const ctl = new AbortController();
+    episodes.add(ctl);
     reply.raw.once("close", () => {
-      if (!reply.raw.writableFinished) left = true;
+      if (!reply.raw.writableFinished) ctl.abort(new Cancelled("client_closed", "the client closed the connection"));
     });
+    // spend: every agent output's cost as it arrives (cache hits cost nothing)
+    let spent = 0;
+    const onOutput = (cost: number, cached: boolean) => {
+      if (cached || !(cost > 0)) return;
+      spent += cost;
+      if (caller?.budget != null && admission && admission.spent + spent > caller.budget && !ctl.signal.aborted) {
+        ctl.abort(new Cancelled("budget", `key "${caller.id}": budget exhausted during this request: the key had spent ${admission.spent} of ${caller.budget}; this request's episode was stopped after spending ${spent.toPrecision(4)}`));
+      }
+    };
+    const settle = async () => {
+      episodes.delete(ctl);
+      await admission?.release();
+      if (caller) {
+        if (spent > 0) metrics.keySpend.inc({ key: caller.id }, spent);
+        try {
+          await limits.addSpend(caller, spent);
+        } catch (e) {
+          req.log.error({ key: caller.id, spent, err: { message: (e as Error).message } }, "could not record spend");
+        }
+      }
+    };
+    /** Maps a cancelled episode to its error (status, type, message, code). */
+    const cancelled = (e: unknown): [number, string, string, string | null] | undefined => {
+      const c = e instanceof Cancelled ? e : ctl.signal.reason instanceof Cancelled && ctl.signal.aborted ? ctl.signal.reason : undefined;
+      if (!c) return undefined;
+      if (c.why === "budget") {
+        metrics.keyRejections.inc({ key: caller!.id, reason: "budget" });
+        return [429, "rate_limit_error", c.message, "insufficient_quota"];
+      }
+      if (c.why === "shutdown") return [503, "server_error", "the server is shutting down: this request's episode was cancelled at the end of the grace period", "shutting_down"];
+      return [499, "client_closed", "the client closed the connection; the episode's remaining calls were cancelled", null];
+    };
+
     if (!body.stream) {
-      const t = await runEpisode(task, id, greedy, seed, knob, () => left);
-      if (!t) return fail(req, reply, 499, "client_closed", "the client closed the connection before its episode started");
+      let t: OrchestrationTrace;
+      try {
+        t = await runEpisode(task, id, greedy, seed, knob, ctl, onOutput);
+      } catch (e) {
+        const c = cancelled(e);
+        if (!c) throw e;
+        return fail(req, reply, c[0], c[1], c[2], null, c[3]);
+      } finally {
+        await settle();
+      }
       record(t);
       const rejected = episodeRejection(t);
       if (rejected !== undefined) return fail(req, reply, 400, "invalid_request_error", rejected, "messages", "upstream_rejected");
       const d = describe(t, seed, greedy, knobReq);
-      req.log.info({ id, steps: t.steps.length, cost: t.cost, stop: d.info.stop_reason, agents: t.steps.map((s) => s.agent) }, "completion");
+      req.log.info({ id, ...(caller ? { key: caller.id } : {}), steps: t.steps.length, cost: t.cost, stop: d.info.stop_reason, agents: t.steps.map((s) => s.agent) }, "completion");
       return {
         id,
         object: "chat.completion",
@@ -469,12 +706,8 @@ export function buildServer(orch: Orchestrator, o: ServeOptions = {}): { app: Fa
       `data: ${redact(JSON.stringify({ id, object: "chat.completion.chunk", created, model, system_fingerprint: fingerprint, choices, ...extra }))}\n\n`;
     sse.write(chunk([{ index: 0, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }]));
     const beat = setInterval(() => sse.write(": keep-alive\n\n"), heartbeatMs);
-    const done = runEpisode(task, id, greedy, seed, knob, () => left)
+    const done = runEpisode(task, id, greedy, seed, knob, ctl, onOutput)
       .then((t) => {
-        if (!t) {
-          metrics.errors.inc({ route: "/v1/chat/completions", type: "client_closed" });
-          return;
-        }
         record(t);
         const rejected = episodeRejection(t);
         if (rejected !== undefined) {
@@ -483,38 +716,52 @@ export function buildServer(orch: Orchestrator, o: ServeOptions = {}): { app: Fa
           return;
         }
         const d = describe(t, seed, greedy, knobReq);
-        req.log.info({ id, steps: t.steps.length, cost: t.cost, stop: d.info.stop_reason, agents: t.steps.map((s) => s.agent), stream: true }, "completion");
+        req.log.info({ id, ...(caller ? { key: caller.id } : {}), steps: t.steps.length, cost: t.cost, stop: d.info.stop_reason, agents: t.steps.map((s) => s.agent), stream: true }, "completion");
         if (d.content !== "") sse.write(chunk([{ index: 0, delta: { content: d.content }, logprobs: null, finish_reason: null }]));
         sse.write(chunk([{ index: 0, delta: {}, logprobs: null, finish_reason: d.finish }], { maestro: d.info }));
         if (body.stream_options?.include_usage) sse.write(chunk([], { usage: d.usage }));
         sse.write("data: [DONE]\n\n");
       })
       .catch((e: unknown) => {
-        const msg = e instanceof Error ? e.message : String(e);
-        metrics.errors.inc({ route: "/v1/chat/completions", type: "server_error" });
-        req.log.error({ err: { message: redact(msg) } }, "request failed");
-        sse.write(`data: ${redact(JSON.stringify(errorBody(`the orchestrator failed: ${msg}`, "server_error")))}\n\n`);
+        const c = cancelled(e);
+        const msg = c ? c[2] : `the orchestrator failed: ${e instanceof Error ? e.message : String(e)}`;
+        const type = c ? c[1] : "server_error";
+        metrics.errors.inc({ route: "/v1/chat/completions", type });
+        if (c?.[1] === "client_closed") return;
+        if (!c) req.log.error({ err: { message: redact(msg) } }, "request failed");
+        sse.write(`data: ${redact(JSON.stringify(errorBody(msg, type, null, c ? c[3] : null)))}\n\n`);
       })
-      .finally(() => {
+      .finally(async () => {
         clearInterval(beat);
         sse.end();
+        await settle();
       });
     void done;
     reply.header("cache-control", "no-cache").header("x-accel-buffering", "no").type("text/event-stream; charset=utf-8");
     return reply.send(sse);
   });
 
-  return { app, concurrency, inFlight: () => limiter.running + limiter.waiting };
+  const cancelAll = () => {
+    for (const c of episodes) c.abort(new Cancelled("shutdown", "the server is shutting down"));
+  };
+  return { app, concurrency, inFlight: () => limiter.running + limiter.waiting, cancelAll };
 }
 
 /** Starts serving a loaded orchestrator; `close()` drains and disposes it. */
 export async function startServer(orch: Orchestrator, o: ServeOptions = {}): Promise<MaestroServer> {
-  const { app, concurrency, inFlight } = buildServer(orch, o);
   const host = o.host ?? "127.0.0.1";
+  if (!isLoopback(host) && !o.keys?.configured && !o.insecureNoAuth) {
+    throw new InputError(
+      `--host ${host}: serving off loopback needs API keys (--keys FILE or --api-key-env NAME): without them anyone who reaches the port spends this run's LLM budget. ` +
+        `Create keys with: npx maestro keys create --file keys.json --id <name> (or, knowingly, --insecure-no-auth)`,
+    );
+  }
+  const { app, concurrency, inFlight, cancelAll } = buildServer(orch, o);
   await app.listen({ host, port: o.port ?? 8000 });
   const addr = app.server.address();
   const port = addr && typeof addr === "object" ? addr.port : o.port;
   const shownHost = host.includes(":") ? `[${host}]` : host;
+  const graceMs = o.graceMs ?? 30_000;
   let closing: Promise<void> | undefined;
   return {
     app,
@@ -525,7 +772,21 @@ export async function startServer(orch: Orchestrator, o: ServeOptions = {}): Pro
       return inFlight();
     },
     close() {
-      closing ??= app.close().then(() => orch.dispose());
+      closing ??= (async () => {
+        // after the grace period: cancel the episodes still running and close every connection, also
+        // those of clients still sending a request (app.close() waits for all of them)
+        const timer = setTimeout(() => {
+          cancelAll();
+          setTimeout(() => app.server.closeAllConnections(), 100).unref();
+        }, graceMs);
+        try {
+          await app.close();
+        } finally {
+          clearTimeout(timer);
+          orch.dispose();
+          await o.limits?.close();
+        }
+      })();
       return closing;
     },
   };

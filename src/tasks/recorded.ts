@@ -21,6 +21,7 @@ import { CsvError, parse as parseCsv } from "csv-parse/sync";
 import { z } from "zod";
 import { InputError, issuePath } from "../core/errors.js";
 import { Rng } from "../core/rng.js";
+import { decodeUtf8 } from "../core/text.js";
 import type { Task } from "../core/types.js";
 
 /** What one model answered on one item, as recorded. */
@@ -116,7 +117,8 @@ function readText(file: string): string {
       throw new InputError(`${file}: not a readable gzip file (${(e as Error).message})`, file);
     }
   }
-  return bytes.toString("utf8");
+  // invalid UTF-8 is refused with file:line:column like the other datasets, not read as U+FFFD
+  return decodeUtf8(bytes, file);
 }
 
 /** `True`/`False` (any case) or 1/0; empty = not recorded. */
