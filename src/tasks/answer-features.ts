@@ -116,7 +116,9 @@ export function evalArithmetic(expr: string): number | undefined {
   return i === src.length && v !== undefined && Number.isFinite(v) ? v : undefined;
 }
 
-const OPERAND = String.raw`[$(]?\s*-?\d[\d,]*(?:\.\d+)?%?\s*\)?`;
+// written so that every space has one place to go: adjacent optional \s* (e.g. around an absent bracket)
+// made a long chain like `1 + 2 - 3 + ...` without `=` backtrack exponentially
+const OPERAND = String.raw`(?:[$(]\s*)?-?\d[\d,]*(?:\.\d+)?%?(?:\s*\))?`;
 /**
  * `a op b (op c…) = value` standing alone: not glued to a word or number, not preceded by an operator
  * (`x * 3/4 = 9` is not checked as `3/4 = 9`) and not followed by more arithmetic (in `a = 10 + 68/2 = 10 + 34 = 44` only
