@@ -630,16 +630,22 @@ async function main(): Promise<void> {
           .option("json", { type: "boolean", default: false, describe: "Print one JSON object (apgr, cpt50, cpt80, points, baselines, ...)." }),
       async (a) => {
         const { curveCommand } = await load.curve();
-        const { result: r, files, unfinished } = await curveCommand(a.runDirs as string[], {
+        const { result: res, files, unfinished } = await curveCommand(a.runDirs as string[], {
           points: a.points,
           split: a.split as "test" | "val",
           ...(a.out ? { out: a.out } : {}),
         });
         if (a.json) {
-          console.log(JSON.stringify(r, null, 2));
+          console.log(JSON.stringify(res, null, 2));
           return;
         }
         for (const w of unfinished) console.log(`warning: ${w}`);
+        if ("kind" in res) {
+          (await import("./plots/pool-table.js")).printPoolCurve(res, unfinished);
+          console.log(`wrote ${files.csv}, ${files.json}, ${files.png}`);
+          return;
+        }
+        const r = res;
         const f = (v: number | null, d = 3) => (v === null ? "-" : v.toFixed(d));
         const usd = (v: number | null) => (v === null ? "-" : (v * 1000).toFixed(2));
         console.log(`${r.split === "test" ? "test" : "VALIDATION"} split: ${r.items} items; weak ${r.weak.agent} (accuracy ${f(r.weak.accuracy)}), strong ${r.strong.agent} (accuracy ${f(r.strong.accuracy)}); shape ${r.shape}`);

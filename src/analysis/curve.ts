@@ -250,7 +250,7 @@ function policyEvaluator(run: TrainedRun, agents: Agent[], items: RecordedItem[]
  * Sweeps the knob over `n` values evenly spaced on its scale, then fills the largest gaps in x by bisecting the knob
  * (at most n more evaluations, while a gap exceeds 1/n). Returns the points in knob order.
  */
-async function sweepKnob(evaluate: Evaluator, knob: CostKnob, n: number): Promise<CurvePoint[]> {
+export async function sweepKnob(evaluate: Evaluator, knob: CostKnob, n: number): Promise<CurvePoint[]> {
   const { min, max } = knob.o;
   const pts: CurvePoint[] = [];
   for (let i = 0; i < n; i++) pts.push(await evaluate(knob.valueAt(n === 1 ? 0 : i / (n - 1))));

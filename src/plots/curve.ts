@@ -6,6 +6,10 @@ import type { CurvePoint } from "../analysis/metrics-routing.js";
 import { InputError } from "../core/errors.js";
 import { writeFileAtomic } from "../policy/io.js";
 import { runCompletion } from "../run/status.js";
+import { loadRunConfig } from "../run/resume.js";
+import { poolCurveRun, type PoolCurveResult } from "../analysis/pool-curve.js";
+import type { PoolPoint } from "../analysis/metrics-pool.js";
+import { plotPoolCurve } from "./pool-curve.js";
 import { palette, renderPanels, withAlpha } from "./render.js";
 
 interface Line {
@@ -86,7 +90,7 @@ export function curveCsv(r: CurveResult): string {
 }
 
 export interface CurveCommandResult {
-  result: CurveResult;
+  result: CurveResult | PoolCurveResult;
   files: { csv: string; json: string; png: string };
   /** One line per run that has not finished training (also first in result.warnings). */
   unfinished: string[];
@@ -102,6 +106,18 @@ export async function curveCommand(runDirs: readonly string[], o: CurveOptions &
   if (runDirs.length === 0) throw new InputError("maestro curve: give a run folder");
   // a killed, interrupted or still-training run is said to be one; a run with no finished update is refused
   const unfinished = runDirs.map((d) => runCompletion(d).warning).filter((w): w is string => w !== undefined);
+  const out = o.out ?? (runDirs.length === 1 ? path.join(runDirs[0]!, "curve") : path.join(commonParent(runDirs), "curve"));
+  const files = { csv: path.join(out, "curve.csv"), json: path.join(out, "curve.json"), png: path.join(out, "curve.png") };
+  if (runDirs.length === 1 && (await isPoolRunDir(runDirs[0]!))) {
+    const r = await poolCurveRun(runDirs[0]!, o);
+    const pool: PoolCurveResult = { ...r, warnings: [...unfinished, ...r.warnings] };
+    fs.mkdirSync(out, { recursive: true });
+    writeFileAtomic(files.csv, poolCurveCsv(pool));
+    writeFileAtomic(files.json, JSON.stringify(pool, null, 2) + "\n");
+    const where = `${pool.split === "test" ? "test" : "validation"} split, ${pool.items} items`;
+    await plotPoolCurve({ title: `accuracy vs cost, ${pool.models.length} models (${where}; trained for ${pool.trainedFor})`, axis: "dollars", learned: [pool.learned], baselines: pool.baselines }, files.png);
+    return { result: pool, files, unfinished };
+  }
   let result: CurveResult;
   if (runDirs.length === 1) result = await curveRun(runDirs[0]!, o);
   else {
@@ -110,13 +126,28 @@ export async function curveCommand(runDirs: readonly string[], o: CurveOptions &
     result = combineCurves(parts);
   }
   result = { ...result, warnings: [...unfinished, ...result.warnings.filter((w) => !unfinished.includes(w))] };
-  const out = o.out ?? (runDirs.length === 1 ? path.join(runDirs[0]!, "curve") : path.join(commonParent(runDirs), "curve"));
   fs.mkdirSync(out, { recursive: true });
-  const files = { csv: path.join(out, "curve.csv"), json: path.join(out, "curve.json"), png: path.join(out, "curve.png") };
   writeFileAtomic(files.csv, curveCsv(result));
   writeFileAtomic(files.json, JSON.stringify(result, null, 2) + "\n");
   await plotCurve(result, files.png);
   return { result, files, unfinished };
+}
+
+/** A run over three or more recorded models gets the N-model curve (src/analysis/pool-curve.ts). */
+async function isPoolRunDir(runDir: string): Promise<boolean> {
+  const c = await loadRunConfig(runDir);
+  return c.tasks.source === "recorded" && c.agents.filter((a) => a.kind === "recorded").length >= 3;
+}
+
+/** An N-model curve's series as CSV rows: series, cost ($ per item), strong_share, accuracy, calls, param. */
+export function poolCurveCsv(r: PoolCurveResult): string {
+  const rows = ["series,cost,strong_share,accuracy,calls,param"];
+  const add = (name: string, ps: readonly PoolPoint[]) => {
+    for (const p of [...ps].sort((a, b) => a.cost - b.cost)) rows.push(`${name},${p.cost},${p.strongShare},${p.accuracy},${p.calls},${p.param ?? ""}`);
+  };
+  add("learned", r.learned);
+  for (const b of r.baselines) add(b.name, b.points);
+  return rows.join("\n") + "\n";
 }
 
 function commonParent(dirs: readonly string[]): string {
