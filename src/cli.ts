@@ -552,25 +552,54 @@ async function main(): Promise<void> {
       const typed = hideBin(process.argv)[0];
       console.error(`${msg?.startsWith("Did you mean") ? `Unknown command "${typed}". ${msg}` : msg}\n`);
       y.showHelp();
-      process.exit(2);
+      throw new UsageFailure(msg ?? "usage");
     })
     .help()
     .parseAsync();
 }
 
+/** Thrown by the yargs failure handler once it has printed its message: exit code 2, nothing more to say. */
+class UsageFailure extends Error {}
+
+/**
+ * Exits once stdout and stderr have handed everything written to them to the OS. A pipe takes 64 KiB at a
+ * time and Node writes the rest asynchronously, so a bare process.exit() cut `--json | python -m json.tool`
+ * short; a write callback runs only after the writes queued before it.
+ */
+function exitWhenFlushed(code: number): void {
+  process.exitCode = code;
+  let left = 2;
+  const done = () => {
+    if (--left === 0) process.exit(code);
+  };
+  for (const s of [process.stdout, process.stderr]) {
+    if (s.destroyed || !s.writable) done();
+    else s.write("", () => done());
+  }
+}
+
+// a reader that stops early (`| head`) closes the pipe: stop quietly instead of an EPIPE stack trace
+for (const s of [process.stdout, process.stderr]) {
+  s.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+}
+
 main()
   // exit once the command is done: idle keep-alive sockets of the LLM SDKs must not hold the process
-  .then(() => process.exit(process.exitCode ?? 0))
+  .then(() => exitWhenFlushed(typeof process.exitCode === "number" ? process.exitCode : 0))
   .catch((e: unknown) => {
-  if (e instanceof InputError) {
-    console.error(`error: ${e.message}`);
-    process.exit(2);
-  }
-  // an OS error nobody wrapped: still say which operation on which path (issue 12 item 12)
-  const os = e as NodeJS.ErrnoException;
-  if (e instanceof Error && typeof os.code === "string" && os.syscall && !e.message.startsWith("cannot ")) {
-    console.error(`error: ${os.syscall}${os.path ? ` ${os.path}` : ""} failed: ${e.message} (set MAESTRO_DEBUG=1 for the stack)`);
-  } else console.error(e instanceof Error ? `error: ${e.message}` : e);
-  if (process.env.MAESTRO_DEBUG && e instanceof Error) console.error(e.stack);
-  process.exit(1);
-});
+    if (e instanceof UsageFailure) return exitWhenFlushed(2);
+    if (e instanceof InputError) {
+      console.error(`error: ${e.message}`);
+      return exitWhenFlushed(2);
+    }
+    // an OS error nobody wrapped: still say which operation on which path
+    const os = e as NodeJS.ErrnoException;
+    if (e instanceof Error && typeof os.code === "string" && os.syscall && !e.message.startsWith("cannot ")) {
+      console.error(`error: ${os.syscall}${os.path ? ` ${os.path}` : ""} failed: ${e.message} (set MAESTRO_DEBUG=1 for the stack)`);
+    } else console.error(e instanceof Error ? `error: ${e.message}` : e);
+    if (process.env.MAESTRO_DEBUG && e instanceof Error) console.error(e.stack);
+    return exitWhenFlushed(1);
+  });
