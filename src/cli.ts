@@ -4,8 +4,10 @@ import path from "node:path";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { InputError, zodToInputError } from "./core/errors.js";
+import { commandName } from "./core/invocation.js";
 import { skipUnusedTfjsPackages } from "./policy/tfjs-trim.js";
 import type { OrchestrationTrace } from "./serve/orchestrate.js";
+import type { CostUnit } from "./run/progress.js";
 
 // Each command loads what it needs when it runs: start-up (and `--help`) does not pay for the LLM SDKs,
 // the LP solver, BullMQ or chart.js unless the command uses them.
@@ -42,7 +44,20 @@ function checkKnobName(want: { name: string } | undefined, has: { name: string }
   }
 }
 
-function printTrace(t: OrchestrationTrace): void {
+/** `1 step`, `2 steps`. */
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+/** A cost with its unit: dollars or TFLOPs for LLM runs, else the agents' own cost units. */
+function costText(v: number | undefined, unit: CostUnit, what = ""): string {
+  if (v === undefined || Number.isNaN(v)) return "-";
+  if (unit === "usd") return `$${v.toLocaleString("en-US", { maximumSignificantDigits: 3, useGrouping: false })}${what}`;
+  if (unit === "tflop") return `${v.toLocaleString("en-US", { maximumSignificantDigits: 3, useGrouping: false })} TFLOP${what}`;
+  return `${fmt(v)} cost units${what}`;
+}
+
+function printTrace(t: OrchestrationTrace, unit: CostUnit): void {
   console.log(`task ${t.task.id}: ${t.task.prompt.replace(/\s+/g, " ").slice(0, 160)}`);
   for (const s of t.steps) {
     const tok = s.tokensIn + s.tokensOut > 0 ? `  tokens ${s.tokensIn}+${s.tokensOut}` : "";
@@ -56,7 +71,8 @@ function printTrace(t: OrchestrationTrace): void {
     t.success === undefined ? "" : t.task.answer === undefined ? (t.success ? "  (solved)" : "  (not solved)") : t.success ? "  (correct)" : `  (wrong; expected ${t.task.answer})`;
   // simulated tasks have no answers, only an outcome
   console.log(t.finalAnswer === undefined && t.task.answer === undefined && t.success !== undefined ? `  outcome:${verdict}` : `  final answer: ${t.finalAnswer ?? "(none)"}${verdict}`);
-  console.log(`  ended by ${t.endedBy}, ${t.steps.length} steps, ${t.tokens} tokens, cost ${t.cost.toPrecision(4)}`);
+  const ended = t.endedBy === "maxSteps" ? "reached env.maxSteps" : t.endedBy === "terminator" ? `ended by the terminator (${t.endedByAgent})` : `solved by ${t.endedByAgent}`;
+  console.log(`  ${ended}, ${plural(t.steps.length, "step")}, ${plural(t.tokens, "token")}, cost ${costText(t.cost, unit)}`);
 }
 
 async function loadTaskFile(file: string) {
@@ -72,6 +88,8 @@ function fmt(v: number | undefined, digits = 3): string {
 
 async function main(): Promise<void> {
   skipUnusedTfjsPackages();
+  // seed and sweep runs in child processes print resume hints in the form the user typed
+  process.env.MAESTRO_COMMAND = commandName();
   await yargs(hideBin(process.argv))
     .scriptName("maestro")
     .usage("$0 <command> [options]")
@@ -107,7 +125,7 @@ async function main(): Promise<void> {
           if (plan.completed) {
             console.log(
               `run: ${a.resume} is finished (${plan.done} of ${plan.config.train.updates} updates); nothing to do, nothing changed. ` +
-                `To train it further: npx maestro train --resume ${a.resume} --set train.updates=<more than ${plan.done}>`,
+                `To train it further: ${commandName()} train --resume ${a.resume} --set train.updates=<more than ${plan.done}>`,
             );
             return;
           }
@@ -146,6 +164,8 @@ async function main(): Promise<void> {
         if (config) for (const w of (await import("./config/recorded.js")).recordedWarnings(config)) console.error(`warning: ${w}`);
         let progress: ReturnType<typeof createProgress> | undefined;
         let warnedLlm = false;
+        let endpoints: string[] = [];
+        const { modelSettings } = await import("./config/models.js");
         let unit: ReturnType<typeof costUnitOf> = "plain";
         // Ctrl-C / SIGTERM: save a checkpoint and summary.json (interrupted), exit 130 / 143; a second one exits at once
         const interrupt = new AbortController();
@@ -169,6 +189,7 @@ async function main(): Promise<void> {
             );
             for (const w of info.warnings) console.error(`warning: ${w}`);
             unit = costUnitOf(info.config);
+            endpoints = [...new Set(Object.values(modelSettings(info.config)).map((m) => m.baseURL ?? `the ${m.provider} API's default URL`))];
             const enforced = constrainedAlgos.includes(info.config.algo.name);
             if (!a.quiet) progress = createProgress(info.totalUpdates, info.resumedFrom ?? 0, process.stderr, unit, { d: info.config.env.budget, enforced });
           },
@@ -179,7 +200,8 @@ async function main(): Promise<void> {
               warnedLlm = true;
               console.error(
                 `\nwarning: ${row.llm_errors} of ${row.llm_calls} LLM calls failed in update ${row.update} ` +
-                  `(error turns; see "error" in episodes.jsonl turns and the llm_errors column). Is the LLM server up?`,
+                  `(error turns; see "error" in episodes.jsonl turns and the llm_errors column). Is the LLM server at ${endpoints.join(", ")} up? ` +
+                  `(a local simulated one: ${commandName()} sim-server)`,
               );
             }
           },
@@ -188,7 +210,7 @@ async function main(): Promise<void> {
         if (summary.status === "interrupted") {
           const sig = interrupt.signal.reason as NodeJS.Signals;
           console.error(`interrupted after ${summary.updates} updates; state saved in ${summary.runDir} (summary.json status "interrupted")`);
-          console.error(`continue with: maestro train --resume ${summary.runDir}`);
+          console.error(`continue with: ${commandName()} train --resume ${summary.runDir}`);
           process.exitCode = sig === "SIGTERM" ? 143 : 130;
           return;
         }
@@ -213,7 +235,10 @@ async function main(): Promise<void> {
       (y) =>
         y
           .positional("runDir", { type: "string", demandOption: true, describe: "A run folder, or a folder of runs (train --seeds group, sweep folder)." })
-          .option("episodes", { type: "number", default: 100, describe: "Episodes to run." })
+          .option("episodes", {
+            type: "number",
+            describe: "Episodes to run (default: datasets — recorded outputs, JSONL, arithmetic — every item of the held-out (test) split once; inline and simulated tasks 100).",
+          })
           .option("greedy", { type: "boolean", default: false, describe: "Take the most probable agent instead of sampling." })
           .option("seed", { type: "number", describe: "Seed of the evaluation episodes (default: the run's seed)." })
           .option("exact", {
@@ -225,13 +250,13 @@ async function main(): Promise<void> {
           .option("lambda", { type: "number", describe: "Budget-conditioned policies: the cost penalty λ to evaluate at (default: the middle of its range)." })
           .option("budget", { type: "number", describe: "Budget-conditioned policies: the budget (mean cost per task, in cost units) to evaluate at." }),
       async (a) => {
-        if (!Number.isInteger(a.episodes) || a.episodes < 1) throw new InputError(`--episodes ${a.episodes}: expected a positive integer`);
+        if (a.episodes !== undefined && (!Number.isInteger(a.episodes) || a.episodes < 1)) throw new InputError(`--episodes ${a.episodes}: expected a positive integer`);
         const knob = knobArg(a);
-        if (!(await load.folders()).isRunDir(a.runDir) && fs.existsSync(a.runDir)) {
+        if (!(await load.folders()).isRunDir(a.runDir) && fs.existsSync(a.runDir) && fs.statSync(a.runDir).isDirectory()) {
           // a seed group, a sweep folder or a folder of runs: every run, one table
           if (knob) throw new InputError(`--${knob.name}: evaluates one budget-conditioned run; ${a.runDir} is a folder of runs`);
           const ev = await load.evaluate();
-          const g = await ev.evaluateGroup(a.runDir, { episodes: a.episodes, greedy: a.greedy, exact: a.exact, ...(a.seed !== undefined ? { seed: a.seed } : {}) });
+          const g = await ev.evaluateGroup(a.runDir, { ...(a.episodes !== undefined ? { episodes: a.episodes } : {}), greedy: a.greedy, exact: a.exact, ...(a.seed !== undefined ? { seed: a.seed } : {}) });
           console.log(a.json ? JSON.stringify(g, null, 2) : ev.formatGroupEval(g));
           const failed = g.rows.filter((r) => r.error);
           if (failed.length > 0) throw new Error(`${failed.length} of ${g.rows.length} runs could not be evaluated (see the table)`);
@@ -246,14 +271,20 @@ async function main(): Promise<void> {
           console.log(`backend: ${x.backend}`);
           console.log(`run: ${x.runDir} (checkpoint after update ${x.checkpointUpdate}), exact (${x.mode} problem)`);
           console.log(`objective: ${x.objective}`);
+          const o = x.optimum;
           console.log(`value   ${fmt(x.value, 4)}   (${x.mode === "constrained" ? "J_R, expected task reward" : "expected reward − λ·cost"})`);
+          console.log(
+            `value*  ${fmt(o.value, 4)}   (the optimum, LP oracle): ${o.ratio !== null ? `value/value* = ${fmt(o.ratio, 3)}, ` : ""}gap value* − value = ${fmt(o.gap, 4)}`,
+          );
           console.log(`return  ${fmt(x.return, 4)}`);
           console.log(`success ${fmt(x.success, 4)}`);
-          console.log(`cost    ${fmt(x.cost, 4)}${x.budget !== null ? ` (budget ${x.budget}: ${fmt(x.cost / x.budget, 3)}·d${x.mode === "constrained" ? "" : ", not imposed"})` : ""}`);
+          console.log(
+            `cost    ${fmt(x.cost, 4)} cost units per episode${x.budget !== null ? ` (budget ${x.budget}: ${fmt(x.cost / x.budget, 3)}·d${x.mode === "constrained" ? "" : ", not imposed"})` : ""}; the optimum's ${fmt(o.cost, 4)}`,
+          );
           return;
         }
         const r = await (await load.evaluate()).evaluateRun(a.runDir, {
-          episodes: a.episodes,
+          ...(a.episodes !== undefined ? { episodes: a.episodes } : {}),
           greedy: a.greedy,
           ...(a.seed !== undefined ? { seed: a.seed } : {}),
           ...(knob ? { knob: knob.value, knobName: knob.name } : {}),
@@ -263,14 +294,25 @@ async function main(): Promise<void> {
           return;
         }
         console.log(`backend: ${r.backend}`);
+        // what the figures cover: the episodes, and which tasks they ran
+        const t = r.tasks;
+        const split = t.split === "test" ? "test split" : t.split === "eval" ? "held-out split" : t.split === "inline" ? "config's task list" : "";
+        const cover =
+          t.split === "sim"
+            ? "simulated tasks"
+            : t.size !== null && r.episodes === t.size
+              ? `the whole ${split}: each of its ${t.size} items once`
+              : t.size !== null && r.episodes < t.size
+                ? `the first ${r.episodes} of the ${t.size} items of the ${split}`
+                : `the ${t.size ?? t.distinct} items of the ${split}, cycled`;
         console.log(
-          `run: ${r.runDir} (checkpoint after update ${r.checkpointUpdate}), ${r.episodes} episodes, ${r.greedy ? "greedy" : "sampled"}` +
-            (r.knob ? `, ${r.knob.name} ${r.knob.value}` : ""),
+          `run: ${r.runDir} (checkpoint after update ${r.checkpointUpdate}), ${r.greedy ? "greedy" : "sampled"}` + (r.knob ? `, ${r.knob.name} ${r.knob.value}` : ""),
         );
-        console.log(`return  ${fmt(r.return_mean)} ± ${fmt(r.return_std)}`);
-        console.log(`success ${fmt(r.success_rate)}`);
-        console.log(`cost    ${fmt(r.cost_mean)}`);
-        console.log(`length  ${fmt(r.ep_len_mean, 2)}`);
+        console.log(`over ${plural(r.episodes, "episode")} (${cover}):`);
+        console.log(`return  ${fmt(r.return_mean)} ± ${fmt(r.return_std)} (mean ± std per episode)`);
+        console.log(`success ${fmt(r.success_rate)} (${Math.round(r.success_rate * r.episodes)} of ${r.episodes})`);
+        console.log(`cost    ${costText(r.cost_mean, r.costUnit, " per episode")}`);
+        console.log(`length  ${fmt(r.ep_len_mean, 2)} steps per episode`);
         console.log(`agents  ${Object.entries(r.agentUsage).map(([k, v]) => `${k} ${(100 * v).toFixed(1)}%`).join(", ")}`);
       },
     )
@@ -379,12 +421,13 @@ async function main(): Promise<void> {
             `run: ${a.run} (checkpoint after update ${orch.checkpointUpdate}), ${a.greedy ? "greedy" : "sampled"}` +
               (knob ? `, ${knob.name} ${knob.value} (cost unit ${orch.costUnit.toPrecision(4)})` : ""),
           );
-          for (const t of traces) printTrace(t);
+          const unit = (await load.progress()).costUnitOf(orch.config);
+          for (const t of traces) printTrace(t, unit);
           const judged = traces.filter((t) => t.success !== undefined);
           if (traces.length > 1) {
             const cost = traces.reduce((s, t) => s + t.cost, 0) / traces.length;
             const acc = judged.length > 0 ? `accuracy ${(judged.filter((t) => t.success).length / judged.length).toFixed(3)} over ${judged.length}, ` : "";
-            console.log(`${traces.length} tasks: ${acc}mean cost ${cost.toPrecision(4)}`);
+            console.log(`${traces.length} tasks: ${acc}mean cost ${costText(cost, unit, " per task")}`);
           }
         } finally {
           orch.dispose();

@@ -13,11 +13,12 @@ import { validateConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { InputError } from "../core/errors.js";
 import { latestCheckpoint } from "./checkpoint.js";
+import { notRunDirError } from "./folders.js";
 
 /** Loads the resolved config a run folder holds. */
 export function loadRunConfig(runDir: string): Config {
   const file = path.join(runDir, "config.yaml");
-  if (!fs.existsSync(file)) throw new InputError(`${runDir}: not a run folder (no config.yaml)`, file);
+  if (!fs.existsSync(file)) throw notRunDirError(runDir);
   return validateConfig(readYamlFile(file), file, runDir);
 }
 

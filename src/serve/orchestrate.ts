@@ -46,7 +46,13 @@ export interface OrchestrationTrace {
   finalAnswer?: string;
   /** Whether the final answer matches the task's reference answer (undefined without one); simulated runs: solved. */
   success?: boolean;
-  endedBy: "terminator" | "maxSteps";
+  /**
+   * What ended the episode: the Terminator, an agent whose output finished the task (a simulated solver
+   * that solved it: `endedByAgent` names it), or the step limit env.maxSteps.
+   */
+  endedBy: "terminator" | "solved" | "maxSteps";
+  /** The agent of the last step when it ended the episode. */
+  endedByAgent?: string;
   cost: number;
   tokens: number;
 }
@@ -241,7 +247,7 @@ export class Orchestrator {
         steps,
         ...(fa !== undefined ? { finalAnswer: fa } : {}),
         ...(task.answer !== undefined || types || this.config.tasks.source === "recorded" ? { success: e.success } : {}),
-        endedBy: outputs[outputs.length - 1]?.terminal ? "terminator" : "maxSteps",
+        ...endedBy(outputs[outputs.length - 1], e.agents[outputs.length - 1], this.config),
         cost: e.cost,
         tokens: steps.reduce((s, x) => s + x.tokensIn + x.tokensOut, 0),
       };
@@ -271,4 +277,11 @@ export async function loadOrchestrator(runDir: string, o: LoadOrchestratorOption
   const agents = buildAgents(config, { llm });
   const spec = buildEnvSpec(config);
   return new Orchestrator(runDir, config, backend, checkpointUpdate, agents, encoder, spec, trainer, llm, o.seed ?? config.seed, knob, actionMask);
+}
+
+/** What ended an episode, from its last step (see {@link OrchestrationTrace.endedBy}). */
+function endedBy(last: AgentOutput | undefined, agent: string | undefined, config: Config): Pick<OrchestrationTrace, "endedBy" | "endedByAgent"> {
+  if (!last?.terminal || agent === undefined) return { endedBy: "maxSteps" };
+  const kind = config.agents.find((a) => a.name === agent)?.kind;
+  return { endedBy: kind === "terminator" ? "terminator" : "solved", endedByAgent: agent };
 }
