@@ -19,7 +19,7 @@ import { notRunDirError } from "./folders.js";
 export function loadRunConfig(runDir: string): Config {
   const file = path.join(runDir, "config.yaml");
   if (!fs.existsSync(file)) throw notRunDirError(runDir);
-  return validateConfig(readYamlFile(file), file, runDir);
+  return validateConfig(readYamlFile(file), file, runDir, { resolved: true });
 }
 
 /** Fields `--resume` accepts in `--set` (see {@link resumableField}). */
@@ -98,7 +98,7 @@ export function planResume(runDir: string, sets: readonly string[] = []): Resume
     }
   }
   const file = path.join(runDir, "config.yaml");
-  const config = sets.length > 0 ? validateConfig(readYamlFile(file), file, runDir, { sets }) : before;
+  const config = sets.length > 0 ? validateConfig(readYamlFile(file), file, runDir, { sets, resolved: true }) : before;
   const done = latestCheckpoint(runDir)?.update ?? 0;
   const updates = config.train.updates;
   if (updates < done) {

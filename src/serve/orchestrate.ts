@@ -271,7 +271,7 @@ export async function loadOrchestrator(runDir: string, o: LoadOrchestratorOption
   let config = loadRunConfig(runDir);
   if (o.sets && o.sets.length > 0) {
     const { validateConfig } = await import("../config/load.js");
-    config = validateConfig(config, `${runDir}/config.yaml`, runDir, { sets: o.sets });
+    config = validateConfig(config, `${runDir}/config.yaml`, runDir, { sets: o.sets, resolved: true });
   }
   const { checkpointUpdate, backend, llm, encoder, trainer, knob, actionMask } = await loadTrainedRun(runDir, { config });
   const agents = buildAgents(config, { llm });
