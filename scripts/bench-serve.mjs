@@ -13,6 +13,7 @@
 // (the Terminator makes no call). With --concurrency episodes in flight the ideal rate is
 // concurrency / mean bound. Prints requests/s, p50/p95 latency, the same percentiles of the bound, and
 // achieved/ideal, all measured in this one run.
+import "./lib/help.mjs"; // --help prints the comment above; bad options print it too
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";

@@ -9,6 +9,7 @@
 //   node scripts/bench-startup-vs-doa.mjs --doa /path/to/dynamic-orchestrator-agent --python /path/to/venv/bin/python [--reps 7]
 // (run `npm run build` first). Each process is started by a small Python wrapper that reads the child's
 // peak RSS from getrusage(RUSAGE_CHILDREN), so both sides are measured the same way.
+import "./lib/help.mjs"; // --help prints the comment above; bad options print it too
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";

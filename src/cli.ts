@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import fs from "node:fs";
 import path from "node:path";
-import yargs from "yargs";
+import yargs, { type Argv } from "yargs";
 import { hideBin } from "yargs/helpers";
 import { InputError, zodToInputError } from "./core/errors.js";
 import { commandName } from "./core/invocation.js";
@@ -42,6 +42,13 @@ function checkKnobName(want: { name: string } | undefined, has: { name: string }
   if (want && has && want.name !== has.name) {
     throw new InputError(`${runDir}: the policy is conditioned on its ${has.name}, not a ${want.name}: use --${has.name}`);
   }
+}
+
+/** One or two examples and the command's docs page, shown by `<command> --help`, in the form the user invoked. */
+function helpOf<T>(y: Argv<T>, section: string, examples: Array<[string, string]>): Argv<T> {
+  const cmd = commandName();
+  for (const [args, what] of examples) y.example(`${cmd} ${args}`, what);
+  return y.epilogue(`Docs: docs/cli.md#${section} in the maestro repository (all commands: docs/cli.md).`);
 }
 
 /** `1 step`, `2 steps`. */
@@ -97,15 +104,19 @@ async function main(): Promise<void> {
       "train [config]",
       "Train an orchestrator from a YAML config (or continue a run with --resume).",
       (y) =>
-        y
-          .positional("config", { type: "string", describe: "Path to the experiment config (YAML)." })
-          .option("set", { type: "string", array: true, default: [], describe: "Override a config field: --set algo.lr=3e-4 (with --resume: train.updates, checkpointing, log.* and LLM limits only)" })
-          .option("seed", { type: "number", describe: "Override the config's seed." })
-          .option("run-dir", { type: "string", describe: "Write the run here instead of runs/<name>/<timestamp>-seed<k>/." })
-          .option("resume", { type: "string", describe: "Continue the run in this folder from its last checkpoint (extend a finished one with --set train.updates=N)." })
-          .option("quiet", { type: "boolean", default: false, describe: "No progress output." })
-          .option("seeds", { type: "number", describe: "Run N seeds (seed, seed+1, ...) in parallel child processes; --run-dir is then their parent folder." })
-          .option("workers", { type: "number", describe: "Parallel child processes for --seeds (default: number of cores)." }),
+        helpOf(
+          y
+            .positional("config", { type: "string", describe: "Path to the experiment config (YAML)." })
+            .option("set", { type: "string", array: true, default: [], describe: "Override a config field: --set algo.lr=3e-4 (with --resume: train.updates, checkpointing, log.* and LLM limits only)" })
+            .option("seed", { type: "number", describe: "Override the config's seed." })
+            .option("run-dir", { type: "string", describe: "Write the run here instead of runs/<name>/<timestamp>-seed<k>/." })
+            .option("resume", { type: "string", describe: "Continue the run in this folder from its last checkpoint (extend a finished one with --set train.updates=N)." })
+            .option("quiet", { type: "boolean", default: false, describe: "No progress output." })
+            .option("seeds", { type: "number", describe: "Run N seeds (seed, seed+1, ...) in parallel child processes; --run-dir is then their parent folder." })
+            .option("workers", { type: "number", describe: "Parallel child processes for --seeds (default: number of cores)." }),
+          "train",
+          [["train configs/doa-mvp.yaml", "train the DOA MVP; the run folder is printed (run: …)"], ["train configs/doa-mvp.yaml --seed 3 --set algo.lr=3e-4 --set train.updates=100", "override fields"], ["train --resume runs/doa-mvp/<run> --set train.updates=100", "extend a finished run exactly"]],
+        ),
       async (a) => {
         if (!a.resume && !a.config) throw new InputError("maestro train: give a config file or --resume <runDir>");
         if (a.resume) {
@@ -233,22 +244,26 @@ async function main(): Promise<void> {
       "eval <runDir>",
       "Evaluate the last checkpoint of a run, or of every run in a seed-group or sweep folder (one table).",
       (y) =>
-        y
-          .positional("runDir", { type: "string", demandOption: true, describe: "A run folder, or a folder of runs (train --seeds group, sweep folder)." })
-          .option("episodes", {
-            type: "number",
-            describe: "Episodes to run (default: datasets — recorded outputs, JSONL, arithmetic — every item of the held-out (test) split once; inline and simulated tasks 100).",
-          })
-          .option("greedy", { type: "boolean", default: false, describe: "Take the most probable agent instead of sampling." })
-          .option("seed", { type: "number", describe: "Seed of the evaluation episodes (default: the run's seed)." })
-          .option("exact", {
-            type: "boolean",
-            default: false,
-            describe: "Simulated configs: exact expected return, success, cost and value of the stochastic policy (no sampling).",
-          })
-          .option("json", { type: "boolean", default: false, describe: "Print one JSON object." })
-          .option("lambda", { type: "number", describe: "Budget-conditioned policies: the cost penalty λ to evaluate at (default: the middle of its range)." })
-          .option("budget", { type: "number", describe: "Budget-conditioned policies: the budget (mean cost per task, in cost units) to evaluate at." }),
+        helpOf(
+          y
+            .positional("runDir", { type: "string", demandOption: true, describe: "A run folder, or a folder of runs (train --seeds group, sweep folder)." })
+            .option("episodes", {
+              type: "number",
+              describe: "Episodes to run (default: datasets — recorded outputs, JSONL, arithmetic — every item of the held-out (test) split once; inline and simulated tasks 100).",
+            })
+            .option("greedy", { type: "boolean", default: false, describe: "Take the most probable agent instead of sampling." })
+            .option("seed", { type: "number", describe: "Seed of the evaluation episodes (default: the run's seed)." })
+            .option("exact", {
+              type: "boolean",
+              default: false,
+              describe: "Simulated configs: exact expected return, success, cost and value of the stochastic policy (no sampling).",
+            })
+            .option("json", { type: "boolean", default: false, describe: "Print one JSON object." })
+            .option("lambda", { type: "number", describe: "Budget-conditioned policies: the cost penalty λ to evaluate at (default: the middle of its range)." })
+            .option("budget", { type: "number", describe: "Budget-conditioned policies: the budget (mean cost per task, in cost units) to evaluate at." }),
+          "eval",
+          [["eval runs/doa-mvp/<run> --greedy", "the last checkpoint; datasets: the whole held-out split"], ["eval runs/sim-budget/<run> --exact", "simulated configs: exact value, value* and value/value*"]],
+        ),
       async (a) => {
         if (a.episodes !== undefined && (!Number.isInteger(a.episodes) || a.episodes < 1)) throw new InputError(`--episodes ${a.episodes}: expected a positive integer`);
         const knob = knobArg(a);
@@ -320,13 +335,17 @@ async function main(): Promise<void> {
       "sweep <file>",
       "Run a hyperparameter sweep (grid or random search × seeds) locally in parallel child processes, or on a Redis/BullMQ queue.",
       (y) =>
-        y
-          .positional("file", { type: "string", demandOption: true, describe: "The sweep file (YAML)." })
-          .option("workers", { type: "number", describe: "Parallel child processes (default: number of cores)." })
-          .option("runs-dir", { type: "string", default: "runs", describe: "Parent folder of the sweep folder runs/<sweep>/." })
-          .option("queue", { type: "string", describe: "Enqueue the trials on this Redis (redis://host:port) for `maestro worker`s instead of running them here." })
-          .option("quiet", { type: "boolean", default: false, describe: "No progress output." })
-          .option("dry-run", { type: "boolean", default: false, describe: "Validate the sweep and list its trials; run and write nothing." }),
+        helpOf(
+          y
+            .positional("file", { type: "string", demandOption: true, describe: "The sweep file (YAML)." })
+            .option("workers", { type: "number", describe: "Parallel child processes (default: number of cores)." })
+            .option("runs-dir", { type: "string", default: "runs", describe: "Parent folder of the sweep folder runs/<sweep>/." })
+            .option("queue", { type: "string", describe: "Enqueue the trials on this Redis (redis://host:port) for `maestro worker`s instead of running them here." })
+            .option("quiet", { type: "boolean", default: false, describe: "No progress output." })
+            .option("dry-run", { type: "boolean", default: false, describe: "Validate the sweep and list its trials; run and write nothing." }),
+          "sweep-and-worker",
+          [["sweep configs/sweeps/doa-random.yaml --dry-run", "validate and list the trials"], ["sweep configs/sweeps/doa-random.yaml --workers 2", "run them in 2 child processes"]],
+        ),
       async (a) => {
         await (await load.sweep()).sweepCommand(a.file, { runsDir: a.runsDir, quiet: a.quiet, dryRun: a.dryRun, ...(a.workers !== undefined ? { workers: a.workers } : {}), ...(a.queue ? { queue: a.queue } : {}) });
       },
@@ -335,17 +354,21 @@ async function main(): Promise<void> {
       "worker",
       "Run sweep trials from a Redis/BullMQ queue (filled by `maestro sweep <file> --queue ...`) until stopped with Ctrl-C.",
       (y) =>
-        y
-          .option("queue", { type: "string", demandOption: true, describe: "The Redis URL, redis://host:port." })
-          .option("runs-dir", { type: "string", default: "runs", describe: "Where this worker writes run folders (<runs-dir>/<sweep>/<trialId>/seed<k>/)." })
-          .option("workers", { type: "number", describe: "Child processes per trial for its seeds (default: number of cores)." })
-          .option("concurrency", { type: "number", default: 1, describe: "Trials this worker runs at the same time." })
-          .option("grace", { type: "number", default: 10, describe: "Seconds to wait for the running trial and Redis on SIGINT/SIGTERM before exiting anyway." })
-          .option("stall-timeout", {
-            type: "number",
-            default: 30,
-            describe: "Seconds after which a trial whose worker died (no lock renewal) is given to another worker, as a stalled attempt.",
-          }),
+        helpOf(
+          y
+            .option("queue", { type: "string", demandOption: true, describe: "The Redis URL, redis://host:port." })
+            .option("runs-dir", { type: "string", default: "runs", describe: "Where this worker writes run folders (<runs-dir>/<sweep>/<trialId>/seed<k>/)." })
+            .option("workers", { type: "number", describe: "Child processes per trial for its seeds (default: number of cores)." })
+            .option("concurrency", { type: "number", default: 1, describe: "Trials this worker runs at the same time." })
+            .option("grace", { type: "number", default: 10, describe: "Seconds to wait for the running trial and Redis on SIGINT/SIGTERM before exiting anyway." })
+            .option("stall-timeout", {
+              type: "number",
+              default: 30,
+              describe: "Seconds after which a trial whose worker died (no lock renewal) is given to another worker, as a stalled attempt.",
+            }),
+          "sweep-and-worker",
+          [["worker --queue redis://127.0.0.1:6379", "run trials that `sweep --queue` enqueued"]],
+        ),
       async (a) => {
         const { startWorker, stopWorker } = await load.queue();
         const w = startWorker({
@@ -376,10 +399,14 @@ async function main(): Promise<void> {
       "plot <dirs..>",
       "Plot run folders, folders of seeds (mean and 95% band) or a sweep folder (curves and Pareto front) as PNG.",
       (y) =>
-        y
-          .positional("dirs", { type: "string", array: true, demandOption: true, describe: "Run, seed-group or sweep folders." })
-          .option("metric", { type: "string", describe: "metrics.csv column to plot (default: return, success, cost)." })
-          .option("out", { type: "string", describe: "Output PNG (default: in the first folder's plots/)." }),
+        helpOf(
+          y
+            .positional("dirs", { type: "string", array: true, demandOption: true, describe: "Run, seed-group or sweep folders." })
+            .option("metric", { type: "string", describe: "metrics.csv column to plot (default: return, success, cost)." })
+            .option("out", { type: "string", describe: "Output PNG (default: in the first folder's plots/)." }),
+          "plot",
+          [["plot runs/doa-mvp/<run>", "learning curve and structure of one run"], ["plot runs/doa-3seeds --metric success_rate", "a seed group: mean and 95% band"]],
+        ),
       async (a) => {
         await (await load.plots()).plotCommand(a.dirs as string[], { ...(a.metric ? { metric: a.metric } : {}), ...(a.out ? { out: a.out } : {}) });
       },
@@ -388,17 +415,21 @@ async function main(): Promise<void> {
       "orchestrate",
       "Run a trained orchestrator on new tasks and print the trace (agent per step, output excerpt, tokens, cost, final answer).",
       (y) =>
-        y
-          .option("run", { type: "string", demandOption: true, describe: "Run folder of a trained orchestrator." })
-          .option("task", { type: "string", array: true, describe: "A task text (repeatable)." })
-          .option("tasks", { type: "string", describe: "A JSONL file of tasks ({id, prompt, answer?, type?} per line)." })
-          .option("task-type", { type: "string", array: true, describe: "Simulated runs (tasks.source: sim): a simulated task of this type (repeatable)." })
-          .option("greedy", { type: "boolean", default: true, describe: "Take the most probable agent (--no-greedy samples)." })
-          .option("seed", { type: "number", describe: "Seed of the sampling streams (default: the run's seed)." })
-          .option("set", { type: "string", array: true, default: [], describe: "Override a field of the run's config, e.g. --set llm.baseURL=..." })
-          .option("json", { type: "boolean", default: false, describe: "Print the traces as JSON." })
-          .option("lambda", { type: "number", describe: "Budget-conditioned policies: the operating point as a cost penalty λ (in the run's cost units)." })
-          .option("budget", { type: "number", describe: "Budget-conditioned policies: the operating point as a budget (mean cost per task, in the run's cost units)." }),
+        helpOf(
+          y
+            .option("run", { type: "string", demandOption: true, describe: "Run folder of a trained orchestrator." })
+            .option("task", { type: "string", array: true, describe: "A task text (repeatable)." })
+            .option("tasks", { type: "string", describe: "A JSONL file of tasks ({id, prompt, answer?, type?} per line)." })
+            .option("task-type", { type: "string", array: true, describe: "Simulated runs (tasks.source: sim): a simulated task of this type (repeatable)." })
+            .option("greedy", { type: "boolean", default: true, describe: "Take the most probable agent (--no-greedy samples)." })
+            .option("seed", { type: "number", describe: "Seed of the sampling streams (default: the run's seed)." })
+            .option("set", { type: "string", array: true, default: [], describe: "Override a field of the run's config, e.g. --set llm.baseURL=..." })
+            .option("json", { type: "boolean", default: false, describe: "Print the traces as JSON." })
+            .option("lambda", { type: "number", describe: "Budget-conditioned policies: the operating point as a cost penalty λ (in the run's cost units)." })
+            .option("budget", { type: "number", describe: "Budget-conditioned policies: the operating point as a budget (mean cost per task, in the run's cost units)." }),
+          "orchestrate",
+          [["orchestrate --run runs/llm-arithmetic/<run> --task \"What is 17 * 23?\"", "trace of one task"], ["orchestrate --run runs/sim-budget/<run> --task-type easy --json", "simulated runs: a task of a type"]],
+        ),
       async (a) => {
         const knob = knobArg(a);
         const tasks = [
@@ -438,15 +469,19 @@ async function main(): Promise<void> {
       "serve <runDir>",
       "Serve a trained orchestrator as an OpenAI-compatible endpoint (POST /v1/chat/completions, GET /v1/models, /health, /metrics).",
       (y) =>
-        y
-          .positional("runDir", { type: "string", demandOption: true, describe: "Run folder of a trained orchestrator." })
-          .option("port", { type: "number", default: 8000, describe: "Port (0 = any free port)." })
-          .option("host", { type: "string", default: "127.0.0.1", describe: "Interface to listen on (the endpoint has no authentication: keep it on loopback or behind a proxy)." })
-          .option("seed", { type: "number", describe: "Seed of greedy requests without a seed (default: the run's seed); sampled requests without one use seed + k." })
-          .option("concurrency", { type: "number", describe: "Episodes run at once, more wait in line (default: the run's llm.maxConcurrency)." })
-          .option("body-limit", { type: "number", default: 1048576, describe: "Largest request body in bytes." })
-          .option("log-level", { type: "string", default: "info", choices: ["fatal", "error", "warn", "info", "debug", "silent"], describe: "Request log (JSON lines on stderr)." })
-          .option("set", { type: "string", array: true, default: [], describe: "Override a field of the run's config, e.g. --set llm.baseURL=..." }),
+        helpOf(
+          y
+            .positional("runDir", { type: "string", demandOption: true, describe: "Run folder of a trained orchestrator." })
+            .option("port", { type: "number", default: 8000, describe: "Port (0 = any free port)." })
+            .option("host", { type: "string", default: "127.0.0.1", describe: "Interface to listen on (the endpoint has no authentication: keep it on loopback or behind a proxy)." })
+            .option("seed", { type: "number", describe: "Seed of greedy requests without a seed (default: the run's seed); sampled requests without one use seed + k." })
+            .option("concurrency", { type: "number", describe: "Episodes run at once, more wait in line (default: the run's llm.maxConcurrency)." })
+            .option("body-limit", { type: "number", default: 1048576, describe: "Largest request body in bytes." })
+            .option("log-level", { type: "string", default: "info", choices: ["fatal", "error", "warn", "info", "debug", "silent"], describe: "Request log (JSON lines on stderr)." })
+            .option("set", { type: "string", array: true, default: [], describe: "Override a field of the run's config, e.g. --set llm.baseURL=..." }),
+          "serve",
+          [["serve runs/llm-arithmetic/<run> --port 8000", "OpenAI-compatible endpoint on 127.0.0.1:8000"]],
+        ),
       async (a) => {
         if (a.concurrency !== undefined && (!Number.isInteger(a.concurrency) || a.concurrency < 1)) throw new InputError(`--concurrency ${a.concurrency}: expected a positive integer`);
         if (!Number.isInteger(a.bodyLimit) || a.bodyLimit < 1) throw new InputError(`--body-limit ${a.bodyLimit}: expected a positive integer (bytes)`);
@@ -479,12 +514,16 @@ async function main(): Promise<void> {
       "curve <runDirs..>",
       "Runs on recorded outputs: the cost–quality curve on the test split (a budget-conditioned policy sweeps its knob; several plain runs are joined into one curve), RouteLLM's APGR and CPT, and the baselines; writes curve.csv, curve.json and curve.png.",
       (y) =>
-        y
-          .positional("runDirs", { type: "string", array: true, demandOption: true, describe: "A run folder (or several runs of non-conditioned policies on the same data and split)." })
-          .option("points", { type: "number", default: 21, describe: "Knob values swept (evenly spaced; up to as many more fill gaps in the x axis)." })
-          .option("split", { type: "string", choices: ["test", "val"], default: "test", describe: "Evaluate on the test split (reported figures) or the validation split (for tuning)." })
-          .option("out", { type: "string", describe: "Folder for curve.csv, curve.json, curve.png (default: <runDir>/curve/)." })
-          .option("json", { type: "boolean", default: false, describe: "Print one JSON object (apgr, cpt50, cpt80, points, baselines, ...)." }),
+        helpOf(
+          y
+            .positional("runDirs", { type: "string", array: true, demandOption: true, describe: "A run folder (or several runs of non-conditioned policies on the same data and split)." })
+            .option("points", { type: "number", default: 21, describe: "Knob values swept (evenly spaced; up to as many more fill gaps in the x axis)." })
+            .option("split", { type: "string", choices: ["test", "val"], default: "test", describe: "Evaluate on the test split (reported figures) or the validation split (for tuning)." })
+            .option("out", { type: "string", describe: "Folder for curve.csv, curve.json, curve.png (default: <runDir>/curve/)." })
+            .option("json", { type: "boolean", default: false, describe: "Print one JSON object (apgr, cpt50, cpt80, points, baselines, ...)." }),
+          "curve",
+          [["curve runs/gsm8k-cascade/<run>", "test-split curve, APGR, CPT and baselines"], ["curve runs/gsm8k-router/<run> --split val --json", "validation split, as JSON"]],
+        ),
       async (a) => {
         const { curveCommand } = await load.curve();
         const { result: r, files } = await curveCommand(a.runDirs as string[], {
@@ -520,9 +559,13 @@ async function main(): Promise<void> {
       "sim-server",
       "Start the simulated OpenAI-compatible (and Anthropic Messages) LLM server on 127.0.0.1.",
       (y) =>
-        y
-          .option("port", { type: "number", default: 8787, describe: "Port (0 = any free port)." })
-          .option("config", { type: "string", describe: "YAML/JSON file: seed, skill table, per-model skill, latency and faults." }),
+        helpOf(
+          y
+            .option("port", { type: "number", default: 8787, describe: "Port (0 = any free port)." })
+            .option("config", { type: "string", describe: "YAML/JSON file: seed, skill table, per-model skill, latency and faults." }),
+          "sim-server",
+          [["sim-server --port 8787", "then point llm.baseURL at http://127.0.0.1:8787/v1"]],
+        ),
       async (a) => {
         let config = {};
         if (a.config) {
@@ -549,10 +592,14 @@ async function main(): Promise<void> {
       "oracle <config>",
       "Simulated configs: the exact optimum (occupancy-measure LP solved with HiGHS) — J_R*, J_C*, λ* and the optimal policy.",
       (y) =>
-        y
-          .positional("config", { type: "string", demandOption: true, describe: "Path to a simulated experiment config (YAML)." })
-          .option("set", { type: "string", array: true, default: [], describe: "Override a config field: --set env.budget=2" })
-          .option("json", { type: "boolean", default: false, describe: "Print one JSON object." }),
+        helpOf(
+          y
+            .positional("config", { type: "string", demandOption: true, describe: "Path to a simulated experiment config (YAML)." })
+            .option("set", { type: "string", array: true, default: [], describe: "Override a config field: --set env.budget=2" })
+            .option("json", { type: "boolean", default: false, describe: "Print one JSON object." }),
+          "oracle",
+          [["oracle configs/sim-budget.yaml", "J_R*, J_C*, λ* and the optimal policy"], ["oracle configs/sim-budget.yaml --set env.budget=2 --json", "another budget, as JSON"]],
+        ),
       async (a) => {
         const config = (await load.config()).loadConfig(a.config, { sets: a.set as string[] });
         const r = await (await load.oracle()).solveOracle(config, a.config);
@@ -580,12 +627,19 @@ async function main(): Promise<void> {
     .command(
       "config",
       "Print the config reference (every field, its type, default and meaning) as Markdown.",
-      (y) => y,
+      (y) =>
+        helpOf(y,
+          "config-and-completion",
+          [["config > config-reference.md", "every field: type, default, meaning"]],
+        ),
       async () => {
         console.log((await load.docs()).configReference());
       },
     )
     .completion("completion", "Print a shell completion script (bash/zsh): npx maestro completion >> ~/.bashrc")
+    .example(`${commandName()} train configs/doa-mvp.yaml`, "train the DOA MVP")
+    .example(`${commandName()} <command> --help`, "a command's options, examples and docs page")
+    .epilogue("Docs: docs/cli.md in the maestro repository (a section per command).")
     .demandCommand(1, "Give a command: train, eval, curve, oracle, orchestrate, serve, sweep, worker, plot, sim-server, config or completion (see --help).")
     .recommendCommands()
     .strict()
