@@ -13,26 +13,20 @@ afterAll(removeTmpDirs);
 function runIntoSlowPipe(args: string[], delayMs = 400): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [cliPath, ...args], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
-    child.stdout.pause();
-    child.stderr.pause();
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    let exited: number | null | undefined;
-    let closed = 0;
-    const finish = () => {
-      if (closed === 2 && exited !== undefined) resolve({ code: exited, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") });
-    };
-    child.on("error", reject);
-    child.on("exit", (code) => {
-      exited = code;
-      finish();
-    });
+    child.stdout.on("data", (d: Buffer) => out.push(d));
+    child.stderr.on("data", (d: Buffer) => err.push(d));
+    // nothing is read for delayMs: the child's writes wait in the pipe (64 KiB), then block
+    child.stdout.pause();
+    child.stderr.pause();
     setTimeout(() => {
-      child.stdout.on("data", (d: Buffer) => out.push(d)).on("end", () => (closed++, finish()));
-      child.stderr.on("data", (d: Buffer) => err.push(d)).on("end", () => (closed++, finish()));
       child.stdout.resume();
       child.stderr.resume();
     }, delayMs);
+    child.on("error", reject);
+    // "close": the child exited and both pipes reached their end
+    child.on("close", (code) => resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") }));
   });
 }
 
