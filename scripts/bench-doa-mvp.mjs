@@ -3,6 +3,7 @@
 // included, and shows where the time goes; also compares batched rollouts (one policy call per step for
 // all episodes) with one policy call per episode-step, in the same process.
 // Usage: node scripts/bench-doa-mvp.mjs [--reps 7]   (run `npm run build` first)
+import "./lib/help.mjs"; // --help prints the comment above; bad options print it too
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";

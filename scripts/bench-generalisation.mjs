@@ -26,6 +26,7 @@
  * `maestro train DIR/<problem>-<trainer>.yaml`, `maestro oracle ...` reproduce a single run.
  * `--set` applies an override to every run (to measure a candidate default before changing the schema).
  */
+import "./lib/help.mjs"; // --help prints the comment above; bad options print it too
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";

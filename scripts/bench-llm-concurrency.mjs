@@ -7,6 +7,7 @@
 // 2. rollout: a short LLM-backed training run (64 episodes per update in lockstep) through the same
 //    limiter, counting provider requests over the run's wall time.
 // The ideal rate is concurrency / latency (16 / 0.1 s = 160 requests/s); prints achieved / ideal.
+import "./lib/help.mjs"; // --help prints the comment above; bad options print it too
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";

@@ -10,6 +10,7 @@
  *
  * --list prints the rows the command would measure (config and trainer) and exits.
  */
+import "./lib/help.mjs"; // --help prints the comment above; bad options print it too
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";

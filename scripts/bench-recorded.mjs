@@ -8,6 +8,7 @@
 // with the precomputed features vs recomputing them from the answer texts each time.
 //
 //   npm run build && node scripts/bench-recorded.mjs [configs/gsm8k-cascade.yaml]
+import "./lib/help.mjs"; // --help prints the comment above; bad options print it too
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";

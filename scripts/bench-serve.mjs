@@ -14,6 +14,7 @@
 // concurrency / mean bound. Prints requests/s, p50/p95 latency, the same percentiles of the bound, and
 // achieved/ideal, all measured in this one run — twice: without API keys, then with `--keys` (one key
 // with a budget, a rate and a concurrency limit, none binding), and the ratios of the two.
+import "./lib/help.mjs"; // --help prints the comment above; bad options print it too
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";

@@ -3,6 +3,7 @@
 // run with 1 local worker and with 2 (or --workers N), each in a fresh folder; prints wall times and the
 // speed-up measured in this one run. Also `train --seeds 2` with 1 vs 2 child processes (issue 7).
 // Usage: node scripts/bench-sweep.mjs [--workers N]   (build first: npx tsc -p tsconfig.build.json)
+import "./lib/help.mjs"; // --help prints the comment above; bad options print it too
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";

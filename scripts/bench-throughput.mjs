@@ -8,6 +8,7 @@
 //   - updates/s of REINFORCE on the DOA MVP (10 episodes: rollout + update),
 //   - peak RSS.
 // Usage: npm run build && node scripts/bench-throughput.mjs [--config FILE] [--reps 5]
+import "./lib/help.mjs"; // --help prints the comment above; bad options print it too
 import path from "node:path";
 import { parseArgs } from "node:util";
 

@@ -7,6 +7,7 @@
 // node_modules as before). The chunks sit two levels below the package root, as dist/<part>/*.js do,
 // so paths found from import.meta.url (agents/, the pool child, package.json) stay the same.
 // Run by `npm run build`.
+import "./lib/help.mjs"; // --help prints the comment above; bad options print it too
 import fs from "node:fs";
 import path from "node:path";
 import { build } from "rolldown";

@@ -5,6 +5,7 @@
 // Prints the README's table ("Does it match the DOA reference?") and the figures quoted under it.
 //
 //   npm run build && node scripts/compare-doa-reference.mjs [--seeds 20] [--ref FILE] [--set k=v ...]
+import "./lib/help.mjs"; // --help prints the comment above; bad options print it too
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";

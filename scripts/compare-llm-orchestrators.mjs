@@ -12,6 +12,7 @@
 // All methods use the same episode indices, so identical requests get identical (cached) replies.
 // Prints accuracy and mean cost (USD under the config's prices) per method, a Markdown table (the
 // README's), the learned policy's held-out accuracy per seed and its agent calls per seed.
+import "./lib/help.mjs"; // --help prints the comment above; bad options print it too
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";

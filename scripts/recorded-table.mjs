@@ -12,6 +12,7 @@
 //
 // Existing completed runs in --out are reused (delete the folder to retrain). Writes <out>/<name>-table.md,
 // <name>-table.json and <name>-seed0-curve.png (the README's figure).
+import "./lib/help.mjs"; // --help prints the comment above; bad options print it too
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";

@@ -6,6 +6,7 @@
 //   npm run build && node scripts/sweep-vs-oracle.mjs [configs/sweeps/sim-budget.yaml] [--runs-dir runs] [--workers 2]
 //
 // Completed runs in <runs-dir>/<sweep>/ are reused, so a second call only prints.
+import "./lib/help.mjs"; // --help prints the comment above; bad options print it too
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { loadSweep, runSweepLocal, solveOracle } from "../dist/index.js";

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Rewrites the config reference table in README.md from the zod schema (run after changing the schema;
 // test/docs.test.ts fails while the two differ). Usage: npm run build && node scripts/update-readme-config.mjs
+import "./lib/help.mjs"; // --help prints the comment above; bad options print it too
 import fs from "node:fs";
 import path from "node:path";
 import { configReference } from "../dist/config/docs.js";

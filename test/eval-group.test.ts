@@ -40,7 +40,7 @@ describe("eval on a folder of runs", () => {
     expect(g.means[""]!.return_mean!.mean).toBeCloseTo((g.rows[0]!.metrics!.return_mean! + g.rows[1]!.metrics!.return_mean!) / 2, 12);
     const t = runCli(["eval", group, "--episodes", "20"]);
     expect(t.status, t.stderr).toBe(0);
-    expect(t.stdout).toContain("| run | seed | checkpoint | return | success | cost | length | train final return |");
+    expect(t.stdout).toContain("| run | seed | checkpoint | episodes | return | success | cost | length | train final return |");
     expect(t.stdout).toMatch(/^\| seed1 \| 1 \| 4 \| /m);
     expect(t.stdout).toContain("| **mean of 2** |");
   });
@@ -52,7 +52,7 @@ describe("eval on a folder of runs", () => {
     const g = JSON.parse(r.stdout) as GroupEvalResult;
     for (const row of g.rows) {
       const x = await exactEvaluateRun(row.runDir);
-      expect(row.metrics).toEqual({ value: x.value, return: x.return, success: x.success, cost: x.cost });
+      expect(row.metrics).toEqual({ value: x.value, value_ratio: x.optimum.ratio, return: x.return, success: x.success, cost: x.cost });
     }
   });
 

@@ -309,11 +309,11 @@ describe("CLI", () => {
     expect(r.stdout).toMatch(/tokens \d+\+\d+ {2}cost/);
     expect(r.stdout).toContain("task a: Ava has 10 apples");
     expect(r.stdout).toMatch(/final answer: /);
-    expect(r.stdout).toMatch(/ended by (terminator|maxSteps), \d steps, \d+ tokens, cost/);
+    expect(r.stdout).toMatch(/(ended by the terminator \(terminator\)|reached env\.maxSteps), \d steps?, \d+ tokens, cost/);
     expect(r.stdout).toMatch(/2 tasks: accuracy \d\.\d{3} over 1, mean cost/);
     const bad = await runCli(["orchestrate", "--run", path.join(dir, "nope"), "--task", "x"]);
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toMatch(/not a run folder/);
+    expect(bad.stderr).toMatch(/nope: no such folder/);
   });
 
   it("sim-server rejects a bad --config, naming the file and field", async () => {

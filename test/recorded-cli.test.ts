@@ -65,7 +65,7 @@ describe("the shipped recorded configs on another recorded file (three generated
   it("curve refuses a folder that is not a run, and a run that is not on recorded outputs", () => {
     const bad = runCli(["curve", path.join(dir, "nope")]);
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toContain("not a run folder");
+    expect(bad.stderr).toContain("nope: no such folder");
     const doa = path.join(dir, "doa");
     expect(runCli(["train", path.join(repoRoot, "configs/doa-mvp.yaml"), "--set", "train.updates=1", "--set", "log.plot=false", "--run-dir", doa, "--quiet"]).status).toBe(0);
     const r = runCli(["curve", doa]);

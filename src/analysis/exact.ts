@@ -163,13 +163,34 @@ export function policyProbs(encoder: StateEncoder, policy: ActionPolicy): Policy
   };
 }
 
-/** `maestro eval <runDir> --exact`: exact evaluation of the last checkpoint of a simulated run. */
-export async function exactEvaluateRun(runDir: string): Promise<ExactResult & { runDir: string; checkpointUpdate: number; backend: string }> {
+/** The LP optimum of the same objective next to a policy's exact value. */
+export interface ExactOptimum {
+  /** value* of the objective (the oracle's LP optimum; constrained problems: J_R* within the budget). */
+  value: number;
+  /** J_C* of the optimal policy. */
+  cost: number;
+  /** value / value* (null when value* ≤ 0, where a ratio would not say how close the policy is). */
+  ratio: number | null;
+  /** value* − value, in the objective's units. */
+  gap: number;
+}
+
+/**
+ * `maestro eval <runDir> --exact`: exact evaluation of the last checkpoint of a simulated run, next to the
+ * optimum of the same objective (oracle.ts's LP).
+ */
+export async function exactEvaluateRun(
+  runDir: string,
+): Promise<ExactResult & { runDir: string; checkpointUpdate: number; backend: string; optimum: ExactOptimum }> {
   const { config, checkpointUpdate, backend, encoder, trainer } = await loadTrainedRun(runDir, {
     check: (c) => simProblem(c, `${runDir}/config.yaml`),
   });
   try {
-    return { runDir, checkpointUpdate, backend, ...exactEvaluate(config, policyProbs(encoder, trainer.policy)) };
+    const x = exactEvaluate(config, policyProbs(encoder, trainer.policy));
+    const { solveOracle } = await import("./oracle.js");
+    const opt = await solveOracle(config, `${runDir}/config.yaml`);
+    const optimum = { value: opt.value, cost: opt.cost, ratio: opt.value > 0 ? x.value / opt.value : null, gap: opt.value - x.value };
+    return { runDir, checkpointUpdate, backend, ...x, optimum };
   } finally {
     trainer.dispose();
   }

@@ -11,7 +11,7 @@ import { expandRecordedDefinitions } from "../agents/recorded.js";
 import { checkHeadsConfig, isMultiHead } from "./heads.js";
 import { withPriceTable } from "./prices.js";
 import { recordedPool, resolveRecordedFiles } from "./recorded.js";
-import { configSchema, constrainedAlgos, defaultEntropyCoef, defaultUpdates, type Config } from "./schema.js";
+import { configSchema, constrainedAlgos, defaultEntropyCoef, defaultUpdates, type Config, type RawConfig } from "./schema.js";
 
 export { constrainedAlgos };
 
@@ -54,6 +54,63 @@ export interface LoadOptions {
   seed?: number;
   /** How error messages name the `sets` (default `--set`, as on the command line). */
   setsLabel?: string;
+  /**
+   * The config is a run folder's resolved config.yaml (every field written out): a general field next to the
+   * more specific one that overrides it is then expected; only a `sets` entry that would be shadowed is refused.
+   */
+  resolved?: boolean;
+}
+
+/** The value at a dotted path of a raw config object, and whether the path is there at all. */
+function rawAt(raw: Record<string, unknown>, key: string): { present: boolean; value: unknown } {
+  let node: unknown = raw;
+  for (const k of key.split(".")) {
+    if (node === null || typeof node !== "object" || Array.isArray(node) || !(k in node)) return { present: false, value: undefined };
+    node = (node as Record<string, unknown>)[k];
+  }
+  return { present: true, value: node };
+}
+
+/** LLM settings that a model of llm.models may set for itself, over the llm section's default. */
+const perModelLlmFields = ["provider", "baseURL", "apiKeyEnv", "temperature", "maxTokens", "timeoutMs", "maxRetries"] as const;
+
+/**
+ * A value that a more specific field overrides has no effect; a config (file, --set or sweep override) that
+ * gives both is refused, naming both, instead of silently training with the other value: algo.lr under
+ * algo.reinforce.lr (reinforce), and an llm default every model of llm.models sets for itself.
+ */
+function checkShadowed(raw: Record<string, unknown>, cfg: Pick<RawConfig, "algo" | "encoder" | "llm">, file: string, opts: LoadOptions): void {
+  const label = opts.setsLabel ?? "--set";
+  const fromSet = (key: string) => [...(opts.sets ?? [])].reverse().find((s) => s.slice(0, s.indexOf("=")) === key);
+  const where = (key: string) => {
+    const s = fromSet(key);
+    return s !== undefined ? `${label} ${s}` : `${file}: ${key}`;
+  };
+  const refuse = (general: string, specific: string[], why: string) => {
+    if (opts.resolved && fromSet(general) === undefined) return;
+    const given = (k: string) => `${k} = ${JSON.stringify(rawAt(raw, k).value)} (${fromSet(k) !== undefined ? `${label} ${fromSet(k)}` : file})`;
+    // blame what the user typed last: a --set / sweep override before the file
+    const blamed = fromSet(general) !== undefined ? general : (specific.find((k) => fromSet(k) !== undefined) ?? general);
+    throw new InputError(
+      `${where(blamed)}: ${given(general)} has no effect: ${specific.map(given).join(", ")} ${specific.length > 1 ? "override" : "overrides"} it (${why}); set only one of them`,
+      file,
+      blamed,
+    );
+  };
+  if (cfg.algo.name === "reinforce" && rawAt(raw, "algo.lr").present) {
+    const r = rawAt(raw, "algo.reinforce.lr");
+    if (r.present && r.value !== null) refuse("algo.lr", ["algo.reinforce.lr"], "algo.name reinforce takes its policy learning rate from algo.reinforce.lr");
+  }
+  const models = Object.keys(cfg.llm?.models ?? {});
+  if (models.length > 0) {
+    for (const f of perModelLlmFields) {
+      if (!rawAt(raw, `llm.${f}`).present) continue;
+      const own = models.filter((m) => rawAt(raw, `llm.models.${m}.${f}`).present);
+      // the embedding encoder falls back to llm.baseURL too
+      const usedByEncoder = f === "baseURL" && cfg.encoder.name === "embedding" && cfg.encoder.baseURL === undefined;
+      if (own.length === models.length && !usedByEncoder) refuse(`llm.${f}`, own.map((m) => `llm.models.${m}.${f}`), "every model sets its own");
+    }
+  }
 }
 
 /** Whether a problem at `field` (dotted) concerns the value set at `key`. */
@@ -80,6 +137,9 @@ export function validateConfig(raw: unknown, file: string, configDir: string, op
     });
   }
   const cfg = parsed.data;
+  checkShadowed(withSets, cfg, file, opts);
+  // algo.reinforce.lr left out: 0.003, unless the config sets algo.lr, which is then the rate reinforce uses
+  if (rawAt(withSets, "algo.lr").present && !rawAt(withSets, "algo.reinforce.lr").present) cfg.algo.reinforce.lr = null;
   if (cfg.tasks.source === "jsonl") {
     // dataset paths are stored absolute, so the run folder's config.yaml finds them again
     cfg.tasks.file = path.resolve(configDir, cfg.tasks.file);

@@ -71,6 +71,11 @@ export class LlmClient {
     return m;
   }
 
+  /** The API base URLs of the models, for messages about an unreachable server. */
+  endpoints(): string[] {
+    return [...new Set(Object.values(this.o.models).map(endpointOf))];
+  }
+
   /** Creates every model's SDK client now, so a missing API key variable fails before a run starts. */
   checkModels(refs: Iterable<string>): void {
     for (const r of refs) this.provider(this.model(r));
@@ -131,7 +136,7 @@ export class LlmClient {
       if (signal?.aborted) throw signal.reason;
       s.errors++;
       const error = describeError(e, [m.apiKeyEnv !== undefined ? process.env[m.apiKeyEnv] : undefined]);
-      this.lastError = error;
+      this.lastError = `model ${m.ref} at ${endpointOf(m)}: ${error}`;
       return {
         content: "",
         usage: { inputTokens: 0, outputTokens: 0 },
@@ -154,6 +159,11 @@ export class LlmClient {
 }
 
 /** One-line description of a provider error (status and message; never headers, which may hold keys). */
+/** Where a model's requests go: its base URL, or the provider's default. */
+function endpointOf(m: ModelSettings): string {
+  return m.baseURL ?? `the ${m.provider} API's default URL`;
+}
+
 export function describeError(e: unknown, secrets: ReadonlyArray<string | undefined> = []): string {
   let text = String(e);
   if (e && typeof e === "object") {

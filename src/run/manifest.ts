@@ -44,8 +44,13 @@ export interface Manifest {
 
 /** The facts a run records about how it was made (versions, backend, seed, git commit, start time). */
 export function makeManifest(name: string, seed: number, backend: string): Manifest {
-  const commit = git(["rev-parse", "HEAD"]);
-  const status = commit ? git(["status", "--porcelain", "--untracked-files=no"]) : undefined;
+  // one git process for both facts (each spawn costs ~15 ms of a run's start-up): the v2 porcelain header
+  // "# branch.oid <commit>" (or "(initial)"), then one line per changed tracked file
+  const out = git(["status", "--porcelain=v2", "--branch", "--untracked-files=no"]);
+  const lines = out === undefined ? [] : out.split("\n").filter(Boolean);
+  const oid = lines.find((l) => l.startsWith("# branch.oid "))?.slice("# branch.oid ".length);
+  const commit = oid && /^[0-9a-f]{7,}$/.test(oid) ? oid : undefined;
+  const status = lines.filter((l) => !l.startsWith("#")).join("\n");
   return {
     name,
     seed,

@@ -1,4 +1,5 @@
-import cliProgress from "cli-progress";
+import type CliProgress from "cli-progress";
+import { createRequire } from "node:module";
 import { budgetBrief } from "./budget.js";
 import type { MetricsRow } from "./metrics.js";
 
@@ -56,6 +57,8 @@ export function createProgress(
   budget: ProgressBudget = { enforced: false },
 ): Progress {
   if (stream.isTTY) {
+    // loaded only for a terminal: quiet runs, logs and pipes do not pay for it at start-up
+    const cliProgress = createRequire(import.meta.url)("cli-progress") as typeof CliProgress;
     const bar = new cliProgress.SingleBar(
       { format: "update {value}/{total} [{bar}] {percentage}% | {stats} | eta {eta_formatted}", stream, hideCursor: true },
       cliProgress.Presets.shades_classic,

@@ -13,12 +13,13 @@ import { validateConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { InputError } from "../core/errors.js";
 import { latestCheckpoint } from "./checkpoint.js";
+import { notRunDirError } from "./folders.js";
 
 /** Loads the resolved config a run folder holds. */
 export function loadRunConfig(runDir: string): Config {
   const file = path.join(runDir, "config.yaml");
-  if (!fs.existsSync(file)) throw new InputError(`${runDir}: not a run folder (no config.yaml)`, file);
-  return validateConfig(readYamlFile(file), file, runDir);
+  if (!fs.existsSync(file)) throw notRunDirError(runDir);
+  return validateConfig(readYamlFile(file), file, runDir, { resolved: true });
 }
 
 /** Fields `--resume` accepts in `--set` (see {@link resumableField}). */
@@ -97,7 +98,7 @@ export function planResume(runDir: string, sets: readonly string[] = []): Resume
     }
   }
   const file = path.join(runDir, "config.yaml");
-  const config = sets.length > 0 ? validateConfig(readYamlFile(file), file, runDir, { sets }) : before;
+  const config = sets.length > 0 ? validateConfig(readYamlFile(file), file, runDir, { sets, resolved: true }) : before;
   const done = latestCheckpoint(runDir)?.update ?? 0;
   const updates = config.train.updates;
   if (updates < done) {

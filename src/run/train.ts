@@ -3,6 +3,7 @@
  * the run folder's files; build.ts turns a config into agents, tasks, encoder, policy and trainer.
  * Contains no RL math (that is src/algos) and draws no PNG (callers pass src/plots in `plot`).
  */
+import { commandName } from "../core/invocation.js";
 import fs from "node:fs";
 import path from "node:path";
 import { NonFiniteLossError, type Trainer } from "../algos/trainer.js";
@@ -429,7 +430,8 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
             (llm.lastError ? ` (last error: ${llm.lastError})` : "") +
             (deadFromStart ? "; every call of the first update failed" : allFailed ? "; every call of the update failed" : `; more than llm.maxErrorRate = ${maxErrorRate} for ${errorStreak} update(s) in a row (llm.errorPatience = ${errorPatience})`) +
             `. Stopped before training on error turns; ${runDir} keeps the state after update ${u - 1}. ` +
-            `Check the LLM endpoint, then continue with: maestro train --resume ${runDir}`;
+            `Check that the LLM server is up (${llm.endpoints().join(", ")}; a local simulated one: ${commandName()} sim-server), ` +
+            `then continue with: ${commandName()} train --resume ${runDir}`;
           await finish("failed", msg);
           throw new LlmUnavailableError(msg);
         }

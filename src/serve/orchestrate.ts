@@ -51,7 +51,13 @@ export interface OrchestrationTrace {
   finalAnswer?: string;
   /** Whether the final answer matches the task's reference answer (undefined without one); simulated runs: solved. */
   success?: boolean;
-  endedBy: "terminator" | "maxSteps";
+  /**
+   * What ended the episode: the Terminator, an agent whose output finished the task (a simulated solver
+   * that solved it: `endedByAgent` names it), or the step limit env.maxSteps.
+   */
+  endedBy: "terminator" | "solved" | "maxSteps";
+  /** The agent of the last step when it ended the episode. */
+  endedByAgent?: string;
   cost: number;
   tokens: number;
 }
@@ -313,7 +319,7 @@ export class Orchestrator {
         steps,
         ...(fa !== undefined ? { finalAnswer: fa } : {}),
         ...(task.answer !== undefined || types || (this.config.tasks.source === "recorded" && judged[i]) ? { success: e.success } : {}),
-        endedBy: outputs[outputs.length - 1]?.terminal ? "terminator" : "maxSteps",
+        ...endedBy(outputs[outputs.length - 1], e.agents[outputs.length - 1], this.config),
         cost: e.cost,
         tokens: steps.reduce((s, x) => s + x.tokensIn + x.tokensOut, 0),
       };
@@ -339,7 +345,7 @@ export async function loadOrchestrator(runDir: string, o: LoadOrchestratorOption
   let config = loadRunConfig(runDir);
   if (o.sets && o.sets.length > 0) {
     const { validateConfig } = await import("../config/load.js");
-    config = validateConfig(config, `${runDir}/config.yaml`, runDir, { sets: o.sets });
+    config = validateConfig(config, `${runDir}/config.yaml`, runDir, { sets: o.sets, resolved: true });
   }
   const run = await loadTrainedRun(runDir, { config, ...(o.live ? { live: o.live } : {}) });
   const { checkpointUpdate, backend, llm, encoder, trainer, knob, actionMask } = run;
@@ -347,4 +353,11 @@ export async function loadOrchestrator(runDir: string, o: LoadOrchestratorOption
   const agents = buildAgents(config, { llm });
   const spec = buildEnvSpec(config);
   return new Orchestrator(runDir, config, backend, checkpointUpdate, agents, encoder, spec, trainer, llm, o.seed ?? config.seed, knob, actionMask);
+}
+
+/** What ended an episode, from its last step (see {@link OrchestrationTrace.endedBy}). */
+function endedBy(last: AgentOutput | undefined, agent: string | undefined, config: Config): Pick<OrchestrationTrace, "endedBy" | "endedByAgent"> {
+  if (!last?.terminal || agent === undefined) return { endedBy: "maxSteps" };
+  const kind = config.agents.find((a) => a.name === agent)?.kind;
+  return { endedBy: kind === "terminator" ? "terminator" : "solved", endedByAgent: agent };
 }

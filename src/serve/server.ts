@@ -110,7 +110,7 @@ export interface MaestroInfo {
   }>;
   final_answer: string | null;
   cost: number;
-  stop_reason: "terminator" | "max_steps";
+  stop_reason: "terminator" | "solved" | "max_steps";
 }
 
 // ---------------------------------------------------------------- request schema (validated by fastify's ajv)
@@ -287,7 +287,7 @@ function makeMetrics() {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
       registers: [register],
     }),
-    episodes: new Counter({ name: "maestro_episodes_total", help: "Episodes completed, by what ended them (terminator, max_steps).", labelNames: ["stop_reason"], registers: [register] }),
+    episodes: new Counter({ name: "maestro_episodes_total", help: "Episodes completed, by what ended them (terminator, solved, max_steps).", labelNames: ["stop_reason"], registers: [register] }),
     cost: new Counter({ name: "maestro_cost_total", help: "Summed episode cost under the run's cost rule (USD for price-based LLM costs).", registers: [register] }),
     steps: new Histogram({ name: "maestro_episode_steps", help: "Agent calls per episode.", buckets: [1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30], registers: [register] }),
     agentCalls: new Counter({ name: "maestro_agent_calls_total", help: "Agent calls, by agent.", labelNames: ["agent"], registers: [register] }),
@@ -553,7 +553,7 @@ export function buildServer(orch: Orchestrator, o: ServeOptions = {}): Built {
   };
 
   const record = (t: OrchestrationTrace) => {
-    metrics.episodes.inc({ stop_reason: t.endedBy === "terminator" ? "terminator" : "max_steps" });
+    metrics.episodes.inc({ stop_reason: t.endedBy === "maxSteps" ? "max_steps" : t.endedBy });
     metrics.cost.inc(t.cost);
     metrics.steps.observe(t.steps.length);
     for (const s of t.steps) {
@@ -587,7 +587,7 @@ export function buildServer(orch: Orchestrator, o: ServeOptions = {}): Built {
       })),
       final_answer: t.finalAnswer ?? null,
       cost: t.cost,
-      stop_reason: t.endedBy === "terminator" ? "terminator" : "max_steps",
+      stop_reason: t.endedBy === "maxSteps" ? "max_steps" : t.endedBy,
     };
     // the final answer; without one, the last agent reply that is not an error or the Terminator's
     const fallback = [...t.steps].reverse().find((s) => s.error === undefined && s.agent !== "terminator" && s.content.trim() !== "" && s.content !== "TERMINATE");
@@ -598,7 +598,7 @@ export function buildServer(orch: Orchestrator, o: ServeOptions = {}): Built {
       total_tokens: 0,
     };
     usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
-    return { info, content, usage, finish: t.endedBy === "terminator" ? "stop" : "length" };
+    return { info, content, usage, finish: t.endedBy === "maxSteps" ? "length" : "stop" };
   };
 
   /** The key's admission: a 429 (or 503 when the store cannot answer) as a thrown RequestError. */

@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import { commandName } from "../core/invocation.js";
 import os from "node:os";
 import path from "node:path";
 import { DelayedError, Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job } from "bullmq";
@@ -150,7 +151,7 @@ export async function runSweepQueue(file: string, o: QueueSweepOptions) {
   let pending: ReturnType<typeof pendingRuns>["pending"] = [];
   let skipped = 0;
   let lock: FolderLock | undefined;
-  const resumeHint = `maestro sweep ${sweep.file} --queue ${o.url}${o.runsDir ? ` --runs-dir ${o.runsDir}` : ""}`;
+  const resumeHint = `${commandName()} sweep ${sweep.file} --queue ${o.url}${o.runsDir ? ` --runs-dir ${o.runsDir}` : ""}`;
   try {
     // reach Redis before writing anything
     await withTimeout(queue.waitUntilReady(), o.connectTimeoutMs ?? 10_000, () => new InputError(`--queue ${o.url}: cannot reach Redis (is redis-server running there?)`));
