@@ -296,6 +296,12 @@ async function main(): Promise<void> {
             `(mean of the last ${w} update${w > 1 ? "s" : ""})` +
             (b ? `; budget d ${b.d}: ${b.enforced ? `J_C ${fmt(b.windowJc)} = ${fmt(b.windowJcOverD)}·d${m}` : "not enforced"}` : ""),
         );
+        const sp = summary.trainingSpend;
+        if (sp) {
+          console.log(
+            `training spend (response cache on): $${sp.usd.toFixed(4)} for ${sp.calls} distinct calls = ${(100 * sp.share).toFixed(1)}% of the full training table ($${sp.tableUsd.toFixed(4)}, ${sp.tableCalls} calls)`,
+          );
+        }
         console.log(`summary: ${summary.runDir}/summary.json`);
       },
     )

@@ -17,7 +17,8 @@ import { buildActionMask, buildAgents, buildEncoder, buildEnvSpec, buildKnob, bu
 import { headsOf } from "../config/heads.js";
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointMeta } from "./checkpoint.js";
 import { configToYaml, configWarnings } from "../config/load.js";
-import { priceRank } from "../config/recorded.js";
+import { priceRank, recordedAgents, recordedSplits } from "../config/recorded.js";
+import { SpendTracker, type TrainingSpend } from "./spend.js";
 import { planResume } from "./resume.js";
 import type { Config } from "../config/schema.js";
 import { budgetStatus, type BudgetStatus } from "./budget.js";
@@ -88,6 +89,8 @@ export interface RunSummary {
   budget?: BudgetStatus;
   /** configWarnings of the config (e.g. a budget the trainer does not enforce). */
   warnings?: string[];
+  /** Recorded pools: the $ of the distinct calls training made against the full training table's (src/run/spend.ts). */
+  trainingSpend?: TrainingSpend;
 }
 
 function llmDelta(now: LlmStats, before: LlmStats): MetricsRow {
@@ -256,6 +259,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
   const episodesFile = path.join(runDir, "episodes.jsonl");
   const manifestFile = path.join(runDir, "manifest.json");
   const structureFile = path.join(runDir, "structure.jsonl");
+  const callsFile = path.join(runDir, "training-calls.jsonl");
   const agentNames = config.agents.map((a) => a.name);
   let startUpdate = 0;
   let episodes = 0;
@@ -285,6 +289,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
       writeFileAtomic(path.join(runDir, "config.yaml"), configToYaml(config));
       fs.writeFileSync(episodesFile, "");
       fs.writeFileSync(structureFile, "");
+      if (config.tasks.source === "recorded") fs.writeFileSync(callsFile, "");
       opts.testHooks?.beforeManifest?.();
       writeFileAtomic(manifestFile, JSON.stringify(makeManifest(config.name, config.seed, backend), null, 2) + "\n");
     } else {
@@ -302,6 +307,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
       truncateMetrics(metricsFile, startUpdate);
       truncateJsonl(episodesFile, startUpdate);
       truncateJsonl(structureFile, startUpdate);
+      truncateJsonl(callsFile, startUpdate);
       const manifest = JSON.parse(fs.readFileSync(manifestFile, "utf8")) as Manifest;
       const changed = plan!.changes.map((c) => `${c.key} ${JSON.stringify(c.from)} → ${JSON.stringify(c.to)}`);
       manifest.resumes.push(`${new Date().toISOString()} from update ${startUpdate} on ${backend}${changed.length ? `; --set ${changed.join(", ")}` : ""}`);
@@ -312,6 +318,8 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
     const warnings = configWarnings(config);
     opts.onStart?.({ runDir, backend, config, ...(resuming && !unstarted ? { resumedFrom: startUpdate } : {}), totalUpdates: total, warnings });
 
+    const spend = config.tasks.source === "recorded" ? new SpendTracker(recordedAgents(config), recordedSplits(config).train, callsFile) : undefined;
+    spend?.restore();
     const writer = new MetricsWriter(metricsFile, columns);
     // loaded only when on (protobufjs and its message definitions cost start-up time)
     const tb = config.log.tensorboard
@@ -346,6 +354,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
       const budget = budgetStatus(config, rows);
       if (budget) summary.budget = budget;
       if (warnings.length > 0) summary.warnings = warnings;
+      if (spend) summary.trainingSpend = spend.summary();
       writeFileAtomic(path.join(runDir, "summary.json"), JSON.stringify(summary, null, 2) + "\n");
       const structure = structureSummary(readStructure(structureFile));
       if (structure) writeFileAtomic(path.join(runDir, "structure.json"), JSON.stringify(structure, null, 2) + "\n");
@@ -462,6 +471,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
       await writer.write(row);
       tb?.write(row);
       fs.appendFileSync(structureFile, JSON.stringify(structureRecord(u, agentNames, batch.episodes, headsOf(config))) + "\n");
+      spend?.record(u, batch.episodes);
       if (config.log.episodeSample !== 0) fs.appendFileSync(episodesFile, episodeRecords(batch, u, config.log.episodeSample, finalMode, answerRank));
       if (!best || stats.return_mean! > best.return_mean) best = { update: u, return_mean: stats.return_mean! };
       if (u % config.train.checkpointEvery === 0 || u === total) {
