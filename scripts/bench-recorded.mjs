@@ -7,7 +7,10 @@
 // Then the ratio that shows why text features are computed once per item: encoding a batch of states
 // with the precomputed features vs recomputing them from the answer texts each time.
 //
-//   npm run build && node scripts/bench-recorded.mjs [configs/gsm8k-cascade.yaml]
+// A config over three or more models (configs/gsm8k-pool.yaml) gets the N-model curve and its baselines,
+// and the line of training spend.
+//
+//   npm run build && node scripts/bench-recorded.mjs [configs/gsm8k-cascade.yaml | configs/gsm8k-pool.yaml]
 import "./lib/help.mjs"; // --help prints the comment above; bad options print it too
 import fs from "node:fs";
 import os from "node:os";
@@ -19,6 +22,7 @@ const d = (p) => import(path.join(root, "dist", p));
 const { loadConfig } = await d("config/load.js");
 const { train } = await d("run/train.js");
 const { curveRun } = await d("analysis/curve.js");
+const { poolCurveRun } = await d("analysis/pool-curve.js");
 const { buildAgents, buildEncoder } = await d("run/build.js");
 const { recordedSplits } = await d("config/recorded.js");
 const { answerFeatures } = await d("tasks/answer-features.js");
@@ -39,7 +43,8 @@ const [config, tLoad] = await time(() => {
 });
 const runDir = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-bench-recorded-"));
 const [summary, tTrain] = await time(() => train({ config, runDir: path.join(runDir, "run") }));
-const [curve, tCurve] = await time(() => curveRun(path.join(runDir, "run"), { points: 21 }));
+const pool = config.agents.filter((a) => a.kind === "recorded").length >= 3;
+const [curve, tCurve] = await time(() => (pool ? poolCurveRun : curveRun)(path.join(runDir, "run"), { points: 21 }));
 
 // features once per item vs per encode
 const agents = buildAgents(config);
@@ -62,7 +67,11 @@ fs.rmSync(runDir, { recursive: true, force: true });
 console.log(`config: ${path.relative(root, file)} (backend ${backend}, ${os.cpus().length} cores)`);
 console.log(`load (parse, tokens, features, agents):  ${tLoad.toFixed(2)} s`);
 console.log(`train (${summary.updates} updates, ${summary.episodes} episodes): ${tTrain.toFixed(2)} s  (${(summary.episodes / tTrain).toFixed(0)} episodes/s)`);
-console.log(`curve (${curve.points.length} points on ${curve.items} test items + baselines): ${tCurve.toFixed(2)} s`);
+console.log(`curve (${(pool ? curve.learned : curve.points).length} points on ${curve.items} test items + baselines): ${tCurve.toFixed(2)} s`);
+if (summary.trainingSpend) {
+  const sp = summary.trainingSpend;
+  console.log(`training spend (response cache on): $${sp.usd.toFixed(4)} = ${(100 * sp.share).toFixed(1)}% of the full training table ($${sp.tableUsd.toFixed(4)})`);
+}
 console.log(`total: ${(tLoad + tTrain + tCurve).toFixed(2)} s`);
 console.log(
   `encoding ${states.length} states with precomputed answer features: ${((1000 * tCached) / reps).toFixed(2)} ms per batch; ` +

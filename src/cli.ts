@@ -63,13 +63,13 @@ function knobArg(a: { lambda?: number; budget?: number }): { name: "lambda" | "b
   return undefined;
 }
 
-/** The --live endpoint of a recorded run (with --api-key-env), if given. */
-function liveArg(a: { live?: string; apiKeyEnv?: string }): { baseURL: string; apiKeyEnv?: string } | undefined {
+/** The --live endpoint of a recorded run (with --live-api-key-env), if given. */
+function liveArg(a: { live?: string; liveApiKeyEnv?: string }): { baseURL: string; apiKeyEnv?: string } | undefined {
   if (a.live === undefined) {
-    if (a.apiKeyEnv !== undefined) throw new InputError("--api-key-env names the API key of the --live endpoint; give --live URL too");
+    if (a.liveApiKeyEnv !== undefined) throw new InputError("--live-api-key-env names the API key of the --live endpoint; give --live URL too");
     return undefined;
   }
-  return { baseURL: a.live, ...(a.apiKeyEnv !== undefined ? { apiKeyEnv: a.apiKeyEnv } : {}) };
+  return { baseURL: a.live, ...(a.liveApiKeyEnv !== undefined ? { apiKeyEnv: a.liveApiKeyEnv } : {}) };
 }
 
 const liveOptions = {
@@ -77,7 +77,7 @@ const liveOptions = {
     type: "string",
     describe: "Recorded runs: ask each recorded model live at this OpenAI-compatible base URL (your provider, or `maestro sim-server --replay`), same prices and answer form (docs/replay.md).",
   },
-  "api-key-env": { type: "string", describe: "--live: environment variable holding the endpoint's API key (none: no key, e.g. a local server)." },
+  "live-api-key-env": { type: "string", describe: "--live: environment variable holding the endpoint's API key (none: no key, e.g. a local server)." },
 } as const;
 
 function checkKnobName(want: { name: string } | undefined, has: { name: string } | undefined, runDir: string): void {

@@ -149,9 +149,9 @@ describe("--live: a recorded run's agents asked over the API", () => {
     const bad = await runCli(["eval", runDir, "--live", "localhost:8787"]);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/--live localhost:8787: expected an http:\/\/ or https:\/\/ base URL/);
-    const keyOnly = await runCli(["serve", runDir, "--api-key-env", "OPENAI_API_KEY"]);
+    const keyOnly = await runCli(["serve", runDir, "--live-api-key-env", "OPENAI_API_KEY"]);
     expect(keyOnly.status).toBe(2);
-    expect(keyOnly.stderr).toMatch(/--api-key-env .* give --live URL too/);
+    expect(keyOnly.stderr).toMatch(/--live-api-key-env .* give --live URL too/);
 
     // a malformed replay file: the CLI names file and line and never listens
     const broken = path.join(dir, "broken.jsonl");
