@@ -12,7 +12,7 @@ import type { Agent } from "../agents/agent.js";
 import { RecordedAgent } from "../agents/recorded.js";
 import { InputError } from "../core/errors.js";
 import { Rng } from "../core/rng.js";
-import { rollout } from "../env/rollout.js";
+import { rollout, type RolloutBatch } from "../env/rollout.js";
 import type { CostKnob } from "../algos/knob.js";
 import { buildAgents, buildEnvSpec } from "../run/build.js";
 import { loadTrainedRun, type TrainedRun } from "../run/trained.js";
@@ -217,11 +217,15 @@ interface Evaluator {
   (knob: number | undefined): Promise<CurvePoint>;
 }
 
-function policyEvaluator(run: TrainedRun, agents: Agent[], items: RecordedItem[], strongName: string): Evaluator {
+/**
+ * One greedy episode per item with the run's policy at a fixed knob value (no knob: the policy as trained),
+ * with fixed streams, so every point of a curve sees the same episodes. Pool curves reuse it.
+ */
+export function greedyEpisodes(run: TrainedRun, agents: Agent[], items: RecordedItem[], recordOutputs = false): (knob: number | undefined) => Promise<RolloutBatch> {
   const spec = buildEnvSpec(run.config);
   const tasks = new ListTaskSource(items, "cycle");
-  return async (knob) => {
-    const batch = await rollout({
+  return (knob) =>
+    rollout({
       spec,
       agents,
       encoder: run.encoder,
@@ -233,10 +237,16 @@ function policyEvaluator(run: TrainedRun, agents: Agent[], items: RecordedItem[]
       envRng: new Rng("curve-env"),
       taskRng: new Rng("curve-tasks"),
       greedy: true,
+      recordOutputs,
       ...(run.knob && knob !== undefined ? { knob: run.knob.fixed(knob) } : {}),
       ...(run.actionMask ? { actionMask: run.actionMask } : {}),
     });
-    const eps = batch.episodes;
+}
+
+function policyEvaluator(run: TrainedRun, agents: Agent[], items: RecordedItem[], strongName: string): Evaluator {
+  const episodes = greedyEpisodes(run, agents, items);
+  return async (knob) => {
+    const eps = (await episodes(knob)).episodes;
     return {
       x: mean(eps.map((e) => (e.agents.includes(strongName) ? 1 : 0))),
       accuracy: mean(eps.map((e) => (e.success ? 1 : 0))),

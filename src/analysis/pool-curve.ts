@@ -9,15 +9,12 @@
 import type { Agent } from "../agents/agent.js";
 import { RecordedAgent } from "../agents/recorded.js";
 import { InputError } from "../core/errors.js";
-import { Rng } from "../core/rng.js";
-import { rollout } from "../env/rollout.js";
-import { buildAgents, buildEnvSpec } from "../run/build.js";
+import { buildAgents } from "../run/build.js";
 import { loadTrainedRun, type TrainedRun } from "../run/trained.js";
 import { recordedSplits } from "../config/recorded.js";
 import type { RecordedItem } from "../tasks/recorded.js";
-import { ListTaskSource } from "../tasks/source.js";
 import { answerKey } from "../tasks/evaluators.js";
-import { sweepKnob } from "./curve.js";
+import { greedyEpisodes, sweepKnob } from "./curve.js";
 import { apgr, cpt } from "./metrics-routing.js";
 import { belowBaselines, dollarMetrics, type BelowFlag, type CostAxis, type DollarMetrics, type PoolPoint } from "./metrics-pool.js";
 import { poolBaselines, type PoolBaseline, type PoolItems } from "./pool-baselines.js";
@@ -81,25 +78,9 @@ function poolItems(items: readonly RecordedItem[], pool: readonly RecordedAgent[
 }
 
 function learnedEvaluator(run: TrainedRun, agents: Agent[], items: RecordedItem[], strong: string, axis: CostAxis) {
-  const spec = buildEnvSpec(run.config);
-  const tasks = new ListTaskSource(items, "cycle");
+  const episodes = greedyEpisodes(run, agents, items, true);
   return async (knob: number | undefined) => {
-    const batch = await rollout({
-      spec,
-      agents,
-      encoder: run.encoder,
-      policy: run.trainer.policy,
-      tasks,
-      episodes: items.length,
-      firstEpisode: 0,
-      policyRng: new Rng("curve-policy"),
-      envRng: new Rng("curve-env"),
-      taskRng: new Rng("curve-tasks"),
-      greedy: true,
-      recordOutputs: true,
-      ...(run.knob && knob !== undefined ? { knob: run.knob.fixed(knob) } : {}),
-      ...(run.actionMask ? { actionMask: run.actionMask } : {}),
-    });
+    const batch = await episodes(knob);
     const eps = batch.episodes;
     const usd = eps.map((e) => (e.outputs ?? []).reduce((s, o) => s + ((o.meta?.usd as number | undefined) ?? o.cost), 0));
     const p: PoolPoint = {
