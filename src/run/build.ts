@@ -18,7 +18,7 @@ import { Rng, type RngState } from "../core/rng.js";
 import type { EnvSpec } from "../env/env.js";
 import { DoaMd5Encoder, FeaturesEncoder, type FeaturesEncoderOptions, type StateEncoder } from "../policy/encoders.js";
 import { CategoricalPolicy } from "../policy/policy.js";
-import { evaluatorByName, recordedEvaluator, type AsyncEvaluator } from "../tasks/evaluators.js";
+import { evaluatorByName, recorded, recordedEvaluator, type AsyncEvaluator } from "../tasks/evaluators.js";
 import { moduleEvaluator, moduleEvaluatorFunction } from "../tasks/module-evaluator.js";
 import { moduleAgentFunction } from "../agents/module.js";
 import { importModuleExport, loadedModuleExport, moduleWhere, type ModuleRef } from "../agents/user-module.js";
@@ -174,7 +174,7 @@ export function buildEnvSpec(c: Config): EnvSpec {
 
 function buildEvaluator(c: Config): AsyncEvaluator {
   const t = c.tasks;
-  if (t.source === "recorded") return recordedEvaluator(t.finalAnswer, priceRank(c));
+  if (t.source === "recorded") return t.finalAnswer === "last" ? recorded : recordedEvaluator(t.finalAnswer, priceRank(c));
   if (typeof t.evaluator === "object") {
     const e = t.evaluator;
     const ref = { module: e.module, export: e.export };
