@@ -213,7 +213,10 @@ describe("Ctrl-C during train (issue 11)", () => {
     const p = startCli(["train", mvp, "--run-dir", run, ...sets, ...quick]);
     await waitUntil(() => metricsRows(path.join(run, "metrics.csv")) >= 40, 60_000, "training to start");
     expect(await killAndWait(p, "SIGINT")).toBe(130);
-    expect(p.output()).toContain(`continue with: maestro train --resume ${run}`);
+    // the hint names the command as it was invoked (npx under npm exec, else node …/maestro.js), never a bare
+    // `maestro` that only works after npm link
+    expect(p.output()).toMatch(/continue with: (npx maestro|node \S*maestro\.js) train --resume /);
+    expect(p.output()).toContain(`train --resume ${run}`);
     const s = summaryOf(run);
     expect(s.status).toBe("interrupted");
     expect(s.updates).toBeLessThan(600);
