@@ -292,7 +292,7 @@ const envSchema = z
     callOnce: z
       .boolean()
       .default(false)
-      .describe("free shape: each non-terminal agent at most once per episode, stop only after a call (always so with recorded agents: a recorded model asked twice repeats itself)."),
+      .describe("free shape: each non-terminal agent at most once per episode, stop only after a call (always so on recorded tasks: a model asked the same item twice repeats itself)."),
     shape: z
       .enum(["free", "cascade", "router"])
       .default("free")

@@ -226,7 +226,9 @@ export function buildActionMask(c: Config): ((state: SystemState, out: Uint8Arra
   const maxSteps = c.env.maxSteps;
   const index = new Map(names.map((n, i) => [n, i]));
   if (shape === "free") {
-    const once = c.agents.map((a) => a.kind === "recorded" || (c.env.callOnce && a.kind !== "terminator"));
+    // on recorded tasks every model (recorded, or live llm agents answering the same items) answers an item the
+    // same way each time it is asked
+    const once = c.agents.map((a) => a.kind !== "terminator" && (a.kind === "recorded" || c.tasks.source === "recorded" || c.env.callOnce));
     if (!once.some(Boolean)) return undefined;
     return (state, out, offset) => {
       const called = new Set<number>();
