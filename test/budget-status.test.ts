@@ -99,7 +99,7 @@ describe("budget status (CLI)", () => {
     const x = runCli(["eval", runDir, "--exact"]);
     expect(x.status).toBe(0);
     expect(x.stdout).toContain("objective: constrained: max J_R = E[Σ task reward] s.t. J_C = E[episode cost] ≤ d = 0.5");
-    expect(x.stdout).toMatch(/cost +\d+\.\d+ \(budget 0\.5: \d+\.\d+·d\)/);
+    expect(x.stdout).toMatch(/cost +\d+\.\d+ cost units per episode \(budget 0\.5: \d+\.\d+·d\)/);
     const j = JSON.parse(runCli(["eval", runDir, "--exact", "--json"]).stdout);
     expect(j.objective).toMatch(/^constrained: /);
   });
