@@ -52,7 +52,7 @@ describe.skipIf(!redisServerBin)(`queued sweeps under faults${noRedisReason ? ` 
     const err = (await sweep.catch((e: unknown) => e)) as Error;
     expect(err).toBeInstanceOf(Error);
     expect(err.message).toMatch(/Redis has been unreachable for \d+ s \(queue\.redisTimeoutS = 3\)/);
-    expect(err.message).toContain(`resume with: maestro sweep ${f} --queue ${r.url}`);
+    expect(err.message).toContain(`resume with: npx maestro sweep ${f} --queue ${r.url}`);
     expect(lines.filter((l) => l.includes("is unreachable"))).toHaveLength(1);
   });
 
