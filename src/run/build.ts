@@ -232,7 +232,10 @@ export function buildActionMask(c: Config): ((state: SystemState, out: Uint8Arra
     if (!once.some(Boolean)) return undefined;
     return (state, out, offset) => {
       const called = new Set<number>();
-      for (const t of state.history) if (!t.output.terminal) called.add(t.agentIndex);
+      for (const t of state.history) {
+        const i = index.get(t.agent);
+        if (i !== undefined && !t.output.terminal) called.add(i);
+      }
       const last = state.step >= maxSteps - 1;
       let any = false;
       for (let i = 0; i < names.length; i++) {
