@@ -133,10 +133,13 @@ export async function curveCommand(runDirs: readonly string[], o: CurveOptions &
   return { result, files, unfinished };
 }
 
-/** A run over three or more recorded models gets the N-model curve (src/analysis/pool-curve.ts). */
+/**
+ * A free orchestration over three or more recorded models gets the N-model curve (src/analysis/pool-curve.ts);
+ * cascades and routers keep the weak/strong curve of RouteLLM's metrics (cheapest and dearest model).
+ */
 async function isPoolRunDir(runDir: string): Promise<boolean> {
   const c = await loadRunConfig(runDir);
-  return c.tasks.source === "recorded" && c.agents.filter((a) => a.kind === "recorded").length >= 3;
+  return c.tasks.source === "recorded" && c.env.shape === "free" && c.agents.filter((a) => a.kind === "recorded").length >= 3;
 }
 
 /** An N-model curve's series as CSV rows: series, cost ($ per item), strong_share, accuracy, calls, param. */
