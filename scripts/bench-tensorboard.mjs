@@ -5,6 +5,7 @@
 //   node scripts/bench-tensorboard.mjs [--reps 9] [--config configs/doa-mvp.yaml] [--set key=value ...]
 // (run `npm run build` first). Each process is started by a small Python wrapper that reads the child's
 // peak RSS and CPU time from getrusage(RUSAGE_CHILDREN), as scripts/bench-startup-vs-doa.mjs does.
+import "./lib/help.mjs"; // --help prints the comment above; bad options print it too
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
