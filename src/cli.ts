@@ -63,6 +63,19 @@ function knobArg(a: { lambda?: number; budget?: number }): { name: "lambda" | "b
   return undefined;
 }
 
+/** Keeps a started sim-server (simulated or replaying) up until SIGINT/SIGTERM, then closes it and exits 0. */
+function serveUntilSignal(server: { close(): Promise<unknown>; stats: { requests: number } }): Promise<never> {
+  const stop = () => {
+    void server.close().then(() => {
+      console.log(`sim-server: stopped after ${server.stats.requests} requests`);
+      process.exit(0);
+    });
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  return new Promise<never>(() => undefined);
+}
+
 /** The --live endpoint of a recorded run (with --live-api-key-env), if given. */
 function liveArg(a: { live?: string; liveApiKeyEnv?: string }): { baseURL: string; apiKeyEnv?: string } | undefined {
   if (a.live === undefined) {
@@ -803,16 +816,7 @@ async function main(): Promise<void> {
           for (const w of server.warnings) console.log(`warning: ${w}`);
           console.log(`sim-server: replaying ${server.table.items.length} recorded items of ${files.length} file(s) on ${server.url} (OpenAI-compatible: ${server.url}/v1)`);
           console.log(`models: ${server.table.models.join(", ")}`);
-          const stop = () => {
-            void server.close().then(() => {
-              console.log(`sim-server: stopped after ${server.stats.requests} requests`);
-              process.exit(0);
-            });
-          };
-          process.once("SIGINT", stop);
-          process.once("SIGTERM", stop);
-          await new Promise(() => undefined);
-          return;
+          return await serveUntilSignal(server);
         }
         let config = {};
         if (a.config) {
@@ -824,15 +828,7 @@ async function main(): Promise<void> {
         const server = await (await import("./llm/sim-server.js")).startSimServer({ port: a.port, config });
         console.log(`sim-server: listening on ${server.url} (OpenAI-compatible: ${server.url}/v1, Anthropic: ${server.url})`);
         console.log(`models: ${Object.keys(server.config.models).join(", ")}; roles: ${Object.keys(server.config.roles).join(", ")}`);
-        const stop = () => {
-          void server.close().then(() => {
-            console.log(`sim-server: stopped after ${server.stats.requests} requests`);
-            process.exit(0);
-          });
-        };
-        process.once("SIGINT", stop);
-        process.once("SIGTERM", stop);
-        await new Promise(() => undefined);
+        await serveUntilSignal(server);
       },
     )
     .command(
