@@ -4,7 +4,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config/load.js";
 import { recordedAgents, recordedSplits } from "../src/config/recorded.js";
 import type { AgentOutput, SystemState, Turn } from "../src/core/types.js";
-import { buildActionMask, buildEncoder } from "../src/run/build.js";
+import { buildActionMask, buildEncoder, buildTaskSplits } from "../src/run/build.js";
+import { trainSubset } from "../src/tasks/recorded.js";
 import { train } from "../src/run/train.js";
 import { poolCurveRun } from "../src/analysis/pool-curve.js";
 import { curveCommand } from "../src/plots/curve.js";
@@ -73,8 +74,8 @@ it("arithmetic checks stay fast on a long chain of operations with no '=' (no ex
 describe("free orchestration over a recorded pool", () => {
   const dir = tmpDir("pool");
   const data = writeThreeModelFile(path.join(dir, "three.jsonl"), 160, 4);
-  const yaml = (extra: string[] = []) => {
-    const f = path.join(dir, `pool-${extra.length}.yaml`);
+  const yaml = (extra: string[] = [], tasksExtra = "") => {
+    const f = path.join(dir, `pool-${extra.length}${tasksExtra ? "-t" : ""}.yaml`);
     fs.writeFileSync(
       f,
       [
@@ -82,7 +83,7 @@ describe("free orchestration over a recorded pool", () => {
         "agents:",
         "  - {kind: recorded, model: '*', extract: {mode: regex, pattern: '####\\s*(\\d+)'}}",
         "  - terminator",
-        `tasks: {source: recorded, file: ${path.basename(data)}, split: {train: 0.5, val: 0.2, test: 0.3}, finalAnswer: consensus}`,
+        `tasks: {source: recorded, file: ${path.basename(data)}, split: {train: 0.5, val: 0.2, test: 0.3}, finalAnswer: consensus${tasksExtra}}`,
         "env: {maxSteps: 4, shape: free}",
         "encoder: {name: answers}",
         "knob: {name: lambda, min: 0.05, max: 5}",
@@ -145,6 +146,33 @@ describe("free orchestration over a recorded pool", () => {
       ["medium", 0, 0.004],
       ["large", 1, 0.02],
     ]);
+  });
+
+  it("tasks.trainItems: training draws from a seeded subset of the train split, in its type proportions; spend counts against the whole split", { timeout: 120_000 }, async () => {
+    const full = recordedSplits(loadConfig(yaml())).train;
+    const c = loadConfig(yaml([], ", trainItems: 0.25"));
+    const sub = buildTaskSplits(c).train;
+    expect(sub).toHaveLength(Math.round(0.25 * full.length));
+    const ids = new Set(full.map((t) => t.id));
+    for (const t of sub) expect(ids.has(t.id)).toBe(true);
+    // a count, the same prefix, and a larger subset contains a smaller one
+    expect(trainSubset(full, 10).map((t) => t.id)).toEqual(trainSubset(full, 20).slice(0, 10).map((t) => t.id));
+    expect(trainSubset(full, 10_000)).toHaveLength(full.length);
+    expect(trainSubset(full, null)).toHaveLength(full.length);
+    // in type proportions: a two-type table keeps both types
+    const typed = full.map((t, i) => ({ ...t, type: i % 4 === 0 ? "b" : "a" }));
+    const part = trainSubset(typed, 0.5);
+    expect(part.filter((t) => t.type === "b").length).toBe(Math.round(0.5 * typed.filter((t) => t.type === "b").length));
+    const summary = await train({ config: { ...c, train: { ...c.train, updates: 4 } }, runDir: path.join(dir, "subset") });
+    const sp = summary.trainingSpend!;
+    // the table is still the whole split's; training can only have called models on its quarter of it
+    expect(sp.tableCalls).toBe(3 * full.length);
+    expect(sp.calls).toBeLessThanOrEqual(3 * sub.length);
+    const called = new Set<string>();
+    for (const line of fs.readFileSync(path.join(dir, "subset", "training-calls.jsonl"), "utf8").trim().split("\n")) for (const [item] of (JSON.parse(line) as { calls: Array<[string, string]> }).calls) called.add(item);
+    const subIds = new Set(sub.map((t) => t.id));
+    for (const id of called) expect(subIds.has(id)).toBe(true);
+    expect(() => loadConfig(yaml([], ", trainItems: 0"))).toThrow(/tasks\.trainItems/);
   });
 
   it("trains, reports its training spend (resumed or not), and draws the N-model curve with every baseline", { timeout: 240_000 }, async () => {

@@ -157,6 +157,12 @@ const recordedTasks = z
       .describe(
         "The episode's answer: the last model's (last); the most frequent answer so far (majority, ties: the latest group); the largest agreeing group, ties to the most expensive model (consensus).",
       ),
+    trainItems: z
+      .number()
+      .positive()
+      .nullable()
+      .default(null)
+      .describe("Items of the training split that training draws from: a share (≤ 1) or a count (> 1); null = all. Training spend is still counted against the whole split's table."),
     costAxis: z
       .enum(["dollars", "strong-calls"])
       .default("dollars")

@@ -31,6 +31,7 @@ import { SimTaskSource } from "../tasks/sim.js";
 import { inlineTasks, ListTaskSource, type TaskSource } from "../tasks/source.js";
 import { generateArithmeticTasks } from "../tasks/arithmetic.js";
 import { loadJsonlTasks, splitTasks } from "../tasks/jsonl.js";
+import { trainSubset } from "../tasks/recorded.js";
 import type { SystemState, Task } from "../core/types.js";
 import { LlmClient, type LlmClientOptions } from "../llm/client.js";
 import { Embedder } from "../llm/embeddings.js";
@@ -136,7 +137,7 @@ export function buildTaskSplits(c: Config): { train: Task[]; eval: Task[] } {
     case "recorded": {
       // `eval` is the TEST split: every figure maestro reports on recorded data is on held-out test items
       const s = recordedSplits(c);
-      return { train: s.train, eval: s.test };
+      return { train: trainSubset(s.train, t.trainItems), eval: s.test };
     }
     case "sim":
       throw new Error("buildTaskSplits: simulated tasks are drawn per episode by type; there is no fixed task list");

@@ -452,3 +452,23 @@ export function splitRecorded(items: readonly RecordedItem[], f: SplitFractions,
   }
   return out;
 }
+
+/**
+ * The part of a training split that training draws from: a share (≤ 1) or a count (> 1) of its items,
+ * taken per task type from the front of the split's shuffled order (so it is a seeded random subset in the
+ * same type proportions, and a larger subset contains a smaller one).
+ */
+export function trainSubset(train: readonly RecordedItem[], size: number | null): RecordedItem[] {
+  if (size === null) return [...train];
+  const want = size <= 1 ? Math.round(size * train.length) : Math.min(train.length, Math.round(size));
+  if (want >= train.length) return [...train];
+  const groups = new Map<string, RecordedItem[]>();
+  for (const it of train) {
+    const g = groups.get(it.type);
+    if (g) g.push(it);
+    else groups.set(it.type, [it]);
+  }
+  const out: RecordedItem[] = [];
+  for (const g of groups.values()) out.push(...g.slice(0, Math.max(1, Math.round((want / train.length) * g.length))));
+  return out;
+}
