@@ -40,7 +40,7 @@ export class SimAgent implements Agent {
   readonly kind = "sim";
   readonly name: string;
   readonly cost: number;
-  /** Boost this agent receives from each helper (helper name → delta); filled by {@link linkSimAgents}. */
+  /** Boost this agent receives from each helper (helper name → delta); filled by `linkSimAgents`. */
   readonly boostFrom = new Map<string, number>();
 
   /** Output texts, built once (act runs on the rollout's hot path). */

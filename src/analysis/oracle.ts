@@ -122,7 +122,7 @@ export interface OracleState {
 
 export interface OracleResult {
   mode: "constrained" | "penalised";
-  /** The objective solved, in words ({@link objectiveText}). */
+  /** The objective solved, in words (`objectiveText`). */
   objective: string;
   /** Optimal value (see the module comment for what it measures). */
   value: number;

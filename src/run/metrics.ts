@@ -61,7 +61,7 @@ export function finalWindowSize(updates: number): number {
   return Math.max(1, Math.round(updates * finalWindowFraction));
 }
 
-/** Column means over the final window (see {@link finalWindowFraction}); undefined without rows. */
+/** Column means over the final window (see `finalWindowFraction`); undefined without rows. */
 export function finalWindow(rows: readonly MetricsRow[]): MetricsRow | undefined {
   if (rows.length === 0) return undefined;
   const w = rows.slice(-finalWindowSize(rows.length));

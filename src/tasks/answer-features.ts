@@ -155,7 +155,7 @@ export function arithmeticChecks(text: string): { checked: number; wrong: number
 }
 
 /**
- * The feature vector of one answer (width {@link ANSWER_FEATURES}, values roughly in [0, 1.5]).
+ * The feature vector of one answer (width `ANSWER_FEATURES`, values roughly in [0, 1.5]).
  * `answer` is the final answer extracted in the expected form (undefined when the text states none).
  */
 export function answerFeatures(text: string, answer: string | undefined): Float32Array {
