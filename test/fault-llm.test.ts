@@ -82,7 +82,7 @@ describe.each(["openai", "anthropic"] as const)("%s provider against a faulty se
   });
 });
 
-describe("an LLM response cache that cannot be written (issue 12 item 3)", () => {
+describe("an LLM response cache that cannot be written", () => {
   function cfg(cacheDir: string, runs: string) {
     return validateConfig(
       {
@@ -165,7 +165,7 @@ describe("an LLM response cache that cannot be written (issue 12 item 3)", () =>
   });
 });
 
-describe("a dead LLM endpoint stops the run (issue 11)", () => {
+describe("a dead LLM endpoint stops the run", () => {
   const llmRun = (runs: string, over: Record<string, unknown> = {}, updates = 3) =>
     validateConfig(
       {

@@ -23,7 +23,7 @@ const CASES: Array<{ heads: 1 | 2; problem: number; algos: string[]; familySeed?
   // two heads, family seed 3: T = 1, two solvers × two tiers, a Terminator. MACPO's sequential per-head
   // CPO steps stalled here at 0.56–0.59 of J_R* on every seed (each head priced the cost alone); the joint
   // step (algo.macpo.step, the default) reaches J_R*. Its budget is held to the acceptance's hard cap, 1.10·d:
-  // seed 0 spends 1.036·d (a 3.5% overspend of the kind the README lists among MACPO's remaining misses)
+  // seed 0 spends 1.036·d (a 3.5% overspend of the kind docs/benchmarks.md lists among MACPO's remaining misses)
   { heads: 2, problem: 18, algos: ["macpo"], familySeed: 3, costCap: 1.1 },
 ];
 

@@ -6,7 +6,7 @@ import { loadConfig } from "../src/config/load.js";
 import { solveOracle } from "../src/analysis/oracle.js";
 import { repoRoot } from "./helpers.js";
 
-// The README's figures must match the code (issue 11): every measured table names the script that
+// The README's figures must match the code: every measured table names the script that
 // regenerates it, the oracle figures quoted in the text are the oracle's, and each bench-optimality
 // table lists exactly the rows its command measures.
 

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import { parse as parseCsv } from "csv-parse/sync";
 import { createObjectCsvStringifier } from "csv-writer";
 
-/** The common columns of metrics.csv (DESIGN §6); trainer-specific ones follow, then `wall_s`. */
+/** The common columns of metrics.csv; trainer-specific ones follow, then `wall_s`. */
 export const commonColumns = [
   "update",
   "episodes",

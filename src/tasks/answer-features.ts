@@ -1,8 +1,8 @@
 /**
- * Cheap text features of a model's answer that predict whether it is wrong (issue 13): whether it states
+ * Cheap text features of a model's answer that predict whether it is wrong: whether it states
  * a final answer in the expected form, its length, what the final answer looks like, whether the
  * arithmetic it shows checks out, hedging words. Measured on RouteLLM's GSM8K answers of Mixtral
- * (notes in the README's "Real LLM outputs" section); none of them is specific to one dataset, the
+ * (notes in docs/routing.md, "How it works"); none of them is specific to one dataset, the
  * expected form of the final answer comes from the caller (the extracted `answer`).
  *
  * Plain functions of strings: computed once per recorded answer (the recorded table caches them) or once
