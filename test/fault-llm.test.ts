@@ -16,7 +16,7 @@ import type { ChatMessage, ModelSettings, ProviderName } from "../src/llm/types.
 import { testModel } from "./helpers.js";
 import { startFaultServer, type FaultServer } from "./fault-server.js";
 
-// Issue 12 items 1 and 2: LLM calls never hang a run. Each test bounds its own time (the vitest
+// LLM calls never hang a run. Each test bounds its own time (the vitest
 // timeout): on a build without the fix they hang for 300 s (body) or an hour (Retry-After).
 
 let server: FaultServer;

@@ -6,7 +6,7 @@ import { familyBounds, familyConfig, familyProblem, scoreOnFamily } from "../src
 import { exactEvaluateRun } from "../src/analysis/exact.js";
 import { train } from "../src/run/train.js";
 
-// Issue 14: a fixed subset of the random CMDP family (held-out family seed 1 and one family-seed-3 case, seed 0 of each run), every
+// The defaults on problems nobody tuned them for: a fixed subset of the random CMDP family (held-out family seed 1 and one family-seed-3 case, seed 0 of each run), every
 // trainer on its SCHEMA DEFAULTS (the problem's config has no algo block beyond the name, no policy
 // block), held at the benchmark's bounds: J_R ≥ 0.97·J_R* and J_C ≤ 1.03·d (constrained trainers),
 // value ≥ 0.97·value* (reinforce, ppo on the penalised form). A change to a trainer or a default that
