@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Do the trainers' schema defaults hold on problems nobody tuned them for? (issue 14)
+ * Do the trainers' schema defaults hold on problems nobody tuned them for?
  *
  * Draws problems of the seeded random CMDP family (src/analysis/cmdp-family.ts), trains every trainer
  * on each with its SCHEMA DEFAULTS ONLY — the config is the problem (agents, tasks, env, reward,

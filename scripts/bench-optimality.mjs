@@ -4,7 +4,7 @@
  * seeds, evaluates the final policy exactly (`eval --exact`) and compares with the LP oracle:
  * optimality ratio value/value*, cost ratio J_C/d, and episodes used. Prints a Markdown table with one
  * row per (config, trainer): by default every sim config × every constrained-capable trainer (24 rows);
- * the README's tables each name the --configs/--trainers/--set that produced them.
+ * the tables in docs/benchmarks.md each name the --configs/--trainers/--set that produced them.
  *
  *   npm run build && node scripts/bench-optimality.mjs [--seeds 5] [--configs a.yaml,b.yaml] [--trainers ppo-lagrangian,p3o,reinforce,cpo,macpo,mappo-lagrangian] [--set k=v ...] [--list]
  *
@@ -24,7 +24,7 @@ const { values } = parseArgs({
   options: {
     seeds: { type: "string", default: "5" },
     configs: { type: "string", default: "configs/sim-budget.yaml,configs/sim-bandit.yaml,configs/sim-tiers.yaml,configs/sim-tiers-specialists.yaml" },
-    // cpo: single-head trust region; macpo / mappo-lagrangian: one network per head (issue 4); on a
+    // cpo: single-head trust region; macpo / mappo-lagrangian: one network per head; on a
     // two-head config the single-head trainers learn one categorical over the joint actions
     trainers: { type: "string", default: "ppo-lagrangian,p3o,reinforce,cpo,macpo,mappo-lagrangian" },
     set: { type: "string", multiple: true, default: [] },
@@ -70,7 +70,7 @@ for (const file of values.configs.split(",")) {
       optimum: oracle.value.toFixed(4),
       ratio: fmt(ratio),
       costRatio: fmt(costRatio),
-      // the trainer's λ multiplies the cost in budget units (c/d), so it compares with λ*·d (issue 14)
+      // the trainer's λ multiplies the cost in budget units (c/d), so it compares with λ*·d
       lambda: lam.length ? `${fmt(lam)} (λ*·d ${(oracle.lambda * oracle.budget).toFixed(3)})` : "-",
       episodes,
     });

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Speed of a recorded-output experiment (issue 13), phase by phase, measured in one process:
+// Speed of a recorded-output experiment, phase by phase, measured in one process:
 //   1. load     — the config: the CSV parsed (csv-parse), the gold file joined, every recorded answer's
 //                 tokens counted (gpt-tokenizer) and text features computed, once per item;
 //   2. train    — the config's full training run (rollouts + PPO updates);

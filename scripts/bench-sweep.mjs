@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Sweep throughput: the same sweep of 8 short trials (DOA MVP, 50 updates × 10 episodes, one seed each)
 // run with 1 local worker and with 2 (or --workers N), each in a fresh folder; prints wall times and the
-// speed-up measured in this one run. Also `train --seeds 2` with 1 vs 2 child processes (issue 7).
+// speed-up measured in this one run. Also `train --seeds 2` with 1 vs 2 child processes.
 // Usage: node scripts/bench-sweep.mjs [--workers N]   (build first: npx tsc -p tsconfig.build.json)
 import "./lib/help.mjs"; // --help prints the comment above; bad options print it too
 import { spawnSync } from "node:child_process";

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's set-up as a new user meets it: `npm ci` in a clean copy of the repository (no
+# The set-up of docs/getting-started.md as a new user meets it: `npm ci` in a clean copy of the repository (no
 # node_modules, no dist) with pkg-config pointed at an empty folder, so that no native module can
 # build against system libraries (cairo, pango, ...), then `maestro train configs/doa-mvp.yaml` with
 # its plots. Fails if npm warns about install scripts that package.json's allowScripts does not

@@ -2,7 +2,7 @@
 // Trains configs/doa-mvp-published.yaml and configs/doa-mvp.yaml over seeds 0..N-1 and compares the
 // mean curves with the DOA Python reference (data/reference/doa-mvp-baseline-curves.csv, measured from
 // the DOA Python implementation, 20 seeds, both termination variants; or the file given with --ref).
-// Prints the README's table ("Does it match the DOA reference?") and the figures quoted under it.
+// Prints the table of docs/benchmarks.md ("Does it match the DOA reference?") and the figures quoted under it.
 //
 //   npm run build && node scripts/compare-doa-reference.mjs [--seeds 20] [--ref FILE] [--set k=v ...]
 import "./lib/help.mjs"; // --help prints the comment above; bad options print it too
@@ -105,7 +105,7 @@ for (const [file, variant, optimum, label] of variants) {
 fs.rmSync(tmp, { recursive: true, force: true });
 
 const [pub, int] = results;
-console.log(`\nREADME table (mean return across ${seeds} seeds; DOA: the reference's upstream_as_is and fixed_termination rows):\n`);
+console.log(`\nTable (mean return across ${seeds} seeds; DOA: the reference's upstream_as_is and fixed_termination rows):\n`);
 console.log("| update | published: maestro | published: DOA | intended: maestro | intended: DOA |");
 console.log("|---:|---:|---:|---:|---:|");
 for (const u of [1, 10, 20, 30, 50]) {

@@ -11,7 +11,7 @@
 //   - uniform random: each step picks an agent of the pool uniformly (until the Terminator or maxSteps).
 // All methods use the same episode indices, so identical requests get identical (cached) replies.
 // Prints accuracy and mean cost (USD under the config's prices) per method, a Markdown table (the
-// README's), the learned policy's held-out accuracy per seed and its agent calls per seed.
+// docs/benchmarks.md's), the learned policy's held-out accuracy per seed and its agent calls per seed.
 import "./lib/help.mjs"; // --help prints the comment above; bad options print it too
 import fs from "node:fs";
 import os from "node:os";

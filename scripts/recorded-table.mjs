@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The README's measured table for recorded outputs (issue 13): trains a recorded config for N seeds
+// The measured table for recorded outputs (docs/benchmarks.md, "Recorded outputs"): trains a recorded config for N seeds
 // (each seed has its own seeded train/val/test split), draws each seed's curve on its TEST split, and
 // prints learned vs every baseline as mean ± sd over the seeds: APGR, CPT(50%), CPT(80%), accuracy and
 // $ per 1,000 items at 20% and 50% strong-model calls, and the $ saved at always-strong's accuracy.
@@ -11,7 +11,7 @@
 //        [--sweep configs/sweeps/gsm8k-lambda.yaml] [--out runs/recorded-table] [--set key=value ...]
 //
 // Existing completed runs in --out are reused (delete the folder to retrain). Writes <out>/<name>-table.md,
-// <name>-table.json and <name>-seed0-curve.png (the README's figure).
+// <name>-table.json and <name>-seed0-curve.png (the figure in docs/routing.md).
 import "./lib/help.mjs"; // --help prints the comment above; bad options print it too
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";

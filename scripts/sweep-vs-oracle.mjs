@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // A sweep over a simulated config next to the exact optimum of every trial: runs (or resumes) the sweep
 // like `maestro sweep`, then solves the LP oracle (`maestro oracle`) of each trial's resolved config and
-// prints one Markdown row per trial — the README's budget-sweep table.
+// prints one Markdown row per trial — the budget-sweep table of docs/benchmarks.md.
 //
 //   npm run build && node scripts/sweep-vs-oracle.mjs [configs/sweeps/sim-budget.yaml] [--runs-dir runs] [--workers 2]
 //

@@ -8,7 +8,7 @@ import { removeTmpDirs, repoRoot, runCli, tmpDir } from "./helpers.js";
 
 afterAll(removeTmpDirs);
 
-// Issue 14: a budgeted run says where it stands — in every progress line, in summary.json, in the
+// A budgeted run says where it stands — in every progress line, in summary.json, in the
 // final line — and a budget-blind trainer on a budgeted config says the budget is not enforced.
 describe("budget status (unit)", () => {
   it("picks the multiplier columns λ, κ, ν (per head) of a row", () => {

@@ -3,7 +3,7 @@ import { describeProblem, familyConfig, familyProblem, familyRawConfig, generate
 import { solveOracle } from "../src/analysis/oracle.js";
 import { headsOf } from "../src/config/heads.js";
 
-// The seeded random CMDP family of issue 14: deterministic, valid configs, references from the LP
+// The seeded random CMDP family: deterministic, valid configs, references from the LP
 // oracle that mean what they say.
 describe("the random CMDP family", () => {
   it("is deterministic, and problem i does not depend on which others are drawn", async () => {

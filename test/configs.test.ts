@@ -24,7 +24,7 @@ describe("configs/", () => {
       const s = await train({ config, runDir });
       expect(s.status).toBe("completed");
       expect(s.updates).toBe(2);
-      // configs whose llm section only prices recorded answers (issue 13) make no LLM calls
+      // configs whose llm section only prices recorded answers make no LLM calls
       if (server && config.agents.some((a) => a.kind === "llm")) expect(s.llm?.errors).toBe(0);
     } finally {
       await server?.close();

@@ -49,7 +49,7 @@ beforeAll(async () => {
   await selectBackend("auto");
 });
 
-const d = 2.5; // budget of sim-budget.yaml: the cost enters in budget units, A_C/d (issue 14)
+const d = 2.5; // budget of sim-budget.yaml: the cost enters in budget units, A_C/d
 
 describe("PPO-Lagrangian loss", () => {
   it.each([0, 0.5, 3])("is −L^CLIP of (A_R − λ·A_C/d)/(1 + λ) at λ = %s", (lam) => {

@@ -16,7 +16,7 @@ import type { ChatMessage, ModelSettings, ProviderName } from "../src/llm/types.
 import { testModel } from "./helpers.js";
 import { startFaultServer, type FaultServer } from "./fault-server.js";
 
-// Issue 12 items 1 and 2: LLM calls never hang a run. Each test bounds its own time (the vitest
+// LLM calls never hang a run. Each test bounds its own time (the vitest
 // timeout): on a build without the fix they hang for 300 s (body) or an hour (Retry-After).
 
 let server: FaultServer;
@@ -82,7 +82,7 @@ describe.each(["openai", "anthropic"] as const)("%s provider against a faulty se
   });
 });
 
-describe("an LLM response cache that cannot be written (issue 12 item 3)", () => {
+describe("an LLM response cache that cannot be written", () => {
   function cfg(cacheDir: string, runs: string) {
     return validateConfig(
       {
@@ -165,7 +165,7 @@ describe("an LLM response cache that cannot be written (issue 12 item 3)", () =>
   });
 });
 
-describe("a dead LLM endpoint stops the run (issue 11)", () => {
+describe("a dead LLM endpoint stops the run", () => {
   const llmRun = (runs: string, over: Record<string, unknown> = {}, updates = 3) =>
     validateConfig(
       {

@@ -2,7 +2,7 @@ import http from "node:http";
 import type net from "node:net";
 
 /**
- * A fault-injecting LLM server on 127.0.0.1 for tests (issue 12). It answers both the OpenAI chat
+ * A fault-injecting LLM server on 127.0.0.1 for tests. It answers both the OpenAI chat
  * completions path and the Anthropic messages path with the fault chosen by `mode`:
  * - `stall-body`: 200, headers with a Content-Length, half the body, then silence (socket kept open);
  * - `retry-after`: 429 with `Retry-After: <retryAfter>` seconds and a JSON error body;

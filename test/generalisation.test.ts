@@ -6,7 +6,7 @@ import { familyBounds, familyConfig, familyProblem, scoreOnFamily } from "../src
 import { exactEvaluateRun } from "../src/analysis/exact.js";
 import { train } from "../src/run/train.js";
 
-// Issue 14: a fixed subset of the random CMDP family (held-out family seed 1 and one family-seed-3 case, seed 0 of each run), every
+// The defaults on problems nobody tuned them for: a fixed subset of the random CMDP family (held-out family seed 1 and one family-seed-3 case, seed 0 of each run), every
 // trainer on its SCHEMA DEFAULTS (the problem's config has no algo block beyond the name, no policy
 // block), held at the benchmark's bounds: J_R ≥ 0.97·J_R* and J_C ≤ 1.03·d (constrained trainers),
 // value ≥ 0.97·value* (reinforce, ppo on the penalised form). A change to a trainer or a default that
@@ -23,7 +23,7 @@ const CASES: Array<{ heads: 1 | 2; problem: number; algos: string[]; familySeed?
   // two heads, family seed 3: T = 1, two solvers × two tiers, a Terminator. MACPO's sequential per-head
   // CPO steps stalled here at 0.56–0.59 of J_R* on every seed (each head priced the cost alone); the joint
   // step (algo.macpo.step, the default) reaches J_R*. Its budget is held to the acceptance's hard cap, 1.10·d:
-  // seed 0 spends 1.036·d (a 3.5% overspend of the kind the README lists among MACPO's remaining misses)
+  // seed 0 spends 1.036·d (a 3.5% overspend of the kind docs/benchmarks.md lists among MACPO's remaining misses)
   { heads: 2, problem: 18, algos: ["macpo"], familySeed: 3, costCap: 1.1 },
 ];
 

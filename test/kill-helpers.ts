@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import { cliPath, repoRoot } from "./helpers.js";
 
-/** Helpers to start maestro processes, wait for a point in their work and kill them (issue 12 tests). */
+/** Helpers to start maestro processes, wait for a point in their work and kill them (the reliability tests). */
 
 export async function waitUntil(cond: () => boolean, ms: number, what: string): Promise<void> {
   const t0 = Date.now();

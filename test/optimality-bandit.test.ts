@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { trainAndScore } from "./optimality-helpers.js";
 
-// Acceptance of issue 3 on configs/sim-bandit.yaml (the closed-form bandit: J_R* = 0.7, λ* = 0.4).
+// The trainers on configs/sim-bandit.yaml (the closed-form bandit: J_R* = 0.7, λ* = 0.4).
 describe("sim-bandit.yaml: trainers vs the LP optimum", () => {
   it("ppo-lagrangian reaches J_R ≥ 0.95·J_R*, J_C ≤ 1.05·d, and its final λ is within 25% of λ*·d", async () => {
     const { oracle, exact, summary } = await trainAndScore("configs/sim-bandit.yaml", ["algo.name=ppo-lagrangian"]);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { trainAndScore } from "./optimality-helpers.js";
 
-// Acceptance of issue 3 on configs/sim-budget.yaml (two task types, cheap/strong solver, planner,
+// The constrained trainers on configs/sim-budget.yaml (two task types, cheap/strong solver, planner,
 // Terminator, maxSteps 3, binding budget). Every run uses the config's documented defaults and seed.
 describe("sim-budget.yaml: trainers vs the LP optimum", () => {
   it.each(["ppo-lagrangian", "p3o"])("%s reaches J_R ≥ 0.95·J_R* with J_C ≤ 1.05·d", async (algo) => {

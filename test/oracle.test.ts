@@ -41,7 +41,7 @@ function tabular(c: Config, r: OracleResult): PolicyProbs {
   };
 }
 
-describe("oracle: the constrained bandit of issue 3", () => {
+describe("oracle: the closed-form constrained bandit", () => {
   // maxSteps 1; A: p = 0.9, cost 1; B: p = 0.5, cost 0; budget 0.5; successBonus 1, failurePenalty 0.
   // max 0.9x + 0.5(1 − x) s.t. x ≤ 0.5  ⇒  x = 0.5, J_R* = 0.7, J_C* = 0.5, λ* = 0.9 − 0.5 = 0.4.
   it("J_R* = 0.7, J_C* = 0.5, λ* = 0.4, policy A/B = 0.5/0.5", async () => {

@@ -6,7 +6,7 @@ import { CategoricalPolicy } from "../src/policy/policy.js";
 import { selectBackend, tf } from "../src/policy/backend.js";
 
 /**
- * The averaged final policy (issue 14) is the state-wise mean of the window's action distributions,
+ * The averaged final policy is the state-wise mean of the window's action distributions,
  * fitted into the network — not the network with the mean weights, which on a tanh MLP is another
  * policy altogether.
  */

@@ -462,7 +462,7 @@ describe("pool curve PNG", () => {
 const noData = fs.existsSync(zeroevalGsm) ? "" : `${zeroevalGsm} is absent: the real-data check is skipped`;
 if (noData) console.warn(noData);
 
-describe.skipIf(!!noData)(`the README's 8-model GSM8K pool (ZeroEval outputs)${noData ? ` (${noData})` : ""}`, () => {
+describe.skipIf(!!noData)(`the 8-model GSM8K pool of data/zeroeval/README.md (ZeroEval outputs)${noData ? ` (${noData})` : ""}`, () => {
   it("reproduces the reference table: single models, cascades, majority vote and the oracle", () => {
     const all = loadPool8();
     expect(all.prompt).toHaveLength(1319);
@@ -478,14 +478,14 @@ describe.skipIf(!!noData)(`the README's 8-model GSM8K pool (ZeroEval outputs)${n
       "claude-3-5-sonnet-20241022",
     ]);
     const bs = poolBaselines(same(all), { axis: "dollars" });
-    // README: accuracy, $ per 1,000 items
+    // data/zeroeval/README.md: accuracy, $ per 1,000 items
     const ref: Array<[string, number, number]> = [
       ["single:claude-3-5-sonnet-20241022", 0.9666, 2.117],
       ["single:gpt-4o-2024-08-06", 0.9621, 1.794],
       ["single:gpt-4o-mini-2024-07-18", 0.9424, 0.111],
       ["cascade-k2", 0.956, 0.127],
       ["cascade-k3", 0.9606, 0.266],
-      // the README's vote breaks its 10 tied items to the cheapest model's group (1276 right); ties to the
+      // the data README's vote breaks its 10 tied items to the cheapest model's group (1276 right); ties to the
       // most expensive model's group get one more right (1277): both within 0.001
       ["majority-all", 0.9674, 4.785],
       ["oracle", 0.9871, 0.056],

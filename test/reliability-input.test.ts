@@ -5,7 +5,7 @@ import { loadJsonlTasks } from "../src/tasks/jsonl.js";
 import { readYamlFile } from "../src/agents/loader.js";
 import { expectInputError, removeTmpDirs, runCli, tmpDir } from "./helpers.js";
 
-// Issue 12 item 11: datasets with invalid UTF-8 are refused with file:line:column; a BOM is dropped.
+// Datasets with invalid UTF-8 are refused with file:line:column; a BOM is dropped.
 afterAll(removeTmpDirs);
 
 const line = (id: string, prompt: string) => Buffer.from(JSON.stringify({ id, prompt, answer: "1" }) + "\n", "utf8");

@@ -8,7 +8,7 @@ import { removeTmpDirs, tmpDir, writeSweep } from "./helpers.js";
 import { killAndWait, startCli, waitUntil, type Proc } from "./kill-helpers.js";
 import { noRedisReason, redisServerBin, startRedis, type RedisInstance } from "./redis-helpers.js";
 
-// Issue 12 items 7-10 and issue 11's version check: distributed sweeps survive Redis and worker
+// Distributed sweeps survive Redis and worker
 // faults. Every test starts its own redis-server on a loopback port and bounds its own time.
 
 const procs: Proc[] = [];
@@ -126,7 +126,7 @@ describe.skipIf(!redisServerBin)(`queued sweeps under faults${noRedisReason ? ` 
     expect(await killAndWait(never, "SIGINT", 20_000)).not.toBe(137);
   });
 
-  it("a worker refuses a trial from a sweep made with another maestro version, without failing it (issue 11)", { timeout: 60_000 }, async () => {
+  it("a worker refuses a trial from a sweep made with another maestro version, without failing it", { timeout: 60_000 }, async () => {
     const dir = tmpDir("qver");
     const r = await redis(dir);
     const q = new Queue("maestro-sweeps", { connection: redisConnection(r.url) });

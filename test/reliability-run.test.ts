@@ -11,7 +11,7 @@ import { tf } from "../src/policy/backend.js";
 import { metricsWithoutTiming, removeTmpDirs, repoRoot, runCli, tmpDir, writeSweep } from "./helpers.js";
 import { killAndWait, metricsRows, runCliAsync, startCli, waitUntil } from "./kill-helpers.js";
 
-// Issue 12 items 4, 5, 6, 12 and issue 11's Ctrl-C: run folders are never corrupted. Every test
+// Run folders are never corrupted. Every test
 // bounds its own time (vitest timeout; spawned processes are killed past their bound).
 
 const mvp = path.join(repoRoot, "configs", "doa-mvp.yaml");
@@ -203,7 +203,7 @@ describe("checked writes on a full disk (items 6, 12)", () => {
   });
 });
 
-describe("Ctrl-C during train (issue 11)", () => {
+describe("Ctrl-C during train", () => {
   it("SIGINT saves a checkpoint and summary.json (interrupted), exits 130, and --resume continues exactly", { timeout: 180_000 }, async () => {
     const dir = tmpDir("sigint");
     const sets = ["--set", "train.updates=600", "--set", "train.checkpointEvery=1000"];

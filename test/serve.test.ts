@@ -15,7 +15,7 @@ import { checkKnob, requestedKnob, secretValues, serveRun, type MaestroInfo } fr
 import { simLlmRawConfig } from "./helpers.js";
 
 /**
- * `maestro serve` (issue 15): the official openai client against the real CLI process and in-process
+ * `maestro serve`: the official openai client against the real CLI process and in-process
  * servers, all on 127.0.0.1, over the simulated LLM server started here.
  */
 

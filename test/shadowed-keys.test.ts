@@ -16,7 +16,7 @@ function effectiveLr(c: ReturnType<typeof loadConfig>): number {
 }
 
 describe("no silent no-ops: a value a more specific field overrides is refused", () => {
-  it("the README's --set algo.lr=3e-4 on configs/doa-mvp.yaml changes the rate REINFORCE uses", () => {
+  it("the quick start's --set algo.lr=3e-4 on configs/doa-mvp.yaml changes the rate REINFORCE uses", () => {
     expect(effectiveLr(loadConfig(mvp))).toBe(0.001);
     const c = loadConfig(mvp, { sets: ["algo.lr=3e-4"] });
     expect(effectiveLr(c)).toBe(3e-4);

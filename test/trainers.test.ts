@@ -75,7 +75,7 @@ describe("CLI: oracle and exact evaluation", () => {
     expect(j.value).toBe(j.taskReturn); // constrained problem: value = J_R
     expect(j.success as number).toBeGreaterThan(0);
     // return = E[Σ reward the trainer optimised]: a constrained trainer's is the task reward (reward.costPenalty
-    // is not part of it, issue 14), so it equals the task return
+    // is not part of it), so it equals the task return
     expect(j.return as number).toBeCloseTo(j.taskReturn as number, 9);
     const bad = spawnSync(process.execPath, [cli, "oracle", "configs/doa-mvp.yaml"], { cwd: root, encoding: "utf8" });
     expect(bad.status).toBe(2);

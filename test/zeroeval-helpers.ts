@@ -6,7 +6,7 @@ import { repoRoot } from "./helpers.js";
 /** The shared ZeroEval GSM8K outputs (see its README): absent on machines without the shared data. */
 export const zeroevalGsm = path.join(repoRoot, "..", "shared", "data", "zeroeval", "gsm");
 
-/** The README's 8-model pool and its list prices ($ per million tokens, input / output). */
+/** The data README's 8-model pool and its list prices ($ per million tokens, input / output). */
 export const POOL8: Record<string, [number, number]> = {
   "gemini-1.5-flash": [0.075, 0.3],
   "deepseek-v2.5-0908": [0.14, 0.28],
@@ -87,9 +87,9 @@ interface ZeroEvalRow {
 }
 
 /**
- * The README's 8-model pool on all 1,319 GSM8K items as one PoolItems table: graded as ZeroEval grades,
+ * The data README's 8-model pool on all 1,319 GSM8K items as one PoolItems table: graded as ZeroEval grades,
  * answer key = the first number, $ = (prompt + question characters / 4) × input price + (reply characters
- * / 4) × output price (the README's reference figures count tokens this way).
+ * / 4) × output price (the data README's reference figures count tokens this way).
  */
 export function loadPool8(): PoolItems {
   const models = Object.keys(POOL8);

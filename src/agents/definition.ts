@@ -2,7 +2,7 @@ import { z } from "zod";
 
 /**
  * Schemas of agent definitions (`agents/*.yaml`, or inline in a config's `agents` list).
- * One variant per `kind`; every field is documented so errors and the README can name it.
+ * One variant per `kind`; every field is documented so errors and the docs can name it.
  */
 
 const name = z
@@ -93,7 +93,7 @@ export const simAgentSchema = z
     name,
     kind: z
       .literal("sim")
-      .describe("Simulated agent with Markov semantics (issue 3): a solver (`solve`), a helper (`boost`) or both."),
+      .describe("Simulated agent with Markov semantics: a solver (`solve`), a helper (`boost`) or both."),
     cost: z.number().nonnegative().describe("Fixed cost of one call."),
     solve: z
       .record(z.string().min(1), z.number().min(0).max(1))
@@ -115,7 +115,7 @@ export const simAgentSchema = z
       )
       .optional()
       .describe(
-        "Per-tier behaviour (issue 4), used when the config has a `tier` head (policy.heads): a call made at tier t costs cost × tiers[t].costMultiplier and succeeds with probability clamp(solve + boosts + tiers[t].successDelta, 0, 1). Tiers not listed behave as declared (×1, +0).",
+        "Per-tier behaviour, used when the config has a `tier` head (policy.heads): a call made at tier t costs cost × tiers[t].costMultiplier and succeeds with probability clamp(solve + boosts + tiers[t].successDelta, 0, 1). Tiers not listed behave as declared (×1, +0).",
       ),
     description,
   })
@@ -132,7 +132,7 @@ export const recordedAgentSchema = z
     ),
     kind: z
       .literal("recorded")
-      .describe("Recorded answers of a real model (issue 13; needs tasks.source: recorded): returns the model's recorded answer to the task, its recorded correctness and the call's cost."),
+      .describe("Recorded answers of a real model (needs tasks.source: recorded): returns the model's recorded answer to the task, its recorded correctness and the call's cost."),
     model: z
       .string()
       .min(1)

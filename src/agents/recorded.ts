@@ -24,7 +24,7 @@ export interface RecordedAgentOptions extends Omit<RecordedPool, "models"> {
   fixedCost?: number;
 }
 
-/** How a recorded call's cost is formed (documented in the README). */
+/** How a recorded call's cost is formed (documented in docs/routing.md). */
 type CostRule = { kind: "recorded"; cost: number } | { kind: "price"; usage: Usage } | { kind: "fixed"; cost: number };
 
 interface Prepared {
@@ -33,7 +33,7 @@ interface Prepared {
 }
 
 /**
- * An agent that returns a real model's recorded answer (`kind: recorded`, issue 13). Everything about an
+ * An agent that returns a real model's recorded answer (`kind: recorded`). Everything about an
  * item — the answer text or a marker, the extracted final answer, its correctness under the judge rule,
  * token usage, the answer's text features — is computed once, when the agent is built; a call is a map
  * lookup. Cost: the recorded cost, else llm.models prices × tokens (recorded counts, else counted with

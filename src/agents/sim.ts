@@ -2,7 +2,7 @@ import type { AgentOutput, SystemState } from "../core/types.js";
 import type { Agent, AgentContext } from "./agent.js";
 
 /**
- * Simulated agents with the Markov semantics of issue 3, so the optimum of a simulated config can be
+ * Simulated agents with Markov semantics (a call's outcome depends only on the task type, the step and the helpers called), so the optimum of a simulated config can be
  * computed exactly (src/analysis/oracle.ts):
  *
  * - a *solver* has `solve: {taskType: p}`; a call succeeds with probability
@@ -24,7 +24,7 @@ export interface SimAgentSpec {
   /** Boost per solver name; absent for a pure solver. */
   boost?: Readonly<Record<string, number>>;
   /**
-   * Per-tier cost multiplier and success delta (issue 4): a call made at tier t (`ctx.options.tier`)
+   * Per-tier cost multiplier and success delta: a call made at tier t (`ctx.options.tier`)
    * costs cost × costMultiplier and succeeds with clamp(solve + boosts + successDelta, 0, 1).
    */
   tiers?: Readonly<Record<string, { costMultiplier: number; successDelta: number }>>;
@@ -40,7 +40,7 @@ export class SimAgent implements Agent {
   readonly kind = "sim";
   readonly name: string;
   readonly cost: number;
-  /** Boost this agent receives from each helper (helper name → delta); filled by {@link linkSimAgents}. */
+  /** Boost this agent receives from each helper (helper name → delta); filled by `linkSimAgents`. */
   readonly boostFrom = new Map<string, number>();
 
   /** Output texts, built once (act runs on the rollout's hot path). */

@@ -1,9 +1,9 @@
 /**
- * A seeded random family of simulated orchestration CMDPs (issue 14): problems nobody tuned a trainer
+ * A seeded random family of simulated orchestration CMDPs: problems nobody tuned a trainer
  * for, each solved exactly by the LP oracle, so that "the defaults generalise" can be measured rather
- * than asserted (DESIGN §2, "Defaults are a feature").
+ * than asserted.
  *
- * A problem uses the simulated-agent semantics of issue 3 (src/agents/sim.ts) and is drawn from its
+ * A problem uses the simulated-agent semantics of src/agents/sim.ts and is drawn from its
  * own stream `${familySeed}:${index}`, so problem i is the same whatever the family size:
  *   - horizon maxSteps T ∈ {1, 2, 3, 4};
  *   - 1–3 task types with random weights;
@@ -20,7 +20,7 @@
  *   - the fixed λ of the problem's penalised form (what reinforce / ppo optimise): λ*·U(0.5, 1.5)
  *     when the budget binds, else a comparable reward-per-cost scale.
  * The two-head variant (`heads: 2`) adds a model tier to every call (policy.heads agent × tier):
- * each solver's large tier costs 2–5× and adds 0.1–0.4 to its success probability (issue 4); it is
+ * each solver's large tier costs 2–5× and adds 0.1–0.4 to its success probability; it is
  * the problem family of macpo and mappo-lagrangian.
  *
  * Rewards: successBonus 1, failurePenalty 0, γ = 1 — the undiscounted finite-horizon objective the
@@ -214,7 +214,7 @@ export async function familyProblem(index: number, opts: FamilyOptions): Promise
   throw new Error(`cmdp family: problem ${index} of seed ${String(opts.seed)}: no usable draft in 50 attempts`);
 }
 
-/** The bounds a run must meet (issue 14's acceptance): J_R ≥ 0.97·J_R* and J_C ≤ 1.03·d (constrained), value ≥ 0.97·value* (penalised). */
+/** The bounds a run must meet (the bar docs/benchmarks.md measures the defaults against): J_R ≥ 0.97·J_R* and J_C ≤ 1.03·d (constrained), value ≥ 0.97·value* (penalised). */
 export const familyBounds = { ratio: 0.97, cost: 1.03 } as const;
 
 /** How a trained policy's exact evaluation compares with the problem's optimum (the benchmark's and the tests' one rule). */

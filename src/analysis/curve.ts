@@ -1,5 +1,5 @@
 /**
- * Cost–quality curves of a trained orchestrator on recorded outputs (issue 13), judged as LLM-routing
+ * Cost–quality curves of a trained orchestrator on recorded outputs, judged as LLM-routing
  * users expect (RouteLLM's APGR and CPT, src/analysis/metrics-routing.ts) and side by side with the
  * baselines: always-weak, always-strong, random mix (mean of 10 seeds), the per-item oracle and the best
  * of simple hand-written rules (chosen on the validation split). Every figure is on the test split unless
@@ -56,7 +56,7 @@ export interface CurveResult extends CurveMetrics {
   knob?: { name: "lambda" | "budget"; min: number; max: number; costUnit: number };
   /** The learned policy's curve (knob sweep, greedy), anchors included. */
   points: CurvePoint[];
-  /** Accuracy and $ at fixed shares of strong calls (the README table's operating points). */
+  /** Accuracy and $ at fixed shares of strong calls (the operating points of the GSM8K cascade table in docs/benchmarks.md). */
   operating: OperatingPoint[];
   /** Smallest margin of the learned curve over the random-mix curve (≥ 0: at or above it everywhere). */
   vsRandom: { margin: number; x: number };

@@ -1,5 +1,5 @@
 /**
- * Exact evaluation of a stochastic policy on a simulated config (issue 3): no sampling, the expected
+ * Exact evaluation of a stochastic policy on a simulated config: no sampling, the expected
  * return, success probability and cost are sums over every reachable branch.
  *
  * Enumeration: a frontier of partial episodes per step, starting from one per task type (weight =

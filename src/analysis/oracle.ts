@@ -3,11 +3,11 @@
  * evaluation, structure metrics, statistics. Reads run folders, never writes them.
  */
 /**
- * The exact optimality oracle of a simulated config (issue 3): the finite-horizon occupancy-measure
+ * The exact optimality oracle of a simulated config: the finite-horizon occupancy-measure
  * linear program of its CMDP, solved with HiGHS (the `highs` package, WASM).
  *
  * Markov state s = (task type τ, step t, set H of helpers already called); actions = the agents, or
- * with a factored action space (policy.heads, issue 4) the joint actions (agent, tier, …): a call at
+ * with a factored action space (policy.heads) the joint actions (agent, tier, …): a call at
  * tier t costs c(a)·costMultiplier_t and succeeds with clamp(p + successDelta_t, 0, 1); the optimum over
  * joint actions is what a joint policy can reach (a product-of-heads policy may fall short of it).
  * Variables q_t(s, a) ≥ 0 = probability that the episode is in s at step t and calls agent a.
@@ -54,7 +54,7 @@ export interface SimProblem {
   /** Budget row d (constrained problem only). */
   budget?: number;
   mode: "constrained" | "penalised";
-  /** Heads of the factored action space (issue 4); LP actions are their joint actions. */
+  /** Heads of the factored action space; LP actions are their joint actions. */
   heads: HeadSpec[];
 }
 
@@ -87,7 +87,7 @@ export function simProblem(c: Config, where = "config"): SimProblem {
 }
 
 /**
- * The objective a config poses, in words (issue 14: `oracle` and `eval --exact` say which one they
+ * The objective a config poses, in words (`oracle` and `eval --exact` say which one they
  * solved): the constrained one for a constrained trainer with a budget, else the penalised one.
  */
 export function objectiveText(c: Config): string {
@@ -122,7 +122,7 @@ export interface OracleState {
 
 export interface OracleResult {
   mode: "constrained" | "penalised";
-  /** The objective solved, in words ({@link objectiveText}). */
+  /** The objective solved, in words (`objectiveText`). */
   objective: string;
   /** Optimal value (see the module comment for what it measures). */
   value: number;
@@ -191,7 +191,7 @@ export async function solveOracle(c: Config, where = "config"): Promise<OracleRe
   for (let s = 0; s < states.length; s++) {
     const st = states[s]!;
     const last = st.step + 1 >= T;
-    // joint actions (issue 4): agent = a mod #agents, the other heads (tier) reach the agent as options
+    // joint actions: agent = a mod #agents, the other heads (tier) reach the agent as options
     const nJoint = jointSize(pb.heads);
     const nAgents = pb.agents.length;
     for (let a = 0; a < nJoint; a++) {

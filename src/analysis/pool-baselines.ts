@@ -26,9 +26,9 @@ export interface PoolItems {
   cost: number[][];
   /** [item][model]: normalised answer key; equal keys agree; null = no answer (agrees with nothing). */
   answer: (string | null)[][];
-  /** [item]: the question. */
+  /** Per item: the question. */
   prompt: string[];
-  /** [item]: the task type. */
+  /** Per item: the task type. */
   type: string[];
 }
 

@@ -1,5 +1,5 @@
 /**
- * The factored action space of a config (issue 4): `policy.heads` validated against the pool, and
+ * The factored action space of a config: `policy.heads` validated against the pool, and
  * turned into the runtime {@link HeadSpec}s of src/env/heads.ts.
  */
 import { InputError } from "../core/errors.js";

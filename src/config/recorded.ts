@@ -1,5 +1,5 @@
 /**
- * Recorded-output configs (issue 13): the data files behind `tasks.file` (paths, globs or lists,
+ * Recorded-output configs: the data files behind `tasks.file` (paths, globs or lists,
  * resolved to absolute files so a run's config.yaml finds them again), the table, the pool options the
  * recorded agents share, `model: "*"` expanded into one agent per model, the split and the cost unit.
  */

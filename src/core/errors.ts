@@ -3,7 +3,7 @@ import { knownFields, nearest } from "./suggest.js";
 
 /**
  * An error in user input (config, dataset, agent definition, sweep file): names the file, the path
- * inside it and what was expected (DESIGN §5). The CLI prints `message` alone, without a stack.
+ * inside it and what was expected. The CLI prints `message` alone, without a stack.
  */
 export class InputError extends Error {
   constructor(
@@ -95,7 +95,7 @@ export function isOsError(e: unknown): e is NodeJS.ErrnoException {
 
 /**
  * An operating-system error wrapped with what maestro was doing, the path, and which option or config
- * field named that path (issue 12 item 12): `cannot write checkpoint runs/x/checkpoints/update-000003
+ * field named that path: `cannot write checkpoint runs/x/checkpoints/update-000003
  * (--run-dir): no space left on the device (ENOSPC)`.
  */
 export class OsError extends Error {

@@ -4,7 +4,7 @@ import seedrandom from "seedrandom";
 export type RngState = seedrandom.State.Alea;
 
 /**
- * The seeded random stream every random choice in maestro comes from (DESIGN §5).
+ * The seeded random stream every random choice in maestro comes from.
  * Backed by seedrandom's Alea generator, whose state can be saved in a checkpoint and restored.
  */
 export class Rng {

@@ -1,7 +1,7 @@
 import { InputError } from "./errors.js";
 
 /**
- * Decodes a user file's bytes as UTF-8 (issue 12 item 11). A leading UTF-8 byte-order mark is
+ * Decodes a user file's bytes as UTF-8. A leading UTF-8 byte-order mark is
  * dropped (it is invisible and would otherwise end up in the first field); invalid UTF-8 is refused
  * with the file, line and column of the first bad byte, instead of being turned into U+FFFD silently.
  */

@@ -1,5 +1,5 @@
 /**
- * The formal model of DESIGN §1: a task, the agents' outputs, and the state the policy sees.
+ * The formal model (docs/architecture.md, "The formal model"): a task, the agents' outputs, and the state the policy sees.
  * Plain data only: no tfjs, fs or network here.
  */
 
@@ -46,7 +46,7 @@ export interface Turn {
   output: AgentOutput;
 }
 
-/** What the policy observes (DESIGN §1). */
+/** What the policy observes. */
 export interface SystemState {
   task: Task;
   history: Turn[];
@@ -58,7 +58,7 @@ export interface SystemState {
   /** Episode cost budget, if the run has one. */
   budget?: number;
   /**
-   * The episode's cost knob (issue 13: λ or a budget, in the run's cost units) when the policy is
+   * The episode's cost knob (λ or a budget, in the run's cost units) when the policy is
    * budget-conditioned; encoders feed it to the policy.
    */
   knob?: number;

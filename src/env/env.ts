@@ -3,7 +3,7 @@ import type { Rng } from "../core/rng.js";
 import type { AgentOutput, StepResult, SystemState, Task } from "../core/types.js";
 import type { AsyncEvaluator } from "../tasks/evaluators.js";
 
-/** The reward and termination rules of an orchestration CMDP (DESIGN §1). */
+/** The reward and termination rules of an orchestration CMDP. */
 export interface EnvSpec {
   maxSteps: number;
   /**

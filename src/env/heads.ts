@@ -1,5 +1,5 @@
 /**
- * Factored action spaces (issue 4). An orchestration decision may have several heads, e.g. *which
+ * Factored action spaces. An orchestration decision may have several heads, e.g. *which
  * agent acts* × *which model tier backs it*. Head 0 is always the agent head (its choices are the
  * pool, in action order); every other head has named choices that reach the chosen agent through
  * `AgentContext.options` ({headName: choice}).

@@ -28,7 +28,7 @@ export interface Encoder {
 }
 
 /**
- * The cost knob of a budget-conditioned run (issue 13): each episode's knob value (seen by the encoder)
+ * The cost knob of a budget-conditioned run: each episode's knob value (seen by the encoder)
  * and the cost penalty λ it implies for that episode's reward.
  */
 export interface EpisodeKnob {
@@ -109,7 +109,7 @@ export interface RolloutOptions {
   /** Optional action mask: write 1 for allowed actions of `state` into `out[offset..offset+K)`. */
   actionMask?: (state: SystemState, out: Uint8Array, offset: number) => void;
   /**
-   * Factored action space (issue 4): the policy picks joint actions (src/env/heads.ts), head 0 = the
+   * Factored action space: the policy picks joint actions (src/env/heads.ts), head 0 = the
    * agent, the other heads' choices reach the agent as `options`. Absent = one agent head.
    */
   heads?: readonly HeadSpec[];
@@ -119,7 +119,7 @@ export interface RolloutOptions {
 
 /**
  * Runs a batch of episodes in lockstep: every step encodes all live states into one matrix and takes
- * one policy forward pass (DESIGN §4). Agents answering with promises (LLM agents) run concurrently.
+ * one policy forward pass. Agents answering with promises (LLM agents) run concurrently.
  */
 export async function rollout(o: RolloutOptions): Promise<RolloutBatch> {
   const { spec, agents, encoder, policy, episodes: n } = o;

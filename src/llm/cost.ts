@@ -1,7 +1,7 @@
 import type { ModelSettings, TokenUsage } from "./types.js";
 
 /**
- * How token usage becomes the step cost c_t (DESIGN §1); the run's config.yaml records the choice.
+ * How token usage becomes the step cost c_t; the run's config.yaml records the choice.
  * - `price`: input·inputPricePerM/1e6 + output·outputPricePerM/1e6 (currency units, e.g. USD).
  * - `compute`: Puppeteer's compute proxy, FLOPs ≈ 2 · parameters · tokens (Dang et al. 2025, §3.2),
  *   times `computeScale` (default 1e-12: TFLOPs); with `logStepPhi` = φ set, scaled by log(1 + t/φ)

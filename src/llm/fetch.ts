@@ -1,6 +1,6 @@
 /**
  * The `fetch` the LLM SDKs (openai, @anthropic-ai/sdk) are given. Two faults the SDKs' own options do
- * not bound (issue 12):
+ * not bound:
  *
  * 1. Both SDKs arm their `timeout` around `fetch()` only, which resolves when the response headers
  *    arrive; reading the body afterwards is bounded by nothing but undici's 300 s body timeout. Here

@@ -5,7 +5,7 @@ import PQueue from "p-queue";
  * (`llm.maxConcurrency`, `llm.requestsPerMinute`). Tasks start in FIFO order; at most
  * `requestsPerMinute` start in any rolling 60 s window.
  *
- * A thin wrapper over p-queue (issue 11 §4, replacing a hand-written queue): p-queue does both limits
+ * A thin wrapper over p-queue (a maintained library instead of a hand-written queue): p-queue does both limits
  * in one kept library — its `strict` mode is the sliding window the old limiter had — whereas p-limit
  * (same author) has no rate limit and bottleneck has had no release since 2019.
  */

@@ -1,12 +1,12 @@
 import { createRequire } from "node:module";
 
 /**
- * Token counts of texts whose usage was not recorded (issue 13: recorded answers priced as
+ * Token counts of texts whose usage was not recorded (recorded answers priced as
  * tokens × price). Counted with gpt-tokenizer: pure JavaScript (nothing to build or download), exact
  * tiktoken counts for OpenAI's encodings (checked equal to tiktoken and js-tiktoken on all 3,957 GSM8K
  * texts), and the fastest of the three on Node 20. cl100k_base is GPT-4's / GPT-3.5's encoding,
  * o200k_base GPT-4o's. Other families (Mixtral's SentencePiece) count about 20–30 % more tokens on
- * the same text; the README says so where it reports $.
+ * the same text; docs/routing.md says so where it reports $.
  */
 export const tokenizerNames = ["cl100k_base", "o200k_base"] as const;
 export type TokenizerName = (typeof tokenizerNames)[number];

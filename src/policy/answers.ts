@@ -38,7 +38,7 @@ function agree(a: string, b: string): boolean {
 }
 
 /**
- * The `answers` encoder (issue 13), for cascades and routers: what the prompt looks like (length, number
+ * The `answers` encoder, for cascades and routers: what the prompt looks like (length, number
  * count, task type, optional hashed n-grams) and, for every answering agent, whether it was called, the
  * text features of its latest answer (src/tasks/answer-features.ts: final answer in the expected form,
  * length, arithmetic checks, hedging...), that call's cost and whether its answer agrees with another
@@ -186,7 +186,7 @@ export class AnswersEncoder implements StateEncoder {
 
 /**
  * Appends the episode's cost knob, as its position in [0, 1] over its range, to another encoder's features
- * (budget-conditioned policies, issue 13). A state without a knob is an error: the policy was trained
+ * (budget-conditioned policies). A state without a knob is an error: the policy was trained
  * to read it.
  */
 export class KnobEncoder implements StateEncoder {

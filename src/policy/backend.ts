@@ -55,7 +55,7 @@ async function tryWasm(): Promise<boolean> {
 let selected: Exclude<BackendName, "auto"> | undefined;
 
 /**
- * Selects and initialises the tfjs backend (DESIGN §3). Returns the name actually in use
+ * Selects and initialises the tfjs backend. Returns the name actually in use
  * (`node`, `wasm` or `cpu`). An explicit request that cannot be honoured is an error.
  */
 export async function selectBackend(pref: BackendName = "auto"): Promise<Exclude<BackendName, "auto">> {

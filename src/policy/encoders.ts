@@ -186,7 +186,7 @@ export class FeaturesEncoder extends BaseEncoder {
 
   /**
    * The markov view: (task type, step, set of helpers already called) and nothing else. With the task
-   * types known (simulated configs) the type is a one-hot (issue 14: the hashed n-grams of
+   * types known (simulated configs) the type is a one-hot (the hashed n-grams of
    * "Simulated task of type alpha." and "... beta." differ in 2 of 9 n-grams, a faint signal a network
    * separates slowly; a one-hot is the state variable itself); otherwise the hashed task text.
    */

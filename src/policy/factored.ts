@@ -17,7 +17,7 @@ export interface ActionPolicy {
 }
 
 /**
- * A product-of-heads policy π(a|s) = Π_h π^h(a_h|s) for a factored action space (issue 4): one
+ * A product-of-heads policy π(a|s) = Π_h π^h(a_h|s) for a factored action space: one
  * categorical network per head, each with its own parameters (MACPO's "agents"). Joint actions use the
  * mixed radix of src/env/heads.ts (head 0 least significant), so the rollout, exact evaluation and the
  * oracle see one action index; log π(a|s) = Σ_h log π^h(a_h|s).

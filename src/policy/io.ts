@@ -9,7 +9,7 @@ const WEIGHTS_BIN = "weights.bin";
 /**
  * Writes `data` to `file` atomically: a temp file in the same folder, every byte written (a short
  * write is continued; a failed one — ENOSPC on a full disk — removes the temp file), fsync, then
- * rename. The final name only ever holds a complete file. Errors name the file (issue 12 item 6).
+ * rename. The final name only ever holds a complete file. Errors name the file.
  */
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;

@@ -76,7 +76,7 @@ export class CategoricalPolicy {
   ): { logp: tf.Tensor1D; entropy: tf.Tensor1D; logits: tf.Tensor2D } {
     const logits = this.logits(x, mask);
     const logSm = tf.logSoftmax(logits);
-    // one-hot · sum, not tf.gather: gather's gradient fails on wasm (DESIGN §3).
+    // one-hot · sum, not tf.gather: gather's gradient fails on wasm.
     const logp = tf.sum(tf.mul(logSm, actionsOneHot), 1) as tf.Tensor1D;
     const p = tf.exp(logSm);
     // masked actions have p ≈ 0 and logSm ≈ −1e9: mask the product to avoid 0·(−1e9) noise

@@ -1,5 +1,5 @@
 /**
- * Where a budgeted run stands (issue 14): the budget d, the cost estimate against it and the
+ * Where a budgeted run stands: the budget d, the cost estimate against it and the
  * constraint's multiplier — for progress lines and summary.json.
  */
 import { mean } from "../core/math.js";

@@ -1,5 +1,5 @@
 /**
- * Exclusive locks on run folders and sweep folders (issue 12 item 4), so that two processes never
+ * Exclusive locks on run folders and sweep folders, so that two processes never
  * write one folder: two `train --resume` of one run, a resume while the run is still going, two local
  * sweeps of one file. Built on proper-lockfile: the lock is the folder `<dir>/.lock` (mkdir is atomic),
  * whose mtime the holder refreshes every 10 s; a lock not refreshed for 60 s is stale (a holder on

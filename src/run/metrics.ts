@@ -2,7 +2,7 @@ import fs from "node:fs";
 import { parse as parseCsv } from "csv-parse/sync";
 import { createObjectCsvStringifier } from "csv-writer";
 
-/** The common columns of metrics.csv (DESIGN §6); trainer-specific ones follow, then `wall_s`. */
+/** The common columns of metrics.csv; trainer-specific ones follow, then `wall_s`. */
 export const commonColumns = [
   "update",
   "episodes",
@@ -61,7 +61,7 @@ export function finalWindowSize(updates: number): number {
   return Math.max(1, Math.round(updates * finalWindowFraction));
 }
 
-/** Column means over the final window (see {@link finalWindowFraction}); undefined without rows. */
+/** Column means over the final window (see `finalWindowFraction`); undefined without rows. */
 export function finalWindow(rows: readonly MetricsRow[]): MetricsRow | undefined {
   if (rows.length === 0) return undefined;
   const w = rows.slice(-finalWindowSize(rows.length));

@@ -30,7 +30,7 @@ export function formatCost(v: number | undefined, unit: CostUnit = "plain"): str
   return unit === "usd" ? `$${fixed}` : `${fixed} TFLOP`;
 }
 
-/** The run's budget, shown on every line (issue 14). */
+/** The run's budget, shown on every line. */
 export interface ProgressBudget {
   /** env.budget. */
   d?: number;

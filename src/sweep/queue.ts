@@ -398,7 +398,7 @@ export function startWorker(o: WorkerOptions): Worker<TrialJobData, TrialJobResu
 }
 
 /**
- * Stops a worker within `graceMs` whatever Redis does (issue 12 item 10): close() waits for the
+ * Stops a worker within `graceMs` whatever Redis does: close() waits for the
  * running trial and for Redis, which may never answer; past the grace period the worker is
  * abandoned (its trial's seed runs keep their checkpoints; the job stalls and is retried elsewhere).
  * Resolves true when it closed cleanly.

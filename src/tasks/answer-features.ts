@@ -1,8 +1,8 @@
 /**
- * Cheap text features of a model's answer that predict whether it is wrong (issue 13): whether it states
+ * Cheap text features of a model's answer that predict whether it is wrong: whether it states
  * a final answer in the expected form, its length, what the final answer looks like, whether the
  * arithmetic it shows checks out, hedging words. Measured on RouteLLM's GSM8K answers of Mixtral
- * (notes in the README's "Real LLM outputs" section); none of them is specific to one dataset, the
+ * (notes in docs/routing.md, "How it works"); none of them is specific to one dataset, the
  * expected form of the final answer comes from the caller (the extracted `answer`).
  *
  * Plain functions of strings: computed once per recorded answer (the recorded table caches them) or once
@@ -155,7 +155,7 @@ export function arithmeticChecks(text: string): { checked: number; wrong: number
 }
 
 /**
- * The feature vector of one answer (width {@link ANSWER_FEATURES}, values roughly in [0, 1.5]).
+ * The feature vector of one answer (width `ANSWER_FEATURES`, values roughly in [0, 1.5]).
  * `answer` is the final answer extracted in the expected form (undefined when the text states none).
  */
 export function answerFeatures(text: string, answer: string | undefined): Float32Array {

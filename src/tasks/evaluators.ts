@@ -106,7 +106,7 @@ export function finalTurn(history: readonly Turn[], mode: FinalAnswerMode, rank:
   return mode === "majority" ? best!.last : best!.top;
 }
 
-/** The episode's final answer text under `mode` (see {@link finalTurn}). */
+/** The episode's final answer text under `mode` (see `finalTurn`). */
 export function finalAnswer(history: readonly Turn[], mode: FinalAnswerMode, rank?: (t: Turn) => number): string | undefined {
   return finalTurn(history, mode, rank)?.output.answer;
 }
@@ -156,7 +156,7 @@ export function answerEvaluator(name: AnswerEvaluatorName, o: AnswerEvaluatorOpt
 /**
  * Recorded answers: success = the correctness, under the run's judge rule, of the final answer, read from its
  * turn's `meta.correct`. `last` (the cascade's and router's rule): the last model called, whatever it answered;
- * `majority` / `consensus`: the turn {@link finalTurn} picks, else (no turn carries an answer, e.g. MMLU's
+ * `majority` / `consensus`: the turn `finalTurn` picks, else (no turn carries an answer, e.g. MMLU's
  * correctness-only tables) the last model's. The episode must have been ended by a terminal agent; an
  * episode with no answering turn fails.
  */

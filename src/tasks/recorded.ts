@@ -1,5 +1,5 @@
 /**
- * Recorded-output datasets (issue 13): a table of items × models holding what real models answered
+ * Recorded-output datasets: a table of items × models holding what real models answered
  * and whether it was right, so orchestrators (cascades, routers) can be trained and judged offline.
  *
  * Two layouts, several files of one layout load as one table (the source file of an item becomes its

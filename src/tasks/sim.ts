@@ -8,7 +8,7 @@ export function simTaskPrompt(type: string): string {
 }
 
 /**
- * Simulated tasks (issue 3): each episode draws a task type with probability proportional to its
+ * Simulated tasks: each episode draws a task type with probability proportional to its
  * weight. The task text names the type and nothing else, so two tasks of one type look identical
  * to the policy; the id adds the episode index for traces.
  */

@@ -6,12 +6,35 @@ import { loadConfig } from "../src/config/load.js";
 import { solveOracle } from "../src/analysis/oracle.js";
 import { repoRoot } from "./helpers.js";
 
-// The README's figures must match the code (issue 11): every measured table names the script that
-// regenerates it, the oracle figures quoted in the text are the oracle's, and each bench-optimality
-// table lists exactly the rows its command measures.
+// The figures of the docs must match the code: every measured table names the script that regenerates
+// it, the oracle figures quoted in the text are the oracle's, and each bench-optimality table lists exactly
+// the rows its command measures. The pages are read as one text (README.md, then docs/**.md), each page
+// starting with its file name so that messages can name it.
 
-const readme = fs.readFileSync(path.join(repoRoot, "README.md"), "utf8");
-const lines = readme.split("\n");
+const pageFiles = [
+  "README.md",
+  ...fs
+    .readdirSync(path.join(repoRoot, "docs"), { recursive: true })
+    .map(String)
+    .filter((f) => f.endsWith(".md"))
+    .sort()
+    .map((f) => `docs/${f}`),
+];
+const lines: string[] = [];
+/** The page and line within it of each line of `lines`. */
+const origin: string[] = [];
+for (const f of pageFiles) {
+  fs.readFileSync(path.join(repoRoot, f), "utf8")
+    .split("\n")
+    .forEach((l, i) => {
+      lines.push(l);
+      origin.push(`${f}:${i + 1}`);
+    });
+  // a page break: no table or context runs across it
+  lines.push("# (page break)");
+  origin.push(`${f}:end`);
+}
+const readme = lines.join("\n");
 
 interface Table {
   /** 0-based line of the header row. */
@@ -52,14 +75,15 @@ function context(t: Table): string {
   return lines.slice(i + 1, j).join("\n");
 }
 
-describe("README figures", () => {
+describe("the figures of README.md and docs/", () => {
   it("every table of measured figures names an existing script that regenerates it", () => {
     const measured = tables().filter(isMeasured);
     expect(measured.length).toBeGreaterThanOrEqual(10);
     for (const t of measured) {
-      const scripts = [...context(t).matchAll(/scripts\/([\w.-]+\.mjs)/g)].map((m) => m[1]!);
-      expect(scripts.length, `README line ${t.start + 1} (${lines[t.start]}): no scripts/*.mjs named next to the table`).toBeGreaterThan(0);
-      for (const s of scripts) expect(fs.existsSync(path.join(repoRoot, "scripts", s)), `scripts/${s} (README line ${t.start + 1})`).toBe(true);
+      // a script that prints the figures, or the test that computes and checks them
+      const sources = [...context(t).matchAll(/((?:scripts\/[\w.-]+\.mjs)|(?:test\/[\w.-]+\.test\.ts))/g)].map((m) => m[1]!);
+      expect(sources.length, `${origin[t.start]} (${lines[t.start]}): no scripts/*.mjs (or test/*.test.ts) named next to the table`).toBeGreaterThan(0);
+      for (const s of sources) expect(fs.existsSync(path.join(repoRoot, s)), `${s} (${origin[t.start]})`).toBe(true);
     }
   });
 
@@ -85,11 +109,11 @@ describe("README figures", () => {
       // the command closest above the table
       const before = context(t).split(lines[t.start]!)[0]!;
       const cmds = [...before.matchAll(/`node scripts\/bench-optimality\.mjs ([^`]+)`/g)];
-      expect(cmds.length, `README line ${t.start + 1}: the bench-optimality command of this table`).toBeGreaterThan(0);
+      expect(cmds.length, `${origin[t.start]}: the bench-optimality command of this table`).toBeGreaterThan(0);
       const args = cmds[cmds.length - 1]![1]!.split(/\s+/);
       const list = spawnSync(process.execPath, [path.join(repoRoot, "scripts", "bench-optimality.mjs"), ...args, "--list"], { cwd: repoRoot, encoding: "utf8" });
       expect(list.status, list.stderr).toBe(0);
-      expect(t.rows.map((r) => `${r[0]} ${r[1]}`), `README line ${t.start + 1}`).toEqual(list.stdout.trim().split("\n"));
+      expect(t.rows.map((r) => `${r[0]} ${r[1]}`), `${origin[t.start]}`).toEqual(list.stdout.trim().split("\n"));
       const sets = args.flatMap((a, i) => (args[i - 1] === "--set" ? [a] : []));
       for (const r of t.rows) {
         const config = loadConfig(path.join(repoRoot, "configs", r[0]!), { sets: [`algo.name=${r[1]}`, ...sets] });
@@ -102,7 +126,7 @@ describe("README figures", () => {
 
   it("uses one form for commands: npx maestro", () => {
     const bare = lines
-      .map((l, i) => [i + 1, l] as const)
+      .map((l, i) => [origin[i], l] as const)
       .filter(([, l]) => /(?<!npx )(?<![\w/.-])maestro (train|eval|sweep|worker|plot|orchestrate|sim-server|oracle|config|completion|serve|curve)\b/.test(l));
     expect(bare).toEqual([]);
   });
