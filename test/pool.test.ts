@@ -4,7 +4,9 @@ import { afterAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config/load.js";
 import { recordedAgents, recordedSplits } from "../src/config/recorded.js";
 import type { AgentOutput, SystemState, Turn } from "../src/core/types.js";
-import { buildActionMask, buildEncoder, buildTaskSplits } from "../src/run/build.js";
+import { buildActionMask, buildEncoder, buildTaskSplits, greedyStopAction } from "../src/run/build.js";
+import { pickAction } from "../src/policy/policy.js";
+import { Rng } from "../src/core/rng.js";
 import { trainSubset } from "../src/tasks/recorded.js";
 import { train } from "../src/run/train.js";
 import { poolCurveRun } from "../src/analysis/pool-curve.js";
@@ -146,6 +148,27 @@ describe("free orchestration over a recorded pool", () => {
       ["medium", 0, 0.004],
       ["large", 1, 0.02],
     ]);
+  });
+
+  it("greedy decoding reads the stop first on a pool: stop when P(stop) ≥ ½, else the likeliest model", () => {
+    const rng = new Rng(1);
+    // the policy goes on with probability 0.7, spread over four models: argmax would stop
+    const p = [0.2, 0.15, 0.2, 0.15, 0.3];
+    expect(pickAction(p, 0, 5, true, rng)).toBe(4);
+    expect(pickAction(p, 0, 5, true, rng, 4)).toBe(0);
+    expect(pickAction([0.1, 0.3, 0.6], 0, 3, true, rng, 2)).toBe(2);
+    expect(pickAction([0.3, 0.2, 0.5], 0, 3, true, rng, 0)).toBe(2);
+    // a row further into the matrix, and every model masked out: the stop
+    expect(pickAction([0.5, 0.5, 0, 0, 1], 2, 3, true, rng, 2)).toBe(2);
+    // auto: the pool's terminator; argmax and other shapes: none
+    const c = loadConfig(yaml());
+    expect(greedyStopAction(c)).toBe(c.agents.findIndex((a) => a.kind === "terminator"));
+    expect(greedyStopAction({ ...c, policy: { ...c.policy, greedy: "argmax" } })).toBeUndefined();
+    expect(greedyStopAction({ ...c, env: { ...c.env, shape: "cascade" } })).toBeUndefined();
+    expect(greedyStopAction({ ...c, env: { ...c.env, shape: "cascade" }, policy: { ...c.policy, greedy: "stop-first" } })).toBe(3);
+    const bad = path.join(dir, "bad-greedy.yaml");
+    fs.writeFileSync(bad, fs.readFileSync(yaml(), "utf8").replace("policy: {hidden: [32, 32]}", "policy: {hidden: [32, 32], greedy: first}"));
+    expect(() => loadConfig(bad)).toThrow(/policy\.greedy/);
   });
 
   it("tasks.trainItems: training draws from a seeded subset of the train split, in its type proportions; spend counts against the whole split", { timeout: 120_000 }, async () => {

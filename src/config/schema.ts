@@ -380,6 +380,10 @@ const policySchema = z
       .enum(initNames)
       .default("orthogonal")
       .describe("Weight init. orthogonal: CleanRL's layer_init (gain √2 hidden, small output gain). torch-default: U(±1/√fan_in) for weights and biases (PyTorch's nn.Linear, DOA parity)."),
+    greedy: z
+      .enum(["auto", "argmax", "stop-first"])
+      .default("auto")
+      .describe("Greedy decoding (eval, curve, orchestrate, serve): argmax over all actions; stop-first: stop when P(stop) ≥ ½, else the likeliest agent; auto: stop-first for free orchestration of a recorded pool, else argmax."),
     heads: z
       .array(
         z

@@ -11,6 +11,14 @@ const MASKED = -1e9;
  */
 export class CategoricalPolicy {
   readonly net: Mlp;
+  /**
+   * Greedy decoding with a stop action (`policy.greedy: stop-first`): the episode stops when the stop's
+   * probability is at least ½, else the likeliest other action is taken. Plain argmax compares the one stop
+   * action against each agent separately, so a policy that continues with probability 0.7 spread over seven
+   * agents would stop greedily; this reads the policy as the two decisions it makes (stop or go on, then
+   * whom to ask). Undefined: argmax.
+   */
+  greedyStop: number | undefined;
 
   constructor(
     readonly inputDim: number,
@@ -61,7 +69,7 @@ export class CategoricalPolicy {
     const k = this.numActions;
     for (let b = 0; b < batch; b++) {
       const off = b * k;
-      const a = pickAction(p, off, k, greedy, rng);
+      const a = pickAction(p, off, k, greedy, rng, this.greedyStop);
       actions[b] = a;
       logp[b] = Math.log(Math.max(p[off + a]!, 1e-30));
     }
@@ -90,11 +98,12 @@ export class CategoricalPolicy {
   }
 }
 
-/** The action of one row `p[off .. off+k)` of a probability matrix: its argmax, or a sample. */
-export function pickAction(p: ArrayLike<number>, off: number, k: number, greedy: boolean, rng: Rng): number {
+/** The action of one row `p[off .. off+k)` of a probability matrix: a sample, or greedily its argmax (with a `stop` action: see `CategoricalPolicy.greedyStop`). */
+export function pickAction(p: ArrayLike<number>, off: number, k: number, greedy: boolean, rng: Rng, stop?: number): number {
   if (!greedy) return rng.categorical(p, off, k);
-  let a = 0;
-  for (let i = 1; i < k; i++) if (p[off + i]! > p[off + a]!) a = i;
+  if (stop !== undefined && p[off + stop]! >= 0.5) return stop;
+  let a = stop === 0 ? 1 : 0;
+  for (let i = a + 1; i < k; i++) if (i !== stop && p[off + i]! > p[off + a]!) a = i;
   return a;
 }
 

@@ -220,6 +220,21 @@ export async function loadUserModules(c: Config, where = "config"): Promise<void
  * terminator only after a call, only the terminator at the last step; router: one non-terminal agent at
  * step 0, then only the terminator.
  */
+/**
+ * The stop action that greedy decoding reads first (`policy.greedy`), or undefined for plain argmax. `auto`
+ * reads it first where the free shape orchestrates a recorded pool: there a policy weighs one stop against
+ * many models.
+ */
+export function greedyStopAction(c: Config): number | undefined {
+  const stop = c.agents.findIndex((a) => a.kind === "terminator");
+  if (stop < 0 || (c.policy.heads !== undefined && c.policy.heads.length > 1)) return undefined;
+  const mode = c.policy.greedy;
+  if (mode === "argmax") return undefined;
+  if (mode === "stop-first") return stop;
+  const pool = c.env.shape === "free" && c.agents.some((a) => a.kind !== "terminator" && (a.kind === "recorded" || c.tasks.source === "recorded" || c.env.callOnce));
+  return pool ? stop : undefined;
+}
+
 export function buildActionMask(c: Config): ((state: SystemState, out: Uint8Array, offset: number) => void) | undefined {
   const shape = c.env.shape;
   const names = c.agents.map((a) => a.name);
@@ -402,6 +417,7 @@ export function buildTrainer(c: Config, encoder: StateEncoder, trainerRng: Rng =
   }
   // every other trainer: one categorical over the (joint) actions — the agents with a single head
   const policy = new CategoricalPolicy(encoder.dim, jointSize(headsOf(c)), netOpts, initRng);
+  policy.greedyStop = greedyStopAction(c);
   switch (a.name) {
     case "reinforce":
       return new ReinforceTrainer(
