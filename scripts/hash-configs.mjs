@@ -17,6 +17,8 @@
 //   --no-variants    shipped configs only
 //   --repeat N       train every entry N times and flag entries whose hashes differ (determinism check)
 //   --keep           keep the temporary run folders (their path is printed)
+//   --cli FILE       the CLI bundle to train with (default dist/bin/maestro.js): e.g. a copy of the build
+//                    before a change, so the before and after passes can run side by side
 // Output: one line per entry, `name  updates  metrics-sha256  weights-sha256  seconds`, sorted by name.
 import "./lib/help.mjs"; // --help prints the comment above; bad options print it too
 import { spawn, spawnSync } from "node:child_process";
@@ -33,12 +35,13 @@ const { values: args } = parseArgs({
     "no-variants": { type: "boolean", default: false },
     repeat: { type: "string", default: "1" },
     keep: { type: "boolean", default: false },
+    cli: { type: "string" },
   },
 });
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const cli = path.join(root, "dist", "bin", "maestro.js");
+const cli = path.resolve(args.cli ?? path.join(root, "dist", "bin", "maestro.js"));
 if (!fs.existsSync(cli)) {
-  console.error("dist/bin/maestro.js missing: run `npm run build` first");
+  console.error(`${cli} missing: run \`npm run build\` first`);
   process.exit(1);
 }
 const repeat = Number(args.repeat);
