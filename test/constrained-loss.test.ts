@@ -65,7 +65,7 @@ describe("PPO-Lagrangian", () => {
 
   it.each([0, 0.5, 3])("steps λ before the epochs and minimises −L^CLIP of the combined advantage at λ = %s", (lam) => {
     // plain dual ascent from λ_0 = lam at J_C = d: the step leaves λ where it is
-    const { t } = trainer(["algo.name=ppo-lagrangian", "algo.lagrangian.optimizer=plain", `algo.lagrangian.lambdaInit=${lam}`]);
+    const { t } = trainer(["algo.name=ppo-lagrangian", "algo.dual.optimizer=plain", `algo.dual.lambdaInit=${lam}`]);
     const ex = t as unknown as Exposed;
     const step = ex.dualStep(prepared(d, [2]));
     expect(step.metrics.lambda).toBe(lam);
@@ -78,7 +78,7 @@ describe("PPO-Lagrangian", () => {
   });
 
   it("raises λ when J_C is over the budget", () => {
-    const { t } = trainer(["algo.name=ppo-lagrangian", "algo.lagrangian.optimizer=plain", "algo.lagrangian.lambdaInit=0.5", "algo.lagrangian.lambdaLr=0.2"]);
+    const { t } = trainer(["algo.name=ppo-lagrangian", "algo.dual.optimizer=plain", "algo.dual.lambdaInit=0.5", "algo.dual.lambdaLr=0.2"]);
     const step = (t as unknown as Exposed).dualStep(prepared(1.5 * d, [2]));
     expect(step.metrics.lambda).toBeCloseTo(0.5 + 0.2 * 0.5, 12);
     t.dispose();
