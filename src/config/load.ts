@@ -237,7 +237,7 @@ function checkLlmFields(c: Config, file: string): void {
   }
 }
 
-/** Recorded agents, call shapes (env.shape) and the budget-conditioned knob (issue 13). */
+/** Recorded agents, call shapes (env.shape) and the budget-conditioned knob. */
 function checkRecordedConfig(c: Config, file: string): void {
   const terminators = c.agents.filter((a) => a.kind === "terminator").length;
   c.agents.forEach((a, i) => {
@@ -330,7 +330,7 @@ export function configToYaml(c: Config): string {
 
 
 /**
- * Things a valid config may not mean (issue 14), said once when a run starts: a budget-blind
+ * Things a valid config may not mean, said once when a run starts: a budget-blind
  * trainer (reinforce, ppo) on a config with env.budget optimises the penalised reward and does not
  * hold the budget.
  */

@@ -46,7 +46,7 @@ const inlineTasks = z
 
 const simTasks = z
   .object({
-    source: z.literal("sim").describe("Simulated tasks (issue 3): a task type drawn per episode; the task text names the type."),
+    source: z.literal("sim").describe("Simulated tasks: a task type drawn per episode; the task text names the type."),
     types: z
       .record(z.string().regex(/^[A-Za-z0-9_-]+$/, "letters, digits, _ - only"), z.number().positive())
       .refine((r) => Object.keys(r).length > 0, "at least one task type")
@@ -122,7 +122,7 @@ const recordedTasks = z
   .object({
     source: z
       .literal("recorded")
-      .describe("Recorded outputs of real models (issue 13): a table of items × models; agents of kind recorded return the models' recorded answers."),
+      .describe("Recorded outputs of real models: a table of items × models; agents of kind recorded return the models' recorded answers."),
     file: z
       .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
       .describe(
@@ -315,7 +315,7 @@ const rewardSchema = z
     gamma: z.number().min(0).max(1).default(0.99).describe("Discount factor γ."),
   })
   .strict()
-  .describe("Reward of DESIGN §1.");
+  .describe("Task reward, cost penalty and discount.");
 
 const doaEncoder = z
   .object({ name: z.literal("doa-md5").describe("DOA's 64-d encoder: md5 of the task + 3 history features.") })
@@ -359,7 +359,7 @@ const answersEncoder = z
     name: z
       .literal("answers")
       .describe(
-        "For cascades and routers (issue 13): prompt features (length, numbers, task type, hashed n-grams) and, per agent, whether it was called, the text features of its answer (final answer in the expected form, length, arithmetic checks, hedging...), its cost and whether it agrees with another answer; step and cost spent.",
+        "For cascades and routers: prompt features (length, numbers, task type, hashed n-grams) and, per agent, whether it was called, the text features of its answer (final answer in the expected form, length, arithmetic checks, hedging...), its cost and whether it agrees with another answer; step and cost spent.",
       ),
     taskBuckets: z.number().int().nonnegative().default(0).describe("Hash buckets for the prompt's word n-grams (0 = none)."),
   })
@@ -393,7 +393,7 @@ const policySchema = z
       .min(1)
       .optional()
       .describe(
-        "Factored action space (issue 4): one head per decision, e.g. [{name: agent}, {name: tier, choices: [small, large]}]. Absent = one agent head. macpo / mappo-lagrangian train one network per head; the other trainers one categorical over the joint actions.",
+        "Factored action space: one head per decision, e.g. [{name: agent}, {name: tier, choices: [small, large]}]. Absent = one agent head. macpo / mappo-lagrangian train one network per head; the other trainers one categorical over the joint actions.",
       ),
   })
   .strict()
@@ -404,7 +404,7 @@ const reinforceSchema = z
     baseline: z
       .enum(["none", "mean", "value"])
       .default("value")
-      .describe("Baseline subtracted from G_t: none (the DOA code), mean of the batch's returns, or a learned value network (default: the variance reduction the random CMDP family needed, issue 14)."),
+      .describe("Baseline subtracted from G_t: none (the DOA code), mean of the batch's returns, or a learned value network (default: the variance reduction the random CMDP family needed)."),
     normalizeReturns: z.boolean().default(false).describe("Standardise G_t over the batch before the baseline."),
     lr: z
       .number()
@@ -542,7 +542,7 @@ const cpoSchema = z
       .number()
       .nonnegative()
       .default(0.01)
-      .describe("Damping ε of the Fisher-vector product: (H + εI)·v (0.1 drowns the small curvature of rarely visited states, issue 4)."),
+      .describe("Damping ε of the Fisher-vector product: (H + εI)·v (0.1 drowns the small curvature of rarely visited states)."),
     fvp: z
       .enum(["analytic", "finite-difference"])
       .default("analytic")
@@ -573,7 +573,7 @@ const macpoSchema = z
 export const algoNames = ["reinforce", "ppo", "ppo-lagrangian", "p3o", "cpo", "macpo", "mappo-lagrangian"] as const;
 
 /**
- * train.updates of a config that leaves it out, per trainer (issue 14, measured on the random CMDP family with
+ * train.updates of a config that leaves it out, per trainer (measured on the random CMDP family with
  * 128 episodes per update). 300 for the first-order trainers: P3O's penalty and PPO's penalised objective are
  * still improving at 150 (family seed 2, paired: P3O 72% → 90% of runs within 0.97·J_R* and 1.03·d, PPO 89% →
  * 96%); PPO-Lagrangian's misses at 150 were policies within the budget short of J_R* (19 of the 21 runs of the 7
@@ -593,7 +593,7 @@ export const defaultUpdates: Record<(typeof algoNames)[number], number> = {
   "mappo-lagrangian": 150,
 };
 /**
- * algo.entropyCoef of a config that leaves it out, per trainer (issue 14). The first-order trainers get 0.05: a
+ * algo.entropyCoef of a config that leaves it out, per trainer. The first-order trainers get 0.05: a
  * policy that collapses early never samples the actions a multiplier or a later reward would favour. CPO and
  * MACPO get 0.01: their trust-region step has no multiplier to integrate the bonus's pull away, so at 0.05
  * the bonus bought entropy with the budget — on the two-head family (seed 3, 7 problems where MACPO missed,
@@ -720,7 +720,7 @@ const knobSchema = z
   })
   .strict()
   .describe(
-    "Budget-conditioned policy (issue 13): the cost knob is drawn uniformly per training episode and fed to the policy, so one trained policy covers the whole cost–quality curve; pick the operating point at run time (`orchestrate --lambda/--budget`, `curve` sweeps it). Trainers reinforce and ppo; reward.costPenalty must be 0.",
+    "Budget-conditioned policy: the cost knob is drawn uniformly per training episode and fed to the policy, so one trained policy covers the whole cost–quality curve; pick the operating point at run time (`orchestrate --lambda/--budget`, `curve` sweeps it). Trainers reinforce and ppo; reward.costPenalty must be 0.",
   );
 
 export const configSchema = z

@@ -41,7 +41,7 @@ import { modelSettings } from "../config/models.js";
 
 export { modelSettings };
 
-/** The random streams of a run, each derived from the one seed (DESIGN §5). */
+/** The random streams of a run, each derived from the one seed. */
 export class RunRngs {
   readonly policy: Rng;
   readonly env: Rng;
@@ -95,7 +95,7 @@ export function buildAgents(c: Config, deps: AgentDeps = {}): Agent[] {
 export function buildLlm(c: Config, extra: Partial<LlmClientOptions> = {}): LlmClient | undefined {
   const l = c.llm;
   if (!l) return undefined;
-  // an llm section that only prices recorded answers (issue 13) needs no client
+  // an llm section that only prices recorded answers needs no client
   if (!c.agents.some((a) => a.kind === "llm") && c.encoder.name !== "embedding") return undefined;
   const client = new LlmClient({
     models: modelSettings(c),
@@ -165,7 +165,7 @@ export function buildEnvSpec(c: Config): EnvSpec {
     successBonus: c.reward.successBonus,
     failurePenalty: c.reward.failurePenalty,
     // the constrained trainers optimise the task reward under env.budget and never use the penalty, so
-    // their episodes' "return" (metrics.csv return_mean, progress, eval) is the task return (issue 14)
+    // their episodes' "return" (metrics.csv return_mean, progress, eval) is the task return
     costPenalty: constrainedAlgos.includes(c.algo.name) ? 0 : c.reward.costPenalty,
     budget: c.env.budget,
     evaluator: buildEvaluator(c),
@@ -369,7 +369,7 @@ export function buildTrainer(c: Config, encoder: StateEncoder, trainerRng: Rng =
   const a = c.algo;
   const netOpts = { hidden: c.policy.hidden, activation: c.policy.activation, init: c.policy.init, outputGain: 0.01 };
   if (a.name === "macpo" || a.name === "mappo-lagrangian") {
-    // one network per head (issue 4)
+    // one network per head
     const heads = headsOf(c);
     const policy = new FactoredPolicy(
       encoder.dim,
