@@ -18,6 +18,8 @@
 //   --repeat N       train every entry N times and flag entries whose hashes differ (determinism check)
 //   --keep           keep the temporary run folders (their path is printed)
 //   --full           every config in full (no LONG table)
+//   --configs DIR    the configs to train (default configs/): e.g. the configs of the commit before a rename
+//                    of config keys, next to the CLI of that commit (--cli)
 //   --cli FILE       the CLI bundle to train with (default dist/bin/maestro.js): e.g. a copy of the build
 //                    before a change, so the before and after passes can run side by side
 // Output: one line per entry, `name  updates  metrics-sha256  weights-sha256  seconds`, sorted by name.
@@ -38,6 +40,7 @@ const { values: args } = parseArgs({
     keep: { type: "boolean", default: false },
     cli: { type: "string" },
     full: { type: "boolean", default: false },
+    configs: { type: "string", default: "configs" },
   },
 });
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -70,13 +73,14 @@ const VARIANTS = {
 };
 
 const entries = [];
-for (const f of fs.readdirSync(path.join(root, "configs")).filter((f) => f.endsWith(".yaml"))) {
+const configDir = path.resolve(args.configs);
+for (const f of fs.readdirSync(configDir).filter((f) => f.endsWith(".yaml"))) {
   const name = f.slice(0, -5);
-  entries.push({ name, file: path.join(root, "configs", f), updates: LONG[name] ?? null, sets: [] });
+  entries.push({ name, file: path.join(configDir, f), updates: LONG[name] ?? null, sets: [] });
 }
 if (!args["no-variants"]) {
   for (const [name, [base, updates, sets]] of Object.entries(VARIANTS)) {
-    entries.push({ name, file: path.join(root, "configs", `${base}.yaml`), updates, sets });
+    entries.push({ name, file: path.join(configDir, `${base}.yaml`), updates, sets });
   }
 }
 const only = args.only ? new Set(args.only.split(",")) : null;
