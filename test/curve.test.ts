@@ -173,7 +173,7 @@ describe("a budget-conditioned policy on a table where the answer is known", () 
       // escalating pays 2 reward for 1 cost unit: the boundary λ = 2 sits mid-range on the log scale
       "knob: {name: lambda, min: 0.2, max: 20}",
       "policy: {hidden: [32, 32], activation: tanh}",
-      "algo: {name: ppo, lr: 0.001, entropyCoef: 0.1, ppo: {epochs: 10, minibatches: 4}}",
+      "algo: {name: ppo, lr: 0.001, entropyCoef: 0.1, epochs: 10, minibatches: 4}",
       "train: {updates: 100, episodesPerUpdate: 64, checkpointEvery: 100}",
       "log: {plot: false, episodeSample: 0}",
     ].join("\n"),

@@ -46,7 +46,7 @@ describe("eval on a folder of runs", () => {
   });
 
   it("exact evaluation of a group of simulated runs", async () => {
-    const group = await seedGroup("sim-budget.yaml", [0, 1], ["algo.ppo.annealLr=false"]);
+    const group = await seedGroup("sim-budget.yaml", [0, 1], ["algo.annealLr=false"]);
     const r = runCli(["eval", group, "--exact", "--json"]);
     expect(r.status, r.stderr).toBe(0);
     const g = JSON.parse(r.stdout) as GroupEvalResult;
@@ -84,7 +84,7 @@ describe("eval on a folder of runs", () => {
 
 describe("orchestrate on a simulated run", () => {
   it("refuses free text with a clear message, and solves simulated tasks given by --task-type", async () => {
-    const group = await seedGroup("sim-budget.yaml", [0], ["algo.ppo.annealLr=false"]);
+    const group = await seedGroup("sim-budget.yaml", [0], ["algo.annealLr=false"]);
     const run = path.join(group, "seed0");
     const text = runCli(["orchestrate", "--run", run, "--task", "What is 2+2?"]);
     expect(text.status).toBe(2);

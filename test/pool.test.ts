@@ -90,7 +90,7 @@ describe("free orchestration over a recorded pool", () => {
         "encoder: {name: answers}",
         "knob: {name: lambda, min: 0.05, max: 5}",
         "policy: {hidden: [32, 32]}",
-        "algo: {name: ppo, lr: 0.001, entropyCoef: 0.05, entropyCoefFinal: null, averagePolicy: 0, ppo: {epochs: 4, minibatches: 2}}",
+        "algo: {name: ppo, lr: 0.001, entropyCoef: 0.05, entropyCoefFinal: null, averagePolicy: 0, epochs: 4, minibatches: 2}",
         "train: {updates: 12, episodesPerUpdate: 64, checkpointEvery: 6}",
         "log: {plot: false, episodeSample: 0, tensorboard: false}",
         ...extra,

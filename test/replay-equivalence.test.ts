@@ -52,7 +52,7 @@ function raw(kind: "recorded" | "llm", shape: "cascade" | "free", algo: "ppo" | 
     },
     env: { maxSteps: 4, shape },
     encoder: { name: "answers" },
-    algo: algo === "ppo" ? { name: "ppo", lr: 0.01, ppo: { epochs: 2, minibatches: 2 } } : { name: "reinforce", lr: 0.05 },
+    algo: algo === "ppo" ? { name: "ppo", lr: 0.01, epochs: 2, minibatches: 2 } : { name: "reinforce", lr: 0.05 },
     train: { updates: 4, episodesPerUpdate: 24, checkpointEvery: 4 },
     log: { plot: false, episodeSample: 0 },
   };

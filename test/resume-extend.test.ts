@@ -18,7 +18,7 @@ afterAll(removeTmpDirs);
 
 /** Trains `n` updates, extends the run to `2n` with --resume --set, and trains `2n` from the start. */
 /** No schedule over train.updates (annealLr, the default entropy decay and policy average off): such runs extend exactly. */
-const constantSchedules = ["algo.ppo.annealLr=false", "algo.entropyCoefFinal=null", "algo.averagePolicy=0"];
+const constantSchedules = ["algo.annealLr=false", "algo.entropyCoefFinal=null", "algo.averagePolicy=0"];
 
 async function extendVsStraight(file: string, sets: string[], n: number) {
   const dir = tmpDir("extend");
@@ -77,8 +77,8 @@ describe("train --resume of a finished run; extending a run", () => {
   it("refuses to extend a run whose schedule depends on train.updates, and fields that change what it computes", async () => {
     const dir = tmpDir("extend");
     const anneal = path.join(dir, "anneal");
-    await train({ config: loadConfig(cfg("sim-budget.yaml"), { sets: [...quiet, "train.updates=2", "train.episodesPerUpdate=8", "algo.ppo.annealLr=true"] }), runDir: anneal });
-    expectInputError(() => planResume(anneal, ["train.updates=4"]), "--set train.updates=4", "cannot be extended exactly", "algo.ppo.annealLr", "Start a new run");
+    await train({ config: loadConfig(cfg("sim-budget.yaml"), { sets: [...quiet, "train.updates=2", "train.episodesPerUpdate=8", "algo.annealLr=true"] }), runDir: anneal });
+    expectInputError(() => planResume(anneal, ["train.updates=4"]), "--set train.updates=4", "cannot be extended exactly", "algo.annealLr", "Start a new run");
     // the schema defaults decay the entropy bonus and average the last half of the run's policies
     expectInputError(() => planResume(anneal, ["train.updates=4"]), "algo.entropyCoefFinal (the entropy bonus decays", "algo.averagePolicy (the final policy is the average");
     const macpo = path.join(dir, "macpo");
@@ -94,7 +94,7 @@ describe("train --resume of a finished run; extending a run", () => {
     const cfgBefore = fs.readFileSync(path.join(anneal, "config.yaml"), "utf8");
     const r = runCli(["train", "--resume", anneal, "--set", "train.updates=4"]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain("algo.ppo.annealLr");
+    expect(r.stderr).toContain("algo.annealLr");
     expect(fs.readFileSync(path.join(anneal, "config.yaml"), "utf8")).toBe(cfgBefore);
   });
 });

@@ -18,8 +18,8 @@ const macpoCols = ["agent_cpo_case", "agent_ls_step", "agent_kl", "agent_surr_im
 describe.each([
   // default: the joint step (one case, trial and ν for both heads; no head order)
   ["macpo", "configs/sim-tiers.yaml", [], macpoCols],
-  ["macpo", "configs/sim-tiers.yaml", ["algo.cpo.fvp=finite-difference", "algo.macpo.step=sequential", "algo.macpo.headOrder=fixed"], [...macpoCols, "head_order"]],
-  ["mappo-lagrangian", "configs/sim-tiers.yaml", ["algo.lagrangian.optimizer=pid"], ["agent_kl", "agent_clip_frac", "agent_surr_improve", "agent_epochs", "tier_kl", "tier_clip_frac", "lambda", "jc", "head_order"]],
+  ["macpo", "configs/sim-tiers.yaml", ["algo.cpo.fvp=finite-difference", "algo.macpo.step=sequential", "algo.headOrder=fixed"], [...macpoCols, "head_order"]],
+  ["mappo-lagrangian", "configs/sim-tiers.yaml", ["algo.dual.optimizer=pid"], ["agent_kl", "agent_clip_frac", "agent_surr_improve", "agent_epochs", "tier_kl", "tier_clip_frac", "lambda", "jc", "head_order"]],
   ["cpo", "configs/sim-budget.yaml", [], ["cpo_case", "ls_step", "kl", "surr_improve", "cost_change", "jc", "c", "value_loss", "cost_value_loss"]],
 ] as const)("%s %j", (algo, file, sets, columns) => {
   it("logs per-head terms, keeps every value finite and leaks no tensors", async () => {
@@ -53,7 +53,7 @@ describe.each([
       if (u === 1) tensors = tf.memory().numTensors;
       if (u > 1) expect(tf.memory().numTensors).toBe(tensors);
     }
-    if (sets.some((s) => s === "algo.macpo.headOrder=fixed")) expect([...orders]).toEqual([12]);
+    if (sets.some((s) => s === "algo.headOrder=fixed")) expect([...orders]).toEqual([12]);
     if (algo === "macpo" && !columns.includes("head_order")) expect(trainer.metricNames).not.toContain("head_order");
     trainer.dispose();
   });

@@ -15,8 +15,8 @@ const cli = path.join(root, "dist/cli.js");
 
 describe.each([
   ["ppo", [], ["kl", "clip_frac", "value_loss", "grad_norm", "epochs", "lr"]],
-  ["ppo-lagrangian", ["algo.lagrangian.optimizer=adam"], ["lambda", "jc", "cost_value_loss", "kl", "clip_frac", "value_loss"]],
-  ["ppo-lagrangian", ["algo.lagrangian.optimizer=pid"], ["lambda", "jc", "cost_value_loss"]],
+  ["ppo-lagrangian", ["algo.dual.optimizer=adam"], ["lambda", "jc", "cost_value_loss", "kl", "clip_frac", "value_loss"]],
+  ["ppo-lagrangian", ["algo.dual.optimizer=pid"], ["lambda", "jc", "cost_value_loss"]],
   ["p3o", ["algo.p3o.kappaSchedule=linear", "algo.p3o.kappa=0.3", "algo.p3o.kappaFinal=2", "algo.p3o.kappaUpdates=4"], ["penalty", "penalty_active", "kappa", "jc", "cost_value_loss"]],
 ] as const)("%s %j on sim-budget.yaml", (algo, sets, columns) => {
   it("logs its loss terms, keeps every value finite and leaks no tensors", async () => {

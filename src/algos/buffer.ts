@@ -1,9 +1,11 @@
 /**
  * The on-policy rollout buffer: per-row views over a {@link RolloutBatch} — critic values, GAE
- * advantages and returns of the reward and of the cost signal, each with its own γ and λ_GAE.
+ * advantages and returns of the reward and of the cost signal, each with its own γ and λ_GAE — and the
+ * one minibatch generator every trainer's epochs use ({@link Minibatches}, SB3's RolloutBuffer.get).
  * Plain arrays only; the trainer uploads minibatches of them to tfjs.
  */
 import { mean, standardize } from "../core/math.js";
+import type { Rng } from "../core/rng.js";
 import type { RolloutBatch } from "../env/rollout.js";
 
 /**
@@ -64,7 +66,10 @@ export function signalView(
   return out;
 }
 
-/** x − mean in place: the cost advantage keeps its scale (issue 3: centred, not standardised). */
+/**
+ * x − mean in place. The cost advantage is centred, not standardised: it keeps the units of the cost,
+ * so a multiplier on it (λ, κ) is a price per unit of cost that does not move with the batch's spread.
+ */
 export function centerInPlace(x: Float64Array): void {
   const m = mean(x);
   for (let i = 0; i < x.length; i++) x[i] = x[i]! - m;
@@ -72,7 +77,7 @@ export function centerInPlace(x: Float64Array): void {
 
 /**
  * The advantages a policy loss uses: A_R standardised when `normalizeReward`; A_C standardised when
- * `standardizeCost`, else centred (issue 3). A batch of one row is left as it is for standardisation.
+ * `standardizeCost`, else centred. A batch of one row is left as it is for standardisation.
  */
 export function normalizedAdvantages(
   adv: ArrayLike<number>,
@@ -100,4 +105,45 @@ export function gatherRows(src: ArrayLike<number>, idx: ArrayLike<number>, width
     for (let j = 0; j < width; j++) out[i * width + j] = src[r * width + j]!;
   }
   return out;
+}
+
+/**
+ * `epochs` passes over the rows of a batch, each in a fresh shuffled order drawn from `rng` when the pass
+ * starts, cut into `count` minibatches of ⌈n/count⌉ rows (the last may be smaller): Stable-Baselines3's
+ * RolloutBuffer.get, one generator for every trainer's epochs. A caller that stops early (KL early stop)
+ * breaks out of the loop: no further order is drawn, and the minibatch it was given counts as not applied.
+ */
+export class Minibatches implements Iterable<number[]> {
+  /** Passes completed, counting only minibatches the caller went on from (fractional after an early stop). */
+  epochsDone = 0;
+  /** Minibatches the caller went on from (applied). */
+  steps = 0;
+  private readonly size: number;
+  private readonly perEpoch: number;
+
+  constructor(
+    private readonly rows: number,
+    private readonly epochs: number,
+    count: number,
+    private readonly rng: Rng,
+  ) {
+    this.size = Math.max(1, Math.ceil(rows / count));
+    this.perEpoch = Math.ceil(rows / this.size);
+  }
+
+  *[Symbol.iterator](): Generator<number[], void, undefined> {
+    for (let epoch = 0; epoch < this.epochs; epoch++) {
+      const perm = this.rng.permutation(this.rows);
+      let done = 0;
+      try {
+        for (let start = 0; start < this.rows; start += this.size) {
+          yield perm.slice(start, start + this.size);
+          done++;
+          this.steps++;
+        }
+      } finally {
+        this.epochsDone += done / this.perEpoch;
+      }
+    }
+  }
 }

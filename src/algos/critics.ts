@@ -1,172 +1,200 @@
 /**
- * The reward and cost critics of the trust-region / multi-head constrained trainers (cpo, macpo,
- * mappo-lagrangian): the same machinery as the on-policy base (on-policy.ts) — V_R and V_C MLPs with
- * their own Adam, GAE per signal (buffer.ts), J_C over a window of recent episodes, A_R standardised
- * (normalizeAdvantage), A_C centred (or standardised) — but without the base's policy epochs, because
- * these trainers update the policy their own way (a CPO step per head, or sequential per-head PPO).
+ * The reward and cost critics V_R and V_C of every trainer that has critics (ppo, ppo-lagrangian, p3o,
+ * cpo, macpo, mappo-lagrangian; reinforce's value baseline is V_R alone): MLPs with their own Adam, GAE
+ * per signal (buffer.ts), J_C over a window of recent episodes, and the advantages a policy step uses —
+ * A_R standardised when normalizeAdvantage, A_C centred (or standardised).
  *
- * Critics are fitted after the policy step, by `epochs` passes of `minibatches` shuffled minibatches
- * (trainer RNG stream) of MSE to the GAE returns (Schulman et al. 2016, the TD(λ) target).
+ * Two ways to fit them, both to the GAE returns (the TD(λ) target, Schulman et al. 2016):
+ * - inside the policy's minibatch step ({@link Critics.losses}, {@link Critics.apply}): the first-order
+ *   trainers of on-policy.ts add the critics' MSE to the policy loss and take one gradient pass, their
+ *   parameters being disjoint;
+ * - after the policy step ({@link Critics.fit}): `epochs` passes of shuffled minibatches (trainer RNG
+ *   stream), for the trainers whose policy step is their own (a CPO step, per-head PPO).
  */
 import type { Rng } from "../core/rng.js";
 import { mean } from "../core/math.js";
 import type { RolloutBatch } from "../env/rollout.js";
 import { tf } from "../policy/backend.js";
-import { Mlp } from "../policy/mlp.js";
+import { Mlp, type MlpOptions } from "../policy/mlp.js";
 import { Adam, namedVariables, restoreVariables } from "./adam.js";
-import { gatherRows, normalizedAdvantages, pushRecentCosts, signalView, type SignalView } from "./buffer.js";
-import type { OnPolicyOptions } from "./on-policy.js";
-import { NonFiniteLossError, type TrainerState } from "./trainer.js";
+import { gatherRows, Minibatches, normalizedAdvantages, pushRecentCosts, signalView, type SignalView } from "./buffer.js";
+import { checkFinite, type TrainerState } from "./trainer.js";
+
+/** The critic networks and their optimiser. */
+export interface CriticNetOptions {
+  valueNet: MlpOptions;
+  valueLr: number;
+  adamEps: number;
+}
+
+/** How one update's advantages are computed (GAE per signal, normalisation, the J_C window). */
+export interface AdvantageOptions {
+  gamma: number;
+  gaeLambda: number;
+  costGamma: number;
+  costGaeLambda: number;
+  normalizeAdvantage: boolean;
+  standardizeCostAdvantage: boolean;
+  costWindow: number;
+}
 
 /** What one update's policy step works with. */
 export interface PreparedBatch {
   reward: SignalView;
-  cost: SignalView;
+  /** Present when the critics include V_C. */
+  cost?: SignalView;
   /** A_R, standardised when configured. */
   advR: Float64Array;
   /** A_C, centred (or standardised). */
-  advC: Float64Array;
-  /** Mean undiscounted episode cost over the recent-episode window. */
+  advC?: Float64Array;
+  /** Mean undiscounted episode cost over the recent-episode window (NaN without V_C). */
   jc: number;
   /** Mean episode length of the batch. */
   meanLength: number;
 }
 
-export class CriticPair {
-  readonly critic: Mlp;
-  readonly costCritic: Mlp;
-  private readonly opt: Adam;
-  private readonly costOpt: Adam;
+/** A prepared batch of a trainer with both critics. */
+export type ConstrainedBatch = PreparedBatch & { cost: SignalView; advC: Float64Array };
+
+export class Critics {
+  readonly value: Mlp;
+  readonly cost?: Mlp;
+  private readonly valueOpt: Adam;
+  private readonly costOpt?: Adam;
   /** Costs of the most recent episodes (oldest first), for J_C. */
   recentCosts: number[] = [];
 
-  constructor(
-    inputDim: number,
-    readonly o: OnPolicyOptions,
-    initRng: Rng,
-  ) {
-    this.critic = new Mlp("value", inputDim, 1, { ...o.valueNet, outputGain: 1 }, initRng);
-    this.costCritic = new Mlp("cost_value", inputDim, 1, { ...o.valueNet, outputGain: 1 }, initRng);
-    this.opt = new Adam(this.critic.variables, o.valueLr, 0.9, 0.999, o.adamEps);
-    this.costOpt = new Adam(this.costCritic.variables, o.valueLr, 0.9, 0.999, o.adamEps);
+  /** V_R always; V_C when `withCost` (the constrained trainers). Created in that order from `initRng`. */
+  constructor(inputDim: number, o: CriticNetOptions, initRng: Rng, withCost: boolean) {
+    this.value = new Mlp("value", inputDim, 1, { ...o.valueNet, outputGain: 1 }, initRng);
+    this.valueOpt = new Adam(this.value.variables, o.valueLr, 0.9, 0.999, o.adamEps);
+    if (withCost) {
+      this.cost = new Mlp("cost_value", inputDim, 1, { ...o.valueNet, outputGain: 1 }, initRng);
+      this.costOpt = new Adam(this.cost.variables, o.valueLr, 0.9, 0.999, o.adamEps);
+    }
   }
 
-  /** Sets both critics' learning rate (annealing). */
+  /** Sets every critic's learning rate (the schedule of schedules.ts). */
   setLr(lr: number): void {
-    this.opt.lr = lr;
-    this.costOpt.lr = lr;
+    this.valueOpt.lr = lr;
+    if (this.costOpt) this.costOpt.lr = lr;
   }
 
-  /** GAE of the task reward and of the cost, J_C over the window, normalised advantages. */
-  prepare(batch: RolloutBatch): PreparedBatch {
-    const o = this.o;
-    const n = batch.rows;
-    const x = tf.tensor2d(batch.obs, [n, batch.obsDim]);
+  /** GAE of `signal` (and of the cost with V_C), J_C over the window, the normalised advantages. */
+  prepare(batch: RolloutBatch, signal: ArrayLike<number>, o: AdvantageOptions): PreparedBatch {
+    const x = tf.tensor2d(batch.obs, [batch.rows, batch.obsDim]);
     let reward: SignalView;
-    let cost: SignalView;
+    let cost: SignalView | undefined;
     try {
-      reward = signalView(batch, batch.taskRewards, this.critic.values(x), o.gamma, o.gaeLambda);
-      cost = signalView(batch, batch.costs, this.costCritic.values(x), o.costGamma, o.costGaeLambda);
+      reward = signalView(batch, signal, this.value.values(x), o.gamma, o.gaeLambda);
+      if (this.cost) cost = signalView(batch, batch.costs, this.cost.values(x), o.costGamma, o.costGaeLambda);
     } finally {
       x.dispose();
     }
-    pushRecentCosts(this.recentCosts, batch, o.costWindow);
-    const advR = normalizedAdvantages(reward.advantages, "reward", o);
-    const advC = normalizedAdvantages(cost.advantages, "cost", o);
-    return { reward, cost, advR, advC, jc: mean(this.recentCosts), meanLength: mean(batch.episodes.map((e) => e.length)) };
-  }
-
-  /** Fits V_R and V_C to their GAE returns; returns the mean MSE of each. */
-  fit(batch: RolloutBatch, p: PreparedBatch, rng: Rng): { value_loss: number; cost_value_loss: number } {
-    const o = this.o;
-    const n = batch.rows;
-    const mbSize = Math.max(1, Math.ceil(n / o.minibatches));
-    let vSum = 0;
-    let cSum = 0;
-    let steps = 0;
-    const vars = [...this.critic.variables, ...this.costCritic.variables];
-    const nv = this.critic.variables.length;
-    for (let epoch = 0; epoch < o.epochs; epoch++) {
-      const perm = rng.permutation(n);
-      for (let start = 0; start < n; start += mbSize) {
-        const idx = perm.slice(start, start + mbSize);
-        const m = idx.length;
-        const x = tf.tensor2d(gatherRows(batch.obs, idx, batch.obsDim), [m, batch.obsDim]);
-        const retR = tf.tensor1d(gatherRows(p.reward.returns, idx));
-        const retC = tf.tensor1d(gatherRows(p.cost.returns, idx));
-        try {
-          let vl = 0;
-          let cl = 0;
-          // one gradient pass for both critics (disjoint parameters)
-          const { value, grads } = tf.variableGrads(() => {
-            const v = tf.mean(tf.square(tf.sub(tf.reshape(this.critic.apply(x), [m]), retR)));
-            const c = tf.mean(tf.square(tf.sub(tf.reshape(this.costCritic.apply(x), [m]), retC)));
-            vl = v.dataSync()[0]!;
-            cl = c.dataSync()[0]!;
-            return tf.add(v, c) as tf.Scalar;
-          }, vars);
-          value.dispose();
-          const list = vars.map((v) => grads[v.name]!);
-          if (!Number.isFinite(vl) || !Number.isFinite(cl)) {
-            tf.dispose(list);
-            throw new NonFiniteLossError("critic loss", Number.isFinite(vl) ? cl : vl);
-          }
-          this.opt.apply(list.slice(0, nv));
-          this.costOpt.apply(list.slice(nv));
-          tf.dispose(list);
-          vSum += vl;
-          cSum += cl;
-          steps++;
-        } finally {
-          tf.dispose([x, retR, retC]);
-        }
-      }
-    }
-    return { value_loss: vSum / Math.max(1, steps), cost_value_loss: cSum / Math.max(1, steps) };
-  }
-
-  state(): TrainerState {
-    const v = this.opt.state("value_adam");
-    const c = this.costOpt.state("cost_value_adam");
+    if (cost) pushRecentCosts(this.recentCosts, batch, o.costWindow);
     return {
-      tensors: [...namedVariables("value", this.critic.variables), ...v.tensors, ...namedVariables("cost_value", this.costCritic.variables), ...c.tensors],
-      json: { valueAdamStep: v.t, costValueAdamStep: c.t, recentCosts: [...this.recentCosts] },
+      reward,
+      advR: normalizedAdvantages(reward.advantages, "reward", o),
+      ...(cost ? { cost, advC: normalizedAdvantages(cost.advantages, "cost", o) } : {}),
+      jc: cost ? mean(this.recentCosts) : NaN,
+      meanLength: mean(batch.episodes.map((e) => e.length)),
     };
   }
 
+  /** Every critic's variables: V_R's, then V_C's (the order {@link apply} takes gradients in). */
+  get variables(): tf.Variable[] {
+    return [...this.value.variables, ...(this.cost ? this.cost.variables : [])];
+  }
+
+  /** The MSE of each critic to its targets on the rows of `x` (call inside a gradient scope). */
+  losses(x: tf.Tensor2D, retR: tf.Tensor1D, retC?: tf.Tensor1D): { value: tf.Scalar; cost?: tf.Scalar } {
+    const m = x.shape[0];
+    const mse = (net: Mlp, target: tf.Tensor1D) => tf.mean(tf.square(tf.sub(tf.reshape(net.apply(x), [m]), target))) as tf.Scalar;
+    return { value: mse(this.value, retR), ...(this.cost && retC ? { cost: mse(this.cost, retC) } : {}) };
+  }
+
+  /** One Adam step of each critic; `grads` in {@link variables} order. */
+  apply(grads: readonly tf.Tensor[]): void {
+    const nv = this.value.variables.length;
+    this.valueOpt.apply(grads.slice(0, nv));
+    if (this.costOpt) this.costOpt.apply(grads.slice(nv));
+  }
+
+  /** One full-batch Adam step of V_R on the MSE to `targets` (reinforce's value baseline); returns the MSE. */
+  step(x: tf.Tensor2D, targets: Float32Array, trainer: string): number {
+    const y = tf.tensor1d(targets);
+    const { value, grads } = tf.variableGrads(() => this.losses(x, y).value, this.value.variables);
+    const list = this.value.variables.map((v) => grads[v.name]!);
+    try {
+      const loss = value.dataSync()[0]!;
+      checkFinite(trainer, { value_loss: loss });
+      this.valueOpt.apply(list);
+      return loss;
+    } finally {
+      tf.dispose([y, value, ...list]);
+    }
+  }
+
+  /** Fits the critics to their GAE returns by `epochs` × `minibatches` Adam steps; returns each one's mean MSE. */
+  fit(batch: RolloutBatch, p: PreparedBatch, o: { epochs: number; minibatches: number }, rng: Rng, trainer: string): Record<string, number> {
+    let vSum = 0;
+    let cSum = 0;
+    const vars = this.variables;
+    const mbs = new Minibatches(batch.rows, o.epochs, o.minibatches, rng);
+    for (const idx of mbs) {
+      const x = tf.tensor2d(gatherRows(batch.obs, idx, batch.obsDim), [idx.length, batch.obsDim]);
+      const retR = tf.tensor1d(gatherRows(p.reward.returns, idx));
+      const retC = p.cost ? tf.tensor1d(gatherRows(p.cost.returns, idx)) : undefined;
+      let vl = 0;
+      let cl: number | undefined;
+      // one gradient pass for both critics (disjoint parameters)
+      const { value, grads } = tf.variableGrads(() => {
+        const l = this.losses(x, retR, retC);
+        vl = l.value.dataSync()[0]!;
+        cl = l.cost?.dataSync()[0];
+        return (l.cost ? tf.add(l.value, l.cost) : l.value) as tf.Scalar;
+      }, vars);
+      const list = vars.map((v) => grads[v.name]!);
+      try {
+        checkFinite(trainer, { value_loss: vl, cost_value_loss: cl });
+        this.apply(list);
+      } finally {
+        tf.dispose([x, retR, ...(retC ? [retC] : []), value, ...list]);
+      }
+      vSum += vl;
+      cSum += cl ?? 0;
+    }
+    const steps = Math.max(1, mbs.steps);
+    return { value_loss: vSum / steps, ...(this.cost ? { cost_value_loss: cSum / steps } : {}) };
+  }
+
+  /** Weights and Adam state of V_R and of V_C, separately (callers keep their checkpoints' tensor order). */
+  state(): { value: TrainerState; cost?: TrainerState } {
+    const v = this.valueOpt.state("value_adam");
+    const out: { value: TrainerState; cost?: TrainerState } = {
+      value: { tensors: [...namedVariables("value", this.value.variables), ...v.tensors], json: { valueAdamStep: v.t } },
+    };
+    if (this.cost && this.costOpt) {
+      const c = this.costOpt.state("cost_value_adam");
+      out.cost = { tensors: [...namedVariables("cost_value", this.cost.variables), ...c.tensors], json: { costValueAdamStep: c.t } };
+    }
+    return out;
+  }
+
   restore(tensors: tf.NamedTensorMap, json: Record<string, unknown>): void {
-    restoreVariables("value", this.critic.variables, tensors);
-    this.opt.restore("value_adam", Number(json.valueAdamStep), tensors);
-    restoreVariables("cost_value", this.costCritic.variables, tensors);
-    this.costOpt.restore("cost_value_adam", Number(json.costValueAdamStep), tensors);
+    restoreVariables("value", this.value.variables, tensors);
+    this.valueOpt.restore("value_adam", Number(json.valueAdamStep), tensors);
+    if (this.cost && this.costOpt) {
+      restoreVariables("cost_value", this.cost.variables, tensors);
+      this.costOpt.restore("cost_value_adam", Number(json.costValueAdamStep), tensors);
+    }
     this.recentCosts = Array.isArray(json.recentCosts) ? (json.recentCosts as number[]).map(Number) : [];
   }
 
   dispose(): void {
-    this.critic.dispose();
-    this.costCritic.dispose();
-    this.opt.dispose();
-    this.costOpt.dispose();
-  }
-}
-
-export type ConstraintScale = "auto" | "one-minus-gamma" | "one" | "inverse-episode-length";
-
-/**
- * The factor s of c = s·(J_C − d): (1 − γ_C) as the reference CPO/MACPO code does (its J_C is a
- * discounted per-step average), 1, or 1/mean episode length (L_C is a per-step mean while J_C − d is
- * per episode: in an undiscounted episode J_C(θ) − J_C(θ_old) ≈ L̄·L_C). auto = (1 − γ_C) when
- * γ_C < 1, else 1/L̄ ((1 − γ_C) would make c ≡ 0).
- */
-export function constraintScale(kind: ConstraintScale, costGamma: number, meanLength: number): number {
-  switch (kind) {
-    case "one":
-      return 1;
-    case "one-minus-gamma":
-      return 1 - costGamma;
-    case "inverse-episode-length":
-      return 1 / Math.max(1e-8, meanLength);
-    case "auto":
-      return costGamma < 1 ? 1 - costGamma : 1 / Math.max(1e-8, meanLength);
+    this.value.dispose();
+    this.cost?.dispose();
+    this.valueOpt.dispose();
+    this.costOpt?.dispose();
   }
 }

@@ -1,8 +1,8 @@
 /**
  * MACPO — Multi-Agent Constrained Policy Optimisation (Gu et al. 2021; "Safe Multi-Agent
  * Reinforcement Learning for Multi-Robot Control", Artificial Intelligence 2023), with the "agents" of
- * the multi-agent formulation being the heads of a factored orchestration decision (issue 4: which
- * agent acts × which model tier backs it), sharing one episode-cost budget d.
+ * the multi-agent formulation being the heads of a factored orchestration decision (which agent acts ×
+ * which model tier backs it), sharing one episode-cost budget d.
  *
  * The policy is a product π(a|s) = Π_h π^h(a_h|s) of separate networks (FactoredPolicy).
  *
@@ -45,10 +45,12 @@ import type { ActionPolicy } from "../policy/factored.js";
 import { oneHot, type CategoricalPolicy } from "../policy/policy.js";
 import { namedVariables, restoreVariables } from "./adam.js";
 import { PolicyAverage } from "./average.js";
-import { constraintScale, CriticPair, type ConstraintScale } from "./critics.js";
+import { constraintScale, type ConstraintScale } from "./constraint.js";
+import { Critics, type ConstrainedBatch } from "./critics.js";
 import { cpoJointStep, cpoStep, type CpoStepOptions, type CpoStepResult } from "./cpo-step.js";
 import type { OnPolicyOptions } from "./on-policy.js";
-import { linearSchedule, NonFiniteLossError, type Trainer, type TrainerState, type UpdateMetrics } from "./trainer.js";
+import { linearSchedule, lrFactor } from "./schedules.js";
+import { checkFinite, type Trainer, type TrainerState, type UpdateMetrics } from "./trainer.js";
 import { macpoMetricNames } from "./metric-names.js";
 
 export interface CpoOptions extends CpoStepOptions {
@@ -122,7 +124,7 @@ export function encodeHeadOrder(order: readonly number[]): number {
 export class MacpoTrainer implements Trainer {
   readonly name: string = "macpo";
   readonly metricNames: readonly string[];
-  protected readonly critics: CriticPair;
+  protected readonly critics: Critics;
   protected updatesDone = 0;
   /** The averaged final policy over every head's parameters (average.ts). */
   protected readonly average: PolicyAverage;
@@ -141,7 +143,7 @@ export class MacpoTrainer implements Trainer {
     /** Single-head cpo: unprefixed metric names, no head_order. */
     single = false,
   ) {
-    this.critics = new CriticPair(policy.inputDim, o, initRng);
+    this.critics = new Critics(policy.inputDim, o, initRng, true);
     this.average = new PolicyAverage(heads.map((h) => h.policy), o.averageFraction, o.totalUpdates);
     this.prefixes = heads.map((h) => (single ? "" : `${h.name}_`));
     this.metricNames = macpoMetricNames(
@@ -158,14 +160,14 @@ export class MacpoTrainer implements Trainer {
   async update(batch: RolloutBatch): Promise<UpdateMetrics> {
     if (batch.masks) throw new Error(`${this.name}: action masks are not supported`);
     const o = this.o;
-    const progress = Math.min(1, this.updatesDone / Math.max(1, o.totalUpdates));
-    if (o.annealLr) this.critics.setLr(o.valueLr * (1 - progress));
+    this.critics.setLr(o.valueLr * lrFactor(o.annealLr, this.updatesDone, o.totalUpdates));
     // trust-region annealing: δ_k = δ_0 + (δ_final − δ_0)·k/K
-    const delta = this.cpo.targetKlFinal === null ? this.cpo.targetKl : this.cpo.targetKl + (this.cpo.targetKlFinal - this.cpo.targetKl) * progress;
+    const delta = linearSchedule(this.cpo.targetKl, this.cpo.targetKlFinal, this.updatesDone, o.totalUpdates);
     const stepOpts = { ...this.cpo, targetKl: delta, entropyCoef: linearSchedule(o.entropyCoef, o.entropyCoefFinal, this.updatesDone, o.totalUpdates) };
     this.updatesDone += 1;
     const n = batch.rows;
-    const prep = this.critics.prepare(batch);
+    // 1. prepare: critics, GAE of the task reward and of the cost, J_C; the constraint value c = s·(J_C − d)
+    const prep = this.critics.prepare(batch, batch.taskRewards, o) as ConstrainedBatch;
     const c = constraintScale(this.cpo.constraintScale, o.costGamma, prep.meanLength) * (prep.jc - this.cpo.budget);
     const H = this.heads.length;
     const acts = headActions(batch, this.sizes);
@@ -181,12 +183,14 @@ export class MacpoTrainer implements Trainer {
     let loss: number;
     try {
       for (const h of this.heads) entropy += headEntropy(h.policy, x);
+      // 2. the trust-region step(s): one per head in order, or one joint step
       const shared = { x, advR, advC, acts, c, stepOpts, out };
       loss = order ? this.sequentialSteps(shared, order, prep.advC) : this.jointStep(shared);
     } finally {
       tf.dispose([x, advR, advC]);
     }
-    const fit = this.critics.fit(batch, prep, this.rng);
+    // 3. critics fitted to their GAE returns; 4. logged columns
+    const fit = this.critics.fit(batch, prep, o, this.rng, this.name);
     this.average.afterUpdate(this.updatesDone, batch);
     return { loss, entropy, ...out, ...fit };
   }
@@ -264,9 +268,7 @@ export class MacpoTrainer implements Trainer {
 
   /** Refuses a non-finite step (naming `what`), then writes its columns for each of `heads` (kl: theirs, in order). */
   private record(out: UpdateMetrics, heads: readonly number[], res: CpoStepResult, kl: readonly number[], what: string): void {
-    if (!Number.isFinite(res.surrR) || !Number.isFinite(res.surrC)) {
-      throw new NonFiniteLossError(`${this.name} ${what}`, Number.isFinite(res.surrR) ? res.surrC : res.surrR);
-    }
+    checkFinite(`${this.name} ${what}`, { reward: res.surrR, cost: res.surrC });
     heads.forEach((hi, i) => {
       const prefix = this.prefixes[hi]!;
       out[`${prefix}cpo_case`] = res.optimCase;
@@ -286,8 +288,20 @@ export class MacpoTrainer implements Trainer {
     const cs = this.critics.state();
     const avg = this.average.state("policy_avg");
     return {
-      tensors: [...this.heads.flatMap((h) => namedVariables(this.prefixOf(h), h.policy.variables)), ...cs.tensors, ...avg.tensors],
-      json: { ...cs.json, updatesDone: this.updatesDone, policyAverage: avg.json, ...this.extraState() },
+      tensors: [
+        ...this.heads.flatMap((h) => namedVariables(this.prefixOf(h), h.policy.variables)),
+        ...cs.value.tensors,
+        ...cs.cost!.tensors,
+        ...avg.tensors,
+      ],
+      json: {
+        ...cs.value.json,
+        ...cs.cost!.json,
+        recentCosts: [...this.critics.recentCosts],
+        updatesDone: this.updatesDone,
+        policyAverage: avg.json,
+        ...this.extraState(),
+      },
     };
   }
 

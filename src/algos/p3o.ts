@@ -11,13 +11,13 @@
  *   one — 1 (OmniSafe);
  *   inverse-episode-length — 1 / mean episode length of the batch: L_C is a per-step mean, J_C − d a
  *     per-episode quantity, so this puts both on the per-step scale.
- * The cost enters in units of the budget (÷ d, issue 14), so κ means the same on every cost scale.
+ * The cost enters in units of the budget (÷ d), so κ means the same on every cost scale.
  *
  * The exact penalty recovers the constrained optimum once κ exceeds the optimal multiplier (in the
  * loss's units, ≈ λ*·d ÷ std(A_R) with the standardised A_R); below it the budget is ignored, far
  * above it the hinge pushes the policy inside the budget harder than the reward pulls it back out
  * (noisy J_C ⇒ a policy well inside the budget). κ is fixed, a linear schedule, adaptive, or — the
- * default — dual (issue 14): κ = kappaFactor·λ̂ with λ̂ a running dual estimate of the multiplier, the
+ * default — dual: κ = kappaFactor·λ̂ with λ̂ a running dual estimate of the multiplier, the
  * PI controller of lagrange.ts on (J_C − d)/d calibrated on the first batch, so κ tracks (and by the
  * factor 2, exceeds) the multiplier the constraint needs on every problem.
  * Adaptive: the subgradient of κ·max(0, ·) is κ·1[active], so the multiplier the hinge
@@ -28,21 +28,19 @@
  *   κ_{k+1} = clamp(κ_k · exp(η_κ · (a_k − ½)), κ_min, κ_max)
  * so κ grows while the hinge is active more than half the time (κ too small: the budget is being
  * overspent) and shrinks while it is rarely active (κ needlessly large, or the budget slack).
+ * Its base, {@link OnPolicyTrainer} (on-policy.ts), prepares each update (critics, GAE of the task reward
+ * and of the cost, J_C) and runs the epochs × minibatches loop; this file is the penalty step (κ and the
+ * constraint term, once per update before the epochs) and the loss above.
  * Logged: penalty (the max(0, ·) term), penalty_active (a_k), kappa (κ_k used in the update), jc, and
- * the shared on-policy terms.
+ * the base's columns.
  */
 import type { Rng } from "../core/rng.js";
-import { mean } from "../core/math.js";
+import { constraintScale } from "./constraint.js";
+import type { ConstrainedBatch, PreparedBatch } from "./critics.js";
 import { batchCalibration, LagrangeMultiplier, type LagrangeOptions, type LagrangeState } from "./lagrange.js";
 import { tf } from "../policy/backend.js";
 import type { CategoricalPolicy } from "../policy/policy.js";
-import {
-  OnPolicyTrainer,
-  type LossTerms,
-  type MinibatchTerms,
-  type OnPolicyOptions,
-  type UpdateContext,
-} from "./on-policy.js";
+import { OnPolicyTrainer, type DualStep, type LossTerms, type MinibatchTerms, type OnPolicyOptions } from "./on-policy.js";
 import { clippedSurrogate, costSurrogate } from "./surrogate.js";
 import type { RolloutBatch } from "../env/rollout.js";
 import type { UpdateMetrics } from "./trainer.js";
@@ -112,28 +110,22 @@ export class P3oTrainer extends OnPolicyTrainer {
     return out;
   }
 
-  protected override beforeEpochs(ctx: UpdateContext): UpdateMetrics {
+  /** The penalty step: κ of this update and the constraint term s·(J_C − d)/d. */
+  protected override dualStep(prepared: PreparedBatch): DualStep {
+    const p = prepared as ConstrainedBatch;
     if (this.dual) {
       // the dual estimate, on the scale of the advantages the loss uses (calibrated on the first batch)
-      const o = this.o;
-      this.dual.calibrate(
-        batchCalibration(ctx.reward.advantages, ctx.cost!.advantages, this.p.budget, o),
-      );
-      this.kappaNow = Math.min(this.p.kappaMax, Math.max(this.p.kappaMin, this.p.kappaFactor * this.dual.update(ctx.jc)));
+      this.dual.calibrate(batchCalibration(p.reward.advantages, p.cost.advantages, this.p.budget, this.o));
+      this.kappaNow = Math.min(this.p.kappaMax, Math.max(this.p.kappaMin, this.p.kappaFactor * this.dual.update(p.jc)));
     } else if (this.p.kappaSchedule !== "adaptive") this.kappaNow = this.kappaAt(this.updates);
     this.updates += 1;
-    const scale =
-      this.p.constraintScale === "one"
-        ? 1
-        : this.p.constraintScale === "one-minus-gamma"
-          ? 1 - this.o.costGamma
-          : 1 / mean(ctx.batch.episodes.map((e) => e.length));
-    this.constraintTerm = (scale * (ctx.jc - this.p.budget)) / this.p.budget;
-    return { kappa: this.kappaNow };
+    const scale = constraintScale(this.p.constraintScale, this.o.costGamma, p.meanLength);
+    this.constraintTerm = (scale * (p.jc - this.p.budget)) / this.p.budget;
+    return { metrics: { kappa: this.kappaNow } };
   }
 
   protected policyLoss(mb: MinibatchTerms): LossTerms {
-    const lossR = tf.neg(clippedSurrogate(mb.ratio, mb.advR, this.o.clipRatio));
+    const lossR = tf.neg(clippedSurrogate(mb.ratio, mb.adv, this.o.clipRatio));
     const lc = tf.div(costSurrogate(mb.ratio, mb.advC!, this.o.clipRatio, this.p.clipCostSurrogate), this.p.budget);
     const penalty = tf.relu(tf.add(lc, this.constraintTerm)) as tf.Scalar;
     const active = tf.cast(tf.greater(penalty, 0), "float32") as tf.Scalar;

@@ -1,7 +1,8 @@
 /**
  * PPO (Schulman et al. 2017) without a constraint: minimise −L^CLIP(A_R) (eq. 7) on the configured
- * reward R_t = r_t − λ·c_t (λ = reward.costPenalty, 0 = cost ignored), with the shared on-policy
- * machinery of {@link OnPolicyTrainer} (GAE, critic, minibatches, epochs, KL early stop).
+ * reward R_t = r_t − λ·c_t (λ = reward.costPenalty, 0 = cost ignored). Preparing the batch (critic, GAE),
+ * the epochs × minibatches loop with its KL early stop and the logged columns are the base's
+ * ({@link OnPolicyTrainer}, on-policy.ts); this file is the loss.
  */
 import type { Rng } from "../core/rng.js";
 import type { CategoricalPolicy } from "../policy/policy.js";
@@ -18,6 +19,6 @@ export class PpoTrainer extends OnPolicyTrainer {
   }
 
   protected policyLoss(mb: MinibatchTerms): LossTerms {
-    return { loss: tf.neg(clippedSurrogate(mb.ratio, mb.advR, this.o.clipRatio)) as tf.Scalar };
+    return { loss: tf.neg(clippedSurrogate(mb.ratio, mb.adv, this.o.clipRatio)) as tf.Scalar };
   }
 }

@@ -5,25 +5,28 @@
  * R_t = r_t − λ·c_t, and an optional baseline b_t:
  *   none  — b = 0 (the DOA code),
  *   mean  — b = mean of G over the batch's steps,
- *   value — b = V(s_t) from a learned critic fitted to G by MSE with its own Adam.
+ *   value — b = V(s_t) from a learned critic (critics.ts, V_R alone) fitted to G by one full-batch MSE
+ *           step with its own Adam.
  * Optional return normalisation standardises G over the batch before the baseline.
  * The entropy bonus is summed over a trajectory's steps like the return it is added to (the entropy-
  * regularised return, Williams & Peng 1991; Haarnoja et al. 2017), not averaged per step: a per-step mean
  * weighs it 1/T of the policy-gradient term on a T-step problem. On the random CMDP family (seed 2, 90
  * paired runs) that per-step bonus let REINFORCE collapse within ~10 updates onto a greedy path (solver
- * retries instead of a helper first) and pass 81%; summed, 87% (6 runs fixed, 1 broken; issue 14).
+ * retries instead of a helper first) and pass 81%; summed, 87% (6 runs fixed, 1 broken).
  * Gradients are clipped by global norm (torch's clip_grad_norm_) and applied with Adam.
  */
 import type { Rng } from "../core/rng.js";
 import { discountedReturns, mean, standardize } from "../core/math.js";
 import type { RolloutBatch } from "../env/rollout.js";
 import { tf } from "../policy/backend.js";
-import { Mlp, type MlpOptions } from "../policy/mlp.js";
+import type { MlpOptions } from "../policy/mlp.js";
 import { oneHot, type CategoricalPolicy } from "../policy/policy.js";
 import { Adam, clipByGlobalNorm, namedVariables, restoreVariables } from "./adam.js";
 import { PolicyAverage } from "./average.js";
 import { reinforceMetricNames } from "./metric-names.js";
-import { linearSchedule, NonFiniteLossError, type Trainer, type TrainerState, type UpdateMetrics } from "./trainer.js";
+import { Critics } from "./critics.js";
+import { linearSchedule } from "./schedules.js";
+import { checkFinite, type Trainer, type TrainerState, type UpdateMetrics } from "./trainer.js";
 
 export interface ReinforceOptions {
   gamma: number;
@@ -48,8 +51,8 @@ export class ReinforceTrainer implements Trainer {
   readonly name = "reinforce";
   readonly metricNames: readonly string[];
   private readonly opt: Adam;
-  private readonly critic?: Mlp;
-  private readonly criticOpt?: Adam;
+  /** The value baseline (baseline: value). */
+  private readonly critic?: Critics;
   /** Updates applied so far (drives the entropy schedule; checkpointed). */
   private updatesDone = 0;
   /** The averaged final policy (average.ts). */
@@ -63,8 +66,7 @@ export class ReinforceTrainer implements Trainer {
     this.opt = new Adam(policy.variables, o.lr, 0.9, 0.999, o.adamEps);
     this.average = new PolicyAverage([policy], o.averageFraction, o.totalUpdates);
     if (o.baseline === "value") {
-      this.critic = new Mlp("value", policy.inputDim, 1, { ...o.valueNet, outputGain: 1 }, rng);
-      this.criticOpt = new Adam(this.critic.variables, o.valueLr, 0.9, 0.999, o.adamEps);
+      this.critic = new Critics(policy.inputDim, o, rng, false);
     }
     this.metricNames = reinforceMetricNames(o.baseline);
   }
@@ -94,11 +96,9 @@ export class ReinforceTrainer implements Trainer {
         const b = mean(adv);
         for (let i = 0; i < n; i++) adv[i] -= b;
       } else if (this.critic) {
-        const v = tf.tidy(() => tf.reshape(this.critic!.apply(x), [n]));
-        const vs = v.dataSync();
-        v.dispose();
+        const vs = this.critic.value.values(x);
         for (let i = 0; i < n; i++) adv[i] -= vs[i]!;
-        metrics.value_loss = this.fitCritic(x, Float32Array.from(G));
+        metrics.value_loss = this.critic.step(x, Float32Array.from(G), this.name);
       }
       const numTraj = batch.episodes.length;
       const a = oneHot(batch.actions, batch.numActions);
@@ -119,14 +119,15 @@ export class ReinforceTrainer implements Trainer {
       const loss = value.dataSync()[0]!;
       value.dispose();
       const gradList = this.policy.variables.map((v) => grads[v.name]!);
-      if (!Number.isFinite(loss)) {
+      try {
+        checkFinite(this.name, { loss });
+        const clipped = clipByGlobalNorm(gradList, this.o.maxGradNorm);
+        this.opt.apply(clipped.grads);
+        metrics.grad_norm = clipped.norm.dataSync()[0]!;
+        tf.dispose([...clipped.grads, clipped.norm]);
+      } finally {
         tf.dispose(gradList);
-        throw new NonFiniteLossError("REINFORCE loss", loss);
       }
-      const clipped = clipByGlobalNorm(gradList, this.o.maxGradNorm);
-      this.opt.apply(clipped.grads);
-      metrics.grad_norm = clipped.norm.dataSync()[0]!;
-      tf.dispose([...gradList, ...clipped.grads, clipped.norm]);
       this.average.afterUpdate(this.updatesDone, batch);
       return { loss, entropy, ...metrics };
     } finally {
@@ -134,32 +135,15 @@ export class ReinforceTrainer implements Trainer {
     }
   }
 
-  private fitCritic(x: tf.Tensor2D, targets: Float32Array): number {
-    const y = tf.tensor1d(targets);
-    const { value, grads } = tf.variableGrads(
-      () => tf.mean(tf.square(tf.sub(tf.reshape(this.critic!.apply(x), [targets.length]), y))) as tf.Scalar,
-      this.critic!.variables,
-    );
-    const loss = value.dataSync()[0]!;
-    const list = this.critic!.variables.map((v) => grads[v.name]!);
-    if (!Number.isFinite(loss)) {
-      tf.dispose([y, value, ...list]);
-      throw new NonFiniteLossError("REINFORCE value loss", loss);
-    }
-    this.criticOpt!.apply(list);
-    tf.dispose([y, value, ...list]);
-    return loss;
-  }
-
   state(): TrainerState {
     const opt = this.opt.state("policy_adam");
     const avg = this.average.state("policy_avg");
     const tensors = [...namedVariables("policy", this.policy.variables), ...opt.tensors, ...avg.tensors];
     const json: Record<string, unknown> = { policyAdamStep: opt.t, updatesDone: this.updatesDone, policyAverage: avg.json };
-    if (this.critic && this.criticOpt) {
-      const c = this.criticOpt.state("value_adam");
-      tensors.push(...namedVariables("value", this.critic.variables), ...c.tensors);
-      json.valueAdamStep = c.t;
+    if (this.critic) {
+      const c = this.critic.state().value;
+      tensors.push(...c.tensors);
+      Object.assign(json, c.json);
     }
     return { tensors, json };
   }
@@ -169,16 +153,12 @@ export class ReinforceTrainer implements Trainer {
     this.opt.restore("policy_adam", Number(json.policyAdamStep), tensors);
     this.updatesDone = Number(json.updatesDone ?? 0);
     this.average.restore("policy_avg", json.policyAverage, tensors);
-    if (this.critic && this.criticOpt) {
-      restoreVariables("value", this.critic.variables, tensors);
-      this.criticOpt.restore("value_adam", Number(json.valueAdamStep), tensors);
-    }
+    this.critic?.restore(tensors, json);
   }
 
   dispose(): void {
     this.opt.dispose();
     this.average.dispose();
     this.critic?.dispose();
-    this.criticOpt?.dispose();
   }
 }

@@ -1,14 +1,17 @@
-/** Clipped surrogate objectives of PPO and P3O, on tfjs tensors (call inside a tidy / grad scope). */
+/** The surrogate objectives of PPO, PPO-Lagrangian, P3O and MAPPO-Lagrangian, on tfjs tensors (call inside a tidy / grad scope). */
 import { tf } from "../policy/backend.js";
 
 /**
  * PPO's clipped surrogate (Schulman et al. 2017, eq. 7), to be MAXIMISED:
  *   L^CLIP = mean_t min(ρ_t·A_t, clip(ρ_t, 1−ε, 1+ε)·A_t),  ρ_t = π(a_t|s_t)/π_old(a_t|s_t).
+ * With `weights` M_t, HAPPO's sequential form mean_t M_t·min(…) (Kuba et al. 2022, eq. 11): M_t is the
+ * product of the probability ratios of the heads updated before this one.
  */
-export function clippedSurrogate(ratio: tf.Tensor1D, adv: tf.Tensor1D, eps: number): tf.Scalar {
+export function clippedSurrogate(ratio: tf.Tensor1D, adv: tf.Tensor1D, eps: number, weights?: tf.Tensor1D): tf.Scalar {
   const unclipped = tf.mul(ratio, adv);
   const clipped = tf.mul(tf.clipByValue(ratio, 1 - eps, 1 + eps), adv);
-  return tf.mean(tf.minimum(unclipped, clipped)) as tf.Scalar;
+  const surr = tf.minimum(unclipped, clipped);
+  return tf.mean(weights ? tf.mul(weights, surr) : surr) as tf.Scalar;
 }
 
 /**

@@ -27,19 +27,21 @@ export interface Trainer {
   dispose(): void;
 }
 
-/**
- * A coefficient decayed linearly from `start` to `final` over `total` updates (`done` = updates already
- * applied); `final` null = constant. Used for the entropy bonus (algo.entropyCoefFinal, issue 14).
- */
-export function linearSchedule(start: number, final: number | null, done: number, total: number): number {
-  if (final === null) return start;
-  return start + (final - start) * Math.min(1, done / Math.max(1, total));
-}
-
 /** Thrown when a loss becomes NaN or infinite: the run stops and the last good checkpoint stays. */
 export class NonFiniteLossError extends Error {
   constructor(what: string, value: number) {
     super(`${what} became ${value} — training stopped; the last good checkpoint is kept`);
     this.name = "NonFiniteLossError";
+  }
+}
+
+/**
+ * The one non-finite check of every trainer: throws {@link NonFiniteLossError} naming the first term of
+ * `terms` (metric names, e.g. value_loss) that is NaN or infinite; undefined terms are skipped. Called
+ * before a step is applied, so a NaN never reaches the weights the last checkpoint would be compared to.
+ */
+export function checkFinite(trainer: string, terms: Record<string, number | undefined>): void {
+  for (const [key, v] of Object.entries(terms)) {
+    if (v !== undefined && !Number.isFinite(v)) throw new NonFiniteLossError(`${trainer} ${key.replace(/_/g, " ")}`, v);
   }
 }

@@ -11,6 +11,7 @@ import { expandRecordedDefinitions } from "../agents/recorded.js";
 import { checkHeadsConfig, isMultiHead } from "./heads.js";
 import { withPriceTable } from "./prices.js";
 import { recordedPool, resolveRecordedFiles } from "./recorded.js";
+import { findRenamed, migrateRenamed } from "./renamed.js";
 import { configSchema, constrainedAlgos, defaultEntropyCoef, defaultUpdates, type Config, type RawConfig } from "./schema.js";
 
 export { constrainedAlgos };
@@ -113,6 +114,18 @@ function checkShadowed(raw: Record<string, unknown>, cfg: Pick<RawConfig, "algo"
   }
 }
 
+/** An old key (renamed.ts) in a config, a --set or a sweep override: refused, naming the new key. */
+function refuseRenamed(raw: Record<string, unknown>, file: string, opts: LoadOptions): void {
+  const moved = findRenamed(raw);
+  if (moved.length === 0) return;
+  const label = opts.setsLabel ?? "--set";
+  const setOf = (key: string) => [...(opts.sets ?? [])].reverse().find((x) => concerns(key, x.slice(0, x.indexOf("="))));
+  const first = moved.find((m) => setOf(m.old) !== undefined) ?? moved[0]!;
+  const s = setOf(first.old);
+  const all = moved.map((m) => `${m.old} is now ${m.now}`).join("; ");
+  throw new InputError(`${s !== undefined ? `${label} ${s}` : file}: ${all} (docs/config-notes.md)`, file, first.old);
+}
+
 /** Whether a problem at `field` (dotted) concerns the value set at `key`. */
 function concerns(field: string, key: string): boolean {
   return field === key || field.startsWith(`${key}.`) || field.startsWith(`${key}[`) || key.startsWith(`${field}.`);
@@ -120,7 +133,10 @@ function concerns(field: string, key: string): boolean {
 
 /** Validates a raw config object; `file` and `configDir` are used for messages and agent lookup. */
 export function validateConfig(raw: unknown, file: string, configDir: string, opts: LoadOptions = {}): Config {
-  const withSets = withPriceTable(applyOverrides(raw, opts.sets ?? [], file), file, configDir);
+  // a run folder written before keys moved loads under the new names; a user's old key is refused
+  const base = opts.resolved ? migrateRenamed(raw) : raw;
+  const withSets = withPriceTable(applyOverrides(base, opts.sets ?? [], file), file, configDir);
+  refuseRenamed(withSets, file, opts);
   if (opts.seed !== undefined) withSets.seed = opts.seed;
   const parsed = configSchema.safeParse(withSets);
   if (!parsed.success) {

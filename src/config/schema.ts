@@ -46,7 +46,7 @@ const inlineTasks = z
 
 const simTasks = z
   .object({
-    source: z.literal("sim").describe("Simulated tasks (issue 3): a task type drawn per episode; the task text names the type."),
+    source: z.literal("sim").describe("Simulated tasks: a task type drawn per episode; the task text names the type."),
     types: z
       .record(z.string().regex(/^[A-Za-z0-9_-]+$/, "letters, digits, _ - only"), z.number().positive())
       .refine((r) => Object.keys(r).length > 0, "at least one task type")
@@ -122,7 +122,7 @@ const recordedTasks = z
   .object({
     source: z
       .literal("recorded")
-      .describe("Recorded outputs of real models (issue 13): a table of items × models; agents of kind recorded return the models' recorded answers."),
+      .describe("Recorded outputs of real models: a table of items × models; agents of kind recorded return the models' recorded answers."),
     file: z
       .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
       .describe(
@@ -321,7 +321,7 @@ const rewardSchema = z
     gamma: z.number().min(0).max(1).default(0.99).describe("Discount factor γ."),
   })
   .strict()
-  .describe("Reward of DESIGN §1.");
+  .describe("Task reward, cost penalty and discount.");
 
 const doaEncoder = z
   .object({ name: z.literal("doa-md5").describe("DOA's 64-d encoder: md5 of the task + 3 history features.") })
@@ -365,7 +365,7 @@ const answersEncoder = z
     name: z
       .literal("answers")
       .describe(
-        "For cascades and routers (issue 13): prompt features (length, numbers, task type, hashed n-grams) and, per agent, whether it was called, the text features of its answer (final answer in the expected form, length, arithmetic checks, hedging...), its cost and whether it agrees with another answer; step and cost spent.",
+        "For cascades and routers: prompt features (length, numbers, task type, hashed n-grams) and, per agent, whether it was called, the text features of its answer (final answer in the expected form, length, arithmetic checks, hedging...), its cost and whether it agrees with another answer; step and cost spent.",
       ),
     taskBuckets: z.number().int().nonnegative().default(0).describe("Hash buckets for the prompt's word n-grams (0 = none)."),
   })
@@ -403,7 +403,7 @@ const policySchema = z
       .min(1)
       .optional()
       .describe(
-        "Factored action space (issue 4): one head per decision, e.g. [{name: agent}, {name: tier, choices: [small, large]}]. Absent = one agent head. macpo / mappo-lagrangian train one network per head; the other trainers one categorical over the joint actions.",
+        "Factored action space: one head per decision, e.g. [{name: agent}, {name: tier, choices: [small, large]}]. Absent = one agent head. macpo / mappo-lagrangian train one network per head; the other trainers one categorical over the joint actions.",
       ),
   })
   .strict()
@@ -414,18 +414,14 @@ const reinforceSchema = z
     baseline: z
       .enum(["none", "mean", "value"])
       .default("value")
-      .describe("Baseline subtracted from G_t: none (the DOA code), mean of the batch's returns, or a learned value network (default: the variance reduction the random CMDP family needed, issue 14)."),
+      .describe("Baseline subtracted from G_t: none (the DOA code), mean of the batch's returns, or a learned value network (default: the variance reduction the random CMDP family needed)."),
     normalizeReturns: z.boolean().default(false).describe("Standardise G_t over the batch before the baseline."),
-    valueLr: z.number().positive().default(1e-3).describe("Learning rate of the value baseline."),
-    valueHidden: hidden.default([64, 64]),
     lr: z
       .number()
       .positive()
       .nullable()
       .default(0.003)
-      .describe(
-        "REINFORCE's own policy learning rate (one gradient step per batch takes a larger step than PPO's epochs); null = algo.lr. Left out: algo.lr if the config sets algo.lr (setting both is an error: algo.lr would not apply), else 0.003. Default 0.003 with 300 updates: at 0.01 the policy turned deterministic within ~10 updates on some problems of the random CMDP family and kept the path it had then (measured on the random CMDP family, docs in the README).",
-      ),
+      .describe("REINFORCE's own policy learning rate; null = algo.lr; left out: algo.lr if the config sets it, else 0.003 (docs/config-notes.md)."),
   })
   .strict()
   .describe("REINFORCE options.");
@@ -433,45 +429,43 @@ const reinforceSchema = z
 const ppoSchema = z
   .object({
     clipRatio: z.number().positive().default(0.2).describe("PPO clip range ε of the ratio π/π_old (Schulman et al. 2017, eq. 7)."),
-    epochs: positiveInt().default(4).describe("Passes over each rollout batch."),
-    minibatches: positiveInt().default(2).describe("Minibatches per epoch (rows are shuffled with the trainer's RNG stream)."),
     targetKl: z
       .number()
       .positive()
       .nullable()
       .default(0.02)
       .describe("KL early stop: stop the epochs once a minibatch's approx KL exceeds 1.5·targetKl (SB3's rule); null = off."),
+  })
+  .strict()
+  .describe("The clipped surrogate and its KL early stop (ppo, ppo-lagrangian, p3o, mappo-lagrangian).");
+
+const criticSchema = z
+  .object({
+    lr: z.number().positive().default(1e-3).describe("Adam learning rate of the reward and cost critics (reinforce: of its value baseline)."),
+    hidden: hidden.default([64, 64]),
     gaeLambda: z
       .number()
       .min(0)
       .max(1)
       .default(1)
-      .describe("GAE λ of the reward advantage (Schulman et al. 2016). Default 1: Monte-Carlo advantages, unbiased by critic error — orchestration episodes are short, and a biased cost advantage moves where a constrained trainer holds the budget (issue 14)."),
+      .describe("GAE λ of the reward advantage (Schulman et al. 2016); default 1: Monte-Carlo advantages (docs/config-notes.md)."),
     costGamma: z.number().min(0).max(1).nullable().default(null).describe("Discount γ_C of the cost signal; null = reward.gamma."),
     costGaeLambda: z.number().min(0).max(1).nullable().default(null).describe("GAE λ of the cost advantage; null = gaeLambda."),
     normalizeAdvantage: z
       .boolean()
       .default(false)
-      .describe("Standardise the reward advantage over the batch. Default false: raw A_R and A_C share the reward and cost units, so λ (κ) settles at the LP's λ*·d whatever the batch's spread (issue 14)."),
+      .describe("Standardise the reward advantage over the batch; default false keeps A_R and A_C in reward and cost units (docs/config-notes.md)."),
     standardizeCostAdvantage: z
       .boolean()
       .default(false)
       .describe("Standardise the cost advantage too (default: only centred, so its scale stays that of the cost)."),
-    valueLr: z.number().positive().default(1e-3).describe("Adam learning rate of the reward and cost critics."),
-    valueHidden: hidden.default([64, 64]),
-    annealLr: z
-      .boolean()
-      .default(false)
-      .describe("Decay the policy and critic learning rates linearly to 0 over train.updates (CleanRL's anneal_lr). Off by default: with algo.averagePolicy the final policy is the average of constant-step iterates (Polyak–Ruppert), which a decay would weight toward wherever the last iterates froze."),
     costWindow: positiveInt()
       .nullable()
       .default(null)
-      .describe(
-        "Constrained trainers: J_C = mean undiscounted episode cost over this many most recent episodes; null = the episodes of the latest batch (train.episodesPerUpdate).",
-      ),
+      .describe("J_C = mean undiscounted episode cost over this many most recent episodes; null = the latest batch's (train.episodesPerUpdate)."),
   })
   .strict()
-  .describe("Shared on-policy (PPO-style) options of ppo, ppo-lagrangian and p3o.");
+  .describe("Reward and cost critics, GAE and the advantages and J_C computed from them (every trainer but reinforce; reinforce's value baseline uses lr and hidden).");
 
 const pidSchema = z
   .object({
@@ -485,7 +479,7 @@ const pidSchema = z
   .strict()
   .describe("PID-Lagrangian gains (OmniSafe's PIDLagrangian).");
 
-const lagrangianSchema = z
+const dualSchema = z
   .object({
     lambdaInit: z
       .number()
@@ -505,13 +499,11 @@ const lagrangianSchema = z
     optimizer: z
       .enum(["plain", "adam", "pid", "pi"])
       .default("pi")
-      .describe(
-        "plain: projected gradient ascent; adam: Adam on −λ(J_C − d)/d then clamp (OmniSafe); pid: PID-Lagrangian (Stooke et al. 2020); pi: a PI controller in units u = max(λ_0, I) of the starting λ_0 or the current integral, I ← max(0, I + lambdaLr·u·(J_C − d)/d), λ = I + kp·u·(J_C − d)/d (scale-free steps, damped; relative above λ_0, so an underestimated λ_0 grows geometrically).",
-      ),
+      .describe("Dual optimiser of λ: plain (projected ascent), adam (OmniSafe), pid (Stooke et al. 2020), pi (scale-free PI controller; docs/config-notes.md)."),
     pid: pidSchema.default(pidSchema.parse({})),
   })
   .strict()
-  .describe("PPO-Lagrangian multiplier options.");
+  .describe("The Lagrange multiplier λ and its optimiser (ppo-lagrangian, mappo-lagrangian; p3o's kappaSchedule dual).");
 
 const p3oSchema = z
   .object({
@@ -525,12 +517,10 @@ const p3oSchema = z
     kappaSchedule: z
       .enum(["dual", "adaptive", "fixed", "linear"])
       .default("dual")
-      .describe(
-        "dual (default): κ = kappaFactor·λ̂, λ̂ a running dual estimate — algo.lagrangian's optimiser on (J_C − d)/d, calibrated on the first batch — so κ cannot stay below the multiplier the constraint needs (issue 14); adaptive: κ ← κ·exp(kappaRate·(a − ½)) after every update, a = share of the update's minibatch steps with an active penalty; fixed: κ throughout; linear: κ grows linearly from `kappa` to `kappaFinal` over `kappaUpdates` updates.",
-      ),
+      .describe("κ over training: dual (κ = kappaFactor·λ̂, a running dual estimate), adaptive, fixed or linear (docs/config-notes.md)."),
     kappaRate: z.number().positive().default(0.5).describe("Rate η_κ of the adaptive κ (log-κ change per update when the penalty is always or never active: ±η_κ/2)."),
     kappaMin: z.number().positive().default(0.01).describe("Lower bound of the adaptive and dual κ."),
-    kappaFactor: z.number().positive().default(2).describe("dual: κ = kappaFactor·λ̂, λ̂ a running dual estimate (algo.lagrangian's optimiser on (J_C − d)/d, calibrated on the first batch)."),
+    kappaFactor: z.number().positive().default(2).describe("dual: κ = kappaFactor·λ̂, λ̂ a running dual estimate (algo.dual's optimiser on (J_C − d)/d, calibrated on the first batch)."),
     kappaMax: z.number().positive().default(1000).describe("Upper bound of the adaptive and dual κ."),
     kappaFinal: z.number().nonnegative().default(20).describe("κ at the end of a linear schedule."),
     kappaUpdates: positiveInt().default(100).describe("Length (updates) of the linear κ ramp."),
@@ -562,7 +552,7 @@ const cpoSchema = z
       .number()
       .nonnegative()
       .default(0.01)
-      .describe("Damping ε of the Fisher-vector product: (H + εI)·v (0.1 drowns the small curvature of rarely visited states, issue 4)."),
+      .describe("Damping ε of the Fisher-vector product: (H + εI)·v (0.1 drowns the small curvature of rarely visited states)."),
     fvp: z
       .enum(["analytic", "finite-difference"])
       .default("analytic")
@@ -578,28 +568,22 @@ const cpoSchema = z
       ),
   })
   .strict()
-  .describe("CPO step options (cpo, macpo). Critics, GAE and J_C come from algo.ppo.");
+  .describe("The CPO trust-region step (cpo, macpo).");
 
 const macpoSchema = z
   .object({
-    headOrder: z
-      .enum(["random", "fixed"])
-      .default("random")
-      .describe("Order in which macpo / mappo-lagrangian update the heads: random = a fresh seeded permutation every update (HAPPO/MACPO); fixed = head order of policy.heads. Not used by macpo's joint step."),
     step: z
       .enum(["joint", "sequential"])
       .default("joint")
-      .describe(
-        "macpo's update: joint = one CPO step over every head's parameters (block-diagonal Fisher, one cost multiplier ν for all heads, one line search); sequential = one CPO step per head in headOrder, each against the budget left by the heads before it (Gu et al. 2021). Sequential steps price the cost per head and stall where the heads' prices differ: no head alone can raise the reward within the budget, though the heads together can (issue 14).",
-      ),
+      .describe("macpo's update: joint = one CPO step over every head's parameters; sequential = one CPO step per head in algo.headOrder (Gu et al. 2021; docs/config-notes.md)."),
   })
   .strict()
-  .describe("Multi-head options of macpo and mappo-lagrangian (how the heads' networks are updated).");
+  .describe("macpo's step over the heads.");
 
 export const algoNames = ["reinforce", "ppo", "ppo-lagrangian", "p3o", "cpo", "macpo", "mappo-lagrangian"] as const;
 
 /**
- * train.updates of a config that leaves it out, per trainer (issue 14, measured on the random CMDP family with
+ * train.updates of a config that leaves it out, per trainer (measured on the random CMDP family with
  * 128 episodes per update). 300 for the first-order trainers: P3O's penalty and PPO's penalised objective are
  * still improving at 150 (family seed 2, paired: P3O 72% → 90% of runs within 0.97·J_R* and 1.03·d, PPO 89% →
  * 96%); PPO-Lagrangian's misses at 150 were policies within the budget short of J_R* (19 of the 21 runs of the 7
@@ -619,7 +603,7 @@ export const defaultUpdates: Record<(typeof algoNames)[number], number> = {
   "mappo-lagrangian": 150,
 };
 /**
- * algo.entropyCoef of a config that leaves it out, per trainer (issue 14). The first-order trainers get 0.05: a
+ * algo.entropyCoef of a config that leaves it out, per trainer. The first-order trainers get 0.05: a
  * policy that collapses early never samples the actions a multiplier or a later reward would favour. CPO and
  * MACPO get 0.01: their trust-region step has no multiplier to integrate the bonus's pull away, so at 0.05
  * the bonus bought entropy with the budget — on the two-head family (seed 3, 7 problems where MACPO missed,
@@ -652,9 +636,7 @@ const algoSchema = z
       .number()
       .nonnegative()
       .optional()
-      .describe(
-        "Entropy bonus coefficient β (in reward units with the default raw advantages), decaying to entropyCoefFinal; reinforce adds it per step of each trajectory, like the reward (the others: to the per-step surrogate). Left out, it depends on algo.name: 0.01 for cpo and macpo, 0.05 for the others (defaultEntropyCoef; issue 14). The config.yaml of a run holds the number it used.",
-      ),
+      .describe("Entropy bonus β, decaying to entropyCoefFinal; left out: 0.01 for cpo and macpo, 0.05 for the others (docs/config-notes.md)."),
     entropyCoefFinal: z
       .number()
       .nonnegative()
@@ -666,12 +648,21 @@ const algoSchema = z
       .min(0)
       .max(1)
       .default(0.5)
-      .describe(
-        "Share of the last updates whose policies are averaged into the final policy (the one checkpointed at the end, evaluated and served); 0 = the last iterate. The average is over action distributions: every update of the window keeps states of its batch (2048 over the window) with its own probabilities there, and the network is fitted to them — at each state, the mean of the iterates' probabilities weighted by how often each visits it, the policy whose occupancy is the mean of theirs (a mean of the weights is another policy). The average of a primal-dual run's iterates is what converges to the constrained optimum (issue 14).",
-      ),
+      .describe("Share of the last updates whose policies are averaged into the final (checkpointed, evaluated, served) policy; 0 = the last iterate (docs/config-notes.md)."),
+    annealLr: z
+      .boolean()
+      .default(false)
+      .describe("Decay the policy and critic learning rates linearly to 0 over train.updates (CleanRL's anneal_lr); off by default (docs/config-notes.md)."),
+    epochs: positiveInt().default(4).describe("Passes over each rollout batch (policy epochs of ppo, ppo-lagrangian, p3o, mappo-lagrangian; critic epochs of every trainer with critics)."),
+    minibatches: positiveInt().default(2).describe("Minibatches per epoch (rows are shuffled with the trainer's RNG stream)."),
+    headOrder: z
+      .enum(["random", "fixed"])
+      .default("random")
+      .describe("Order in which mappo-lagrangian and macpo's sequential step update the heads: random = a fresh seeded permutation every update (HAPPO/MACPO); fixed = policy.heads order."),
+    critic: criticSchema.default(criticSchema.parse({})),
     reinforce: reinforceSchema.default(reinforceSchema.parse({})),
     ppo: ppoSchema.default(ppoSchema.parse({})),
-    lagrangian: lagrangianSchema.default(lagrangianSchema.parse({})),
+    dual: dualSchema.default(dualSchema.parse({})),
     p3o: p3oSchema.default(p3oSchema.parse({})),
     cpo: cpoSchema.default(cpoSchema.parse({})),
     macpo: macpoSchema.default(macpoSchema.parse({})),
@@ -683,9 +674,7 @@ const trainSchema = z
   .object({
     updates: positiveInt()
       .optional()
-      .describe(
-        "Number of policy updates. Left out, it depends on algo.name: 300 for reinforce, ppo, ppo-lagrangian and p3o, 150 for cpo, macpo and mappo-lagrangian — per trainer, what its defaults reach the constrained (penalised) optimum with on the random CMDP family (issue 14; README, \"Do the defaults hold on a problem nobody tuned them for?\"). The config.yaml of a run holds the number it used.",
-      ),
+      .describe("Number of policy updates; left out: 300 for reinforce, ppo, ppo-lagrangian and p3o, 150 for cpo, macpo and mappo-lagrangian (docs/config-notes.md)."),
     episodesPerUpdate: positiveInt().default(128).describe("Episodes collected (in lockstep) per update."),
     checkpointEvery: positiveInt().default(10).describe("Save a checkpoint every N updates (and always at the end); a resumed run redoes at most N−1 updates, exactly."),
     keepCheckpoints: positiveInt().default(3).describe("How many recent checkpoints to keep."),
@@ -741,7 +730,7 @@ const knobSchema = z
   })
   .strict()
   .describe(
-    "Budget-conditioned policy (issue 13): the cost knob is drawn uniformly per training episode and fed to the policy, so one trained policy covers the whole cost–quality curve; pick the operating point at run time (`orchestrate --lambda/--budget`, `curve` sweeps it). Trainers reinforce and ppo; reward.costPenalty must be 0.",
+    "Budget-conditioned policy: the cost knob is drawn uniformly per training episode and fed to the policy, so one trained policy covers the whole cost–quality curve; pick the operating point at run time (`orchestrate --lambda/--budget`, `curve` sweeps it). Trainers reinforce and ppo; reward.costPenalty must be 0.",
   );
 
 export const configSchema = z

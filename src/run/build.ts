@@ -394,7 +394,7 @@ export function buildTrainer(c: Config, encoder: StateEncoder, trainerRng: Rng =
       netOpts,
       initRng,
     );
-    const order = { headOrder: a.macpo.headOrder, step: a.macpo.step };
+    const order = { headOrder: a.headOrder, step: a.macpo.step };
     if (a.name === "macpo") {
       return new MacpoTrainer(
         policy,
@@ -432,8 +432,8 @@ export function buildTrainer(c: Config, encoder: StateEncoder, trainerRng: Rng =
           totalUpdates: c.train.updates,
           averageFraction: a.averagePolicy,
           maxGradNorm: a.maxGradNorm,
-          valueLr: a.reinforce.valueLr,
-          valueNet: { hidden: a.reinforce.valueHidden, activation: c.policy.activation, init: c.policy.init },
+          valueLr: a.critic.lr,
+          valueNet: { hidden: a.critic.hidden, activation: c.policy.activation, init: c.policy.init },
           adamEps: a.adamEps,
         },
         initRng,
@@ -459,36 +459,36 @@ function requireBudget(c: Config): number {
   return c.env.budget;
 }
 
-/** The shared on-policy options of ppo, ppo-lagrangian and p3o. */
 /** The Lagrange multiplier settings of the Lagrangian trainers (ppo-lagrangian, mappo-lagrangian). */
 function lagrangeOptions(c: Config): LagrangeOptions {
-  const l = c.algo.lagrangian;
+  const l = c.algo.dual;
   return { init: l.lambdaInit, lr: l.lambdaLr, max: l.lambdaMax, kp: l.kp, optimizer: l.optimizer, pid: l.pid, budget: requireBudget(c) };
 }
 
+/** The options of every trainer with critics (algo.critic, algo.ppo and the shared algo fields). */
 export function onPolicyOptions(c: Config): OnPolicyOptions {
   const a = c.algo;
-  const p = a.ppo;
+  const cr = a.critic;
   return {
     gamma: c.reward.gamma,
-    gaeLambda: p.gaeLambda,
-    costGamma: p.costGamma ?? c.reward.gamma,
-    costGaeLambda: p.costGaeLambda ?? p.gaeLambda,
-    clipRatio: p.clipRatio,
-    epochs: p.epochs,
-    minibatches: p.minibatches,
-    targetKl: p.targetKl,
+    gaeLambda: cr.gaeLambda,
+    costGamma: cr.costGamma ?? c.reward.gamma,
+    costGaeLambda: cr.costGaeLambda ?? cr.gaeLambda,
+    clipRatio: a.ppo.clipRatio,
+    epochs: a.epochs,
+    minibatches: a.minibatches,
+    targetKl: a.ppo.targetKl,
     lr: a.lr,
-    valueLr: p.valueLr,
-    valueNet: { hidden: p.valueHidden, activation: c.policy.activation, init: c.policy.init },
+    valueLr: cr.lr,
+    valueNet: { hidden: cr.hidden, activation: c.policy.activation, init: c.policy.init },
     entropyCoef: a.entropyCoef,
     entropyCoefFinal: a.entropyCoefFinal,
     maxGradNorm: a.maxGradNorm,
     adamEps: a.adamEps,
-    normalizeAdvantage: p.normalizeAdvantage,
-    standardizeCostAdvantage: p.standardizeCostAdvantage,
-    costWindow: p.costWindow ?? c.train.episodesPerUpdate,
-    annealLr: p.annealLr,
+    normalizeAdvantage: cr.normalizeAdvantage,
+    standardizeCostAdvantage: cr.standardizeCostAdvantage,
+    costWindow: cr.costWindow ?? c.train.episodesPerUpdate,
+    annealLr: a.annealLr,
     averageFraction: a.averagePolicy,
     totalUpdates: c.train.updates,
   };

@@ -10,6 +10,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { readYamlFile } from "../agents/loader.js";
 import { validateConfig } from "../config/load.js";
+import { renamedTo } from "../config/renamed.js";
 import type { Config } from "../config/schema.js";
 import { InputError } from "../core/errors.js";
 import { latestCheckpoint } from "./checkpoint.js";
@@ -55,7 +56,7 @@ export function resumableField(key: string): boolean {
  */
 export function scheduleFields(c: Config): string[] {
   const out: string[] = [];
-  if (c.algo.name !== "reinforce" && c.algo.ppo.annealLr) out.push("algo.ppo.annealLr (the learning rates decay to 0 over train.updates)");
+  if (c.algo.name !== "reinforce" && c.algo.annealLr) out.push("algo.annealLr (the learning rates decay to 0 over train.updates)");
   if ((c.algo.name === "cpo" || c.algo.name === "macpo") && c.algo.cpo.targetKlFinal !== null) {
     out.push("algo.cpo.targetKlFinal (the trust region shrinks over train.updates)");
   }
@@ -88,6 +89,8 @@ export function planResume(runDir: string, sets: readonly string[] = []): Resume
   const before = loadRunConfig(runDir);
   for (const s of sets) {
     const key = s.slice(0, Math.max(0, s.indexOf("=")));
+    const now = renamedTo(key);
+    if (now !== undefined) throw new InputError(`--set ${s}: ${key} is now ${now} (docs/config-notes.md)`, path.join(runDir, "config.yaml"), key);
     if (!resumableField(key)) {
       throw new InputError(
         `--set ${s}: ${key || s} cannot be changed when resuming ${runDir}: a resumed run continues exactly what it computed ` +
