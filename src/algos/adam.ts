@@ -4,7 +4,7 @@ import { tf } from "../policy/backend.js";
  * Adam (Kingma & Ba 2015) with the update of torch.optim.Adam:
  * m ← β1·m + (1−β1)·g, v ← β2·v + (1−β2)·g², p ← p − lr·(m/(1−β1^t)) / (√(v/(1−β2^t)) + ε).
  *
- * Written here rather than taken from tfjs because a run must resume bit-exactly (DESIGN §5):
+ * Written here rather than taken from tfjs because a run must resume bit-exactly (docs/architecture.md, determinism):
  * tfjs' AdamOptimizer.setWeights recomputes β^t with `pow`, which differs in the last bit from the
  * running product it keeps while training. Here the bias corrections are plain float64 numbers derived
  * from the step count, and the state is (t, m, v).

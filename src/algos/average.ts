@@ -1,5 +1,5 @@
 /**
- * The averaged policy of the last part of a run (issue 14): the trainer's final policy is the average
+ * The averaged policy of the last part of a run (docs/config-notes.md, algo.averagePolicy): the trainer's final policy is the average
  * of its policies over the last `fraction` of the updates instead of the last iterate.
  *
  * Why: a constrained problem is a linear program in occupancy measures; its optimum randomises at a

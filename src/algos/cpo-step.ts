@@ -34,7 +34,7 @@
  * no more than max(−c, 0), and (feasible cases 2–4) the reward surrogate does not decrease; if no j
  * passes, θ_old is restored.
  *
- * Second derivatives are never taken (tfjs 4.22 gets them wrong for tanh/softmax/exp, DESIGN §3): the
+ * Second derivatives are never taken (tfjs 4.22 gets them wrong for tanh/softmax/exp; docs/architecture.md, tfjs limits): the
  * Fisher-vector product is either analytic — J·v by exact forward-mode propagation through the MLP
  * (tangents of each layer), then Jᵀu as the gradient of Σ u⊙logits with u fixed — or a central finite
  * difference (∇KL(θ + εv) − ∇KL(θ − εv))/(2ε) of two first-order gradients.
@@ -452,7 +452,7 @@ export interface CpoStepResult {
 function surrogates(net: Mlp, d: CpoHeadBatch, pOld: tf.Tensor2D, logPOld: tf.Tensor2D, entropyCoef = 0): { lr: tf.Scalar; lc: tf.Scalar; kl: tf.Scalar } {
   const logSm = tf.logSoftmax(net.apply(d.x));
   const ent = entropyCoef !== 0 ? tf.mul(tf.neg(tf.mean(tf.sum(tf.mul(tf.exp(logSm), logSm), 1))), entropyCoef) : tf.scalar(0);
-  // one-hot · sum, not tf.gather (DESIGN §3)
+  // one-hot · sum, not tf.gather: its gradient fails on the wasm backend
   const logp = tf.sum(tf.mul(logSm, d.actions), 1);
   const wRatio = tf.mul(d.weights, tf.exp(tf.sub(logp, d.oldLogp)));
   return {

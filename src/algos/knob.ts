@@ -1,5 +1,5 @@
 /**
- * The cost knob of a budget-conditioned policy (issue 13). Each training episode draws a knob value
+ * The cost knob of a budget-conditioned policy (docs/routing.md). Each training episode draws a knob value
  * from [min, max], uniformly on the knob's scale (linear, or log: every decade of λ gets the same share of
  * episodes, whatever the data's cost–accuracy trade-off); the policy sees its position in the range, and it sets that episode's cost penalty λ_e
  * of the reward R_t = r_t − λ_e·c_t. One trained policy then covers the whole cost–quality curve: at run

@@ -2,14 +2,14 @@
  * The Lagrange multiplier λ of a constrained trainer and its optimisers (dual ascent on
  * min_π max_{λ≥0} −J_R(π) + λ·(J_C(π) − d)/d).
  *
- * Units (issue 14): λ multiplies the cost measured in units of the budget, c/d, and every optimiser
+ * Units: λ multiplies the cost measured in units of the budget, c/d, and every optimiser
  * steps on the relative violation Δ = (J_C − d)/d. The same η then moves λ at the same pace on a
  * problem whose costs are cents and on one whose costs are thousands of tokens; with raw costs a
  * step size right for one cost scale oscillates (too large) or never arrives (too small) on another.
  * The trainers use λ on the budget-scaled cost advantage A_C/d. (In the LP's units, reward per unit
  * of cost, λ corresponds to λ/d with raw reward advantages, and to λ·std(A_R)/d with standardised ones.)
  *
- * - plain: projected gradient ascent  λ ← clamp(λ + η·Δ, 0, λ_max)  (issue 3).
+ * - plain: projected gradient ascent  λ ← clamp(λ + η·Δ, 0, λ_max)  (Altman 1999; OmniSafe's Lagrange).
  * - adam:  OmniSafe's Lagrange: Adam (lr η) minimising −λ·Δ, i.e. gradient −Δ, then the same clamp
  *          to [0, λ_max].
  * - pid:   PID-Lagrangian (Stooke, Achiam & Abbeel 2020, Alg. 2, as in OmniSafe's PIDLagrangian):
@@ -20,7 +20,7 @@
  *            D = max(0, C_D − C_D[k − dDelay])            (delayed derivative, only when cost rises;
  *                                                          C_D before the first update counts as 0)
  *            λ = clamp(K_P·P + I + K_D·D, 0, λ_max)
- * - pi:   a PI controller in units u = max(λ_0, I) of the starting multiplier or the current integral (issue 14):
+ * - pi:   a PI controller in units u = max(λ_0, I) of the starting multiplier or the current integral:
  *            I ← max(0, I + η·u·Δ),   λ = clamp(I + K_P·u·Δ, 0, λ_max),   I starts at λ_0,
  *          with λ_0 = lambdaInit, or calibrated on the first batch (calibrationLambda: the scale of the
  *          multiplier the problem needs). Steps in units of λ_0 make the pace the same whether the
@@ -100,7 +100,7 @@ export class LagrangeMultiplier {
   }
 
   /**
-   * With init: null, sets the starting λ once, from the first batch (issue 14): `lambda0` is the
+   * With init: null, sets the starting λ once, from the first batch: `lambda0` is the
    * trainer's estimate of the multiplier the problem needs ({@link calibrationLambda}). Starting there,
    * the dual steps only have to correct a factor, not find the order of magnitude (which spans 0.01 to
    * 10 across problems: a too-large λ_0 makes the policy collapse onto the cheapest action before λ
@@ -181,7 +181,7 @@ export interface Calibration {
 }
 
 /**
- * The starting multiplier of a Lagrangian trainer estimated from its first batch (issue 14): the
+ * The starting multiplier of a Lagrangian trainer estimated from its first batch: the
  * least-squares slope of the reward advantage on the cost advantage over the batch's rows,
  * cov(A_R, A_C)/var(A_C) — under the initial (near-uniform) policy, the reward its actions buy per unit
  * of cost, i.e. the scale of the LP's λ* (in a one-step problem exactly the slope of reward on cost

@@ -1,7 +1,7 @@
 /**
  * The trainer-specific metrics.csv columns of every trainer, as functions of its options, without tfjs:
  * each trainer's constructor takes its `metricNames` from here, and sweep files are checked against
- * the same lists before anything runs (a misspelled `objective.metric` is refused, issue 11). The
+ * the same lists before anything runs (a misspelled `objective.metric` is refused). The
  * common columns (loss, entropy, ...) come first in metrics.csv and are not repeated here.
  */
 
