@@ -101,7 +101,7 @@ export class LagrangeMultiplier {
 
   /**
    * With init: null, sets the starting λ once, from the first batch: `lambda0` is the
-   * trainer's estimate of the multiplier the problem needs ({@link calibrationLambda}). Starting there,
+   * trainer's estimate of the multiplier the problem needs (`calibrationLambda`). Starting there,
    * the dual steps only have to correct a factor, not find the order of magnitude (which spans 0.01 to
    * 10 across problems: a too-large λ_0 makes the policy collapse onto the cheapest action before λ
    * comes down, a too-small one onto the most rewarding one). A later call, or a call with init set,
@@ -221,7 +221,7 @@ export function calibrationLambda(
 }
 
 /**
- * {@link calibrationLambda} from a batch's advantages, on the scale the trainer's loss uses them
+ * `calibrationLambda` from a batch's advantages, on the scale the trainer's loss uses them
  * (standardised or raw): the one call PPO-Lagrangian, P3O and MAPPO-Lagrangian make before their first
  * dual step.
  */

@@ -763,9 +763,9 @@ export type RawConfig = z.infer<typeof configSchema>;
 /** A validated config whose agents are resolved to inline definitions (what config.yaml holds). */
 export type Config = Omit<RawConfig, "agents" | "train" | "algo"> & {
   agents: AgentDefinition[];
-  /** train.updates resolved: the config's, or the trainer's {@link defaultUpdates}. */
+  /** train.updates resolved: the config's, or the trainer's `defaultUpdates`. */
   train: RawConfig["train"] & { updates: number };
-  /** algo.entropyCoef resolved: the config's, or the trainer's {@link defaultEntropyCoef}. */
+  /** algo.entropyCoef resolved: the config's, or the trainer's `defaultEntropyCoef`. */
   algo: RawConfig["algo"] & { entropyCoef: number };
 };
 
