@@ -16,11 +16,19 @@ export function xText(x: number, axis: CostAxis): string {
   return axis === "dollars" ? `$${f(x * 1000, 3)}/1k` : f(x, 3);
 }
 
-/** The flags on the trained-for axis (at most 12 listed; the rest are in curve.json), or the line saying there are none. */
+/**
+ * The flags on the trained-for axis, one line per baseline (how many points, the x range they span and the
+ * worst of them; every point is in curve.json), or the line saying there are none.
+ */
 export function belowLines(below: readonly BelowFlag[], axis: CostAxis, tolerance: number): string[] {
   if (below.length === 0) return [`on the ${axis} axis it was trained for, the learned curve is at or above every baseline but the oracle (tolerance ${tolerance})`];
-  const out = [`BELOW A BASELINE on the ${axis} axis it was trained for (tolerance ${tolerance}):`];
-  for (const b of below.slice(0, 12)) out.push(`  ${b.baseline} at x = ${xText(b.x, axis)}: learned ${f(b.learned, 4)} < ${f(b.baselineAccuracy, 4)} (by ${f(b.margin, 4)})`);
-  if (below.length > 12) out.push(`  ... ${below.length - 12} more in curve.json ("below")`);
+  const out = [`BELOW A BASELINE on the ${axis} axis it was trained for (tolerance ${tolerance}; every point in curve.json, "below"):`];
+  for (const name of [...new Set(below.map((b) => b.baseline))]) {
+    const bs = below.filter((b) => b.baseline === name);
+    const worst = bs.reduce((a, b) => (b.margin > a.margin ? b : a));
+    const xs = bs.map((b) => b.x);
+    const span = bs.length === 1 ? "" : `${bs.length} points, x from ${xText(Math.min(...xs), axis)} to ${xText(Math.max(...xs), axis)}; worst `;
+    out.push(`  ${name}: ${span}at x = ${xText(worst.x, axis)}: learned ${f(worst.learned, 4)} < ${f(worst.baselineAccuracy, 4)} (by ${f(worst.margin, 4)})`);
+  }
   return out;
 }

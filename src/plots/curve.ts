@@ -19,6 +19,8 @@ interface Line {
   dash?: number[];
   radius?: number;
   width?: number;
+  /** Marks only (no line between the points). */
+  marks?: boolean;
 }
 
 const sortedBy = (ps: readonly CurvePoint[], key: "x" | "cost") => [...ps].sort((a, b) => a[key] - b[key]);
@@ -33,8 +35,8 @@ function panel(title: string, xLabel: string, lines: Line[], key: "x" | "cost", 
         borderColor: l.colour,
         backgroundColor: withAlpha(l.colour, 0.8),
         pointRadius: l.radius ?? 0,
-        pointStyle: l.width === 0 ? "crossRot" : "circle",
-        showLine: l.points.length > 1 && l.width !== 0,
+        pointStyle: l.marks ? "crossRot" : "circle",
+        showLine: l.points.length > 1 && !l.marks,
         borderWidth: l.width ?? 2,
         borderDash: l.dash ?? [],
         clip: false,
@@ -57,6 +59,12 @@ function panel(title: string, xLabel: string, lines: Line[], key: "x" | "cost", 
  * given, separately trained policies) beside every baseline.
  */
 export async function plotCurve(r: CurveResult, file: string, extra: Array<{ label: string; points: CurvePoint[] }> = []): Promise<string> {
+  await renderPanels(curvePanels(r, extra), file, 1000, 360);
+  return file;
+}
+
+/** The two panels of {@link plotCurve}, the trained-for axis first. */
+export function curvePanels(r: CurveResult, extra: Array<{ label: string; points: CurvePoint[] }> = []): ChartConfiguration[] {
   const b = (name: string) => r.baselines.find((x) => x.name === name);
   const lines: Line[] = [
     { label: r.knob ? `learned (${r.knob.name} swept)` : "learned", points: r.points, colour: palette[0]!, radius: 3, width: 3 },
@@ -74,8 +82,9 @@ export async function plotCurve(r: CurveResult, file: string, extra: Array<{ lab
     label: `below a baseline (by > ${r.tolerance})`,
     points: (r.below ?? []).map((b) => (onDollars ? { x: 0, cost: b.x, accuracy: b.learned } : { x: b.x, cost: 0, accuracy: b.learned })),
     colour: "#D00000",
-    radius: 6,
-    width: 0,
+    radius: 8,
+    width: 3,
+    marks: true,
   };
   const calls = (trained: boolean) =>
     panel(
@@ -93,8 +102,7 @@ export async function plotCurve(r: CurveResult, file: string, extra: Array<{ lab
       "cost",
       1000,
     );
-  await renderPanels(onDollars ? [dollars(true), calls(false)] : [calls(true), dollars(false)], file, 1000, 360);
-  return file;
+  return onDollars ? [dollars(true), calls(false)] : [calls(true), dollars(false)];
 }
 
 /** The curve's series as CSV rows: series, x, accuracy, cost, knob. */
