@@ -25,7 +25,7 @@ const code = (i: number) => String.fromCharCode(97 + (i % 26)) + String.fromChar
  * Per strong call the long prompts pay most (the `longest-prompt` rule wins on the strong-calls axis); per $
  * the short ones do, 0.4 / 0.005 against 0.6 / 0.05 (the `most-numbers` rule wins on the dollars axis).
  */
-function writeDisagreeing(file: string, n = 240): string {
+function writeDisagreeing(file: string, n = 240, swap = false): string {
   const rows: string[] = [];
   for (let i = 0; i < n; i++) {
     const g = i % 3;
@@ -50,6 +50,8 @@ function writeDisagreeing(file: string, n = 240): string {
       weak = strong;
       cost = 0.01;
     }
+    // swap: the weak model is the more accurate one (as GPT-4 against Mixtral on the pooled MMLU sample)
+    if (swap) [weak, strong] = [strong, weak];
     rows.push(JSON.stringify({ id: `p${i}`, prompt, models: { weak: { correct: weak, cost: 0.001 }, strong: { correct: strong, cost } } }));
   }
   fs.writeFileSync(file, rows.join("\n") + "\n");
@@ -59,7 +61,9 @@ function writeDisagreeing(file: string, n = 240): string {
 const dir = tmpDir("pair-axis");
 const data = writeDisagreeing(path.join(dir, "pair.jsonl"));
 
-function config(axis: "dollars" | "strong-calls", updates: number, shape: "router" | "cascade" = "router"): string {
+writeDisagreeing(path.join(dir, "swapped.jsonl"), 240, true);
+
+function config(axis: "dollars" | "strong-calls", updates: number, shape: "router" | "cascade" | "swapped" = "router"): string {
   const f = path.join(dir, `${axis}-${updates}-${shape}.yaml`);
   fs.writeFileSync(
     f,
@@ -69,8 +73,8 @@ function config(axis: "dollars" | "strong-calls", updates: number, shape: "route
       "agents:",
       "  - {kind: recorded, model: '*'}",
       "  - terminator",
-      `tasks: {source: recorded, file: pair.jsonl, costAxis: ${axis}, split: {train: 0.5, val: 0.2, test: 0.3}}`,
-      `env: {maxSteps: ${shape === "router" ? 2 : 3}, shape: ${shape}}`,
+      `tasks: {source: recorded, file: ${shape === "swapped" ? "swapped" : "pair"}.jsonl, costAxis: ${axis}, split: {train: 0.5, val: 0.2, test: 0.3}}`,
+      `env: {maxSteps: ${shape === "cascade" ? 3 : 2}, shape: ${shape === "cascade" ? "cascade" : "router"}}`,
       "encoder: {name: answers}",
       "knob: {name: lambda}",
       "policy: {hidden: [32, 32], activation: tanh}",
@@ -83,7 +87,7 @@ function config(axis: "dollars" | "strong-calls", updates: number, shape: "route
 }
 
 const runs: Record<string, { dir: string; r: CurveResult }> = {};
-async function trained(axis: "dollars" | "strong-calls", updates: number, shape: "router" | "cascade" = "router"): Promise<{ dir: string; r: CurveResult }> {
+async function trained(axis: "dollars" | "strong-calls", updates: number, shape: "router" | "cascade" | "swapped" = "router"): Promise<{ dir: string; r: CurveResult }> {
   const key = `${axis}-${updates}-${shape}`;
   if (!runs[key]) {
     const runDir = path.join(dir, key);
@@ -225,6 +229,28 @@ describe("flags on the trained-for axis", () => {
     expect(r.dollars.costShareAtBestAccuracy!).toBeGreaterThan(1);
     const onCalls = flagBelow(onAxes(r.points), r.baselines.map((b) => ({ name: b.name, points: onAxes(b.points) })), "strong-calls", r.tolerance);
     expect(onCalls.below.map((b) => b.baseline)).not.toContain("always-strong");
+  });
+
+  it("where the strong model is not more accurate: APGR and APGR$ undefined (null), rules ranked by mean accuracy over the axis", { timeout: 120_000 }, async () => {
+    for (const axis of ["dollars", "strong-calls"] as const) {
+      const { r } = await trained(axis, 1, "swapped");
+      expect(r.strong.accuracy).toBeLessThan(r.weak.accuracy);
+      expect(r.apgr).toBeNull();
+      expect(r.dollars.apgrDollars).toBeNull();
+      for (const b of r.baselines) expect(b.dollars.apgrDollars, b.name).toBeNull();
+      expect(r.ruleScores.map((x) => x.measure)).toEqual(axis === "dollars" ? ["mean accuracy over $", "mean accuracy over $"] : ["mean accuracy", "mean accuracy"]);
+      // scored on the validation items: no item there is right for the strong model alone, so every rule's mean
+      // accuracy lies between the two models' validation accuracies
+      const val = new Set(recordedSplits(loadConfig(config(axis, 1, "swapped"))).val.map((i) => i.id));
+      const rows = fs.readFileSync(path.join(dir, "swapped.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { id: string; models: Record<"weak" | "strong", { correct: boolean }> });
+      const acc = (m: "weak" | "strong") => rows.filter((x) => val.has(x.id)).reduce((a, x) => a + Number(x.models[m].correct), 0) / val.size;
+      for (const x of r.ruleScores) {
+        expect(x.score).toBeGreaterThan(acc("strong"));
+        expect(x.score).toBeLessThanOrEqual(acc("weak") + 1e-9);
+      }
+      // the more accurate model is the weak one: the $-axis reference point is its own
+      expect(r.baselines.find((b) => b.name === "always-weak")!.dollars.accuracyAtBestCost).toBeCloseTo(r.weak.accuracy, 12);
+    }
   });
 
   it("refuses a bad tolerance, and joining runs trained for different axes", async () => {

@@ -217,7 +217,7 @@ function ruleCurve(r: Rule, t: ItemTable): CurvePoint[] {
 /**
  * A hand rule's score on the items it is chosen on, on an axis: strong-calls, RouteLLM's APGR; dollars, APGR$
  * (src/analysis/metrics-pool.ts). Where the measure is undefined (the strong model not more accurate), the
- * rule's mean accuracy over the axis: over its per-item grid, or over $ from always-weak to its dearest point.
+ * rule's mean accuracy over the axis: over its per-item grid, or over $ from always-weak's to always-strong's.
  */
 function ruleScore(pts: readonly CurvePoint[], t: ItemTable, axis: CostAxis): Omit<CurveResult["ruleScores"][number], "name"> {
   const weak = { accuracy: mean(t.weakCorrect.map(Number)), cost: mean(t.weakCost) };
@@ -228,9 +228,9 @@ function ruleScore(pts: readonly CurvePoint[], t: ItemTable, axis: CostAxis): Om
   }
   const d = pairDollars(pts, weak, strong).apgrDollars;
   if (d !== null) return { measure: "APGR$", score: d };
-  const hi = Math.max(...pts.map((p) => p.cost));
+  // every rule over the same $ range, always-weak's to always-strong's (the frontier stays flat past its last point)
   const { cheapest } = pairPoints(weak, strong);
-  return { measure: "mean accuracy over $", score: hi > cheapest.cost ? meanAccuracyOver(onAxes(pts), cheapest, hi) : weak.accuracy };
+  return { measure: "mean accuracy over $", score: strong.cost > weak.cost ? meanAccuracyOver(onAxes(pts), cheapest, strong.cost) : weak.accuracy };
 }
 
 /**
