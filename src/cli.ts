@@ -730,7 +730,7 @@ async function main(): Promise<void> {
     )
     .command(
       "curve <runDirs..>",
-      "Runs on recorded outputs: the cost–quality curve on the test split (a budget-conditioned policy sweeps its knob; several plain runs are joined into one curve), RouteLLM's APGR and CPT, and the baselines; writes curve.csv, curve.json and curve.png.",
+      "Runs on recorded outputs: the cost–quality curve on the test split (a budget-conditioned policy sweeps its knob; several plain runs are joined into one curve) on both cost axes (RouteLLM's APGR and CPT on strong calls, APGR$ on $), the baselines, and flags where it falls below one on the axis it was trained for; writes curve.csv, curve.json and curve.png.",
       (y) =>
         helpOf(
           y
@@ -738,6 +738,7 @@ async function main(): Promise<void> {
             .option("points", { type: "number", default: 21, describe: "Knob values swept (evenly spaced; up to as many more fill gaps in the x axis)." })
             .option("split", { type: "string", choices: ["test", "val"], default: "test", describe: "Evaluate on the test split (reported figures) or the validation split (for tuning)." })
             .option("out", { type: "string", describe: "Folder for curve.csv, curve.json, curve.png (default: <runDir>/curve/)." })
+            .option("tolerance", { type: "number", default: 0.005, describe: "Accuracy margin under which a baseline above the learned curve (on the axis it was trained for) is not flagged." })
             .option("json", { type: "boolean", default: false, describe: "Print one JSON object (apgr, cpt50, cpt80, points, baselines, ...)." }),
           "curve",
           [["curve runs/gsm8k-cascade/<run>", "test-split curve, APGR, CPT and baselines"], ["curve runs/gsm8k-router/<run> --split val --json", "validation split, as JSON"]],
@@ -747,6 +748,7 @@ async function main(): Promise<void> {
         const { result: res, files, unfinished } = await curveCommand(a.runDirs as string[], {
           points: a.points,
           split: a.split as "test" | "val",
+          tolerance: a.tolerance,
           ...(a.out ? { out: a.out } : {}),
         });
         if (a.json) {
@@ -759,25 +761,7 @@ async function main(): Promise<void> {
           console.log(`wrote ${files.csv}, ${files.json}, ${files.png}`);
           return;
         }
-        const r = res;
-        const f = (v: number | null, d = 3) => (v === null ? "-" : v.toFixed(d));
-        const usd = (v: number | null) => (v === null ? "-" : (v * 1000).toFixed(2));
-        console.log(`${r.split === "test" ? "test" : "VALIDATION"} split: ${r.items} items; weak ${r.weak.agent} (accuracy ${f(r.weak.accuracy)}), strong ${r.strong.agent} (accuracy ${f(r.strong.accuracy)}); shape ${r.shape}`);
-        if (r.knob) console.log(`knob: ${r.knob.name} swept over [${f(r.knob.min)}, ${f(r.knob.max)}] (cost unit ${r.knob.costUnit.toPrecision(4)}), ${r.points.filter((p) => !p.anchor).length} operating points`);
-        const ops = r.operating.map((o) => o.x);
-        console.log(`${"policy".padEnd(16)} ${"APGR".padStart(6)} ${"CPT50".padStart(6)} ${"CPT80".padStart(6)} ${"saved@s".padStart(8)} ` + ops.map((x) => `acc@${x}  $/1k@${x}`).join(" "));
-        const row = (name: string, m: { apgr: number | null; cpt50: number | null; cpt80: number | null; savedAtStrong: number | null }, op: Array<{ accuracy: number | null; cost: number | null }>) =>
-          console.log(
-            `${name.padEnd(16)} ${f(m.apgr).padStart(6)} ${f(m.cpt50).padStart(6)} ${f(m.cpt80).padStart(6)} ${(m.savedAtStrong === null ? "-" : `${Math.abs(m.savedAtStrong) < 0.005 ? "0" : (100 * m.savedAtStrong).toFixed(0)}%`).padStart(8)} ` +
-              op.map((o) => `${f(o.accuracy).padStart(7)} ${usd(o.cost).padStart(8)}`).join(" "),
-          );
-        const { operatingOf } = await import("./analysis/curve.js");
-        row("learned", r, r.operating);
-        for (const b of r.baselines) row(b.name, b, operatingOf(b, ops));
-        console.log(`learned curve vs random mix: smallest margin ${r.vsRandom.margin >= 0 ? "+" : ""}${r.vsRandom.margin.toFixed(4)} at x = ${r.vsRandom.x.toFixed(3)} (${r.vsRandom.margin >= -1e-12 ? "at or above it everywhere" : "dips below it"})`);
-        console.log(`best hand rule (chosen on validation): ${r.bestRule}`);
-        for (const w of r.warnings.filter((x) => !unfinished.includes(x))) console.log(`warning: ${w}`);
-        if (unfinished.length > 0) console.log(`(${unfinished.length} of ${a.runDirs.length} run(s) not finished: see the warning above the table)`);
+        (await import("./plots/pair-table.js")).printPairCurve(res, unfinished, a.runDirs.length);
         console.log(`wrote ${files.csv}, ${files.json}, ${files.png}`);
       },
     )

@@ -277,6 +277,9 @@ describe("a λ sweep of separately trained policies as one curve", () => {
         { x: 1, accuracy: 0.75, cost: 11, anchor: true },
       ],
       operating: [{ x: 0.5, accuracy: null, cost: null }],
+      trainedFor: "strong-calls",
+      tolerance: 0.005,
+      below: [],
       vsRandom: { margin: 0, x: 0 },
       baselines: [{ name: "random", label: "", points: [0, 1].map((x) => ({ x, accuracy: 0.25 + 0.5 * x, cost: 1 + 9 * x })) }],
       bestRule: "",
@@ -297,6 +300,15 @@ describe("a λ sweep of separately trained policies as one curve", () => {
     expect(c.apgr).toBeCloseTo((0.25 * 0.375 + 0.5 * 0.625 + 0.25 * 0.75 - 0.25) / 0.5, 12);
     expect(c.operating[0]!.accuracy).toBeCloseTo(0.625, 12);
     expect(c.vsRandom.margin).toBeGreaterThanOrEqual(0);
+    expect(c.below).toEqual([]);
+    expect(c.dollars.apgrDollars).not.toBeNull();
+  });
+
+  it("flags the joined curve where it falls below the random mix on the trained-for axis", () => {
+    // the point (0.5, 0.4) is under the random line's 0.5 there
+    const c = combineCurves([part("a", 0.5, 0.4), part("b", 0.75, 0.75)]);
+    expect(c.below).toEqual([{ baseline: "random", x: 0.5, learned: 0.4, baselineAccuracy: 0.5, margin: expect.closeTo(0.1, 12) }]);
+    expect(c.warnings).toEqual([expect.stringMatching(/falls below random on the strong-calls axis it was trained for \(by up to 0\.1000 accuracy\)/)]);
   });
 
   it("refuses runs on different items, and budget-conditioned runs", () => {

@@ -12,6 +12,8 @@
  * stays at the frontier's best accuracy (spending more is never forced).
  */
 
+import { InputError } from "../core/errors.js";
+
 /** x = mean $ per item, or the share of items that called the strong model. */
 export type CostAxis = "dollars" | "strong-calls";
 
@@ -29,21 +31,24 @@ export interface PoolPoint {
   param?: number | string;
 }
 
+/** What the axis functions read of a point: its $, its share of strong calls and its accuracy. */
+export type AxisPoint = Pick<PoolPoint, "cost" | "strongShare" | "accuracy">;
+
 /** Smallest a_best − a_cheapest for which the normalised area is computed (as RouteLLM's MIN_GAP). */
 export const MIN_POOL_GAP = 0.005;
 
 const EPS = 1e-12;
 
 /** The x of a point on an axis: mean $ per item, or the share of items that called the strong model. */
-export function xOf(p: PoolPoint, axis: CostAxis): number {
+export function xOf(p: AxisPoint, axis: CostAxis): number {
   return axis === "dollars" ? p.cost : p.strongShare;
 }
 
 /** A frontier vertex: x on the chosen axis, its accuracy and the point it came from. */
-export interface FrontierPoint {
+export interface FrontierPoint<P extends AxisPoint = PoolPoint> {
   x: number;
   accuracy: number;
-  point: PoolPoint;
+  point: P;
 }
 
 /**
@@ -51,12 +56,12 @@ export interface FrontierPoint {
  * dominates (x ≤ and accuracy ≥, one of them strictly; of equal points the first is kept). The result has
  * strictly increasing x and strictly increasing accuracy.
  */
-export function frontier(points: readonly PoolPoint[], axis: CostAxis): FrontierPoint[] {
+export function frontier<P extends AxisPoint>(points: readonly P[], axis: CostAxis): FrontierPoint<P>[] {
   const ps = points
     .map((p, i) => ({ x: xOf(p, axis), accuracy: p.accuracy, point: p, i }))
     .filter((p) => Number.isFinite(p.x) && Number.isFinite(p.accuracy))
     .sort((a, b) => a.x - b.x || b.accuracy - a.accuracy || a.i - b.i);
-  const out: FrontierPoint[] = [];
+  const out: FrontierPoint<P>[] = [];
   for (const p of ps) {
     const last = out[out.length - 1];
     if (last && p.accuracy <= last.accuracy + EPS) continue;
@@ -65,7 +70,7 @@ export function frontier(points: readonly PoolPoint[], axis: CostAxis): Frontier
   return out;
 }
 
-function frontierAt(f: readonly FrontierPoint[], x: number): number | undefined {
+function frontierAt(f: readonly FrontierPoint<AxisPoint>[], x: number): number | undefined {
   if (f.length === 0 || x < f[0]!.x - EPS) return undefined;
   for (let i = 1; i < f.length; i++) {
     const b = f[i]!;
@@ -78,11 +83,11 @@ function frontierAt(f: readonly FrontierPoint[], x: number): number | undefined 
 }
 
 /** Accuracy of the curve's frontier at x (undefined below its smallest x, flat at its best above its largest). */
-export function accuracyAt(points: readonly PoolPoint[], x: number, axis: CostAxis): number | undefined {
+export function accuracyAt(points: readonly AxisPoint[], x: number, axis: CostAxis): number | undefined {
   return frontierAt(frontier(points, axis), x);
 }
 
-function reach(f: readonly FrontierPoint[], target: number): number | null {
+function reach(f: readonly FrontierPoint<AxisPoint>[], target: number): number | null {
   for (let i = 0; i < f.length; i++) {
     const b = f[i]!;
     if (b.accuracy >= target - EPS) {
@@ -95,12 +100,12 @@ function reach(f: readonly FrontierPoint[], target: number): number | null {
 }
 
 /** The x at which the curve's frontier first reaches `target` accuracy (linear within a segment); null if never. */
-export function firstReach(points: readonly PoolPoint[], target: number, axis: CostAxis): number | null {
+export function firstReach(points: readonly AxisPoint[], target: number, axis: CostAxis): number | null {
   return reach(frontier(points, axis), target);
 }
 
 /** ∫ of the frontier's accuracy over [lo, hi] (the frontier must be defined on the whole interval). */
-function integral(f: readonly FrontierPoint[], lo: number, hi: number): number {
+function integral(f: readonly FrontierPoint<AxisPoint>[], lo: number, hi: number): number {
   // breakpoints inside (lo, hi), then the trapezoids of the piecewise-linear function between them
   const xs = [lo, ...f.map((p) => p.x).filter((x) => x > lo && x < hi), hi];
   let s = 0;
@@ -136,22 +141,27 @@ export interface DollarMetrics {
  *   cheapest, 0.5 = the straight line from the cheapest to the best model (mixing the two at random, or the
  *   best model alone), 1 = the best model's accuracy already at the cheapest model's $, above 1 = more.
  */
-export function dollarMetrics(points: readonly PoolPoint[], cheapest: PoolPoint, best: PoolPoint): DollarMetrics {
+export function dollarMetrics(points: readonly AxisPoint[], cheapest: AxisPoint, best: AxisPoint): DollarMetrics {
   const f = frontier(points, "dollars");
   const atBest = frontierAt(f, best.cost);
   const x = reach(f, best.accuracy);
   let apgr: number | null = null;
-  const span = best.cost - cheapest.cost;
   const gap = best.accuracy - cheapest.accuracy;
-  if (gap >= MIN_POOL_GAP && span > 0) {
-    const anchored = frontier([...points, cheapest], "dollars");
-    apgr = (integral(anchored, cheapest.cost, best.cost) / span - cheapest.accuracy) / gap;
-  }
+  if (gap >= MIN_POOL_GAP && best.cost > cheapest.cost) apgr = (meanAccuracyOver(points, cheapest, best.cost) - cheapest.accuracy) / gap;
   return {
     accuracyAtBestCost: atBest,
     costShareAtBestAccuracy: x === null || best.cost <= 0 ? null : x / best.cost,
     apgrDollars: apgr,
   };
+}
+
+/**
+ * The mean accuracy over $ per item in [cheapest.cost, hi] of the frontier of `points` together with the
+ * cheapest model's point (the integral of {@link dollarMetrics}' APGR$ divided by the span); `hi` must exceed
+ * cheapest.cost. Also a $-axis area to rank curves by where APGR$ is undefined.
+ */
+export function meanAccuracyOver(points: readonly AxisPoint[], cheapest: AxisPoint, hi: number): number {
+  return integral(frontier([...points, cheapest], "dollars"), cheapest.cost, hi) / (hi - cheapest.cost);
 }
 
 /** One place where a learned curve falls below a baseline's. */
@@ -171,8 +181,8 @@ export interface BelowFlag {
  * smallest x) are skipped.
  */
 export function belowBaselines(
-  learned: readonly PoolPoint[],
-  baselines: readonly { name: string; points: readonly PoolPoint[] }[],
+  learned: readonly AxisPoint[],
+  baselines: readonly { name: string; points: readonly AxisPoint[] }[],
   axis: CostAxis,
   tol = 0,
 ): BelowFlag[] {
@@ -189,4 +199,35 @@ export function belowBaselines(
     }
   }
   return out;
+}
+
+/**
+ * The flags `maestro curve` reports: {@link belowBaselines} against every baseline but the per-item oracle
+ * (it knows which answer is right: a ceiling to read the curve against, not something a user could do
+ * instead, so it is drawn but never flagged), and the warning line that sums them up (undefined if none).
+ */
+export function flagBelow(
+  learned: readonly AxisPoint[],
+  baselines: readonly { name: string; points: readonly AxisPoint[] }[],
+  axis: CostAxis,
+  tol: number,
+): { below: BelowFlag[]; warning: string | undefined } {
+  const below = belowBaselines(learned, baselines.filter((b) => b.name !== "oracle"), axis, tol);
+  return { below, warning: belowWarning(below, axis) };
+}
+
+/** The warning line of a list of flags (undefined if none). */
+export function belowWarning(below: readonly BelowFlag[], axis: CostAxis): string | undefined {
+  if (below.length === 0) return undefined;
+  const names = [...new Set(below.map((b) => b.baseline))];
+  return `the learned curve falls below ${names.join(", ")} on the ${axis} axis it was trained for (by up to ${Math.max(...below.map((b) => b.margin)).toFixed(4)} accuracy): see "below"`;
+}
+
+/** Accuracy margin under which a baseline above the learned curve is not flagged (one item in 200). */
+export const DEFAULT_TOLERANCE = 0.005;
+
+/** Checks a flag tolerance (an accuracy margin ≥ 0). */
+export function checkTolerance(tol: number): number {
+  if (typeof tol !== "number" || !Number.isFinite(tol) || tol < 0) throw new InputError(`--tolerance ${String(tol)}: expected an accuracy margin ≥ 0 (e.g. 0.005)`, undefined, "tolerance");
+  return tol;
 }

@@ -16,7 +16,7 @@ import type { RecordedItem } from "../tasks/recorded.js";
 import { answerKey } from "../tasks/evaluators.js";
 import { greedyEpisodes, sweepKnob } from "./curve.js";
 import { apgr, cpt } from "./metrics-routing.js";
-import { belowBaselines, dollarMetrics, type BelowFlag, type CostAxis, type DollarMetrics, type PoolPoint } from "./metrics-pool.js";
+import { checkTolerance, DEFAULT_TOLERANCE, dollarMetrics, flagBelow, type BelowFlag, type CostAxis, type DollarMetrics, type PoolPoint } from "./metrics-pool.js";
 import { poolBaselines, type PoolBaseline, type PoolItems } from "./pool-baselines.js";
 
 export interface PoolCurveResult {
@@ -109,7 +109,7 @@ export async function poolCurveRun(runDir: string, o: PoolCurveOptions = {}): Pr
     const n = o.points ?? 21;
     if (!Number.isInteger(n) || n < 2) throw new InputError(`--points ${n}: expected an integer ≥ 2`);
     const split = o.split ?? "test";
-    const tol = o.tolerance ?? 0.005;
+    const tol = checkTolerance(o.tolerance ?? DEFAULT_TOLERANCE);
     const splits = recordedSplits(c);
     const items = split === "test" ? splits.test : splits.val;
     if (items.length === 0) throw new InputError(`${runDir}: the ${split === "test" ? "test" : "validation"} split is empty (tasks.split)`, runDir, "tasks.split");
@@ -138,14 +138,8 @@ export async function poolCurveRun(runDir: string, o: PoolCurveOptions = {}): Pr
     const dm = (ps: readonly PoolPoint[]) => dollarMetrics(ps, pt(cheapest), pt(best));
     // RouteLLM's axis: the curve with its end points, always-cheapest (x = 0) and always-strong (x = 1)
     const onCalls = [...learned, pt(cheapest), pt(strong)].map((p) => ({ x: p.strongShare, accuracy: p.accuracy, cost: p.cost }));
-    const warnings: string[] = [];
-    // the per-item oracle knows which answer is right: a ceiling to read the curve against, not something a
-    // user could do instead, so it is drawn but never flagged
-    const below = belowBaselines(learned, baselines.filter((b) => b.name !== "oracle"), axis, tol);
-    if (below.length > 0) {
-      const names = [...new Set(below.map((b) => b.baseline))];
-      warnings.push(`the learned curve falls below ${names.join(", ")} on the ${axis} axis it was trained for (by up to ${Math.max(...below.map((b) => b.margin)).toFixed(4)} accuracy): see "below"`);
-    }
+    const { below, warning } = flagBelow(learned, baselines, axis, tol);
+    const warnings = warning ? [warning] : [];
     return {
       kind: "pool",
       runDir,

@@ -19,6 +19,8 @@ interface Line {
   dash?: number[];
   radius?: number;
   width?: number;
+  /** Marks only (no line between the points). */
+  marks?: boolean;
 }
 
 const sortedBy = (ps: readonly CurvePoint[], key: "x" | "cost") => [...ps].sort((a, b) => a[key] - b[key]);
@@ -33,7 +35,8 @@ function panel(title: string, xLabel: string, lines: Line[], key: "x" | "cost", 
         borderColor: l.colour,
         backgroundColor: withAlpha(l.colour, 0.8),
         pointRadius: l.radius ?? 0,
-        showLine: l.points.length > 1,
+        pointStyle: l.marks ? "crossRot" : "circle",
+        showLine: l.points.length > 1 && !l.marks,
         borderWidth: l.width ?? 2,
         borderDash: l.dash ?? [],
         clip: false,
@@ -50,11 +53,18 @@ function panel(title: string, xLabel: string, lines: Line[], key: "x" | "cost", 
 }
 
 /**
- * The cost–quality PNG of `maestro curve`: accuracy against the share of items that reached the strong
- * model, and against $ per 1,000 items; the learned policy (and, if given, separately trained policies)
- * beside every baseline.
+ * The cost–quality PNG of `maestro curve`: accuracy on the axis the policy was trained for first (the share of
+ * items that reached the strong model, or $ per 1,000 items; its title says so), with the points where the
+ * learned curve falls below a baseline on it marked, then on the other axis; the learned policy (and, if
+ * given, separately trained policies) beside every baseline.
  */
 export async function plotCurve(r: CurveResult, file: string, extra: Array<{ label: string; points: CurvePoint[] }> = []): Promise<string> {
+  await renderPanels(curvePanels(r, extra), file, 1000, 360);
+  return file;
+}
+
+/** The two panels of {@link plotCurve}, the trained-for axis first. */
+export function curvePanels(r: CurveResult, extra: Array<{ label: string; points: CurvePoint[] }> = []): ChartConfiguration[] {
   const b = (name: string) => r.baselines.find((x) => x.name === name);
   const lines: Line[] = [
     { label: r.knob ? `learned (${r.knob.name} swept)` : "learned", points: r.points, colour: palette[0]!, radius: 3, width: 3 },
@@ -66,16 +76,33 @@ export async function plotCurve(r: CurveResult, file: string, extra: Array<{ lab
     { label: `always ${r.strong.agent}`, points: b("always-strong")!.points, colour: palette[3]!, radius: 7 },
   ];
   const where = `${r.split === "test" ? "test" : "validation"} split, ${r.items} items`;
-  await renderPanels(
-    [
-      panel(`accuracy vs strong-model calls (${where})`, `share of items that reached ${r.strong.agent}`, lines, "x", 1),
-      panel(`accuracy vs cost (${where})`, "$ per 1,000 items", lines, "cost", 1000),
-    ],
-    file,
-    1000,
-    360,
-  );
-  return file;
+  const onDollars = r.trainedFor === "dollars";
+  // the flags, at the learned curve's accuracy where it falls below a baseline (drawn on the trained-for axis only)
+  const flagged: Line = {
+    label: `below a baseline (by > ${r.tolerance})`,
+    points: (r.below ?? []).map((b) => (onDollars ? { x: 0, cost: b.x, accuracy: b.learned } : { x: b.x, cost: 0, accuracy: b.learned })),
+    colour: "#D00000",
+    radius: 8,
+    width: 3,
+    marks: true,
+  };
+  const calls = (trained: boolean) =>
+    panel(
+      trained ? `TRAINED FOR strong-model calls: accuracy vs strong calls (${where})` : `accuracy vs strong-model calls (${where}; not the axis it was trained for)`,
+      `share of items that reached ${r.strong.agent}`,
+      trained && flagged.points.length > 0 ? [...lines, flagged] : lines,
+      "x",
+      1,
+    );
+  const dollars = (trained: boolean) =>
+    panel(
+      trained ? `TRAINED FOR dollars: accuracy vs $ (${where})` : `accuracy vs $ (${where}; not the axis it was trained for)`,
+      "$ per 1,000 items (every call counted)",
+      trained && flagged.points.length > 0 ? [...lines, flagged] : lines,
+      "cost",
+      1000,
+    );
+  return onDollars ? [dollars(true), calls(false)] : [calls(true), dollars(false)];
 }
 
 /** The curve's series as CSV rows: series, x, accuracy, cost, knob. */

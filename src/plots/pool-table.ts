@@ -1,5 +1,6 @@
 import type { PoolCurveResult } from "../analysis/pool-curve.js";
 import { accuracyAt, firstReach } from "../analysis/metrics-pool.js";
+import { belowLines, trainedForText } from "./cost-axis.js";
 
 const f = (v: number | null | undefined, d = 3) => (v === null || v === undefined ? "-" : v.toFixed(d));
 const pct = (v: number | null | undefined) => (v === null || v === undefined ? "-" : `${(100 * v).toFixed(1)}%`);
@@ -12,7 +13,7 @@ const pct = (v: number | null | undefined) => (v === null || v === undefined ? "
 export function printPoolCurve(r: PoolCurveResult, unfinished: readonly string[]): void {
   const bestModel = r.models.find((m) => m.agent === r.best)!;
   console.log(`${r.split === "test" ? "test" : "VALIDATION"} split: ${r.items} items; ${r.models.length} models (cheapest ${r.cheapest}, most accurate ${r.best} ${f(bestModel.accuracy, 4)} at $${f(bestModel.cost * 1000, 3)}/1k items, strong = most expensive ${r.strong})`);
-  console.log(`trained for: ${r.trainedFor === "dollars" ? "dollars (every call's $)" : "strong-model calls (RouteLLM's count)"}; shape ${r.shape}${r.knob ? `; knob ${r.knob.name} swept over [${f(r.knob.min)}, ${f(r.knob.max)}], ${r.learned.length} operating points` : ""}`);
+  console.log(`trained for: ${trainedForText(r.trainedFor)}; shape ${r.shape}${r.knob ? `; knob ${r.knob.name} swept over [${f(r.knob.min)}, ${f(r.knob.max)}], ${r.learned.length} operating points` : ""}`);
   const head = `${"policy".padEnd(22)} ${"acc@best$".padStart(9)} ${"$share@bestacc".padStart(14)} ${"APGR$".padStart(6)} ${"APGRcalls".padStart(9)} ${"best acc".padStart(8)} ${"$/1k".padStart(7)}`;
   console.log(head);
   const row = (name: string, pts: PoolCurveResult["learned"], d: PoolCurveResult["dollars"], calls: number | null) => {
@@ -28,11 +29,6 @@ export function printPoolCurve(r: PoolCurveResult, unfinished: readonly string[]
   console.log(
     `learned: ${f(accuracyAt(r.learned, bestModel.cost, "dollars"), 4)} accuracy at ${r.best}'s $; reaches its accuracy ${f(bestAcc, 4)} at ${reach === null ? "no point of the curve" : `$${f(reach * 1000, 3)}/1k (${pct(reach / bestModel.cost)} of its $)`}`,
   );
-  if (r.below.length === 0) console.log(`on the ${r.trainedFor} axis it was trained for, the learned curve is at or above every baseline (tolerance ${r.tolerance})`);
-  else {
-    console.log(`BELOW A BASELINE on the ${r.trainedFor} axis it was trained for (tolerance ${r.tolerance}):`);
-    for (const b of r.below.slice(0, 12)) console.log(`  ${b.baseline} at x = ${r.trainedFor === "dollars" ? `$${f(b.x * 1000, 3)}/1k` : f(b.x)}: learned ${f(b.learned, 4)} < ${f(b.baselineAccuracy, 4)} (by ${f(b.margin, 4)})`);
-    if (r.below.length > 12) console.log(`  ... ${r.below.length - 12} more in curve.json ("below")`);
-  }
+  for (const l of belowLines(r.below, r.trainedFor, r.tolerance)) console.log(l);
   for (const w of r.warnings.filter((x) => !unfinished.includes(x))) console.log(`warning: ${w}`);
 }
