@@ -77,6 +77,19 @@ function smallYoungGenerationAtStart(): void {
   setTimeout(() => v8.setFlagsFromString("--semi-space-growth-factor=2"), 1500).unref();
 }
 
+/**
+ * yargs renders the running command's whole help text right after starting its handler (yargs'
+ * command.js, `cacheHelpMessage`), to show it should the handler fail later. maestro never shows help
+ * for a failing handler (it prints the error: see the catch below), and laying out the train command's
+ * options and examples with cliui took 65–220 ms of a run's start-up (CPU profile of `maestro train
+ * configs/doa-mvp.yaml`). `--help` and usage errors render the help text as before.
+ */
+function skipCachedHelp(y: Argv): void {
+  const internal = y as unknown as { getInternalMethods?(): { getUsageInstance?(): { cacheHelpMessage?(): void } } };
+  const usage = internal.getInternalMethods?.().getUsageInstance?.();
+  if (usage && typeof usage.cacheHelpMessage === "function") usage.cacheHelpMessage = () => undefined;
+}
+
 async function main(): Promise<void> {
   smallYoungGenerationAtStart();
   skipUnusedTfjsPackages();
@@ -87,6 +100,7 @@ async function main(): Promise<void> {
     // the package's own version (yargs alone would look for a package.json from the working directory)
     .version(maestroVersion())
     .usage("$0 <command> [options]");
+  skipCachedHelp(y);
   // The module of the command named on the command line is loaded before parsing, so that its options are
   // declared synchronously, as yargs' shell completion (`--get-yargs-completions train --`) needs.
   const args = hideBin(process.argv);
