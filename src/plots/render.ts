@@ -7,7 +7,6 @@
 import fs from "node:fs";
 import path from "node:path";
 import { createRequire } from "node:module";
-import { Worker } from "node:worker_threads";
 import type { Chart as ChartJs, ChartConfiguration, ChartItem } from "chart.js";
 
 /** Colour-blind-safe palette (Okabe–Ito). */
@@ -99,30 +98,6 @@ function loadKit(): Promise<Kit> {
     return { Chart: cj.Chart, createCanvas };
   })();
   return kit;
-}
-
-let preloading = false;
-
-/**
- * Starts loading @napi-rs/canvas's native library (Skia, a 35 MB shared object) on a worker thread, for
- * a run that will draw its plots when it ends: the dynamic linker's relocations and page faults then
- * happen on the second core while the first trains, and the plots' own import finds the library loaded.
- * Measured in isolation: the import on the main thread took 56–90 ms of CPU cold, 35–40 ms after the
- * preload. The worker exits as soon as the library is loaded; a failure here changes nothing (the plots
- * load the library themselves).
- */
-export function preloadCanvasLibrary(): void {
-  if (preloading || kit) return;
-  preloading = true;
-  if (process.env.MAESTRO_PLOT_SYSTEM_FONTS !== "1") process.env.DISABLE_SYSTEM_FONTS_LOAD ??= "1";
-  try {
-    const file = createRequire(import.meta.url).resolve("@napi-rs/canvas");
-    const w = new Worker(`require(${JSON.stringify(file)})`, { eval: true, stdout: true, stderr: true });
-    w.on("error", () => undefined);
-    w.unref();
-  } catch {
-    // not installed or no worker threads: the plots report it when they load the library
-  }
 }
 
 /** One chart of a PNG; `height` (pixels) is the least height it needs, e.g. for a tall heatmap or a long legend. */

@@ -1,5 +1,4 @@
 import { train as trainRun, type RunSummary, type TrainOptions } from "../run/train.js";
-import { preloadCanvasLibrary } from "./render.js";
 import { plotRun } from "./run.js";
 
 /**
@@ -8,6 +7,5 @@ import { plotRun } from "./run.js";
  * src/plots and renders nothing itself.)
  */
 export function trainWithPlots(opts: TrainOptions): Promise<RunSummary> {
-  if (opts.config?.log.plot && !opts.plot) preloadCanvasLibrary();
   return trainRun({ plot: plotRun, ...opts });
 }
