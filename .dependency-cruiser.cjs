@@ -21,7 +21,7 @@ const layerRules = layers.slice(0, -1).map((names, i) => {
     comment: `${names.join(", ")} may not import from a higher layer (${higher.join(", ")}, cli, index)`,
     severity: "error",
     from: { path: folder(names) },
-    to: { path: [folder(higher), "^src/(cli|index)\\.ts$"] },
+    to: { path: [folder(higher), "^src/(cli|index)\\.ts$", "^src/cli/"] },
   };
 });
 
@@ -39,8 +39,15 @@ module.exports = {
       name: "top-layer-not-imported",
       comment: "sweep, serve and plots are used by the CLI and the library entry, never by lower folders",
       severity: "error",
-      from: { path: "^src/" , pathNot: ["^src/(sweep|serve|plots)/", "^src/(cli|index)\\.ts$"] },
-      to: { path: ["^src/(cli|index)\\.ts$"] },
+      from: { path: "^src/" , pathNot: ["^src/(sweep|serve|plots)/", "^src/(cli|index)\\.ts$", "^src/cli/"] },
+      to: { path: ["^src/(cli|index)\\.ts$", "^src/cli/"] },
+    },
+    {
+      name: "cli-modules-only-from-the-cli",
+      comment: "src/cli/ holds the command modules of src/cli.ts (parse, call the folders below, print): nothing else imports them",
+      severity: "error",
+      from: { path: "^src/", pathNot: ["^src/cli\\.ts$", "^src/cli/"] },
+      to: { path: ["^src/cli/"] },
     },
     {
       name: "core-is-pure",

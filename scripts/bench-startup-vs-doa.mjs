@@ -76,6 +76,7 @@ if (values.baseline) sides.push(["baseline", maestroRun(path.resolve(values.base
 if (values.doa) sides.push(["doa", () => measure(values.doa, [values.python, "examples/run_mvp_training.py"])]);
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const loadBefore = os.loadavg()[0].toFixed(1); // the machine's 1-minute load average as the measurement starts
 for (const [, f] of sides) f(); // warm-ups (disk cache)
 const runs = Object.fromEntries(sides.map(([k]) => [k, []]));
 for (let i = 0; i < reps; i++) {
@@ -94,7 +95,7 @@ const names = {
   doa: "DOA Python MVP (`python examples/run_mvp_training.py`)",
 };
 const load = os.loadavg()[0].toFixed(1);
-console.log(`${reps} rotating runs each after a warm-up, medians; ${os.cpus().length} cores, load average ${load}`);
+console.log(`${reps} rotating runs each after a warm-up, medians; ${os.cpus().length} cores, load average ${loadBefore} at the start, ${load} at the end`);
 console.log("| process | wall s | peak RSS MiB | CPU s (user + sys) |");
 console.log("|---|---:|---:|---:|");
 for (const [k] of sides) {

@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -21,14 +21,46 @@ export function maestroVersion(): string {
   return (JSON.parse(fs.readFileSync(path.join(packageRoot, "package.json"), "utf8")) as { version: string }).version;
 }
 
-function git(args: string[]): string | undefined {
-  // only a checkout of maestro itself: an installed package must not report the enclosing project's commit
-  if (!fs.existsSync(path.join(packageRoot, ".git"))) return undefined;
+/** Only a checkout of maestro itself has a git state: an installed package must not report the enclosing project's commit. */
+const isCheckout = () => fs.existsSync(path.join(packageRoot, ".git"));
+
+// one git process for both facts (each spawn costs ~15 ms of a run's start-up): the v2 porcelain header
+// "# branch.oid <commit>" (or "(initial)"), then one line per changed tracked file
+const statusArgs = ["status", "--porcelain=v2", "--branch", "--untracked-files=no"];
+
+/** The commit of a checkout and whether tracked files differ from it ({} outside a checkout or without git). */
+export interface GitState {
+  commit?: string;
+  dirty?: boolean;
+}
+
+function parseStatus(out: string | undefined): GitState {
+  const lines = out === undefined ? [] : out.split("\n").filter(Boolean);
+  const oid = lines.find((l) => l.startsWith("# branch.oid "))?.slice("# branch.oid ".length);
+  const commit = oid && /^[0-9a-f]{7,}$/.test(oid) ? oid : undefined;
+  const status = lines.filter((l) => !l.startsWith("#")).join("\n");
+  return commit ? { commit, dirty: status.length > 0 } : {};
+}
+
+/** {@link GitState}, read now. */
+export function gitState(): GitState {
+  if (!isCheckout()) return {};
   try {
-    return execFileSync("git", args, { cwd: packageRoot, stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
+    return parseStatus(execFileSync("git", statusArgs, { cwd: packageRoot, stdio: ["ignore", "pipe", "ignore"] }).toString().trim());
   } catch {
-    return undefined;
+    return {};
   }
+}
+
+/**
+ * {@link GitState} from a git process that runs while the caller goes on: a run starts it before loading
+ * tfjs and its backend, so that git's ~50–80 ms (wall, on a busy machine) overlap them. Never rejects.
+ */
+export function gitStateInBackground(): Promise<GitState> {
+  if (!isCheckout()) return Promise.resolve({});
+  return new Promise((resolve) => {
+    execFile("git", statusArgs, { cwd: packageRoot }, (err, stdout) => resolve(err ? {} : parseStatus(stdout.trim())));
+  });
 }
 
 export interface Manifest {
@@ -42,15 +74,11 @@ export interface Manifest {
   resumes: string[];
 }
 
-/** The facts a run records about how it was made (versions, backend, seed, git commit, start time). */
-export function makeManifest(name: string, seed: number, backend: string): Manifest {
-  // one git process for both facts (each spawn costs ~15 ms of a run's start-up): the v2 porcelain header
-  // "# branch.oid <commit>" (or "(initial)"), then one line per changed tracked file
-  const out = git(["status", "--porcelain=v2", "--branch", "--untracked-files=no"]);
-  const lines = out === undefined ? [] : out.split("\n").filter(Boolean);
-  const oid = lines.find((l) => l.startsWith("# branch.oid "))?.slice("# branch.oid ".length);
-  const commit = oid && /^[0-9a-f]{7,}$/.test(oid) ? oid : undefined;
-  const status = lines.filter((l) => !l.startsWith("#")).join("\n");
+/**
+ * The facts a run records about how it was made (versions, backend, seed, git commit, start time);
+ * `git` when the caller read it already ({@link gitStateInBackground}), else it is read now.
+ */
+export function makeManifest(name: string, seed: number, backend: string, git: GitState = gitState()): Manifest {
   return {
     name,
     seed,
@@ -64,7 +92,7 @@ export function makeManifest(name: string, seed: number, backend: string): Manif
       "@tensorflow/tfjs-backend-wasm": pkgVersion("@tensorflow/tfjs-backend-wasm"),
       "@tensorflow/tfjs-node": pkgVersion("@tensorflow/tfjs-node"),
     },
-    git: commit ? { commit, dirty: (status ?? "").length > 0 } : {},
+    git,
     resumes: [],
   };
 }

@@ -22,7 +22,7 @@ import { SpendTracker, type TrainingSpend } from "./spend.js";
 import { planResume } from "./resume.js";
 import type { Config } from "../config/schema.js";
 import { budgetStatus, type BudgetStatus } from "./budget.js";
-import { makeManifest, type Manifest } from "./manifest.js";
+import { gitStateInBackground, makeManifest, type Manifest } from "./manifest.js";
 import { finalWindow, MetricsWriter, metricsColumns, readMetrics, truncateJsonl, truncateMetrics, type MetricsRow } from "./metrics.js";
 import { readStructure, structureRecord, structureSummary } from "../analysis/structure.js";
 import { buildLlm, loadUserModules } from "./build.js";
@@ -240,6 +240,8 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
   // nothing left to train: the folder stays as it is (a run killed after its last checkpoint but before
   // its summary.json gets the summary written below)
   if (plan?.completed) return JSON.parse(fs.readFileSync(path.join(plan.runDir, "summary.json"), "utf8")) as RunSummary;
+  // the manifest's git state of a new run, read while tfjs and the backend load
+  const git = resuming ? undefined : gitStateInBackground();
   // Everything that can fail on bad input happens before the run folder is created.
   await loadUserModules(config);
   const llm: LlmClient | undefined = buildLlm(config);
@@ -291,7 +293,7 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
       fs.writeFileSync(structureFile, "");
       if (config.tasks.source === "recorded") fs.writeFileSync(callsFile, "");
       opts.testHooks?.beforeManifest?.();
-      writeFileAtomic(manifestFile, JSON.stringify(makeManifest(config.name, config.seed, backend), null, 2) + "\n");
+      writeFileAtomic(manifestFile, JSON.stringify(makeManifest(config.name, config.seed, backend, git ? await git : undefined), null, 2) + "\n");
     } else {
       const ck = latestCheckpoint(runDir);
       if (ck) {
