@@ -1,3 +1,4 @@
+import os from "node:os";
 import { defineConfig } from "vitest/config";
 
 /**
@@ -8,13 +9,15 @@ import { defineConfig } from "vitest/config";
  *                              generalisation, the Redis queue and fault injection; `npm run test:all`
  *                              runs both tiers (docs/testing.md says which to run when)
  * A test file that needs the built `maestro` command gets it from the globalSetup, which builds only
- * when dist/ is missing or older than its sources.
+ * when dist/ is missing or older than its sources. One worker per core: vitest's default leaves one core
+ * free (one worker on a 2-core machine), but the main process idles while the files run.
  */
 export default defineConfig({
   test: {
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",
+    maxWorkers: Math.max(2, os.availableParallelism()),
     globalSetup: ["test/setup/bundle.ts"],
     projects: [
       { extends: true, test: { name: "fast", include: ["test/*.test.ts"] } },
