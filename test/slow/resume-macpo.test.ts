@@ -2,8 +2,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../src/config/load.js";
-import { train } from "../src/run/train.js";
+import { loadConfig } from "../../src/config/load.js";
+import { train } from "../../src/run/train.js";
 
 const root = path.resolve(import.meta.dirname, "..");
 
