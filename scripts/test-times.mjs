@@ -9,34 +9,33 @@
  *
  *   node scripts/test-times.mjs [--tier fast|slow|all] [--cores N] [--json FILE] [files...]
  */
+import "./lib/help.mjs"; // --help prints the comment above; bad options print it too
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const usage = "usage: node scripts/test-times.mjs [--tier fast|slow|all] [--cores N] [--json FILE] [test files...]";
-const args = process.argv.slice(2);
-let tier = "all";
-let cores = os.availableParallelism();
-let jsonOut;
-const files = [];
-for (let i = 0; i < args.length; i++) {
-  const a = args[i];
-  if (a === "--help" || a === "-h") {
-    console.log(usage);
-    process.exit(0);
-  } else if (a === "--tier") tier = args[++i];
-  else if (a === "--cores") cores = Number(args[++i]);
-  else if (a === "--json") jsonOut = args[++i];
-  else if (a.startsWith("-")) {
-    console.error(`unknown option ${a}\n${usage}`);
-    process.exit(2);
-  } else files.push(a);
+const { values, positionals: files } = parseArgs({
+  options: {
+    tier: { type: "string", default: "all" },
+    cores: { type: "string", default: String(os.availableParallelism()) },
+    json: { type: "string" },
+    help: { type: "boolean", short: "h", default: false },
+  },
+  allowPositionals: true,
+});
+const tier = values.tier;
+const cores = Number(values.cores);
+const jsonOut = values.json;
+if (!["fast", "slow", "all"].includes(tier)) {
+  console.error(`error: --tier ${tier}: expected fast, slow or all`);
+  process.exit(2);
 }
-if (!["fast", "slow", "all"].includes(tier) || !(cores >= 1)) {
-  console.error(`--tier must be fast, slow or all and --cores a positive number\n${usage}`);
+if (!(cores >= 1)) {
+  console.error(`error: --cores ${values.cores}: expected a positive number`);
   process.exit(2);
 }
 
