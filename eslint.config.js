@@ -3,7 +3,7 @@ import eslint from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "runs/", "coverage/"] },
+  { ignores: ["dist/", "node_modules/", "runs/", "coverage/", "docs-site/"] },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
   { files: ["**/*.cjs"], languageOptions: { sourceType: "commonjs", globals: { module: "writable", require: "readonly" } } },

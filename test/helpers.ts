@@ -34,7 +34,7 @@ export function runCli(
   args: string[],
   opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeout?: number } = {},
 ): { status: number | null; code: number | null; stdout: string; stderr: string } {
-  if (!fs.existsSync(cliPath)) throw new Error("dist/bin/maestro.js missing: run `npm test` (builds first) or `npm run build`");
+  if (!fs.existsSync(cliPath)) throw new Error("dist/bin/maestro.js missing: vitest builds it (test/setup/bundle.ts), or run `npm run build`");
   const r = spawnSync(process.execPath, [cliPath, ...args], {
     cwd: opts.cwd ?? repoRoot,
     env: { ...process.env, ...opts.env },

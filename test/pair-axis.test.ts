@@ -78,7 +78,7 @@ function config(axis: "dollars" | "strong-calls", updates: number, shape: "route
       "encoder: {name: answers}",
       "knob: {name: lambda}",
       "policy: {hidden: [32, 32], activation: tanh}",
-      "algo: {name: ppo, lr: 0.001, entropyCoef: 0.05, ppo: {epochs: 4, minibatches: 2}}",
+      "algo: {name: ppo, lr: 0.001, entropyCoef: 0.05, epochs: 4, minibatches: 2}",
       `train: {updates: ${updates}, episodesPerUpdate: 64, checkpointEvery: ${updates}}`,
       "log: {plot: false, episodeSample: 0}",
     ].join("\n"),

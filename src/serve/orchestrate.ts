@@ -80,7 +80,7 @@ export interface SolveOptions {
   /** Take the most probable agent (default) instead of sampling. */
   greedy?: boolean;
   /**
-   * The operating point of a budget-conditioned policy (issue 13): λ or the budget, in the run's cost
+   * The operating point of a budget-conditioned policy: λ or the budget, in the run's cost
    * units, within {@link Orchestrator.knob}'s range. Required for conditioned policies, refused by others.
    */
   knob?: number;

@@ -1,8 +1,9 @@
 /**
- * `maestro serve`: a trained orchestrator behind an OpenAI-compatible HTTP endpoint (fastify, with
- * JSON-schema validation; Prometheus metrics through prom-client). Every request runs one episode of
- * the run's {@link Orchestrator} — this file owns only the HTTP side: parsing and checking requests,
- * the cost knob, the concurrency bound, streaming, metrics, key redaction and draining.
+ * `maestro serve`: a trained orchestrator behind an OpenAI-compatible HTTP endpoint (fastify; the
+ * request body is checked against the JSON schema of one zod schema, request.ts; Prometheus metrics
+ * through prom-client, metrics.ts). Every request runs one episode of the run's {@link Orchestrator}
+ * (completions.ts) — this file builds the HTTP side around it: limits, the Host and API-key guard,
+ * redaction, error responses, the info routes, and draining on close.
  *
  *   POST /v1/chat/completions  the last user message is the task; the reply's content is the final answer
  *   GET  /v1/models            the served model id ("maestro") and what it is
@@ -13,21 +14,21 @@
  * variable) with per-key budgets, rate and concurrency limits (in memory + a usage file, or in Redis
  * for replicas), a Host-header check against DNS rebinding, CORS only for the origins configured.
  */
-import { randomUUID } from "node:crypto";
 import http from "node:http";
 import os from "node:os";
-import { PassThrough } from "node:stream";
 import cors from "@fastify/cors";
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from "fastify";
 import { InputError } from "../core/errors.js";
 import { Limiter } from "../llm/limiter.js";
-import { KeyRing, type Caller } from "./keys.js";
+import { Cancelled, registerCompletions, type Fail } from "./completions.js";
+import type { Caller, KeyRing } from "./keys.js";
 import { LocalLimitStore, type LimitStore } from "./limits.js";
-import { episodeRejection, loadOrchestrator, NotInTableError, type LoadOrchestratorOptions, type OrchestrationTrace, type Orchestrator } from "./orchestrate.js";
+import { addKeyGauges, makeMetrics, type ServerMetrics } from "./metrics.js";
+import { loadOrchestrator, NotInTableError, type LoadOrchestratorOptions, type Orchestrator } from "./orchestrate.js";
+import { errorBody, RequestError, SERVED_MODEL } from "./request.js";
 
-/** The model id the endpoint serves (`maestro`, or `maestro:budget=<d>` / `maestro:lambda=<λ>`). */
-export const SERVED_MODEL = "maestro";
+export { SERVED_MODEL, checkKnob, requestedKnob, taskOf, chatBody, type ChatBody } from "./request.js";
+export type { MaestroInfo } from "./completions.js";
 
 export interface ServeOptions {
   /** Interface to listen on (default 127.0.0.1). */
@@ -88,165 +89,6 @@ function hostOf(header: string): string {
   return i >= 0 && h.indexOf(":") === i ? h.slice(0, i) : h;
 }
 
-/** The `maestro` object of a completion: what the orchestrator did for this request. */
-export interface MaestroInfo {
-  run: string;
-  checkpoint_update: number;
-  seed: number;
-  greedy: boolean;
-  knob: { name: string; value: number } | null;
-  steps: Array<{
-    step: number;
-    agent: string;
-    model?: string;
-    /** Multi-head runs: the other heads' choices (e.g. {tier: "large"}). */
-    options?: Record<string, string>;
-    cost: number;
-    tokens_in: number;
-    tokens_out: number;
-    cached: boolean;
-    answer?: string;
-    error?: string;
-  }>;
-  final_answer: string | null;
-  cost: number;
-  stop_reason: "terminator" | "solved" | "max_steps";
-}
-
-// ---------------------------------------------------------------- request schema (validated by fastify's ajv)
-
-const textPart = {
-  type: "object",
-  required: ["type"],
-  properties: { type: { type: "string" }, text: { type: "string" } },
-} as const;
-
-const chatBodySchema = {
-  type: "object",
-  required: ["model", "messages"],
-  properties: {
-    model: { type: "string", minLength: 1 },
-    messages: {
-      type: "array",
-      minItems: 1,
-      items: {
-        type: "object",
-        required: ["role"],
-        properties: {
-          role: { type: "string", enum: ["system", "developer", "user", "assistant", "tool", "function"] },
-          content: { anyOf: [{ type: "string" }, { type: "array", items: textPart }, { type: "null" }] },
-          name: { type: "string" },
-        },
-      },
-    },
-    temperature: { type: "number", minimum: 0, maximum: 2 },
-    seed: { type: "integer" },
-    n: { type: "integer", minimum: 1, maximum: 1 },
-    stream: { type: "boolean" },
-    stream_options: {
-      anyOf: [{ type: "object", properties: { include_usage: { type: "boolean" } } }, { type: "null" }],
-    },
-    maestro: {
-      type: "object",
-      additionalProperties: false,
-      properties: { budget: { type: "number" }, lambda: { type: "number" } },
-    },
-  },
-} as const;
-
-interface ChatBody {
-  model: string;
-  messages: Array<{ role: string; content?: string | Array<{ type: string; text?: string }> | null }>;
-  temperature?: number;
-  seed?: number;
-  n?: number;
-  stream?: boolean;
-  stream_options?: { include_usage?: boolean } | null;
-  maestro?: { budget?: number; lambda?: number };
-}
-
-/** A client error with an OpenAI-style body. */
-class RequestError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly param: string | null = null,
-    readonly code: string | null = null,
-    /** OpenAI error type; default by status (404 not_found_error, 429 rate_limit_error, 5xx server_error, else invalid_request_error). */
-    readonly type: string = status === 404 ? "not_found_error" : status === 429 ? "rate_limit_error" : status >= 500 ? "server_error" : "invalid_request_error",
-  ) {
-    super(message);
-  }
-}
-
-const errorBody = (message: string, type: string, param: string | null = null, code: string | null = null) => ({
-  error: { message, type, param, code },
-});
-
-/** The task of a request: the text of its last user message. */
-export function taskOf(messages: ChatBody["messages"]): string {
-  for (let i = messages.length - 1; i >= 0; i--) {
-    const m = messages[i]!;
-    if (m.role !== "user") continue;
-    let text: string;
-    if (typeof m.content === "string") text = m.content;
-    else if (Array.isArray(m.content)) {
-      const other = m.content.find((p) => p.type !== "text" || typeof p.text !== "string");
-      if (other) throw new RequestError(400, `messages[${i}].content: only text parts are supported (got a "${other.type}" part)`, `messages[${i}].content`);
-      text = m.content.map((p) => p.text!).join("\n");
-    } else text = "";
-    if (text.trim() === "") throw new RequestError(400, `messages[${i}]: the last user message is empty; it is the task`, `messages[${i}].content`);
-    return text;
-  }
-  throw new RequestError(400, "messages: no user message; the last user message is the task", "messages");
-}
-
-/** The cost knob a request asks for: from `model: "maestro:budget=0.002"` and/or `maestro: {budget}`. */
-export function requestedKnob(body: Pick<ChatBody, "model" | "maestro">): { name: "budget" | "lambda"; value: number } | undefined {
-  let fromModel: { name: "budget" | "lambda"; value: number } | undefined;
-  if (body.model !== SERVED_MODEL) {
-    if (!body.model.startsWith(`${SERVED_MODEL}:`)) {
-      throw new RequestError(404, `model "${body.model}" does not exist; this server serves "${SERVED_MODEL}" (see GET /v1/models)`, "model", "model_not_found");
-    }
-    const m = /^maestro:(budget|lambda)=(.+)$/.exec(body.model);
-    const value = m ? Number(m[2]) : NaN;
-    if (!m || m[2]!.trim() === "" || !Number.isFinite(value)) {
-      throw new RequestError(400, `model "${body.model}": expected "${SERVED_MODEL}", "${SERVED_MODEL}:budget=<number>" or "${SERVED_MODEL}:lambda=<number>"`, "model");
-    }
-    fromModel = { name: m[1] as "budget" | "lambda", value };
-  }
-  const b = body.maestro ?? {};
-  if (b.budget !== undefined && b.lambda !== undefined) throw new RequestError(400, "maestro: give budget or lambda, not both", "maestro");
-  const fromBody = b.budget !== undefined ? { name: "budget" as const, value: b.budget } : b.lambda !== undefined ? { name: "lambda" as const, value: b.lambda } : undefined;
-  if (fromModel && fromBody && (fromModel.name !== fromBody.name || fromModel.value !== fromBody.value)) {
-    throw new RequestError(400, `model "${body.model}" and maestro.${fromBody.name}=${fromBody.value} disagree; give the knob once`, "maestro");
-  }
-  return fromModel ?? fromBody;
-}
-
-/** Checks a requested knob against the knob the loaded policy takes. */
-export function checkKnob(orch: Pick<Orchestrator, "knob">, k: { name: string; value: number } | undefined): number | undefined {
-  const knob = orch.knob;
-  if (!k) {
-    if (!knob) return undefined;
-    throw new RequestError(
-      400,
-      `the served policy is budget-conditioned: give its ${knob.name} in [${knob.min}, ${knob.max}], as model "${SERVED_MODEL}:${knob.name}=<value>" or "maestro": {"${knob.name}": <value>}`,
-      knob.name,
-    );
-  }
-  if (!knob) {
-    throw new RequestError(400, `${k.name}=${k.value}: the served policy is not budget-conditioned; it takes no ${k.name} (use model "${SERVED_MODEL}")`, k.name);
-  }
-  if (k.name !== knob.name) {
-    throw new RequestError(400, `${k.name}=${k.value}: the served policy is conditioned on ${knob.name}, not ${k.name} (allowed ${knob.name} range [${knob.min}, ${knob.max}])`, k.name);
-  }
-  if (!(k.value >= knob.min && k.value <= knob.max)) {
-    throw new RequestError(400, `${k.name}=${k.value} is out of range: the policy was trained for ${knob.name} in [${knob.min}, ${knob.max}]`, k.name);
-  }
-  return k.value;
-}
-
 /** Values of every API-key variable a config names (`apiKeyEnv` at any depth), to scrub from output. */
 export function secretValues(config: unknown, env: NodeJS.ProcessEnv = process.env): string[] {
   const names = new Set<string>();
@@ -271,38 +113,6 @@ function makeRedactor(secrets: readonly string[]): (text: string) => string {
   };
 }
 
-// ---------------------------------------------------------------- metrics
-
-function makeMetrics() {
-  const register = new Registry();
-  collectDefaultMetrics({ register, prefix: "maestro_" });
-  return {
-    register,
-    requests: new Counter({ name: "maestro_http_requests_total", help: "HTTP requests answered, by route and status code.", labelNames: ["method", "route", "status"], registers: [register] }),
-    errors: new Counter({ name: "maestro_http_request_errors_total", help: "Requests answered with an error, by route and OpenAI error type (invalid_request_error, not_found_error, server_error, client_closed).", labelNames: ["route", "type"], registers: [register] }),
-    latency: new Histogram({
-      name: "maestro_http_request_duration_seconds",
-      help: "Time from request to the end of the response, by route (completions: queueing + the whole episode).",
-      labelNames: ["route"],
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
-      registers: [register],
-    }),
-    episodes: new Counter({ name: "maestro_episodes_total", help: "Episodes completed, by what ended them (terminator, solved, max_steps).", labelNames: ["stop_reason"], registers: [register] }),
-    cost: new Counter({ name: "maestro_cost_total", help: "Summed episode cost under the run's cost rule (USD for price-based LLM costs).", registers: [register] }),
-    steps: new Histogram({ name: "maestro_episode_steps", help: "Agent calls per episode.", buckets: [1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30], registers: [register] }),
-    agentCalls: new Counter({ name: "maestro_agent_calls_total", help: "Agent calls, by agent.", labelNames: ["agent"], registers: [register] }),
-    agentErrors: new Counter({ name: "maestro_agent_error_turns_total", help: "Agent calls that failed and became error turns, by agent.", labelNames: ["agent"], registers: [register] }),
-    tokens: new Counter({ name: "maestro_tokens_total", help: "LLM tokens of all agent calls (cache hits included), by kind (prompt, completion).", labelNames: ["kind"], registers: [register] }),
-    inFlight: new Gauge({ name: "maestro_episodes_in_flight", help: "Episodes running now.", registers: [register] }),
-    queued: new Gauge({ name: "maestro_requests_queued", help: "Completion requests waiting for a free episode slot.", registers: [register] }),
-    // per key: the operator's id for it, never the key
-    keyRequests: new Counter({ name: "maestro_key_requests_total", help: "Completion requests of each API key (by the key's id), by status code.", labelNames: ["key", "status"], registers: [register] }),
-    keySpend: new Counter({ name: "maestro_key_spend_total", help: "Spend of each API key's requests answered by this server (run's cost units; $ for priced LLM runs; cache hits cost 0).", labelNames: ["key"], registers: [register] }),
-    keyRejections: new Counter({ name: "maestro_key_rejections_total", help: "Requests of each API key refused or stopped by its limits, by reason (budget, rate, concurrency).", labelNames: ["key", "reason"], registers: [register] }),
-    authFailures: new Counter({ name: "maestro_auth_failures_total", help: "Requests refused for their API key, by reason (missing, invalid, revoked), and for their Host header (host).", labelNames: ["reason"], registers: [register] }),
-  };
-}
-
 // ---------------------------------------------------------------- the server
 
 export interface MaestroServer {
@@ -321,13 +131,6 @@ export interface MaestroServer {
   close(): Promise<void>;
 }
 
-/** Why an episode was cancelled. */
-class Cancelled extends Error {
-  constructor(readonly why: "client_closed" | "budget" | "shutdown", message: string) {
-    super(message);
-  }
-}
-
 interface Built {
   app: FastifyInstance;
   concurrency: number;
@@ -336,53 +139,20 @@ interface Built {
   cancelAll: () => void;
 }
 
-/** Builds the fastify app for a loaded orchestrator (not listening yet). */
-export function buildServer(orch: Orchestrator, o: ServeOptions = {}): Built {
+/** The server's limits, checked: episodes at once, body size, heartbeat and body timeout. */
+function serverLimits(orch: Orchestrator, o: ServeOptions) {
   const concurrency = o.concurrency ?? orch.config.llm?.maxConcurrency ?? 1;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new InputError(`concurrency ${concurrency}: expected a positive integer`);
   const bodyLimit = o.bodyLimit ?? 1024 * 1024;
   const heartbeatMs = o.heartbeatMs ?? 15_000;
   const bodyTimeoutMs = o.bodyTimeoutMs ?? 30_000;
   if (!(bodyTimeoutMs > 0)) throw new InputError(`body timeout ${bodyTimeoutMs} ms: expected a positive number`);
-  const redact = makeRedactor(secretValues(orch.config));
-  const metrics = makeMetrics();
-  const limiter = new Limiter(concurrency);
-  const runName = orch.config.name;
-  const fingerprint = `maestro-${runName}-u${orch.checkpointUpdate}`;
-  const keys = o.keys?.configured ? o.keys : undefined;
-  const limits = o.limits ?? LocalLimitStore.memory();
-  const hosts = allowedHostNames(o.host ?? "127.0.0.1", o.allowedHosts);
-  const episodes = new Set<AbortController>();
-  let sampled = 0;
+  return { concurrency, bodyLimit, heartbeatMs, bodyTimeoutMs };
+}
 
-  if (keys) {
-    // each key's spend in its current budget period, read from the store (shared by all replicas with Redis)
-    new Gauge({
-      name: "maestro_key_period_spend",
-      help: "Spend of each API key in its current budget period, all servers sharing the store (run's cost units).",
-      labelNames: ["key"],
-      registers: [metrics.register],
-      async collect() {
-        const callers = keys.records.map((k) => ({ id: k.id, budget: k.budget, period: k.period, rpm: k.rpm, concurrency: k.concurrency }));
-        try {
-          for (const [id, v] of Object.entries(await limits.spent(callers))) this.set({ key: id }, v);
-        } catch {
-          // the store is unreachable: the gauge keeps its last values (requests fail with 503 meanwhile)
-        }
-      },
-    });
-    new Gauge({
-      name: "maestro_key_budget",
-      help: "Budget of each API key per period (keys without a budget are not listed).",
-      labelNames: ["key", "period"],
-      registers: [metrics.register],
-      collect() {
-        this.reset();
-        for (const k of keys.records) if (k.budget !== null && !k.revoked) this.set({ key: k.id, period: k.period }, k.budget);
-      },
-    });
-  }
-
+/** The fastify instance: body limit and timeout, the request log, strict validation, draining behaviour. */
+function createApp(o: ServeOptions, limits: ReturnType<typeof serverLimits>, redact: (t: string) => string): FastifyInstance {
+  const { bodyLimit, bodyTimeoutMs } = limits;
   const app = Fastify({
     bodyLimit,
     // a request must arrive whole within bodyTimeoutMs (else 408 and the connection closes): a client
@@ -412,9 +182,13 @@ export function buildServer(orch: Orchestrator, o: ServeOptions = {}): Built {
     forceCloseConnections: "idle",
   });
   app.decorateRequest("caller", undefined);
-
   // JSON only: without this, fastify would take text/plain bodies and fail them later as "body must be object"
   app.removeContentTypeParser("text/plain");
+  return app;
+}
+
+/** Redaction of every response, the request metrics, and `connection: close` on responses sent while draining. */
+function addResponseHooks(app: FastifyInstance, metrics: ServerMetrics, redact: (t: string) => string): void {
   // draining (close() called): the responses still in flight are the last on their connection, so a
   // client's kept-alive socket does not hold the process open after the last one is answered
   let draining = false;
@@ -435,14 +209,14 @@ export function buildServer(orch: Orchestrator, o: ServeOptions = {}): Built {
     // a stream whose headers went out before the drain began did not say "connection: close"
     if (draining) app.server.closeIdleConnections();
   });
+}
 
-  const fail = (req: FastifyRequest, reply: FastifyReply, status: number, type: string, message: string, param: string | null = null, code: string | null = null) => {
-    metrics.errors.inc({ route: req.routeOptions.url ?? "unmatched", type });
-    return reply.code(status).type("application/json").send(errorBody(redact(message), type, param, code));
-  };
-
-  // Host header first (DNS rebinding: a page whose name resolves to this machine sends its own name),
-  // then the API key, before any body is read
+/**
+ * The Host header first (DNS rebinding: a page whose name resolves to this machine sends its own name),
+ * then the API key, before any body is read.
+ */
+function addRequestGuard(app: FastifyInstance, g: { hosts: Set<string> | undefined; keys: KeyRing | undefined; metricsPublic: boolean; metrics: ServerMetrics; fail: Fail }): void {
+  const { hosts, keys, metrics, fail } = g;
   app.addHook("onRequest", async (req, reply) => {
     if (hosts) {
       const host = req.headers.host;
@@ -453,7 +227,7 @@ export function buildServer(orch: Orchestrator, o: ServeOptions = {}): Built {
     }
     if (!keys || req.method === "OPTIONS") return;
     const path = req.url.split("?")[0]!;
-    if (!(path.startsWith("/v1/") || (path === "/metrics" && !o.metricsPublic))) return;
+    if (!(path.startsWith("/v1/") || (path === "/metrics" && !g.metricsPublic))) return;
     const auth = keys.authenticate(req.headers.authorization);
     if (!auth.ok) {
       metrics.authFailures.inc({ reason: auth.reason });
@@ -468,10 +242,10 @@ export function buildServer(orch: Orchestrator, o: ServeOptions = {}): Built {
     }
     (req as FastifyRequest & { caller?: Caller }).caller = auth.caller;
   });
-  if (o.corsOrigins && o.corsOrigins.length > 0) {
-    void app.register(cors, { origin: [...o.corsOrigins], methods: ["GET", "POST"], allowedHeaders: ["authorization", "content-type"], maxAge: 600 });
-  }
+}
 
+/** Every error answered in OpenAI's shape: request errors, validation, body size and type, then a 500. */
+function setErrorHandlers(app: FastifyInstance, fail: Fail, bodyLimit: number, redact: (t: string) => string): void {
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err instanceof RequestError) return fail(req, reply, err.status, err.type, err.message, err.param, err.code);
     if (err instanceof NotInTableError) return fail(req, reply, 400, "invalid_request_error", err.publicMessage, "messages");
@@ -493,7 +267,11 @@ export function buildServer(orch: Orchestrator, o: ServeOptions = {}): Built {
     return fail(req, reply, 500, "server_error", `the orchestrator failed: ${err.message}`);
   });
   app.setNotFoundHandler((req, reply) => fail(req, reply, 404, "not_found_error", `no route ${req.method} ${req.url} (maestro serves POST /v1/chat/completions, GET /v1/models, /health, /metrics)`));
+}
 
+/** GET /v1/models, /v1/models/:id, /health and /metrics. */
+function registerInfoRoutes(app: FastifyInstance, orch: Orchestrator, limiter: Limiter, metrics: ServerMetrics, concurrency: number): void {
+  const runName = orch.config.name;
   const modelEntry = () => ({
     id: SERVED_MODEL,
     object: "model",
@@ -519,232 +297,36 @@ export function buildServer(orch: Orchestrator, o: ServeOptions = {}): Built {
     reply.type(metrics.register.contentType);
     return metrics.register.metrics();
   });
+}
 
-  /** One request's episode under the concurrency bound; cancelled through `ctl` (client gone, budget spent, shutdown). */
-  const runEpisode = async (
-    task: string,
-    id: string,
-    greedy: boolean,
-    seed: number,
-    knob: number | undefined,
-    ctl: AbortController,
-    onOutput: (cost: number, cached: boolean) => void,
-  ): Promise<OrchestrationTrace> => {
-    metrics.queued.set(limiter.waiting + 1);
-    return limiter.run(async () => {
-      metrics.queued.set(limiter.waiting);
-      ctl.signal.throwIfAborted();
-      metrics.inFlight.inc();
-      try {
-        return await orch.solve(
-          { id, prompt: task },
-          {
-            greedy,
-            seed,
-            signal: ctl.signal,
-            onOutput: (out) => onOutput(out.cost, out.meta?.cached === true),
-            ...(knob !== undefined ? { knob } : {}),
-          },
-        );
-      } finally {
-        metrics.inFlight.dec();
-      }
-    }, ctl.signal);
+/** Builds the fastify app for a loaded orchestrator (not listening yet). */
+export function buildServer(orch: Orchestrator, o: ServeOptions = {}): Built {
+  const limits = serverLimits(orch, o);
+  const redact = makeRedactor(secretValues(orch.config));
+  const metrics = makeMetrics();
+  const limiter = new Limiter(limits.concurrency);
+  const keys = o.keys?.configured ? o.keys : undefined;
+  const store = o.limits ?? LocalLimitStore.memory();
+  if (keys) addKeyGauges(metrics, keys, store);
+  const app = createApp(o, limits, redact);
+  const fail: Fail = (req, reply, status, type, message, param = null, code = null) => {
+    metrics.errors.inc({ route: req.routeOptions.url ?? "unmatched", type });
+    return reply.code(status).type("application/json").send(errorBody(redact(message), type, param, code));
   };
-
-  const record = (t: OrchestrationTrace) => {
-    metrics.episodes.inc({ stop_reason: t.endedBy === "maxSteps" ? "max_steps" : t.endedBy });
-    metrics.cost.inc(t.cost);
-    metrics.steps.observe(t.steps.length);
-    for (const s of t.steps) {
-      metrics.agentCalls.inc({ agent: s.agent });
-      if (s.error !== undefined) metrics.agentErrors.inc({ agent: s.agent });
-    }
-    const tin = t.steps.reduce((a, s) => a + s.tokensIn, 0);
-    const tout = t.steps.reduce((a, s) => a + s.tokensOut, 0);
-    if (tin > 0) metrics.tokens.inc({ kind: "prompt" }, tin);
-    if (tout > 0) metrics.tokens.inc({ kind: "completion" }, tout);
-  };
-
-  const describe = (t: OrchestrationTrace, seed: number, greedy: boolean, knob: { name: string; value: number } | undefined) => {
-    const info: MaestroInfo = {
-      run: runName,
-      checkpoint_update: orch.checkpointUpdate,
-      seed,
-      greedy,
-      knob: knob ?? null,
-      steps: t.steps.map((s) => ({
-        step: s.step,
-        agent: s.agent,
-        ...(s.model !== undefined ? { model: s.model } : {}),
-        ...(s.options !== undefined ? { options: s.options } : {}),
-        cost: s.cost,
-        tokens_in: s.tokensIn,
-        tokens_out: s.tokensOut,
-        cached: s.cached,
-        ...(s.answer !== undefined ? { answer: s.answer } : {}),
-        ...(s.error !== undefined ? { error: s.error } : {}),
-      })),
-      final_answer: t.finalAnswer ?? null,
-      cost: t.cost,
-      stop_reason: t.endedBy === "maxSteps" ? "max_steps" : t.endedBy,
-    };
-    // the final answer; without one, the last agent reply that is not an error or the Terminator's
-    const fallback = [...t.steps].reverse().find((s) => s.error === undefined && s.agent !== "terminator" && s.content.trim() !== "" && s.content !== "TERMINATE");
-    const content = t.finalAnswer ?? fallback?.content ?? "";
-    const usage = {
-      prompt_tokens: info.steps.reduce((a, s) => a + s.tokens_in, 0),
-      completion_tokens: info.steps.reduce((a, s) => a + s.tokens_out, 0),
-      total_tokens: 0,
-    };
-    usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
-    return { info, content, usage, finish: t.endedBy === "maxSteps" ? "length" : "stop" };
-  };
-
-  /** The key's admission: a 429 (or 503 when the store cannot answer) as a thrown RequestError. */
-  const admit = async (caller: Caller, reply: FastifyReply) => {
-    let a;
-    try {
-      a = await limits.admit(caller);
-    } catch (e) {
-      throw new RequestError(503, `the key store is unavailable (${(e as Error).message}); try again`, null, "store_unavailable");
-    }
-    if (!a.ok) {
-      metrics.keyRejections.inc({ key: caller.id, reason: a.reason });
-      if (a.retryAfterS !== undefined) reply.header("retry-after", String(a.retryAfterS));
-      throw new RequestError(429, a.message, null, a.reason === "budget" ? "insufficient_quota" : a.reason === "rate" ? "rate_limit_exceeded" : "concurrency_limit_exceeded");
-    }
-    return a;
-  };
-
-  app.post("/v1/chat/completions", { schema: { body: chatBodySchema } }, async (req, reply) => {
-    const body = req.body as ChatBody;
-    const knobReq = requestedKnob(body);
-    const knob = checkKnob(orch, knobReq);
-    const task = taskOf(body.messages);
-    const greedy = !(body.temperature !== undefined && body.temperature > 0);
-    // seed: the request's own; else the server's (greedy: as `maestro orchestrate` with that seed),
-    // else for the k-th sampled request without a seed, server seed + k (reported in maestro.seed)
-    const seed = body.seed ?? (greedy ? orch.seed : orch.seed + ++sampled);
-    const id = `chatcmpl-${randomUUID().replace(/-/g, "")}`;
-    const created = Math.floor(Date.now() / 1000);
-    const model = body.model;
-    const caller = (req as FastifyRequest & { caller?: Caller }).caller;
-    const admission = caller ? await admit(caller, reply) : undefined;
-
-    // the episode stops when the client goes away, when the key's budget is spent, or at the end of a shutdown's grace
-    const ctl = new AbortController();
-    episodes.add(ctl);
-    reply.raw.once("close", () => {
-      if (!reply.raw.writableFinished) ctl.abort(new Cancelled("client_closed", "the client closed the connection"));
-    });
-    // spend: every agent output's cost as it arrives (cache hits cost nothing)
-    let spent = 0;
-    const onOutput = (cost: number, cached: boolean) => {
-      if (cached || !(cost > 0)) return;
-      spent += cost;
-      if (caller?.budget != null && admission && admission.spent + spent > caller.budget && !ctl.signal.aborted) {
-        ctl.abort(new Cancelled("budget", `key "${caller.id}": budget exhausted during this request: the key had spent ${admission.spent} of ${caller.budget}; this request's episode was stopped after spending ${spent.toPrecision(4)}`));
-      }
-    };
-    const settle = async () => {
-      episodes.delete(ctl);
-      await admission?.release();
-      if (caller) {
-        if (spent > 0) metrics.keySpend.inc({ key: caller.id }, spent);
-        try {
-          await limits.addSpend(caller, spent);
-        } catch (e) {
-          req.log.error({ key: caller.id, spent, err: { message: (e as Error).message } }, "could not record spend");
-        }
-      }
-    };
-    /** Maps a cancelled episode to its error (status, type, message, code). */
-    const cancelled = (e: unknown): [number, string, string, string | null] | undefined => {
-      const c = e instanceof Cancelled ? e : ctl.signal.reason instanceof Cancelled && ctl.signal.aborted ? ctl.signal.reason : undefined;
-      if (!c) return undefined;
-      if (c.why === "budget") {
-        metrics.keyRejections.inc({ key: caller!.id, reason: "budget" });
-        return [429, "rate_limit_error", c.message, "insufficient_quota"];
-      }
-      if (c.why === "shutdown") return [503, "server_error", "the server is shutting down: this request's episode was cancelled at the end of the grace period", "shutting_down"];
-      return [499, "client_closed", "the client closed the connection; the episode's remaining calls were cancelled", null];
-    };
-
-    if (!body.stream) {
-      let t: OrchestrationTrace;
-      try {
-        t = await runEpisode(task, id, greedy, seed, knob, ctl, onOutput);
-      } catch (e) {
-        const c = cancelled(e);
-        if (!c) throw e;
-        return fail(req, reply, c[0], c[1], c[2], null, c[3]);
-      } finally {
-        await settle();
-      }
-      record(t);
-      const rejected = episodeRejection(t);
-      if (rejected !== undefined) return fail(req, reply, 400, "invalid_request_error", rejected, "messages", "upstream_rejected");
-      const d = describe(t, seed, greedy, knobReq);
-      req.log.info({ id, ...(caller ? { key: caller.id } : {}), steps: t.steps.length, cost: t.cost, stop: d.info.stop_reason, agents: t.steps.map((s) => s.agent) }, "completion");
-      return {
-        id,
-        object: "chat.completion",
-        created,
-        model,
-        system_fingerprint: fingerprint,
-        choices: [{ index: 0, message: { role: "assistant", content: d.content, refusal: null }, logprobs: null, finish_reason: d.finish }],
-        usage: d.usage,
-        maestro: d.info,
-      };
-    }
-
-    // stream: headers and the role chunk now, `: keep-alive` comments while the episode runs, then
-    // the answer in one content chunk, the finish chunk (with the maestro object), usage if asked, [DONE]
-    const sse = new PassThrough();
-    const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) =>
-      `data: ${redact(JSON.stringify({ id, object: "chat.completion.chunk", created, model, system_fingerprint: fingerprint, choices, ...extra }))}\n\n`;
-    sse.write(chunk([{ index: 0, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }]));
-    const beat = setInterval(() => sse.write(": keep-alive\n\n"), heartbeatMs);
-    const done = runEpisode(task, id, greedy, seed, knob, ctl, onOutput)
-      .then((t) => {
-        record(t);
-        const rejected = episodeRejection(t);
-        if (rejected !== undefined) {
-          metrics.errors.inc({ route: "/v1/chat/completions", type: "invalid_request_error" });
-          sse.write(`data: ${redact(JSON.stringify(errorBody(rejected, "invalid_request_error", "messages", "upstream_rejected")))}\n\n`);
-          return;
-        }
-        const d = describe(t, seed, greedy, knobReq);
-        req.log.info({ id, ...(caller ? { key: caller.id } : {}), steps: t.steps.length, cost: t.cost, stop: d.info.stop_reason, agents: t.steps.map((s) => s.agent), stream: true }, "completion");
-        if (d.content !== "") sse.write(chunk([{ index: 0, delta: { content: d.content }, logprobs: null, finish_reason: null }]));
-        sse.write(chunk([{ index: 0, delta: {}, logprobs: null, finish_reason: d.finish }], { maestro: d.info }));
-        if (body.stream_options?.include_usage) sse.write(chunk([], { usage: d.usage }));
-        sse.write("data: [DONE]\n\n");
-      })
-      .catch((e: unknown) => {
-        const c = cancelled(e);
-        const msg = c ? c[2] : `the orchestrator failed: ${e instanceof Error ? e.message : String(e)}`;
-        const type = c ? c[1] : "server_error";
-        metrics.errors.inc({ route: "/v1/chat/completions", type });
-        if (c?.[1] === "client_closed") return;
-        if (!c) req.log.error({ err: { message: redact(msg) } }, "request failed");
-        sse.write(`data: ${redact(JSON.stringify(errorBody(msg, type, null, c ? c[3] : null)))}\n\n`);
-      })
-      .finally(async () => {
-        clearInterval(beat);
-        sse.end();
-        await settle();
-      });
-    void done;
-    reply.header("cache-control", "no-cache").header("x-accel-buffering", "no").type("text/event-stream; charset=utf-8");
-    return reply.send(sse);
-  });
-
+  addResponseHooks(app, metrics, redact);
+  addRequestGuard(app, { hosts: allowedHostNames(o.host ?? "127.0.0.1", o.allowedHosts), keys, metricsPublic: o.metricsPublic === true, metrics, fail });
+  if (o.corsOrigins && o.corsOrigins.length > 0) {
+    void app.register(cors, { origin: [...o.corsOrigins], methods: ["GET", "POST"], allowedHeaders: ["authorization", "content-type"], maxAge: 600 });
+  }
+  setErrorHandlers(app, fail, limits.bodyLimit, redact);
+  registerInfoRoutes(app, orch, limiter, metrics, limits.concurrency);
+  const episodes = new Set<AbortController>();
+  let sampled = 0;
+  registerCompletions(app, { orch, metrics, limiter, limits: store, redact, fail, episodes, heartbeatMs: limits.heartbeatMs, nextSampledSeed: () => orch.seed + ++sampled });
   const cancelAll = () => {
     for (const c of episodes) c.abort(new Cancelled("shutdown", "the server is shutting down"));
   };
-  return { app, concurrency, inFlight: () => limiter.running + limiter.waiting, cancelAll };
+  return { app, concurrency: limits.concurrency, inFlight: () => limiter.running + limiter.waiting, cancelAll };
 }
 
 /** Starts serving a loaded orchestrator; `close()` drains and disposes it. */

@@ -1,12 +1,12 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { loadConfig } from "../src/config/load.js";
-import { exactEvaluateRun, type ExactResult } from "../src/analysis/exact.js";
-import { solveOracle, type OracleResult } from "../src/analysis/oracle.js";
-import { train, type RunSummary } from "../src/run/train.js";
+import { loadConfig } from "../../src/config/load.js";
+import { exactEvaluateRun, type ExactResult } from "../../src/analysis/exact.js";
+import { solveOracle, type OracleResult } from "../../src/analysis/oracle.js";
+import { train, type RunSummary } from "../../src/run/train.js";
 
-export const root = path.resolve(import.meta.dirname, "..");
+export const root = path.resolve(import.meta.dirname, "..", "..");
 
 /** Trains a config (with `--set`-style overrides) with its own defaults and seed, then scores it exactly. */
 export async function trainAndScore(

@@ -12,7 +12,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { repoRoot } from "./helpers.js";
+import { repoRoot } from "../helpers.js";
 
 const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, "package.json"), "utf8")) as { name: string; version: string; bin: Record<string, string> };
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-package-"));
@@ -38,9 +38,9 @@ function docBlocks(): Record<string, string> {
 
 beforeAll(() => {
   if (!fs.existsSync(path.join(repoRoot, "dist", "index.js")) || !fs.existsSync(path.join(repoRoot, "dist", "bin", "maestro.js"))) {
-    throw new Error("dist/ missing: run `npm run build` first (npm test does)");
+    throw new Error("dist/ missing: vitest builds it (test/setup/bundle.ts), or run `npm run build`");
   }
-  // the dist/ as built (npm test builds first); --ignore-scripts: no second build inside npm pack
+  // the dist/ as built (the test globalSetup builds it when stale); --ignore-scripts: no second build inside npm pack
   const p = run("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", work], repoRoot);
   expect(p.status, p.stderr).toBe(0);
   const info = (JSON.parse(p.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>)[0]!;

@@ -3,8 +3,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Queue } from "bullmq";
-import { redisConnection, runSweepQueue } from "../src/sweep/queue.js";
-import { findExecutable, freePort, spawnCli, tmpDir, writeSweep, removeTmpDirs } from "./helpers.js";
+import { redisConnection, runSweepQueue } from "../../src/sweep/queue.js";
+import { findExecutable, freePort, spawnCli, tmpDir, writeSweep, removeTmpDirs } from "../helpers.js";
 
 // The queue tests start their own redis-server on loopback; without one installed they are skipped
 // (CI installs it: .ci/run). The unreachable-Redis test needs no server and always runs.
@@ -66,7 +66,7 @@ parameters:
   reward.costPenalty: { values: [0.05, 0.1, 0.2] }
 `,
     );
-    const { loadSweep } = await import("../src/sweep/spec.js");
+    const { loadSweep } = await import("../../src/sweep/spec.js");
     const trials = loadSweep(f).trials;
     const flaky = trials[1]!.id;
     const workers = ["A", "B"].map((w) =>

@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 
-import { cli, metricsWithoutTiming as metricsWithoutWall, root } from "./helpers.js";
+import { cli, metricsWithoutTiming as metricsWithoutWall, root } from "../helpers.js";
 
 function rows(file: string): number {
   return fs.existsSync(file) ? Math.max(0, fs.readFileSync(file, "utf8").trim().split("\n").length - 1) : 0;

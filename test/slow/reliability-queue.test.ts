@@ -2,11 +2,11 @@ import fs from "node:fs";
 import path from "node:path";
 import { Queue } from "bullmq";
 import { afterAll, describe, expect, it } from "vitest";
-import { redisConnection, runSweepQueue } from "../src/sweep/queue.js";
-import { loadSweep } from "../src/sweep/spec.js";
-import { removeTmpDirs, tmpDir, writeSweep } from "./helpers.js";
-import { killAndWait, startCli, waitUntil, type Proc } from "./kill-helpers.js";
-import { noRedisReason, redisServerBin, startRedis, type RedisInstance } from "./redis-helpers.js";
+import { redisConnection, runSweepQueue } from "../../src/sweep/queue.js";
+import { loadSweep } from "../../src/sweep/spec.js";
+import { removeTmpDirs, tmpDir, writeSweep } from "../helpers.js";
+import { killAndWait, startCli, waitUntil, type Proc } from "../kill-helpers.js";
+import { noRedisReason, redisServerBin, startRedis, type RedisInstance } from "../redis-helpers.js";
 
 // Distributed sweeps survive Redis and worker
 // faults. Every test starts its own redis-server on a loopback port and bounds its own time.

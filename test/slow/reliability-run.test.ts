@@ -1,15 +1,15 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
-import { loadConfig } from "../src/config/load.js";
-import { listCheckpoints } from "../src/run/checkpoint.js";
-import { readMetrics } from "../src/run/metrics.js";
-import { train, type RunSummary } from "../src/run/train.js";
-import { runSweepLocal } from "../src/sweep/local.js";
-import { saveTensors, writeFileAtomic } from "../src/policy/io.js";
-import { tf } from "../src/policy/backend.js";
-import { metricsWithoutTiming, removeTmpDirs, repoRoot, runCli, tmpDir, writeSweep } from "./helpers.js";
-import { killAndWait, metricsRows, runCliAsync, startCli, waitUntil } from "./kill-helpers.js";
+import { loadConfig } from "../../src/config/load.js";
+import { listCheckpoints } from "../../src/run/checkpoint.js";
+import { readMetrics } from "../../src/run/metrics.js";
+import { train, type RunSummary } from "../../src/run/train.js";
+import { runSweepLocal } from "../../src/sweep/local.js";
+import { saveTensors, writeFileAtomic } from "../../src/policy/io.js";
+import { tf } from "../../src/policy/backend.js";
+import { metricsWithoutTiming, removeTmpDirs, repoRoot, runCli, tmpDir, writeSweep } from "../helpers.js";
+import { killAndWait, metricsRows, runCliAsync, startCli, waitUntil } from "../kill-helpers.js";
 
 // Run folders are never corrupted. Every test
 // bounds its own time (vitest timeout; spawned processes are killed past their bound).
@@ -55,7 +55,7 @@ describe("one process per run folder (item 4)", () => {
     const f = writeSweep(dir, `name: lk\nbase: BASE\nseeds: 1\nfixed: { train.updates: 100000, train.checkpointEvery: 50, log.plot: false }\nparameters:\n  reward.costPenalty: { values: [0.1] }\n`);
     const a = startCli(["sweep", f, "--runs-dir", runs, "--workers", "1", "--quiet"]);
     try {
-      const { loadSweep } = await import("../src/sweep/spec.js");
+      const { loadSweep } = await import("../../src/sweep/spec.js");
       const id = loadSweep(f).trials[0]!.id;
       const seedDir = path.join(runs, "lk", id, "seed0");
       await waitUntil(() => metricsRows(path.join(seedDir, "metrics.csv")) >= 10, 60_000, "the first sweep to train");

@@ -2,9 +2,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { familyBounds, familyConfig, familyProblem, scoreOnFamily } from "../src/analysis/cmdp-family.js";
-import { exactEvaluateRun } from "../src/analysis/exact.js";
-import { train } from "../src/run/train.js";
+import { familyBounds, familyConfig, familyProblem, scoreOnFamily } from "../../src/analysis/cmdp-family.js";
+import { exactEvaluateRun } from "../../src/analysis/exact.js";
+import { train } from "../../src/run/train.js";
 
 // The defaults on problems nobody tuned them for: a fixed subset of the random CMDP family (held-out family seed 1 and one family-seed-3 case, seed 0 of each run), every
 // trainer on its SCHEMA DEFAULTS (the problem's config has no algo block beyond the name, no policy

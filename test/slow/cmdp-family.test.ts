@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { describeProblem, familyConfig, familyProblem, familyRawConfig, generateFamily } from "../src/analysis/cmdp-family.js";
-import { solveOracle } from "../src/analysis/oracle.js";
-import { headsOf } from "../src/config/heads.js";
+import { describeProblem, familyConfig, familyProblem, familyRawConfig, generateFamily } from "../../src/analysis/cmdp-family.js";
+import { solveOracle } from "../../src/analysis/oracle.js";
+import { headsOf } from "../../src/config/heads.js";
 
 // The seeded random CMDP family: deterministic, valid configs, references from the LP
 // oracle that mean what they say.

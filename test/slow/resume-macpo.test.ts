@@ -2,10 +2,10 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../src/config/load.js";
-import { train } from "../src/run/train.js";
+import { loadConfig } from "../../src/config/load.js";
+import { train } from "../../src/run/train.js";
 
-const root = path.resolve(import.meta.dirname, "..");
+const root = path.resolve(import.meta.dirname, "..", "..");
 
 /** metrics.csv without the timing column. */
 function metricsWithoutWall(file: string): string[] {
