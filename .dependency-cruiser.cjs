@@ -39,7 +39,7 @@ module.exports = {
       name: "top-layer-not-imported",
       comment: "sweep, serve and plots are used by the CLI and the library entry, never by lower folders",
       severity: "error",
-      from: { path: "^src/" , pathNot: ["^src/(sweep|serve|plots)/", "^src/(cli|index)\\.ts$", "^src/cli/"] },
+      from: { path: "^src/", pathNot: ["^src/(sweep|serve|plots)/", "^src/(cli|index)\\.ts$", "^src/cli/"] },
       to: { path: ["^src/(cli|index)\\.ts$", "^src/cli/"] },
     },
     {

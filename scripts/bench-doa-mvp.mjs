@@ -35,7 +35,10 @@ const startup = (() => {
   const t = [];
   for (let i = 0; i <= reps; i++) {
     const t0 = performance.now();
-    spawnSync(process.execPath, ["-e", `import(${JSON.stringify(path.join(root, "dist", "policy", "backend.js"))}).then(m => m.selectBackend("auto"))`]);
+    spawnSync(process.execPath, [
+      "-e",
+      `import(${JSON.stringify(path.join(root, "dist", "policy", "backend.js"))}).then(m => m.selectBackend("auto"))`,
+    ]);
     if (i > 0) t.push((performance.now() - t0) / 1000);
   }
   return median(t);
@@ -63,13 +66,25 @@ async function collect(batchSize) {
   const t0 = performance.now();
   let steps = 0;
   for (let e = 0; e < 500; e += batchSize) {
-    const b = await rollout({ spec, agents, encoder, policy: trainer.policy, tasks, episodes: batchSize, firstEpisode: e, policyRng: rngs.policy, envRng: rngs.env, taskRng: rngs.tasks });
+    const b = await rollout({
+      spec,
+      agents,
+      encoder,
+      policy: trainer.policy,
+      tasks,
+      episodes: batchSize,
+      firstEpisode: e,
+      policyRng: rngs.policy,
+      envRng: rngs.env,
+      taskRng: rngs.tasks,
+    });
     steps += b.envSteps;
   }
   return { s: (performance.now() - t0) / 1000, steps };
 }
 await collect(10);
-const perEp = [], batched = [];
+const perEp = [],
+  batched = [];
 for (let i = 0; i < reps; i++) {
   perEp.push((await collect(1)).s);
   batched.push((await collect(10)).s);

@@ -76,7 +76,9 @@ const familySeed = values["family-seed"];
 
 const t0 = performance.now();
 const family = await generateFamily(problemIdx, { seed: familySeed, heads });
-console.error(`family seed ${familySeed}, ${heads} head(s): ${family.length} problems drawn and solved in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+console.error(
+  `family seed ${familySeed}, ${heads} head(s): ${family.length} problems drawn and solved in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+);
 if (values.verbose) for (const p of family) console.error("  " + describeProblem(p));
 
 if (values["write-configs"]) {
@@ -124,7 +126,8 @@ function readRuns(file, option) {
       } catch (e) {
         throw new Error(`${option} ${file}, line ${line}: not JSON (${e.message})`);
       }
-      if (typeof r?.key !== "string" || typeof r?.trainer !== "string") throw new Error(`${option} ${file}, line ${line}: not a run record (no "key" or "trainer")`);
+      if (typeof r?.key !== "string" || typeof r?.trainer !== "string")
+        throw new Error(`${option} ${file}, line ${line}: not a run record (no "key" or "trainer")`);
       return r;
     });
 }
@@ -133,7 +136,13 @@ const setsOf = (r) => JSON.stringify([...(r.sets ?? [])].sort());
 const sets = setsOf({ sets: values.set });
 
 // --baseline is read (and checked) before anything runs, not after the benchmark
-const base = values.baseline ? new Map(readRuns(values.baseline, "--baseline").filter((r) => !r.failed).map((r) => [r.key, r])) : null;
+const base = values.baseline
+  ? new Map(
+      readRuns(values.baseline, "--baseline")
+        .filter((r) => !r.failed)
+        .map((r) => [r.key, r]),
+    )
+  : null;
 
 let done = 0;
 const results = [];
@@ -170,21 +179,22 @@ let evalChain = Promise.resolve();
 const killed = (r) => r.status === "failed" && /signal/.test(r.error ?? "");
 const retry = [];
 const onFinish = (job, r) => {
-    done++;
-    const m = meta.get(job.key);
-    if (killed(r) && !job.retried) {
-      console.error(`${job.key}: ${r.error}; queued again`);
-      retry.push({ ...job, retried: true });
-      done--;
-      return;
-    }
-    if (r.status !== "completed") {
-      console.error(`${job.key}: ${r.status} ${r.error ?? ""} (log ${r.logFile})`);
-      record({ key: job.key, trainer: m.trainer, problem: m.problem.id, seed: m.seed, failed: r.error ?? r.status });
-      return;
-    }
-    evalChain = evalChain.then(() =>
-      exactEvaluateRun(job.runDir).then((x) => {
+  done++;
+  const m = meta.get(job.key);
+  if (killed(r) && !job.retried) {
+    console.error(`${job.key}: ${r.error}; queued again`);
+    retry.push({ ...job, retried: true });
+    done--;
+    return;
+  }
+  if (r.status !== "completed") {
+    console.error(`${job.key}: ${r.status} ${r.error ?? ""} (log ${r.logFile})`);
+    record({ key: job.key, trainer: m.trainer, problem: m.problem.id, seed: m.seed, failed: r.error ?? r.status });
+    return;
+  }
+  evalChain = evalChain.then(() =>
+    exactEvaluateRun(job.runDir).then(
+      (x) => {
         const score = scoreOnFamily(m.problem, m.trainer, x);
         const constrained = score.constrained;
         const ref = constrained ? m.problem.reference.constrained : m.problem.reference.penalised;
@@ -216,11 +226,13 @@ const onFinish = (job, r) => {
           );
         }
         if (!values["keep-runs"]) fs.rmSync(job.runDir, { recursive: true, force: true });
-      }, (e) => {
+      },
+      (e) => {
         console.error(`${job.key}: exact evaluation failed: ${e.message}`);
         record({ key: job.key, trainer: m.trainer, problem: m.problem.id, seed: m.seed, failed: `exact evaluation: ${e.message}` });
-      }),
-    );
+      },
+    ),
+  );
 };
 await runPool(jobs, { workers, onFinish });
 if (retry.length > 0) await runPool(retry, { workers, onFinish });
@@ -232,7 +244,9 @@ const median = (xs) => {
   return n === 0 ? NaN : n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 };
 const wallAll = (performance.now() - t0) / 1000;
-console.log(`| trainer | problem form | runs | pass | J_R/J_R* (value/value*) median / worst | J_C/d median / worst | runs > 1.10·d | train wall s (mean per run) |`);
+console.log(
+  `| trainer | problem form | runs | pass | J_R/J_R* (value/value*) median / worst | J_C/d median / worst | runs > 1.10·d | train wall s (mean per run) |`,
+);
 console.log(`|---|---|---|---|---|---|---|---|`);
 for (const trainer of trainers) {
   const rs = results.filter((r) => r.trainer === trainer && !r.failed);
@@ -259,14 +273,20 @@ const misses = results.filter((r) => !r.pass);
 if (misses.length > 0 && !values.verbose) {
   console.log(`\nmisses:`);
   for (const r of misses.sort((a, b) => a.key.localeCompare(b.key))) {
-    console.log(r.failed ? `  ${r.key}: failed (${r.failed})` : `  ${r.key}: ratio ${r.ratio.toFixed(3)}, J_C/d ${r.costRatio.toFixed(3)}${r.lambda !== null ? `, final λ|κ ${Number(r.lambda).toPrecision(3)} (λ* ${r.lambdaStar.toPrecision(3)})` : ""}`);
+    console.log(
+      r.failed
+        ? `  ${r.key}: failed (${r.failed})`
+        : `  ${r.key}: ratio ${r.ratio.toFixed(3)}, J_C/d ${r.costRatio.toFixed(3)}${r.lambda !== null ? `, final λ|κ ${Number(r.lambda).toPrecision(3)} (λ* ${r.lambdaStar.toPrecision(3)})` : ""}`,
+    );
   }
 }
 if (base) {
   // paired comparison: the same problem × trainer × seed in both settings
   const baseSets = [...new Set([...base.values()].map(setsOf))].join(" or ");
   console.log(`\npaired with --baseline ${values.baseline} (--set ${baseSets === "[]" ? "none" : baseSets}), runs measured in both:`);
-  console.log(`| trainer | paired runs | pass (baseline) | pass (this) | fixed | broken | median J_R/J_R* (value/value*) baseline → this |`);
+  console.log(
+    `| trainer | paired runs | pass (baseline) | pass (this) | fixed | broken | median J_R/J_R* (value/value*) baseline → this |`,
+  );
   console.log(`|---|---|---|---|---|---|---|`);
   for (const trainer of trainers) {
     const pairs = results.filter((r) => r.trainer === trainer && !r.failed && base.has(r.key)).map((r) => [base.get(r.key), r]);
@@ -277,5 +297,6 @@ if (base) {
     );
   }
 }
-if (values.json) fs.writeFileSync(values.json, JSON.stringify({ familySeed, heads, problems: family.map(describeProblem), results }, null, 2) + "\n");
+if (values.json)
+  fs.writeFileSync(values.json, JSON.stringify({ familySeed, heads, problems: family.map(describeProblem), results }, null, 2) + "\n");
 fs.rmSync(tmp, { recursive: true, force: true });

@@ -72,7 +72,9 @@ try {
   const secs = (performance.now() - t0) / 1000;
   const errors = results.filter((r) => r.error).length;
   const rate = N / secs;
-  console.log(`client:  ${N} requests in ${secs.toFixed(2)} s at ${LAT} ms latency, maxConcurrency ${C}: ${rate.toFixed(1)} req/s (ideal ${ideal.toFixed(0)}), errors ${errors}`);
+  console.log(
+    `client:  ${N} requests in ${secs.toFixed(2)} s at ${LAT} ms latency, maxConcurrency ${C}: ${rate.toFixed(1)} req/s (ideal ${ideal.toFixed(0)}), errors ${errors}`,
+  );
   console.log(`client:  achieved/ideal = ${(rate / ideal).toFixed(3)}`);
 
   const config = loadConfig("configs/llm-arithmetic.yaml", {
@@ -91,7 +93,9 @@ try {
   const secs2 = (performance.now() - t1) / 1000;
   const reqs = summary.llm.requests;
   const rate2 = reqs / secs2;
-  console.log(`rollout: ${summary.episodes} LLM episodes, ${reqs} requests in ${secs2.toFixed(2)} s: ${rate2.toFixed(1)} req/s (ideal ${ideal.toFixed(0)})`);
+  console.log(
+    `rollout: ${summary.episodes} LLM episodes, ${reqs} requests in ${secs2.toFixed(2)} s: ${rate2.toFixed(1)} req/s (ideal ${ideal.toFixed(0)})`,
+  );
   console.log(`rollout: achieved/ideal = ${(rate2 / ideal).toFixed(3)} (lockstep steps: the last wave of each step is not full)`);
 } finally {
   child.kill("SIGTERM");

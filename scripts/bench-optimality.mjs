@@ -23,7 +23,10 @@ import { train } from "../dist/run/train.js";
 const { values } = parseArgs({
   options: {
     seeds: { type: "string", default: "5" },
-    configs: { type: "string", default: "configs/sim-budget.yaml,configs/sim-bandit.yaml,configs/sim-tiers.yaml,configs/sim-tiers-specialists.yaml" },
+    configs: {
+      type: "string",
+      default: "configs/sim-budget.yaml,configs/sim-bandit.yaml,configs/sim-tiers.yaml,configs/sim-tiers-specialists.yaml",
+    },
     // cpo: single-head trust region; macpo / mappo-lagrangian: one network per head; on a
     // two-head config the single-head trainers learn one categorical over the joint actions
     trainers: { type: "string", default: "ppo-lagrangian,p3o,reinforce,cpo,macpo,mappo-lagrangian" },
@@ -32,7 +35,8 @@ const { values } = parseArgs({
   },
 });
 if (values.list) {
-  for (const file of values.configs.split(",")) for (const trainer of values.trainers.split(",")) console.log(`${path.basename(file)} ${trainer}`);
+  for (const file of values.configs.split(","))
+    for (const trainer of values.trainers.split(",")) console.log(`${path.basename(file)} ${trainer}`);
   process.exit(0);
 }
 const seeds = Number(values.seeds);

@@ -52,7 +52,14 @@ const encoder = buildEncoder(config);
 const items = recordedSplits(config).train.slice(0, 256);
 const states = items.map((task) => {
   const out = agents[0].act({ task, history: [], step: 0, maxSteps: config.env.maxSteps, costSpent: 0 }, { rng: undefined, episode: 0 });
-  return { task, history: [{ agent: agents[0].name, agentIndex: 0, output: out }], step: 1, maxSteps: config.env.maxSteps, costSpent: out.cost, knob: config.knob ? 0.5 : undefined };
+  return {
+    task,
+    history: [{ agent: agents[0].name, agentIndex: 0, output: out }],
+    step: 1,
+    maxSteps: config.env.maxSteps,
+    costSpent: out.cost,
+    knob: config.knob ? 0.5 : undefined,
+  };
 });
 const buf = new Float32Array(states.length * encoder.dim);
 const reps = 50;
@@ -66,11 +73,17 @@ const [, tRecompute] = await time(() => {
 fs.rmSync(runDir, { recursive: true, force: true });
 console.log(`config: ${path.relative(root, file)} (backend ${backend}, ${os.cpus().length} cores)`);
 console.log(`load (parse, tokens, features, agents):  ${tLoad.toFixed(2)} s`);
-console.log(`train (${summary.updates} updates, ${summary.episodes} episodes): ${tTrain.toFixed(2)} s  (${(summary.episodes / tTrain).toFixed(0)} episodes/s)`);
-console.log(`curve (${(pool ? curve.learned : curve.points).length} points on ${curve.items} test items + baselines): ${tCurve.toFixed(2)} s`);
+console.log(
+  `train (${summary.updates} updates, ${summary.episodes} episodes): ${tTrain.toFixed(2)} s  (${(summary.episodes / tTrain).toFixed(0)} episodes/s)`,
+);
+console.log(
+  `curve (${(pool ? curve.learned : curve.points).length} points on ${curve.items} test items + baselines): ${tCurve.toFixed(2)} s`,
+);
 if (summary.trainingSpend) {
   const sp = summary.trainingSpend;
-  console.log(`training spend (response cache on): $${sp.usd.toFixed(4)} = ${(100 * sp.share).toFixed(1)}% of the full training table ($${sp.tableUsd.toFixed(4)})`);
+  console.log(
+    `training spend (response cache on): $${sp.usd.toFixed(4)} = ${(100 * sp.share).toFixed(1)}% of the full training table ($${sp.tableUsd.toFixed(4)})`,
+  );
 }
 console.log(`total: ${(tLoad + tTrain + tCurve).toFixed(2)} s`);
 console.log(

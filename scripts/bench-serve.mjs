@@ -78,21 +78,48 @@ try {
   }
 
   fs.writeFileSync(path.join(tmp, "sim.yaml"), `defaults:\n  latencyMs: ${LAT}\n`);
-  const simUrl = await start(["sim-server", "--port", "0", "--config", path.join(tmp, "sim.yaml")], /listening on (http:\/\/127\.0\.0\.1:\d+)/);
+  const simUrl = await start(
+    ["sim-server", "--port", "0", "--config", path.join(tmp, "sim.yaml")],
+    /listening on (http:\/\/127\.0\.0\.1:\d+)/,
+  );
 
   // keys on: one key with a budget, a rate limit and a concurrency limit none of which binds, so every
   // request is authenticated, admitted (budget, concurrency, rate) and has its spend recorded
   const keysFile = path.join(tmp, "keys.json");
-  const created = spawnSync(process.execPath, [cli, "keys", "create", "--file", keysFile, "--id", "bench", "--budget", "1000000", "--rpm", "1000000", "--concurrency", String(4 * C)], { encoding: "utf8" });
+  const created = spawnSync(
+    process.execPath,
+    [cli, "keys", "create", "--file", keysFile, "--id", "bench", "--budget", "1000000", "--rpm", "1000000", "--concurrency", String(4 * C)],
+    { encoding: "utf8" },
+  );
   if (created.status !== 0) throw new Error(`keys create failed: ${created.stderr}`);
   const key = created.stdout.trim();
 
-  const tasks = generateArithmeticTasks({ seed: "bench-serve", count: N + C, types: ["addsub", "muldiv", "percent"], minSteps: 2, maxSteps: 4 });
+  const tasks = generateArithmeticTasks({
+    seed: "bench-serve",
+    count: N + C,
+    types: ["addsub", "muldiv", "percent"],
+    minSteps: 2,
+    maxSteps: 4,
+  });
 
   /** Serves the run (with `extra` options), warms up, then times the N requests; stops the server. */
   async function measure(label, extra, headers) {
     const url = await start(
-      ["serve", runDir, "--port", "0", "--log-level", "warn", "--set", `llm.baseURL=${simUrl}/v1`, "--set", `llm.maxConcurrency=${C}`, "--set", "llm.cache.mode=off", ...extra],
+      [
+        "serve",
+        runDir,
+        "--port",
+        "0",
+        "--log-level",
+        "warn",
+        "--set",
+        `llm.baseURL=${simUrl}/v1`,
+        "--set",
+        `llm.maxConcurrency=${C}`,
+        "--set",
+        "llm.cache.mode=off",
+        ...extra,
+      ],
       /listening on (http:\/\/127\.0\.0\.1:\d+)/,
     );
     const server = children[children.length - 1];
@@ -140,12 +167,22 @@ try {
     const errors = results.reduce((a, r) => a + r.errors, 0);
     const p = `serve (${label})`;
     console.log(`${p}: ${N} requests, ${C} clients, LLM latency ${LAT} ms, episodes at once ${C}, cache off`);
-    console.log(`${p}: ${mean(results.map((r) => r.steps)).toFixed(2)} steps and ${mean(results.map((r) => r.calls)).toFixed(2)} LLM calls per episode, error turns ${errors}`);
-    console.log(`${p}: ${rate.toFixed(1)} requests/s (ideal ${ideal.toFixed(1)} = ${C} / mean bound); achieved/ideal = ${(rate / ideal).toFixed(3)}`);
-    console.log(`${p}: latency p50 ${pct(lat, 0.5).toFixed(0)} ms, p95 ${pct(lat, 0.95).toFixed(0)} ms; bound (LLM calls × ${LAT} ms) p50 ${pct(bound, 0.5).toFixed(0)} ms, p95 ${pct(bound, 0.95).toFixed(0)} ms`);
-    console.log(`${p}: the serve process used ${((1000 * cpu) / N).toFixed(2)} ms CPU per request (${((100 * cpu) / secs).toFixed(0)}% of one core over the run)`);
+    console.log(
+      `${p}: ${mean(results.map((r) => r.steps)).toFixed(2)} steps and ${mean(results.map((r) => r.calls)).toFixed(2)} LLM calls per episode, error turns ${errors}`,
+    );
+    console.log(
+      `${p}: ${rate.toFixed(1)} requests/s (ideal ${ideal.toFixed(1)} = ${C} / mean bound); achieved/ideal = ${(rate / ideal).toFixed(3)}`,
+    );
+    console.log(
+      `${p}: latency p50 ${pct(lat, 0.5).toFixed(0)} ms, p95 ${pct(lat, 0.95).toFixed(0)} ms; bound (LLM calls × ${LAT} ms) p50 ${pct(bound, 0.5).toFixed(0)} ms, p95 ${pct(bound, 0.95).toFixed(0)} ms`,
+    );
+    console.log(
+      `${p}: the serve process used ${((1000 * cpu) / N).toFixed(2)} ms CPU per request (${((100 * cpu) / secs).toFixed(0)}% of one core over the run)`,
+    );
     const over = results.map((r) => r.ms - r.calls * LAT);
-    console.log(`${p}: latency − bound per request: p50 ${pct(over, 0.5).toFixed(1)} ms, p95 ${pct(over, 0.95).toFixed(1)} ms; mean latency / mean bound = ${(mean(lat) / mean(bound)).toFixed(3)}`);
+    console.log(
+      `${p}: latency − bound per request: p50 ${pct(over, 0.5).toFixed(1)} ms, p95 ${pct(over, 0.95).toFixed(1)} ms; mean latency / mean bound = ${(mean(lat) / mean(bound)).toFixed(3)}`,
+    );
     return { rate, ratio: rate / ideal, p50: pct(lat, 0.5), p95: pct(lat, 0.95), cpuMs: (1000 * cpu) / N };
   }
 

@@ -33,11 +33,15 @@ const root = path.resolve(import.meta.dirname, "..");
 const cli = path.join(root, "dist", "bin", "maestro.js"); // the `maestro` bin
 if (!fs.existsSync(cli)) throw new Error("dist/bin/maestro.js missing: run `npm run build` first");
 if (values.doa && !fs.existsSync(path.join(values.doa, "examples", "run_mvp_training.py"))) {
-  console.error(`--doa ${values.doa}: not a checkout of the DOA framework (no examples/run_mvp_training.py); see the comment at the top of this script`);
+  console.error(
+    `--doa ${values.doa}: not a checkout of the DOA framework (no examples/run_mvp_training.py); see the comment at the top of this script`,
+  );
   process.exit(2);
 }
 if (!values.doa && !values.baseline) {
-  console.error("give --doa DIR (a checkout of the DOA framework) and/or --baseline FILE (another build's dist/bin/maestro.js); see --help");
+  console.error(
+    "give --doa DIR (a checkout of the DOA framework) and/or --baseline FILE (another build's dist/bin/maestro.js); see --help",
+  );
   process.exit(2);
 }
 if (values.baseline && !fs.existsSync(values.baseline)) {
@@ -66,7 +70,18 @@ function measure(cwd, argv) {
 }
 const maestroRun = (bin) => () => {
   const dir = path.join(tmp, `run-${Math.random().toString(36).slice(2)}`);
-  const m = measure(root, [process.execPath, bin, "train", "configs/doa-mvp.yaml", "--run-dir", dir, "--quiet", "--set", "log.plot=true", ...values.args]);
+  const m = measure(root, [
+    process.execPath,
+    bin,
+    "train",
+    "configs/doa-mvp.yaml",
+    "--run-dir",
+    dir,
+    "--quiet",
+    "--set",
+    "log.plot=true",
+    ...values.args,
+  ]);
   if (!fs.existsSync(path.join(dir, "plots", "structure.png"))) throw new Error(`the maestro run of ${bin} wrote no plots`);
   fs.rmSync(dir, { recursive: true, force: true });
   return m;
@@ -88,14 +103,20 @@ for (let i = 0; i < reps; i++) {
 }
 fs.rmSync(tmp, { recursive: true, force: true });
 
-const row = (k) => ({ wall: median(runs[k].map((r) => r.wall)), rss: median(runs[k].map((r) => r.rss)), cpu: median(runs[k].map((r) => r.cpu)) });
+const row = (k) => ({
+  wall: median(runs[k].map((r) => r.wall)),
+  rss: median(runs[k].map((r) => r.rss)),
+  cpu: median(runs[k].map((r) => r.cpu)),
+});
 const names = {
   maestro: "`maestro train configs/doa-mvp.yaml` (plots on)",
   baseline: `baseline: \`${values.baseline}\` (plots on)`,
   doa: "DOA Python MVP (`python examples/run_mvp_training.py`)",
 };
 const load = os.loadavg()[0].toFixed(1);
-console.log(`${reps} rotating runs each after a warm-up, medians; ${os.cpus().length} cores, load average ${loadBefore} at the start, ${load} at the end`);
+console.log(
+  `${reps} rotating runs each after a warm-up, medians; ${os.cpus().length} cores, load average ${loadBefore} at the start, ${load} at the end`,
+);
 console.log("| process | wall s | peak RSS MiB | CPU s (user + sys) |");
 console.log("|---|---:|---:|---:|");
 for (const [k] of sides) {
@@ -105,9 +126,13 @@ for (const [k] of sides) {
 const m = row("maestro");
 for (const k of ["doa", "baseline"].filter((x) => runs[x])) {
   const d = row(k);
-  console.log(`| ratio maestro / ${k} | ${(m.wall / d.wall).toFixed(2)}× | ${(m.rss / d.rss).toFixed(2)}× | ${(m.cpu / d.cpu).toFixed(2)}× |`);
+  console.log(
+    `| ratio maestro / ${k} | ${(m.wall / d.wall).toFixed(2)}× | ${(m.rss / d.rss).toFixed(2)}× | ${(m.cpu / d.cpu).toFixed(2)}× |`,
+  );
 }
 for (const k of ["doa", "baseline"].filter((x) => runs[x])) {
   const pair = runs.maestro.map((r, i) => r.wall / runs[k][i].wall);
-  console.log(`wall ratio maestro / ${k} per pair: median ${median(pair).toFixed(2)}×, range ${Math.min(...pair).toFixed(2)}–${Math.max(...pair).toFixed(2)}×`);
+  console.log(
+    `wall ratio maestro / ${k} per pair: median ${median(pair).toFixed(2)}×, range ${Math.min(...pair).toFixed(2)}–${Math.max(...pair).toFixed(2)}×`,
+  );
 }

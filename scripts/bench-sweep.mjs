@@ -45,15 +45,45 @@ function timed(args) {
 console.log(`machine: ${os.availableParallelism()} cores, node ${process.version}`);
 const one = timed(["sweep", sweepFile, "--runs-dir", path.join(tmp, "w1"), "--workers", "1", "--quiet"]);
 const many = timed(["sweep", sweepFile, "--runs-dir", path.join(tmp, `w${workers}`), "--workers", String(workers), "--quiet"]);
-console.log(`sweep, 8 trials × 1 seed:  1 worker ${one.toFixed(2)} s   ${workers} workers ${many.toFixed(2)} s   speed-up ${(one / many).toFixed(2)}×`);
-const s1 = timed(["train", "configs/doa-mvp.yaml", "--seeds", String(workers), "--workers", "1", "--run-dir", path.join(tmp, "s1"), "--quiet", "--set", "log.plot=false"]);
-const s2 = timed(["train", "configs/doa-mvp.yaml", "--seeds", String(workers), "--workers", String(workers), "--run-dir", path.join(tmp, "s2"), "--quiet", "--set", "log.plot=false"]);
-console.log(`train --seeds ${workers}:        1 process ${s1.toFixed(2)} s   ${workers} processes ${s2.toFixed(2)} s   speed-up ${(s1 / s2).toFixed(2)}×`);
+console.log(
+  `sweep, 8 trials × 1 seed:  1 worker ${one.toFixed(2)} s   ${workers} workers ${many.toFixed(2)} s   speed-up ${(one / many).toFixed(2)}×`,
+);
+const s1 = timed([
+  "train",
+  "configs/doa-mvp.yaml",
+  "--seeds",
+  String(workers),
+  "--workers",
+  "1",
+  "--run-dir",
+  path.join(tmp, "s1"),
+  "--quiet",
+  "--set",
+  "log.plot=false",
+]);
+const s2 = timed([
+  "train",
+  "configs/doa-mvp.yaml",
+  "--seeds",
+  String(workers),
+  "--workers",
+  String(workers),
+  "--run-dir",
+  path.join(tmp, "s2"),
+  "--quiet",
+  "--set",
+  "log.plot=false",
+]);
+console.log(
+  `train --seeds ${workers}:        1 process ${s1.toFixed(2)} s   ${workers} processes ${s2.toFixed(2)} s   speed-up ${(s1 / s2).toFixed(2)}×`,
+);
 // a heavier seed job (PPO-Lagrangian on the simulated CMDP, ~5 s of training per seed), where process
 // start-up no longer dominates
 const heavy = ["train", "configs/sim-budget.yaml", "--seeds", String(workers), "--run-dir"];
 const heavyOpts = ["--quiet", "--set", "log.plot=false", "--set", "train.updates=80"];
 const h1 = timed([...heavy, path.join(tmp, "h1"), "--workers", "1", ...heavyOpts]);
 const h2 = timed([...heavy, path.join(tmp, "h2"), "--workers", String(workers), ...heavyOpts]);
-console.log(`train sim-budget --seeds ${workers}: 1 process ${h1.toFixed(2)} s   ${workers} processes ${h2.toFixed(2)} s   speed-up ${(h1 / h2).toFixed(2)}×`);
+console.log(
+  `train sim-budget --seeds ${workers}: 1 process ${h1.toFixed(2)} s   ${workers} processes ${h2.toFixed(2)} s   speed-up ${(h1 / h2).toFixed(2)}×`,
+);
 fs.rmSync(tmp, { recursive: true, force: true });

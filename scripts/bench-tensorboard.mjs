@@ -62,9 +62,14 @@ print(dt, u.ru_maxrss / 1024, u.ru_utime + u.ru_stime)
 function run(tensorboard) {
   const dir = path.join(tmp, `run-${Math.random().toString(36).slice(2)}`);
   const sets = [...values.set, `log.tensorboard=${tensorboard}`].flatMap((s) => ["--set", s]);
-  const r = spawnSync(values.python, ["-c", wrapper, root, process.execPath, cli, "train", values.config, "--run-dir", dir, "--quiet", ...sets], { encoding: "utf8" });
+  const r = spawnSync(
+    values.python,
+    ["-c", wrapper, root, process.execPath, cli, "train", values.config, "--run-dir", dir, "--quiet", ...sets],
+    { encoding: "utf8" },
+  );
   if (r.status !== 0) throw new Error(`maestro train (log.tensorboard=${tensorboard}) failed:\n${r.stderr}`);
-  if (fs.existsSync(path.join(dir, "tb")) !== tensorboard) throw new Error(`log.tensorboard=${tensorboard}: tb/ ${tensorboard ? "missing" : "written"}`);
+  if (fs.existsSync(path.join(dir, "tb")) !== tensorboard)
+    throw new Error(`log.tensorboard=${tensorboard}: tb/ ${tensorboard ? "missing" : "written"}`);
   fs.rmSync(dir, { recursive: true, force: true });
   const [wall, rss, cpu] = r.stdout.trim().split(/\s+/).map(Number);
   return { wall, rss, cpu };
@@ -89,9 +94,13 @@ for (let i = 0; i < reps; i++) {
 }
 fs.rmSync(tmp, { recursive: true, force: true });
 const m = (xs, k) => median(xs.map((x) => x[k]));
-console.log(`maestro train ${values.config}${values.set.length ? ` --set ${values.set.join(" --set ")}` : ""}: medians of ${reps} runs each, alternated; load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores`);
+console.log(
+  `maestro train ${values.config}${values.set.length ? ` --set ${values.set.join(" --set ")}` : ""}: medians of ${reps} runs each, alternated; load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores`,
+);
 console.log("| log.tensorboard | wall s | CPU s | peak RSS MiB |");
 console.log("|---|---:|---:|---:|");
 console.log(`| true | ${m(on, "wall").toFixed(3)} | ${m(on, "cpu").toFixed(3)} | ${m(on, "rss").toFixed(1)} |`);
 console.log(`| false | ${m(off, "wall").toFixed(3)} | ${m(off, "cpu").toFixed(3)} | ${m(off, "rss").toFixed(1)} |`);
-console.log(`| ratio true / false | ${(m(on, "wall") / m(off, "wall")).toFixed(3)} | ${(m(on, "cpu") / m(off, "cpu")).toFixed(3)} | ${(m(on, "rss") / m(off, "rss")).toFixed(3)} |`);
+console.log(
+  `| ratio true / false | ${(m(on, "wall") / m(off, "wall")).toFixed(3)} | ${(m(on, "cpu") / m(off, "cpu")).toFixed(3)} | ${(m(on, "rss") / m(off, "rss")).toFixed(3)} |`,
+);

@@ -25,19 +25,31 @@ const fail = (msg) => {
   process.exit(2);
 };
 const seeds = Number(values.seeds);
-if (!Number.isInteger(seeds) || seeds < 2) fail(`--seeds ${values.seeds}: expected an integer ≥ 2 (the comparison needs a spread over seeds)`);
-if (!fs.existsSync(values.ref)) fail(`${values.ref}: reference curves not found (the repository ships data/reference/doa-mvp-baseline-curves.csv; --ref FILE names another)`);
+if (!Number.isInteger(seeds) || seeds < 2)
+  fail(`--seeds ${values.seeds}: expected an integer ≥ 2 (the comparison needs a spread over seeds)`);
+if (!fs.existsSync(values.ref))
+  fail(
+    `${values.ref}: reference curves not found (the repository ships data/reference/doa-mvp-baseline-curves.csv; --ref FILE names another)`,
+  );
 
 const UPDATES = 50;
 const refRows = parse(fs.readFileSync(values.ref, "utf8"), { columns: true, skip_empty_lines: true });
 const ref = (variant) => {
   const rows = refRows
     .filter((r) => r.variant === variant)
-    .map((r) => ({ epoch: Number(r.epoch), ret: Number(r.mean_batch_reward), sd: Number(r.sd_batch_reward), succ: Number(r.mean_success_rate), len: Number(r.mean_episode_len) }));
+    .map((r) => ({
+      epoch: Number(r.epoch),
+      ret: Number(r.mean_batch_reward),
+      sd: Number(r.sd_batch_reward),
+      succ: Number(r.mean_success_rate),
+      len: Number(r.mean_episode_len),
+    }));
   const epochs = rows.map((r) => r.epoch).join(",");
   const want = Array.from({ length: UPDATES }, (_, i) => i + 1).join(",");
   if (epochs !== want || rows.some((r) => ![r.ret, r.sd, r.succ, r.len].every(Number.isFinite))) {
-    fail(`${values.ref}: variant "${variant}": expected epochs 1..${UPDATES} with numeric mean_batch_reward, sd_batch_reward, mean_success_rate, mean_episode_len`);
+    fail(
+      `${values.ref}: variant "${variant}": expected epochs 1..${UPDATES} with numeric mean_batch_reward, sd_batch_reward, mean_success_rate, mean_episode_len`,
+    );
   }
   return rows;
 };
@@ -57,7 +69,10 @@ for (const [file, variant, optimum, label] of variants) {
   const curves = [];
   const t0 = performance.now();
   for (let seed = 0; seed < seeds; seed++) {
-    const config = loadConfig(path.join(repo, file), { seed, sets: ["log.plot=false", "log.episodeSample=0", "train.checkpointEvery=1000", ...values.set] });
+    const config = loadConfig(path.join(repo, file), {
+      seed,
+      sets: ["log.plot=false", "log.episodeSample=0", "train.checkpointEvery=1000", ...values.set],
+    });
     if (config.train.updates < UPDATES) fail(`${file}: train.updates ${config.train.updates}: the reference has ${UPDATES} updates`);
     const runDir = path.join(tmp, `${config.name}-seed${seed}`);
     await train({ config, runDir });
@@ -72,7 +87,9 @@ for (const [file, variant, optimum, label] of variants) {
   });
   const reached = firstOpt.filter(Number.isFinite);
   console.log(`\n${file} vs reference "${variant}" — ${seeds} seeds, ${secs.toFixed(1)} s`);
-  console.log("update | maestro return (sd over seeds) | reference return (sd) | maestro success | reference success | maestro len | reference len");
+  console.log(
+    "update | maestro return (sd over seeds) | reference return (sd) | maestro success | reference success | maestro len | reference len",
+  );
   for (const u of [1, 5, 10, 15, 20, 25, 30, 40, 50]) {
     const rr = r[u - 1];
     const rets = curves.map((c) => c[u - 1].return_mean);
@@ -88,7 +105,9 @@ for (const [file, variant, optimum, label] of variants) {
   console.log(
     `per seed, first update whose batch return is the optimum: mean ${reached.length ? mean(reached).toFixed(1) : "-"} (${reached.length}/${seeds} seeds reach it)`,
   );
-  console.log(`mean curve first within 1% of the optimum: maestro update ${oursFirst || "never"}, reference update ${refFirst ? refFirst.epoch : "never"}`);
+  console.log(
+    `mean curve first within 1% of the optimum: maestro update ${oursFirst || "never"}, reference update ${refFirst ? refFirst.epoch : "never"}`,
+  );
   const diffs = r.map((x) => at(x.epoch, "return_mean") - x.ret);
   // two-sample z of the mean return per update (sd over seeds on both sides)
   const z = r.map((x) => {
@@ -99,8 +118,19 @@ for (const [file, variant, optimum, label] of variants) {
   const outside = z.filter((v) => Math.abs(v) > 2).length;
   const maxZ = Math.max(...z.map(Math.abs));
   console.log(`mean |maestro − reference| over all ${UPDATES} updates: ${mad.toFixed(3)}; mean signed: ${mean(diffs).toFixed(3)}`);
-  console.log(`z of the difference per update: max |z| ${maxZ.toFixed(2)}, updates with |z| > 2: ${outside}/${UPDATES} (≈2.5 expected by chance)`);
-  results.push({ label, ours: (u) => at(u, "return_mean"), theirs: (u) => r[u - 1].ret, mad, outside, maxZ, oursFirst, refFirst: refFirst?.epoch });
+  console.log(
+    `z of the difference per update: max |z| ${maxZ.toFixed(2)}, updates with |z| > 2: ${outside}/${UPDATES} (≈2.5 expected by chance)`,
+  );
+  results.push({
+    label,
+    ours: (u) => at(u, "return_mean"),
+    theirs: (u) => r[u - 1].ret,
+    mad,
+    outside,
+    maxZ,
+    oursFirst,
+    refFirst: refFirst?.epoch,
+  });
 }
 fs.rmSync(tmp, { recursive: true, force: true });
 
@@ -109,7 +139,9 @@ console.log(`\nTable (mean return across ${seeds} seeds; DOA: the reference's up
 console.log("| update | published: maestro | published: DOA | intended: maestro | intended: DOA |");
 console.log("|---:|---:|---:|---:|---:|");
 for (const u of [1, 10, 20, 30, 50]) {
-  console.log(`| ${u} | ${pub.ours(u).toFixed(3)} | ${pub.theirs(u).toFixed(3)} | ${int.ours(u).toFixed(3)} | ${int.theirs(u).toFixed(3)} |`);
+  console.log(
+    `| ${u} | ${pub.ours(u).toFixed(3)} | ${pub.theirs(u).toFixed(3)} | ${int.ours(u).toFixed(3)} | ${int.theirs(u).toFixed(3)} |`,
+  );
 }
 console.log(
   `\nmean absolute difference over ${UPDATES} updates: ${pub.mad.toFixed(3)} (published), ${int.mad.toFixed(3)} (intended); ` +

@@ -62,7 +62,11 @@ async function runPolicy(config, agents, spec, tasks, choose, seed) {
       return { success: ep.success ? 1 : 0, cost: ep.state.costSpent, steps: ep.state.step };
     }),
   );
-  return { accuracy: mean(results.map((r) => r.success)), cost: mean(results.map((r) => r.cost)), steps: mean(results.map((r) => r.steps)) };
+  return {
+    accuracy: mean(results.map((r) => r.success)),
+    cost: mean(results.map((r) => r.cost)),
+    steps: mean(results.map((r) => r.steps)),
+  };
 }
 
 const rows = new Map();
@@ -98,8 +102,17 @@ for (const seed of seeds) {
     steps: mean(traces.map((t) => t.steps.length)),
   };
   add("learned (greedy)", learned);
-  perSeed.push({ seed, accuracy: learned.accuracy, usage: Object.entries(usage).sort((x, y) => y[1] - x[1]).map(([k, v]) => `${k} ${v}`).join(", ") });
-  console.log(`  learned on held-out: accuracy ${learned.accuracy.toFixed(3)}, mean cost ${learned.cost.toExponential(3)}, mean steps ${learned.steps.toFixed(2)}`);
+  perSeed.push({
+    seed,
+    accuracy: learned.accuracy,
+    usage: Object.entries(usage)
+      .sort((x, y) => y[1] - x[1])
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", "),
+  });
+  console.log(
+    `  learned on held-out: accuracy ${learned.accuracy.toFixed(3)}, mean cost ${learned.cost.toExponential(3)}, mean steps ${learned.steps.toFixed(2)}`,
+  );
   console.log(`  learned agent usage on held-out (calls): ${JSON.stringify(usage)}`);
 
   for (let a = 0; a < agents.length; a++) {
@@ -114,11 +127,28 @@ for (const seed of seeds) {
   const idx = (name) => agents.findIndex((a) => a.name === name);
   const pipeline = (first) => (s) => (s.step === 0 ? first(s) : s.step < 3 && s.step < spec.maxSteps - 1 ? idx("reviewer") : term);
   if ([idx("coder"), idx("reviewer"), idx("planner"), idx("researcher")].every((i) => i >= 0) && spec.maxSteps >= 4) {
-    add("pipeline coder → reviewer → reviewer", await runPolicy(config, agents, spec, evalTasks, pipeline(() => idx("coder")), seed));
+    add(
+      "pipeline coder → reviewer → reviewer",
+      await runPolicy(
+        config,
+        agents,
+        spec,
+        evalTasks,
+        pipeline(() => idx("coder")),
+        seed,
+      ),
+    );
     const specialist = { addsub: idx("planner"), muldiv: idx("coder"), percent: idx("researcher") };
     add(
       "pipeline type-oracle specialist → reviewer → reviewer",
-      await runPolicy(config, agents, spec, evalTasks, pipeline((s) => specialist[s.task.type] ?? idx("coder")), seed),
+      await runPolicy(
+        config,
+        agents,
+        spec,
+        evalTasks,
+        pipeline((s) => specialist[s.task.type] ?? idx("coder")),
+        seed,
+      ),
     );
   }
 }

@@ -101,13 +101,28 @@ function metricsHash(file) {
   const header = lines[0].split(",");
   const w = header.indexOf("wall_s");
   if (w < 0) throw new Error(`${file}: no wall_s column in the header`);
-  return sha(lines.map((l) => (l === "" ? l : l.split(",").filter((_, i) => i !== w).join(","))).join("\n"));
+  return sha(
+    lines
+      .map((l) =>
+        l === ""
+          ? l
+          : l
+              .split(",")
+              .filter((_, i) => i !== w)
+              .join(","),
+      )
+      .join("\n"),
+  );
 }
 
 /** sha256 of the weights of the run's last checkpoint. */
 function weightsHash(runDir) {
   const dir = path.join(runDir, "checkpoints");
-  const last = fs.readdirSync(dir).filter((d) => d.startsWith("update-")).sort().at(-1);
+  const last = fs
+    .readdirSync(dir)
+    .filter((d) => d.startsWith("update-"))
+    .sort()
+    .at(-1);
   if (!last) throw new Error(`${dir}: no checkpoint`);
   return sha(fs.readFileSync(path.join(dir, last, "weights.bin")));
 }

@@ -56,9 +56,31 @@ const stat = (xs, d = 3, pct = false) => {
   return v.length < xs.length ? `${s} (${v.length}/${xs.length})` : s;
 };
 const head = ["policy", "acc @ 8% of best $", "acc @ 15% of best $", "acc @ best $", "share of best $ to reach its acc", "APGR ($ axis)"];
-const lines = [...rows].map(([name, vs]) => [name, stat(vs.map((v) => v.at8), 4), stat(vs.map((v) => v.at15), 4), stat(vs.map((v) => v.atBest), 4), stat(vs.map((v) => v.share), 3, true), stat(vs.map((v) => v.apgr))]);
+const lines = [...rows].map(([name, vs]) => [
+  name,
+  stat(
+    vs.map((v) => v.at8),
+    4,
+  ),
+  stat(
+    vs.map((v) => v.at15),
+    4,
+  ),
+  stat(
+    vs.map((v) => v.atBest),
+    4,
+  ),
+  stat(
+    vs.map((v) => v.share),
+    3,
+    true,
+  ),
+  stat(vs.map((v) => v.apgr)),
+]);
 const best = results[0].models.find((m) => m.agent === results[0].best);
-console.log(`${results.length} run(s), test split of ${results.map((r) => r.items).join("/")} items; best single model ${results[0].best}; trained for ${results[0].trainedFor}`);
+console.log(
+  `${results.length} run(s), test split of ${results.map((r) => r.items).join("/")} items; best single model ${results[0].best}; trained for ${results[0].trainedFor}`,
+);
 if (md) {
   console.log(`| ${head.join(" | ")} |`);
   console.log(`|${head.map(() => "---").join("|")}|`);

@@ -36,7 +36,14 @@ const workers = opt("workers", "2");
 const sweepFile = opt("sweep", undefined);
 const out = path.resolve(opt("out", "runs/recorded-table"));
 const sets = args.flatMap((a, i) => (a === "--set" ? ["--set", args[i + 1]] : []));
-const name = path.basename(config).replace(/\.ya?ml$/, "") + (sets.length ? `-${sets.filter((x) => x !== "--set").join("-").replace(/[^A-Za-z0-9_.=-]+/g, "_")}` : "");
+const name =
+  path.basename(config).replace(/\.ya?ml$/, "") +
+  (sets.length
+    ? `-${sets
+        .filter((x) => x !== "--set")
+        .join("-")
+        .replace(/[^A-Za-z0-9_.=-]+/g, "_")}`
+    : "");
 
 function run(argv) {
   const t0 = performance.now();
@@ -57,7 +64,20 @@ const completed = (d) => {
 const seedDirs = Array.from({ length: seeds }, (_, i) => path.join(out, name, `seed${i}`));
 if (!seedDirs.every(completed)) {
   fs.rmSync(path.join(out, name), { recursive: true, force: true });
-  const s = run(["train", config, ...sets, "--seeds", String(seeds), "--seed", "0", "--workers", workers, "--run-dir", path.join(out, name), "--quiet"]);
+  const s = run([
+    "train",
+    config,
+    ...sets,
+    "--seeds",
+    String(seeds),
+    "--seed",
+    "0",
+    "--workers",
+    workers,
+    "--run-dir",
+    path.join(out, name),
+    "--quiet",
+  ]);
   console.error(`trained ${name} × ${seeds} seeds in ${s.toFixed(0)} s`);
 }
 const learned = [];
@@ -81,7 +101,8 @@ const shares = [0.2, 0.5];
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const sd = (xs) => Math.sqrt(mean(xs.map((x) => (x - mean(xs)) ** 2)));
 const cell = (xs, digits = 3, scale = 1) => {
-  if (xs.some((x) => x === null || x === undefined || Number.isNaN(x))) return xs.every((x) => x === null) ? "–" : `${xs.filter((x) => x !== null).length}/${xs.length} reach`;
+  if (xs.some((x) => x === null || x === undefined || Number.isNaN(x)))
+    return xs.every((x) => x === null) ? "–" : `${xs.filter((x) => x !== null).length}/${xs.length} reach`;
   const v = xs.map((x) => x * scale);
   return `${mean(v).toFixed(digits)} ± ${sd(v).toFixed(digits)}`;
 };
@@ -90,26 +111,56 @@ function rowOf(label, results) {
   return [
     label,
     cell(results.map((r) => r.apgr)),
-    cell(results.map((r) => r.cpt50), 2),
-    cell(results.map((r) => r.cpt80), 2),
-    ...shares.flatMap((_, j) => [cell(ops.map((o) => o[j].accuracy)), cell(ops.map((o) => o[j].cost), 2, 1000)]),
-    cell(results.map((r) => r.savedAtStrong), 0, 100).replace(/ ± /, "% ± ") + (results.some((r) => r.savedAtStrong !== null) ? "%" : ""),
+    cell(
+      results.map((r) => r.cpt50),
+      2,
+    ),
+    cell(
+      results.map((r) => r.cpt80),
+      2,
+    ),
+    ...shares.flatMap((_, j) => [
+      cell(ops.map((o) => o[j].accuracy)),
+      cell(
+        ops.map((o) => o[j].cost),
+        2,
+        1000,
+      ),
+    ]),
+    cell(
+      results.map((r) => r.savedAtStrong),
+      0,
+      100,
+    ).replace(/ ± /, "% ± ") + (results.some((r) => r.savedAtStrong !== null) ? "%" : ""),
   ];
 }
 const rows = [rowOf(`**learned, one budget-conditioned policy** (${learned[0].knob.name} swept)`, learned)];
 if (swept.length) rows.push(rowOf(`λ sweep: ${swept[0].points.filter((p) => !p.anchor).length} separately trained policies`, swept));
-const base = (n) => learned.map((r) => {
-  const b = r.baselines.find((x) => x.name === n);
-  return { ...b, operating: operatingOf(b, shares) };
-});
-const names = { "best-rule": "best hand rule (chosen on validation)", random: "random mix (mean of 10 seeds)", oracle: "per-item oracle", "always-weak": "always weak", "always-strong": "always strong" };
+const base = (n) =>
+  learned.map((r) => {
+    const b = r.baselines.find((x) => x.name === n);
+    return { ...b, operating: operatingOf(b, shares) };
+  });
+const names = {
+  "best-rule": "best hand rule (chosen on validation)",
+  random: "random mix (mean of 10 seeds)",
+  oracle: "per-item oracle",
+  "always-weak": "always weak",
+  "always-strong": "always strong",
+};
 for (const n of ["best-rule", "random", "oracle", "always-weak", "always-strong"]) rows.push(rowOf(names[n], base(n)));
-const header = ["policy", "APGR", "CPT(50%)", "CPT(80%)", "accuracy @20%", "$/1k @20%", "accuracy @50%", "$/1k @50%", "$ saved at always-strong's accuracy"];
-const md = [
-  `| ${header.join(" | ")} |`,
-  `|${header.map(() => "---").join("|")}|`,
-  ...rows.map((r) => `| ${r.join(" | ")} |`),
-].join("\n");
+const header = [
+  "policy",
+  "APGR",
+  "CPT(50%)",
+  "CPT(80%)",
+  "accuracy @20%",
+  "$/1k @20%",
+  "accuracy @50%",
+  "$/1k @50%",
+  "$ saved at always-strong's accuracy",
+];
+const md = [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
 const l0 = learned[0];
 const notes = [
   `${name}, ${seeds} seeds (each its own split), test split of ${l0.items} items per seed; weak = ${l0.weak.agent}, strong = ${l0.strong.agent}.`,
@@ -120,7 +171,11 @@ const notes = [
 fs.mkdirSync(out, { recursive: true });
 fs.writeFileSync(path.join(out, `${name}-table.md`), md + "\n\n" + notes.join("\n") + "\n");
 fs.writeFileSync(path.join(out, `${name}-table.json`), JSON.stringify({ learned, swept }, null, 2) + "\n");
-await plotCurve(l0, path.join(out, `${name}-seed0-curve.png`), swept.length ? [{ label: "λ sweep (separate policies)", points: swept[0].points }] : []);
+await plotCurve(
+  l0,
+  path.join(out, `${name}-seed0-curve.png`),
+  swept.length ? [{ label: "λ sweep (separate policies)", points: swept[0].points }] : [],
+);
 console.log(md);
 console.log("");
 for (const n of notes) console.log(n);

@@ -22,7 +22,11 @@ const { values, positionals } = parseArgs({
 const file = positionals[0] ?? "configs/sweeps/sim-budget.yaml";
 const sweep = loadSweep(file);
 const t0 = performance.now();
-const r = await runSweepLocal(file, { runsDir: values["runs-dir"], quiet: true, ...(values.workers ? { workers: Number(values.workers) } : {}) });
+const r = await runSweepLocal(file, {
+  runsDir: values["runs-dir"],
+  quiet: true,
+  ...(values.workers ? { workers: Number(values.workers) } : {}),
+});
 const secs = (performance.now() - t0) / 1000;
 const { trials } = collectSweep(r.sweepDir);
 const keys = Object.keys(sweep.spec.parameters);
@@ -35,10 +39,18 @@ for (const t of sweep.trials) {
 }
 const f = (v, d) => (Number.isFinite(v) ? v.toFixed(d) : "–");
 const n = sweep.seeds.length;
-console.log(`${sweep.name}: ${sweep.trials.length} trials × ${n} seeds in ${r.sweepDir} (${r.ran} runs started, ${r.skipped} reused; ${secs.toFixed(0)} s)\n`);
-console.log(`| ${keys.map((k) => `\`${k}\``).join(" | ")} | success (mean of ${n} seeds, last 10% of updates) | episode cost | optimal success J_R* | λ* |`);
+console.log(
+  `${sweep.name}: ${sweep.trials.length} trials × ${n} seeds in ${r.sweepDir} (${r.ran} runs started, ${r.skipped} reused; ${secs.toFixed(0)} s)\n`,
+);
+console.log(
+  `| ${keys.map((k) => `\`${k}\``).join(" | ")} | success (mean of ${n} seeds, last 10% of updates) | episode cost | optimal success J_R* | λ* |`,
+);
 console.log(`|${keys.map(() => "---:").join("|")}|---:|---:|---:|---:|`);
 for (const { t, o, m } of rows) {
-  console.log(`| ${keys.map((k) => JSON.stringify(t.params[k])).join(" | ")} | ${f(m?.success.mean, 2)} | ${f(m?.cost.mean, 2)} | ${f(o.success, 4)} | ${f(o.lambda, 2)} |`);
+  console.log(
+    `| ${keys.map((k) => JSON.stringify(t.params[k])).join(" | ")} | ${f(m?.success.mean, 2)} | ${f(m?.cost.mean, 2)} | ${f(o.success, 4)} | ${f(o.lambda, 2)} |`,
+  );
 }
-console.log(`\n(J_R* and λ* from the LP oracle of each trial's config, as \`maestro oracle ${path.relative(process.cwd(), sweep.baseFile)} --set ...\`)`);
+console.log(
+  `\n(J_R* and λ* from the LP oracle of each trial's config, as \`maestro oracle ${path.relative(process.cwd(), sweep.baseFile)} --set ...\`)`,
+);

@@ -51,7 +51,10 @@ const rows = [];
 for (const file of selected) {
   const load = os.loadavg()[0];
   // bash's `time` reports the user and system time of every process the command waited for
-  const r = spawnSync("bash", ["-c", `TIMEFORMAT='%R %U %S'; time npx vitest run "$0" > /dev/null 2>&1`, file], { cwd: root, encoding: "utf8" });
+  const r = spawnSync("bash", ["-c", `TIMEFORMAT='%R %U %S'; time npx vitest run "$0" > /dev/null 2>&1`, file], {
+    cwd: root,
+    encoding: "utf8",
+  });
   const m = /([\d.]+) ([\d.]+) ([\d.]+)\s*$/.exec(r.stderr);
   if (!m) {
     console.error(`${file}: could not time it (${r.stderr.trim().slice(-200)})`);
@@ -59,18 +62,25 @@ for (const file of selected) {
   }
   const row = { file, tier: tierOf(file), passed: r.status === 0, wall: Number(m[1]), cpu: Number(m[2]) + Number(m[3]), load };
   rows.push(row);
-  console.error(`${file}: wall ${row.wall.toFixed(1)} s, cpu ${row.cpu.toFixed(1)} s, load ${load.toFixed(1)}${row.passed ? "" : " (FAILED)"}`);
+  console.error(
+    `${file}: wall ${row.wall.toFixed(1)} s, cpu ${row.cpu.toFixed(1)} s, load ${load.toFixed(1)}${row.passed ? "" : " (FAILED)"}`,
+  );
 }
 
 rows.sort((a, b) => b.cpu - a.cpu);
 console.log(`${"file".padEnd(44)} ${"tier".padEnd(4)} ${"cpu s".padStart(7)} ${"wall s".padStart(7)} ${"load".padStart(5)}`);
-for (const r of rows) console.log(`${r.file.padEnd(44)} ${r.tier.padEnd(4)} ${r.cpu.toFixed(1).padStart(7)} ${r.wall.toFixed(1).padStart(7)} ${r.load.toFixed(1).padStart(5)}${r.passed ? "" : "  FAILED"}`);
+for (const r of rows)
+  console.log(
+    `${r.file.padEnd(44)} ${r.tier.padEnd(4)} ${r.cpu.toFixed(1).padStart(7)} ${r.wall.toFixed(1).padStart(7)} ${r.load.toFixed(1).padStart(5)}${r.passed ? "" : "  FAILED"}`,
+  );
 for (const t of ["fast", "slow"]) {
   const of = rows.filter((r) => r.tier === t);
   if (of.length === 0) continue;
   const cpu = of.reduce((s, r) => s + r.cpu, 0);
   const wall = of.reduce((s, r) => s + r.wall, 0);
-  console.log(`${t}: ${of.length} files, cpu ${cpu.toFixed(0)} s, summed wall ${wall.toFixed(0)} s; idle ${cores}-core estimate ${(cpu / cores / 60).toFixed(1)} min`);
+  console.log(
+    `${t}: ${of.length} files, cpu ${cpu.toFixed(0)} s, summed wall ${wall.toFixed(0)} s; idle ${cores}-core estimate ${(cpu / cores / 60).toFixed(1)} min`,
+  );
 }
 if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify({ cores, rows }, null, 2) + "\n");
 if (rows.some((r) => !r.passed)) process.exitCode = 1;

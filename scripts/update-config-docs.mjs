@@ -9,7 +9,11 @@ import path from "node:path";
 import { configReferenceBlocks, fillConfigReferences } from "../dist/config/docs.js";
 
 const docs = path.resolve(import.meta.dirname, "..", "docs");
-const pages = fs.readdirSync(docs, { recursive: true }).filter((f) => String(f).endsWith(".md")).map(String).sort();
+const pages = fs
+  .readdirSync(docs, { recursive: true })
+  .filter((f) => String(f).endsWith(".md"))
+  .map(String)
+  .sort();
 let blocks = 0;
 for (const rel of pages) {
   const file = path.join(docs, rel);

@@ -23,14 +23,26 @@ interface CommandModule {
  */
 const commands: Array<[command: string, describe: string, load: () => Promise<CommandModule>]> = [
   ["train [config]", "Train an orchestrator from a YAML config (or continue a run with --resume).", () => import("./cli/train.js")],
-  ["eval <runDir>", "Evaluate the last checkpoint of a run, or of every run in a seed-group or sweep folder (one table).", () => import("./cli/eval.js")],
+  [
+    "eval <runDir>",
+    "Evaluate the last checkpoint of a run, or of every run in a seed-group or sweep folder (one table).",
+    () => import("./cli/eval.js"),
+  ],
   [
     "sweep <file>",
     "Run a hyperparameter sweep (grid or random search × seeds) locally in parallel child processes, or on a Redis/BullMQ queue.",
     () => import("./cli/sweep.js"),
   ],
-  ["worker", "Run sweep trials from a Redis/BullMQ queue (filled by `maestro sweep <file> --queue ...`) until stopped with Ctrl-C.", () => import("./cli/worker.js")],
-  ["plot <dirs..>", "Plot run folders, folders of seeds (mean and 95% band) or a sweep folder (curves and Pareto front) as PNG.", () => import("./cli/plot.js")],
+  [
+    "worker",
+    "Run sweep trials from a Redis/BullMQ queue (filled by `maestro sweep <file> --queue ...`) until stopped with Ctrl-C.",
+    () => import("./cli/worker.js"),
+  ],
+  [
+    "plot <dirs..>",
+    "Plot run folders, folders of seeds (mean and 95% band) or a sweep folder (curves and Pareto front) as PNG.",
+    () => import("./cli/plot.js"),
+  ],
   [
     "orchestrate",
     "Run a trained orchestrator on new tasks and print the trace (agent per step, output excerpt, tokens, cost, final answer).",
@@ -41,7 +53,11 @@ const commands: Array<[command: string, describe: string, load: () => Promise<Co
     "Serve a trained orchestrator as an OpenAI-compatible endpoint (POST /v1/chat/completions, GET /v1/models, /health, /metrics).",
     () => import("./cli/serve.js"),
   ],
-  ["keys <action>", "Manage the API keys of `maestro serve --keys FILE`: create (prints the key once), list, revoke.", () => import("./cli/keys.js")],
+  [
+    "keys <action>",
+    "Manage the API keys of `maestro serve --keys FILE`: create (prints the key once), list, revoke.",
+    () => import("./cli/keys.js"),
+  ],
   [
     "curve <runDirs..>",
     "Runs on recorded outputs: the cost–quality curve on the test split (a budget-conditioned policy sweeps its knob; several plain runs are joined into one curve) on both cost axes (RouteLLM's APGR and CPT on strong calls, APGR$ on $), the baselines, and flags where it falls below one on the axis it was trained for; writes curve.csv, curve.json and curve.png.",
@@ -121,7 +137,10 @@ async function main(): Promise<void> {
     .example(`${commandName()} train configs/doa-mvp.yaml`, "train the DOA MVP")
     .example(`${commandName()} <command> --help`, "a command's options, examples and docs page")
     .epilogue("Docs: docs/cli.md in the maestro repository (a section per command).")
-    .demandCommand(1, "Give a command: train, eval, curve, oracle, orchestrate, serve, keys, sweep, worker, plot, sim-server, import, config or completion (see --help).")
+    .demandCommand(
+      1,
+      "Give a command: train, eval, curve, oracle, orchestrate, serve, keys, sweep, worker, plot, sim-server, import, config or completion (see --help).",
+    )
     .recommendCommands()
     .strict()
     .fail((msg, err, usage) => {

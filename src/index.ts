@@ -61,7 +61,14 @@ export { conjugateGradient, cpoDirection, cpoStep, fisherVectorProduct, backtrac
 export { FactoredPolicy, type ActionPolicy } from "./policy/factored.js";
 export { decodeJoint, encodeJoint, jointOptions, jointSize, type HeadSpec } from "./env/heads.js";
 export { RecordedAgent, buildRecordedAgent, type RecordedPool } from "./agents/recorded.js";
-export { loadRecordedTable, splitRecorded, findItem, type RecordedTable, type RecordedItem, type RecordedAnswer } from "./tasks/recorded.js";
+export {
+  loadRecordedTable,
+  splitRecorded,
+  findItem,
+  type RecordedTable,
+  type RecordedItem,
+  type RecordedAnswer,
+} from "./tasks/recorded.js";
 export { answerFeatures, answerFeatureNames, arithmeticChecks } from "./tasks/answer-features.js";
 export { countTokens, type TokenizerName } from "./llm/tokens.js";
 export { AnswersEncoder, KnobEncoder } from "./policy/answers.js";

@@ -90,9 +90,13 @@ describe("budget status (CLI)", () => {
   it("oracle and eval --exact say which objective they solved", () => {
     const c = runCli(["oracle", "configs/sim-budget.yaml"]);
     expect(c.status).toBe(0);
-    expect(c.stdout).toContain("objective: constrained: max J_R = E[Σ task reward] s.t. J_C = E[episode cost] ≤ d = 2.5 (algo.name ppo-lagrangian is a constrained trainer; reward.costPenalty 0.1 is not used)");
+    expect(c.stdout).toContain(
+      "objective: constrained: max J_R = E[Σ task reward] s.t. J_C = E[episode cost] ≤ d = 2.5 (algo.name ppo-lagrangian is a constrained trainer; reward.costPenalty 0.1 is not used)",
+    );
     const p = runCli(["oracle", "configs/sim-budget.yaml", "--set", "algo.name=reinforce"]);
-    expect(p.stdout).toContain("objective: penalised: max E[Σ (r_t − λ·c_t)] with λ = reward.costPenalty = 0.1 (algo.name reinforce optimises the configured reward; env.budget 2.5 is not imposed)");
+    expect(p.stdout).toContain(
+      "objective: penalised: max E[Σ (r_t − λ·c_t)] with λ = reward.costPenalty = 0.1 (algo.name reinforce optimises the configured reward; env.budget 2.5 is not imposed)",
+    );
     const dir = tmpDir("budget");
     const runDir = path.join(dir, "cpo");
     expect(runCli(["train", "configs/sim-bandit.yaml", "--set", "algo.name=cpo", "--run-dir", runDir, "--quiet", ...short]).status).toBe(0);

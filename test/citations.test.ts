@@ -7,7 +7,6 @@ import { repoRoot } from "./helpers.js";
 // docs/ — or state the reason; never an issue number or a design document kept outside the repository.
 const cite = (line: string) => /issue ?#?[0-9]+/i.test(line) || /DESIGN|design brief/.test(line);
 
-
 function files(dir: string): string[] {
   return fs
     .readdirSync(path.join(repoRoot, dir), { recursive: true, withFileTypes: true })

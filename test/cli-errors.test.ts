@@ -29,7 +29,11 @@ describe("--set errors name --set; unknown fields suggest the nearest known one"
     // problems of the file itself still name the file, also next to a --set
     const dir = tmpDir("cli");
     const bad = writeConfig(dir, "bad.yaml", fs.readFileSync(mvp, "utf8").replace("updates:", "updatse:"));
-    expectInputError(() => loadConfig(bad, { sets: ["algo.lr=0.1"] }), `${bad}: train.updatse: unknown field`, 'did you mean "train.updates"?');
+    expectInputError(
+      () => loadConfig(bad, { sets: ["algo.lr=0.1"] }),
+      `${bad}: train.updatse: unknown field`,
+      'did you mean "train.updates"?',
+    );
     // nothing close: no guess
     let far = "";
     try {
@@ -60,7 +64,9 @@ describe("--set errors name --set; unknown fields suggest the nearest known one"
     const dir = path.join(tmpDir("cli"), "run");
     const r = runCli(["train", mvp, "--set", "train.updatse=3", "--run-dir", dir]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toBe('error: --set train.updatse=3: unknown field (not in the schema; check the spelling); did you mean "train.updates"?\n');
+    expect(r.stderr).toBe(
+      'error: --set train.updatse=3: unknown field (not in the schema; check the spelling); did you mean "train.updates"?\n',
+    );
     expect(fs.existsSync(dir)).toBe(false);
   });
 });

@@ -68,14 +68,31 @@ describe("an old key in a user's config is refused with its new name", () => {
     const file = writeConfig(dir, "old.yaml", base.replace(/^algo:\n/m, "algo:\n  ppo: {gaeLambda: 0.9}\n"));
     expectInputError(() => loadConfig(file), file, "algo.ppo.gaeLambda is now algo.critic.gaeLambda");
     const dual = writeConfig(dir, "old-dual.yaml", base.replace(/^algo:\n/m, "algo:\n  lagrangian: {lambdaLr: 0.1, optimizer: plain}\n"));
-    expectInputError(() => loadConfig(dual), dual, "algo.lagrangian.lambdaLr is now algo.dual.lambdaLr", "algo.lagrangian.optimizer is now algo.dual.optimizer");
-    const rf = writeConfig(dir, "old-reinforce.yaml", fs.readFileSync(cfg("doa-mvp.yaml"), "utf8").replace(/^ {2}reinforce:\n/m, "  reinforce:\n    valueLr: 0.01\n"));
+    expectInputError(
+      () => loadConfig(dual),
+      dual,
+      "algo.lagrangian.lambdaLr is now algo.dual.lambdaLr",
+      "algo.lagrangian.optimizer is now algo.dual.optimizer",
+    );
+    const rf = writeConfig(
+      dir,
+      "old-reinforce.yaml",
+      fs.readFileSync(cfg("doa-mvp.yaml"), "utf8").replace(/^ {2}reinforce:\n/m, "  reinforce:\n    valueLr: 0.01\n"),
+    );
     expectInputError(() => loadConfig(rf), rf, "algo.reinforce.valueLr is now algo.critic.lr");
   });
 
   it("in a --set, naming the --set", () => {
-    expectInputError(() => loadConfig(cfg("sim-budget.yaml"), { sets: ["algo.ppo.epochs=3"] }), "--set algo.ppo.epochs=3", "algo.ppo.epochs is now algo.epochs");
-    expectInputError(() => loadConfig(cfg("sim-tiers.yaml"), { sets: ["algo.macpo.headOrder=fixed"] }), "--set algo.macpo.headOrder=fixed", "algo.headOrder");
+    expectInputError(
+      () => loadConfig(cfg("sim-budget.yaml"), { sets: ["algo.ppo.epochs=3"] }),
+      "--set algo.ppo.epochs=3",
+      "algo.ppo.epochs is now algo.epochs",
+    );
+    expectInputError(
+      () => loadConfig(cfg("sim-tiers.yaml"), { sets: ["algo.macpo.headOrder=fixed"] }),
+      "--set algo.macpo.headOrder=fixed",
+      "algo.headOrder",
+    );
     // the new keys load, and mean what the old ones did
     const c = loadConfig(cfg("sim-budget.yaml"), { sets: ["algo.epochs=3", "algo.critic.gaeLambda=0.9", "algo.dual.lambdaLr=0.1"] });
     expect([c.algo.epochs, c.algo.critic.gaeLambda, c.algo.dual.lambdaLr]).toEqual([3, 0.9, 0.1]);
@@ -89,7 +106,10 @@ describe("an old key in a user's config is refused with its new name", () => {
 
   it("no shipped config or sweep uses an old key", () => {
     const files = [
-      ...fs.readdirSync(path.join(repoRoot, "configs")).filter((f) => f.endsWith(".yaml")).map((f) => cfg(f)),
+      ...fs
+        .readdirSync(path.join(repoRoot, "configs"))
+        .filter((f) => f.endsWith(".yaml"))
+        .map((f) => cfg(f)),
       ...fs.readdirSync(path.join(repoRoot, "configs", "sweeps")).map((f) => path.join(repoRoot, "configs", "sweeps", f)),
     ];
     for (const f of files) {
@@ -106,8 +126,17 @@ describe("an old key in a user's config is refused with its new name", () => {
 
 describe("migrateRenamed (run folders written before)", () => {
   it("moves every old key; where two meet, the run's trainer's wins", () => {
-    const old = { algo: { name: "reinforce", ppo: { valueLr: 0.5, clipRatio: 0.3 }, reinforce: { valueLr: 0.01, baseline: "value" }, lagrangian: { lambdaLr: 0.2 } } };
-    expect(migrateRenamed(old)).toEqual({ algo: { name: "reinforce", ppo: { clipRatio: 0.3 }, reinforce: { baseline: "value" }, critic: { lr: 0.01 }, dual: { lambdaLr: 0.2 } } });
+    const old = {
+      algo: {
+        name: "reinforce",
+        ppo: { valueLr: 0.5, clipRatio: 0.3 },
+        reinforce: { valueLr: 0.01, baseline: "value" },
+        lagrangian: { lambdaLr: 0.2 },
+      },
+    };
+    expect(migrateRenamed(old)).toEqual({
+      algo: { name: "reinforce", ppo: { clipRatio: 0.3 }, reinforce: { baseline: "value" }, critic: { lr: 0.01 }, dual: { lambdaLr: 0.2 } },
+    });
     const ppo = { algo: { ...old.algo, name: "ppo" } };
     expect((migrateRenamed(ppo) as { algo: { critic: Obj } }).algo.critic).toEqual({ lr: 0.5 });
     // the input is left as it is
@@ -118,7 +147,10 @@ describe("migrateRenamed (run folders written before)", () => {
 describe("a run folder written with the old keys keeps loading", () => {
   it("for eval, orchestrate and serve", async () => {
     const runDir = path.join(tmpDir("renamed"), "old-doa");
-    await train({ config: loadConfig(cfg("doa-mvp.yaml"), { sets: ["train.updates=3", "log.plot=false", "log.tensorboard=false"] }), runDir });
+    await train({
+      config: loadConfig(cfg("doa-mvp.yaml"), { sets: ["train.updates=3", "log.plot=false", "log.tensorboard=false"] }),
+      runDir,
+    });
     const fresh = await evaluateRun(runDir, { episodes: 8 });
     makeOld(runDir);
     expect(fs.readFileSync(path.join(runDir, "config.yaml"), "utf8")).toContain("valueLr");
@@ -146,7 +178,18 @@ describe("a run folder written with the old keys keeps loading", () => {
 
   it("for resume, with the old keys' values (a constrained run continues exactly)", async () => {
     const dir = tmpDir("renamed");
-    const sets = ["algo.name=ppo-lagrangian", "algo.dual.lambdaLr=0.7", "algo.critic.lr=0.002", "algo.epochs=3", "algo.entropyCoefFinal=null", "algo.averagePolicy=0", "train.episodesPerUpdate=8", "train.checkpointEvery=2", "log.plot=false", "log.tensorboard=false"];
+    const sets = [
+      "algo.name=ppo-lagrangian",
+      "algo.dual.lambdaLr=0.7",
+      "algo.critic.lr=0.002",
+      "algo.epochs=3",
+      "algo.entropyCoefFinal=null",
+      "algo.averagePolicy=0",
+      "train.episodesPerUpdate=8",
+      "train.checkpointEvery=2",
+      "log.plot=false",
+      "log.tensorboard=false",
+    ];
     await train({ config: loadConfig(cfg("sim-budget.yaml"), { sets: [...sets, "train.updates=4"] }), runDir: path.join(dir, "straight") });
     const oldRun = path.join(dir, "old");
     await train({ config: loadConfig(cfg("sim-budget.yaml"), { sets: [...sets, "train.updates=2"] }), runDir: oldRun });

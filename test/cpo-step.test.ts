@@ -47,7 +47,9 @@ describe("conjugate gradient", () => {
     const n = 6;
     const R = Array.from({ length: n }, () => Array.from({ length: n }, () => rng.normal()));
     // A = RᵀR + 0.5·I (symmetric positive definite)
-    const A = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => R.reduce((s, row) => s + row[i]! * row[j]!, 0) + (i === j ? 0.5 : 0)));
+    const A = Array.from({ length: n }, (_, i) =>
+      Array.from({ length: n }, (_, j) => R.reduce((s, row) => s + row[i]! * row[j]!, 0) + (i === j ? 0.5 : 0)),
+    );
     const b = Float64Array.from({ length: n }, () => rng.normal());
     const exact = solve(A, b);
     const { x, iterations } = conjugateGradient((v) => matVec(A, v), b, 50, 1e-24);
@@ -128,9 +130,15 @@ describe("Fisher-vector products", () => {
       const got = Array.from(jv.dataSync());
       tf.dispose([jv, ...tv]);
       const h = 1e-3;
-      setFlatParams(vars, theta.map((t, i) => t + h * v[i]!));
+      setFlatParams(
+        vars,
+        theta.map((t, i) => t + h * v[i]!),
+      );
       const lp = tf.tidy(() => policy.net.apply(x));
-      setFlatParams(vars, theta.map((t, i) => t - h * v[i]!));
+      setFlatParams(
+        vars,
+        theta.map((t, i) => t - h * v[i]!),
+      );
       const lm = tf.tidy(() => policy.net.apply(x));
       setFlatParams(vars, theta);
       const fd = Array.from(tf.tidy(() => tf.div(tf.sub(lp, lm), 2 * h)).dataSync());
@@ -254,7 +262,15 @@ describe("CPO dual: the five cases on hand-set (g, b, c, H)", () => {
 
 describe("CPO line search", () => {
   const x = tf.tensor2d([0.5, -1, 0.3, 1.2, 0.1, -0.7, -0.4, 0.9, 1.5, 0, 0.2, -0.3], [4, 3]);
-  const opts: CpoStepOptions = { targetKl: 0.01, cgIters: 10, cgDamping: 0.01, fvp: "analytic", fdEpsilon: 1e-3, lineSearchSteps: 1, lineSearchDecay: 0.5 };
+  const opts: CpoStepOptions = {
+    targetKl: 0.01,
+    cgIters: 10,
+    cgDamping: 0.01,
+    fvp: "analytic",
+    fdEpsilon: 1e-3,
+    lineSearchSteps: 1,
+    lineSearchDecay: 0.5,
+  };
 
   function batch() {
     const a = oneHot([0, 1, 2, 0], 3);
@@ -276,7 +292,10 @@ describe("CPO line search", () => {
     const res = backtrackingLineSearch({
       evaluate: (frac) => {
         evaluated++;
-        setFlatParams(policy.variables, theta0.map((t, i) => t + frac * huge[i]!));
+        setFlatParams(
+          policy.variables,
+          theta0.map((t, i) => t + frac * huge[i]!),
+        );
         return { kl: 0.5, surrR: 1, surrC: 0 }; // reward improves, cost unchanged, KL far above δ
       },
       restore: () => setFlatParams(policy.variables, theta0),
@@ -312,7 +331,10 @@ describe("CPO line search", () => {
     const search = (steps: number) =>
       backtrackingLineSearch({
         evaluate: (frac) => {
-          setFlatParams(policy.variables, theta0.map((t, i) => t + frac * step[i]!));
+          setFlatParams(
+            policy.variables,
+            theta0.map((t, i) => t + frac * step[i]!),
+          );
           return { kl: klNow(), surrR: 1, surrC: 0 };
         },
         restore: () => setFlatParams(policy.variables, theta0),
@@ -369,7 +391,15 @@ describe("CPO line search", () => {
 
 describe("CPO step of several heads at once (macpo's joint step)", () => {
   const x = tf.tensor2d([0.5, -1, 0.3, 1.2, 0.1, -0.7, -0.4, 0.9, 1.5, 0, 0.2, -0.3], [4, 3]);
-  const opts: CpoStepOptions = { targetKl: 0.01, cgIters: 10, cgDamping: 0.01, fvp: "analytic", fdEpsilon: 1e-3, lineSearchSteps: 15, lineSearchDecay: 0.8 };
+  const opts: CpoStepOptions = {
+    targetKl: 0.01,
+    cgIters: 10,
+    cgDamping: 0.01,
+    fvp: "analytic",
+    fdEpsilon: 1e-3,
+    lineSearchSteps: 15,
+    lineSearchDecay: 0.8,
+  };
   const advR = tf.tensor1d([1, -0.5, 0.8, -1]);
   const advC = tf.tensor1d([0.6, -0.1, 0.4, -0.5]);
   const weights = tf.ones([4]) as tf.Tensor1D;
@@ -408,12 +438,24 @@ describe("CPO step of several heads at once (macpo's joint step)", () => {
   it("with two heads: both move under one ν, the heads' KLs sum to the joint KL ≤ δ, the product-ratio surrogates are as reported", () => {
     for (const c of [-0.2, 0.01]) {
       const h1 = tinyPolicy();
-      const h2 = new CategoricalPolicy(3, 3, { hidden: [4], activation: "tanh", init: "orthogonal", outputGain: 1 }, new Rng("tiny-second"));
+      const h2 = new CategoricalPolicy(
+        3,
+        3,
+        { hidden: [4], activation: "tanh", init: "orthogonal", outputGain: 1 },
+        new Rng("tiny-second"),
+      );
       const d1 = headBatch(h1, [0, 1, 2, 0]);
       const d2 = headBatch(h2, [2, 2, 0, 1]);
       const p1 = tf.tidy(() => tf.softmax(h1.net.apply(x)));
       const p2 = tf.tidy(() => tf.softmax(h2.net.apply(x)));
-      const res = cpoJointStep([{ net: h1.net, d: d1 }, { net: h2.net, d: d2 }], c, opts);
+      const res = cpoJointStep(
+        [
+          { net: h1.net, d: d1 },
+          { net: h2.net, d: d2 },
+        ],
+        c,
+        opts,
+      );
       expect(res.lineSearch.accepted).toBeGreaterThanOrEqual(1);
       const k1 = kl(h1, p1);
       const k2 = kl(h2, p2);
@@ -432,9 +474,15 @@ describe("CPO step of several heads at once (macpo's joint step)", () => {
       const aR = Array.from(advR.dataSync());
       const aC = Array.from(advC.dataSync());
       const mean = (f: (t: number) => number) => [0, 1, 2, 3].reduce((s, t) => s + f(t), 0) / 4;
-      expect(res.surrC + res.lineSearch.costChange).toBeCloseTo(mean((t) => rho[t]! * aC[t]!), 6);
+      expect(res.surrC + res.lineSearch.costChange).toBeCloseTo(
+        mean((t) => rho[t]! * aC[t]!),
+        6,
+      );
       expect(res.lineSearch.costChange).toBeLessThanOrEqual(Math.max(-c, 0) + 1e-9);
-      expect(res.surrR + res.lineSearch.surrImprove).toBeCloseTo(mean((t) => rho[t]! * aR[t]!), 6); // entropyCoef unset = 0
+      expect(res.surrR + res.lineSearch.surrImprove).toBeCloseTo(
+        mean((t) => rho[t]! * aR[t]!),
+        6,
+      ); // entropyCoef unset = 0
       tf.dispose([p1, p2, d1.actions, d1.oldLogp, d2.actions, d2.oldLogp]);
       h1.dispose();
       h2.dispose();

@@ -3,7 +3,17 @@ import { afterAll, describe, expect, it } from "vitest";
 import { CostKnob, nonIncreasing } from "../src/algos/knob.js";
 import { combineCurves, type CurveResult } from "../src/analysis/curve.js";
 import { loadSweep } from "../src/sweep/spec.js";
-import { apgr, at, cpt, curveMetrics, minMargin, orderByScore, orderCurve, savedAtStrong, type CurvePoint } from "../src/analysis/metrics-routing.js";
+import {
+  apgr,
+  at,
+  cpt,
+  curveMetrics,
+  minMargin,
+  orderByScore,
+  orderCurve,
+  savedAtStrong,
+  type CurvePoint,
+} from "../src/analysis/metrics-routing.js";
 import { loadConfig } from "../src/config/load.js";
 import { InputError } from "../src/core/errors.js";
 import { Rng } from "../src/core/rng.js";
@@ -14,7 +24,13 @@ afterAll(removeTmpDirs);
 /** The curve of an escalation order on a table of (weak correct, strong correct) items, unit costs. */
 function curveOf(order: number[], weak: boolean[], strong: boolean[]): CurvePoint[] {
   const one = weak.map(() => 1);
-  return orderCurve(order, weak, strong, one, one.map(() => 10));
+  return orderCurve(
+    order,
+    weak,
+    strong,
+    one,
+    one.map(() => 10),
+  );
 }
 
 describe("RouteLLM's metrics, against hand-computed values", () => {
@@ -83,7 +99,10 @@ describe("RouteLLM's metrics, against hand-computed values", () => {
     expect(minMargin(pts, line).margin).toBeCloseTo(0, 12);
     // the non-monotone curve dips below its random line (0.5 → 0.75) at x = 0.75: 0.5 vs 0.6875
     const p2 = curveOf(orderByScore([0.9, 0.6, 0.4, 0.2]), [false, true, true, false], [true, true, false, true]);
-    const m = minMargin(p2, [0, 1].map((x) => ({ x, accuracy: 0.5 + 0.25 * x, cost: 0 })));
+    const m = minMargin(
+      p2,
+      [0, 1].map((x) => ({ x, accuracy: 0.5 + 0.25 * x, cost: 0 })),
+    );
     expect(m.margin).toBeCloseTo(-0.1875, 12);
     expect(m.x).toBe(0.75);
     expect(curveMetrics(pts, 0.25, 0.75, 10).bestAccuracy).toBe(0.75);
@@ -171,7 +190,9 @@ describe("a λ sweep of separately trained policies as one curve", () => {
     // the point (0.5, 0.4) is under the random line's 0.5 there
     const c = combineCurves([part("a", 0.5, 0.4), part("b", 0.75, 0.75)]);
     expect(c.below).toEqual([{ baseline: "random", x: 0.5, learned: 0.4, baselineAccuracy: 0.5, margin: expect.closeTo(0.1, 12) }]);
-    expect(c.warnings).toEqual([expect.stringMatching(/falls below random on the strong-calls axis it was trained for \(by up to 0\.1000 accuracy\)/)]);
+    expect(c.warnings).toEqual([
+      expect.stringMatching(/falls below random on the strong-calls axis it was trained for \(by up to 0\.1000 accuracy\)/),
+    ]);
   });
 
   it("refuses runs on different items, and budget-conditioned runs", () => {

@@ -28,7 +28,10 @@ describe("scripts/compare-doa-reference.mjs", () => {
     expect(r.stderr).toContain("not found");
     expect(r.stdout).toBe("");
     const bad = path.join(tmpDir("doa"), "bad.csv");
-    fs.writeFileSync(bad, "variant,epoch,mean_batch_reward,sd_batch_reward,mean_success_rate,mean_episode_len,n_seeds\nupstream_as_is,1,x,0,0,0,20\n");
+    fs.writeFileSync(
+      bad,
+      "variant,epoch,mean_batch_reward,sd_batch_reward,mean_success_rate,mean_episode_len,n_seeds\nupstream_as_is,1,x,0,0,0,20\n",
+    );
     const b = run(["--ref", bad]);
     expect(b.status).toBe(2);
     expect(b.stderr).toContain(`${bad}: variant "upstream_as_is": expected epochs 1..50`);

@@ -82,13 +82,18 @@ describe("the figures of README.md and docs/", () => {
     for (const t of measured) {
       // a script that prints the figures, or the test that computes and checks them
       const sources = [...context(t).matchAll(/((?:scripts\/[\w.-]+\.mjs)|(?:test\/[\w.-]+\.test\.ts))/g)].map((m) => m[1]!);
-      expect(sources.length, `${origin[t.start]} (${lines[t.start]}): no scripts/*.mjs (or test/*.test.ts) named next to the table`).toBeGreaterThan(0);
+      expect(
+        sources.length,
+        `${origin[t.start]} (${lines[t.start]}): no scripts/*.mjs (or test/*.test.ts) named next to the table`,
+      ).toBeGreaterThan(0);
       for (const s of sources) expect(fs.existsSync(path.join(repoRoot, s)), `${s} (${origin[t.start]})`).toBe(true);
     }
   });
 
   it("the budget, J_R* and λ* quoted for each sim config are what `maestro oracle` computes", async () => {
-    const quotes = [...readme.matchAll(/`configs\/([\w-]+\.yaml)`:(?:(?!`configs\/)[\s\S])*?budget ([\d.]+) \(binds: J_R\* = ([\d.]+), λ\* = ([\d.]+)/g)];
+    const quotes = [
+      ...readme.matchAll(/`configs\/([\w-]+\.yaml)`:(?:(?!`configs\/)[\s\S])*?budget ([\d.]+) \(binds: J_R\* = ([\d.]+), λ\* = ([\d.]+)/g),
+    ];
     expect(quotes.map((q) => q[1]).sort()).toEqual(["sim-bandit.yaml", "sim-budget.yaml", "sim-tiers-specialists.yaml", "sim-tiers.yaml"]);
     for (const [, file, budget, jr, lambda] of quotes) {
       const config = loadConfig(path.join(repoRoot, "configs", file!));
@@ -103,7 +108,9 @@ describe("the figures of README.md and docs/", () => {
   });
 
   it("each bench-optimality table lists the rows its command measures, with the oracle's value*", async () => {
-    const benchTables = tables().filter((t) => t.header.join("|") === "config|trainer|problem|value*|value / value*|J_C / d|final λ|episodes");
+    const benchTables = tables().filter(
+      (t) => t.header.join("|") === "config|trainer|problem|value*|value / value*|J_C / d|final λ|episodes",
+    );
     expect(benchTables.length).toBe(2);
     for (const t of benchTables) {
       // the command closest above the table
@@ -111,9 +118,15 @@ describe("the figures of README.md and docs/", () => {
       const cmds = [...before.matchAll(/`node scripts\/bench-optimality\.mjs ([^`]+)`/g)];
       expect(cmds.length, `${origin[t.start]}: the bench-optimality command of this table`).toBeGreaterThan(0);
       const args = cmds[cmds.length - 1]![1]!.split(/\s+/);
-      const list = spawnSync(process.execPath, [path.join(repoRoot, "scripts", "bench-optimality.mjs"), ...args, "--list"], { cwd: repoRoot, encoding: "utf8" });
+      const list = spawnSync(process.execPath, [path.join(repoRoot, "scripts", "bench-optimality.mjs"), ...args, "--list"], {
+        cwd: repoRoot,
+        encoding: "utf8",
+      });
       expect(list.status, list.stderr).toBe(0);
-      expect(t.rows.map((r) => `${r[0]} ${r[1]}`), `${origin[t.start]}`).toEqual(list.stdout.trim().split("\n"));
+      expect(
+        t.rows.map((r) => `${r[0]} ${r[1]}`),
+        `${origin[t.start]}`,
+      ).toEqual(list.stdout.trim().split("\n"));
       const sets = args.flatMap((a, i) => (args[i - 1] === "--set" ? [a] : []));
       for (const r of t.rows) {
         const config = loadConfig(path.join(repoRoot, "configs", r[0]!), { sets: [`algo.name=${r[1]}`, ...sets] });
@@ -127,7 +140,9 @@ describe("the figures of README.md and docs/", () => {
   it("uses one form for commands: npx maestro", () => {
     const bare = lines
       .map((l, i) => [origin[i], l] as const)
-      .filter(([, l]) => /(?<!npx )(?<![\w/.-])maestro (train|eval|sweep|worker|plot|orchestrate|sim-server|oracle|config|completion|serve|curve)\b/.test(l));
+      .filter(([, l]) =>
+        /(?<!npx )(?<![\w/.-])maestro (train|eval|sweep|worker|plot|orchestrate|sim-server|oracle|config|completion|serve|curve)\b/.test(l),
+      );
     expect(bare).toEqual([]);
   });
 });

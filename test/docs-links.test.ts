@@ -20,8 +20,23 @@ describe("the docs' links", () => {
   });
 
   it("README.md links the index and every capability page it summarises", () => {
-    const targets = new Set(links(fs.readFileSync(path.join(repoRoot, "README.md"), "utf8")).map((l: { target: string }) => l.target.split("#")[0]));
-    for (const page of ["index", "getting-started", "configs", "trainers", "agents", "routing", "serving", "sweeps", "plots", "failures", "benchmarks", "architecture"]) {
+    const targets = new Set(
+      links(fs.readFileSync(path.join(repoRoot, "README.md"), "utf8")).map((l: { target: string }) => l.target.split("#")[0]),
+    );
+    for (const page of [
+      "index",
+      "getting-started",
+      "configs",
+      "trainers",
+      "agents",
+      "routing",
+      "serving",
+      "sweeps",
+      "plots",
+      "failures",
+      "benchmarks",
+      "architecture",
+    ]) {
       expect(targets, page).toContain(`docs/${page}.md`);
     }
   });
@@ -37,7 +52,10 @@ describe("the link checker", () => {
 
   it("names a missing page, a missing anchor and the line, and ignores code and external links", () => {
     write("docs/index.md", "# Home\n\n[a](a.md) and [b](sub/b.md#the-part)\n");
-    write("docs/a.md", "# A\n\n```bash\n# not a heading\n[x](gone.md)\n```\n\n`[y](gone.md)` [web](https://example.org/x.md)\n\nSee [gone](gone.md).\nSee [here](#not-a-heading).\n");
+    write(
+      "docs/a.md",
+      "# A\n\n```bash\n# not a heading\n[x](gone.md)\n```\n\n`[y](gone.md)` [web](https://example.org/x.md)\n\nSee [gone](gone.md).\nSee [here](#not-a-heading).\n",
+    );
     write("docs/sub/b.md", "# B\n\n## The `part`!\n\n[back](../index.md#home)\n");
     write("docs/orphan.md", "# Orphan\n");
     const files = markdownFiles(path.join(dir, "docs"));
@@ -45,7 +63,9 @@ describe("the link checker", () => {
       "docs/a.md:10: link to gone.md: no such file docs/gone.md",
       "docs/a.md:11: link to #not-a-heading: docs/a.md has no heading #not-a-heading",
     ]);
-    expect(unreachable(path.join(dir, "docs"), path.join(dir, "docs", "index.md")).map((f: string) => path.relative(dir, f))).toEqual(["docs/orphan.md"]);
+    expect(unreachable(path.join(dir, "docs"), path.join(dir, "docs", "index.md")).map((f: string) => path.relative(dir, f))).toEqual([
+      "docs/orphan.md",
+    ]);
   });
 
   it("makes GitHub's heading anchors", () => {

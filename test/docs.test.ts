@@ -65,8 +65,11 @@ describe("the docs pages", () => {
 
   it("every scripts/*.mjs named in the docs exists, and every npm script named exists", () => {
     const text = `${all}\n${fs.readFileSync(path.join(repoRoot, "README.md"), "utf8")}`;
-    for (const m of text.matchAll(/scripts\/([\w.-]+\.(?:mjs|sh))/g)) expect(fs.existsSync(path.join(repoRoot, "scripts", m[1]!)), `scripts/${m[1]}`).toBe(true);
-    const npmScripts = Object.keys((JSON.parse(fs.readFileSync(path.join(repoRoot, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts);
+    for (const m of text.matchAll(/scripts\/([\w.-]+\.(?:mjs|sh))/g))
+      expect(fs.existsSync(path.join(repoRoot, "scripts", m[1]!)), `scripts/${m[1]}`).toBe(true);
+    const npmScripts = Object.keys(
+      (JSON.parse(fs.readFileSync(path.join(repoRoot, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts,
+    );
     for (const m of text.matchAll(/npm run ([\w:-]+)/g)) expect(npmScripts, `npm run ${m[1]}`).toContain(m[1]);
   });
 });

@@ -101,10 +101,7 @@ class Scripted implements ActionSelector {
 }
 
 describe("rollout", () => {
-  const tasks = new ListTaskSource(
-    inlineTasks(["a", "b", "c", "d", "e"]),
-    "cycle",
-  );
+  const tasks = new ListTaskSource(inlineTasks(["a", "b", "c", "d", "e"]), "cycle");
 
   it("takes one policy call per step for the whole batch (lockstep) and drops finished episodes", async () => {
     // always Echo: every episode runs out of steps

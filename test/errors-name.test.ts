@@ -27,7 +27,10 @@ describe("errors name the thing", () => {
     expect(r.stderr).toContain("node dist/bin/maestro.js train configs/doa-mvp.yaml");
     expect(r.stderr).not.toContain("ENOTDIR");
     // the other commands that take a run folder say the same
-    for (const args of [["orchestrate", "--run", "configs/doa-mvp.yaml", "--task", "x"], ["curve", "configs/doa-mvp.yaml"]]) {
+    for (const args of [
+      ["orchestrate", "--run", "configs/doa-mvp.yaml", "--task", "x"],
+      ["curve", "configs/doa-mvp.yaml"],
+    ]) {
       const o = runCli(args);
       expect(o.status, args.join(" ")).toBe(2);
       expect(o.stderr).toContain("is a config file, not a run folder");
@@ -64,7 +67,9 @@ describe("errors name the thing", () => {
     const baseURL = `http://127.0.0.1:${port}/v1`;
     const cfg = path.join(dir, "llm.yaml");
     fs.writeFileSync(cfg, YAML.stringify(simLlmRawConfig({ name: "dead", baseURL, apiKeyEnv: "MAESTRO_TEST_KEY", dir })));
-    const r = runCli(["train", cfg, "--run-dir", path.join(dir, "run"), "--quiet"], { env: { ...plainShell, MAESTRO_TEST_KEY: "sk-test" } });
+    const r = runCli(["train", cfg, "--run-dir", path.join(dir, "run"), "--quiet"], {
+      env: { ...plainShell, MAESTRO_TEST_KEY: "sk-test" },
+    });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain(`model fast at ${baseURL}:`);
     expect(r.stderr).toContain(`Check that the LLM server is up (${baseURL}; a local simulated one: node dist/bin/maestro.js sim-server)`);
@@ -80,7 +85,9 @@ describe("errors name the thing", () => {
     // the lowest Node the package says it runs on
     expect(semver.satisfies("20.19.0", pkg.engines.node)).toBe(true);
     const bad = Object.entries(lock.packages)
-      .filter(([k, v]) => k !== "" && v.engines && !Array.isArray(v.engines) && v.engines.node && !semver.satisfies("20.19.0", v.engines.node))
+      .filter(
+        ([k, v]) => k !== "" && v.engines && !Array.isArray(v.engines) && v.engines.node && !semver.satisfies("20.19.0", v.engines.node),
+      )
       .map(([k, v]) => `${k}@${v.version} needs node ${(v.engines as { node: string }).node}`);
     expect(bad).toEqual([]);
   });

@@ -18,7 +18,8 @@ afterAll(removeTmpDirs);
 
 async function seedGroup(file: string, seeds: number[], sets: string[] = []): Promise<string> {
   const group = path.join(tmpDir("evalg"), "group");
-  for (const seed of seeds) await train({ config: loadConfig(cfg(file), { seed, sets: [...short, ...sets] }), runDir: path.join(group, `seed${seed}`) });
+  for (const seed of seeds)
+    await train({ config: loadConfig(cfg(file), { seed, sets: [...short, ...sets] }), runDir: path.join(group, `seed${seed}`) });
   return group;
 }
 
@@ -32,7 +33,13 @@ describe("eval on a folder of runs", () => {
     expect(g.rows.map((x) => path.basename(x.runDir))).toEqual(["seed0", "seed1"]);
     for (const row of g.rows) {
       const one = await evaluateRun(row.runDir, { episodes: 20 });
-      expect(row.metrics).toEqual({ return_mean: one.return_mean, return_std: one.return_std, success_rate: one.success_rate, cost_mean: one.cost_mean, ep_len_mean: one.ep_len_mean });
+      expect(row.metrics).toEqual({
+        return_mean: one.return_mean,
+        return_std: one.return_std,
+        success_rate: one.success_rate,
+        cost_mean: one.cost_mean,
+        ep_len_mean: one.ep_len_mean,
+      });
       expect(row.checkpointUpdate).toBe(4);
       expect(row.trainFinal?.return_mean).toBeTypeOf("number");
     }
@@ -58,7 +65,10 @@ describe("eval on a folder of runs", () => {
 
   it("a sweep folder: rows per trial (with its parameters) and seed; a run that cannot be evaluated is reported and fails the command", () => {
     const dir = tmpDir("evalg");
-    const sweep = writeSweep(dir, "name: ev\nbase: BASE\nfixed: { train.updates: 3, log.plot: false }\nparameters:\n  reward.costPenalty: { values: [0.1, 0.2] }\n");
+    const sweep = writeSweep(
+      dir,
+      "name: ev\nbase: BASE\nfixed: { train.updates: 3, log.plot: false }\nparameters:\n  reward.costPenalty: { values: [0.1, 0.2] }\n",
+    );
     const runs = path.join(dir, "runs");
     expect(runCli(["sweep", sweep, "--runs-dir", runs, "--workers", "1", "--quiet"]).status).toBe(0);
     const r = runCli(["eval", path.join(runs, "ev"), "--episodes", "10"]);
@@ -72,7 +82,9 @@ describe("eval on a folder of runs", () => {
     const bad = runCli(["eval", path.join(runs, "ev"), "--episodes", "10", "--json"]);
     expect(bad.status).toBe(1);
     const g = JSON.parse(bad.stdout) as GroupEvalResult;
-    expect(g.rows.filter((x) => x.error).map((x) => x.error)).toEqual([`${path.join(runs, "ev", trial, "seed0")}: the run has no checkpoint yet`]);
+    expect(g.rows.filter((x) => x.error).map((x) => x.error)).toEqual([
+      `${path.join(runs, "ev", trial, "seed0")}: the run has no checkpoint yet`,
+    ]);
     expect(g.rows.filter((x) => x.metrics)).toHaveLength(1);
     expect(bad.stderr).toContain("1 of 2 runs could not be evaluated");
     // a folder without runs
@@ -92,7 +104,7 @@ describe("orchestrate on a simulated run", () => {
     expect(text.stderr).toContain("--task-type <easy|hard>");
     const typo = runCli(["orchestrate", "--run", run, "--task-type", "hadr"]);
     expect(typo.status).toBe(2);
-    expect(typo.stderr).toContain('--task-type hadr: not a task type');
+    expect(typo.stderr).toContain("--task-type hadr: not a task type");
     expect(typo.stderr).toContain('did you mean "hard"?');
     const ok = runCli(["orchestrate", "--run", run, "--task-type", "easy", "--task-type", "hard", "--json"]);
     expect(ok.status, ok.stderr).toBe(0);

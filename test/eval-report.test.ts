@@ -9,7 +9,16 @@ afterAll(removeTmpDirs);
 describe("eval and orchestrate say what their numbers are", () => {
   let dir = "";
   const train = (config: string, name: string, ...sets: string[]) => {
-    const r = runCli(["train", config, "--run-dir", path.join(dir, name), "--quiet", "--set", "log.plot=false", ...sets.flatMap((s) => ["--set", s])]);
+    const r = runCli([
+      "train",
+      config,
+      "--run-dir",
+      path.join(dir, name),
+      "--quiet",
+      "--set",
+      "log.plot=false",
+      ...sets.flatMap((s) => ["--set", s]),
+    ]);
     expect(r.status, r.stderr).toBe(0);
     return path.join(dir, name);
   };
@@ -53,7 +62,9 @@ describe("eval and orchestrate say what their numbers are", () => {
     const r = runCli(["eval", sim, "--exact"]);
     expect(r.status, r.stderr).toBe(0);
     const value = Number(/^value {3}(-?[0-9.]+)/m.exec(r.stdout)![1]);
-    const m = /^value\* +(-?[0-9.]+) +\(the optimum, LP oracle\): value\/value\* = ([0-9.]+), gap value\* − value = (-?[0-9.]+)/m.exec(r.stdout);
+    const m = /^value\* +(-?[0-9.]+) +\(the optimum, LP oracle\): value\/value\* = ([0-9.]+), gap value\* − value = (-?[0-9.]+)/m.exec(
+      r.stdout,
+    );
     expect(m, r.stdout).not.toBeNull();
     const [star, ratio, gap] = [Number(m![1]), Number(m![2]), Number(m![3])];
     expect(ratio).toBeCloseTo(value / star, 2);
@@ -76,6 +87,8 @@ describe("eval and orchestrate say what their numbers are", () => {
     expect(r.stdout).toMatch(/^8 tasks: accuracy [0-9.]+ over 8, mean cost [0-9.]+ cost units per task$/m);
     const d = runCli(["orchestrate", "--run", doa, "--task", "2+2?"]);
     expect(d.status, d.stderr).toBe(0);
-    expect(d.stdout).toMatch(/^ {2}(ended by the terminator \(terminator\), 1 step|reached env\.maxSteps, 4 steps|ended by the terminator \(terminator\), [2-4] steps), 0 tokens/m);
+    expect(d.stdout).toMatch(
+      /^ {2}(ended by the terminator \(terminator\), 1 step|reached env\.maxSteps, 4 steps|ended by the terminator \(terminator\), [2-4] steps), 0 tokens/m,
+    );
   }, 120_000);
 });

@@ -27,16 +27,22 @@ describe('one definition of "final": the mean of the last 10% of updates (at lea
     const w = finalWindow(rows)!;
     const s = read<RunSummary>(path.join(dir, "summary.json"));
     expect(s.finalWindow).toEqual(w);
-    expect(r.stdout).toContain(`final return ${w.return_mean!.toFixed(3)}, success ${w.success_rate!.toFixed(2)}, cost ${w.cost_mean!.toFixed(3)} (mean of the last 2 updates)`);
+    expect(r.stdout).toContain(
+      `final return ${w.return_mean!.toFixed(3)}, success ${w.success_rate!.toFixed(2)}, cost ${w.cost_mean!.toFixed(3)} (mean of the last 2 updates)`,
+    );
   });
 
   it("train --seeds writes the group's summary.json: per metric the mean across seeds of each run's final window, with its 95% CI", () => {
     const group = path.join(tmpDir("final"), "g");
     const r = runCli(["train", mvp, "--seeds", "3", "--run-dir", group, "--set", "train.updates=10", "--set", "log.plot=false", "--quiet"]);
     expect(r.status, r.stderr).toBe(0);
-    const g = read<{ kind: string; status: string; seeds: number[]; finalDefinition: string; final: Record<string, { mean: number; lo: number; hi: number; n: number }> }>(
-      path.join(group, "summary.json"),
-    );
+    const g = read<{
+      kind: string;
+      status: string;
+      seeds: number[];
+      finalDefinition: string;
+      final: Record<string, { mean: number; lo: number; hi: number; n: number }>;
+    }>(path.join(group, "summary.json"));
     expect(g).toMatchObject({ kind: "seed-group", status: "completed", seeds: [0, 1, 2] });
     expect(g.finalDefinition).toContain("last 10% of updates");
     const per = [0, 1, 2].map((s) => finalWindow(readMetrics(path.join(group, `seed${s}`, "metrics.csv")).rows)!);

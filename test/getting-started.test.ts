@@ -49,17 +49,22 @@ afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 function run(cmd: string, cwd: string, timeout: number) {
   // npx must run this package's own bin, as on a user's machine: no npm_* variables of the test runner's npm
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("npm_")));
-  const r = spawnSync("bash", ["-c", cmd], { cwd, encoding: "utf8", timeout, env: { ...env, npm_config_update_notifier: "false", CI: "true" } });
+  const r = spawnSync("bash", ["-c", cmd], {
+    cwd,
+    encoding: "utf8",
+    timeout,
+    env: { ...env, npm_config_update_notifier: "false", CI: "true" },
+  });
   return { status: r.status, out: `${r.stdout ?? ""}${r.stderr ?? ""}${r.error ? `\n${r.error.message}` : ""}` };
 }
 
 describe("docs/getting-started.md", () => {
   it("extracts the page's commands: one install step first, every maestro command with a concrete path", () => {
-    expect(shellSteps("text\n```sh\nnpm install\n```\n```text\nnot run\n```\n```sh\n# comment\nnpx maestro a \\\n  --b c\n\nnpx maestro d\n```\n")).toEqual([
-      "npm install",
-      "npx maestro a --b c",
-      "npx maestro d",
-    ]);
+    expect(
+      shellSteps(
+        "text\n```sh\nnpm install\n```\n```text\nnot run\n```\n```sh\n# comment\nnpx maestro a \\\n  --b c\n\nnpx maestro d\n```\n",
+      ),
+    ).toEqual(["npm install", "npx maestro a --b c", "npx maestro d"]);
     const steps = shellSteps(fs.readFileSync(page, "utf8"));
     expect(steps[0]).toBe("npm install");
     expect(steps.filter((s) => s === "npm install")).toHaveLength(1);
@@ -68,33 +73,32 @@ describe("docs/getting-started.md", () => {
     for (const s of steps) expect(s, s).not.toMatch(/<[a-zA-Z]+>/);
   });
 
-  it(
-    "runs every command of the page in order in a fresh copy of the repository",
-    () => {
-      const repo = path.join(work, "maestro");
-      copyOfRepository(repo);
-      expect(fs.existsSync(path.join(repo, "dist")), "the copy starts without dist/").toBe(false);
-      const done: string[] = [];
-      for (const step of shellSteps(fs.readFileSync(page, "utf8"))) {
-        if (step === "npm install") {
-          // replaced, see the comment at the top: this checkout's node_modules, then the `prepare` script (LONG: tsc + bundle)
-          fs.symlinkSync(path.join(repoRoot, "node_modules"), path.join(repo, "node_modules"), "dir");
-          const b = run("npm run build", repo, 600_000);
-          expect(b.status, `npm install (its build step) failed:\n${b.out}`).toBe(0);
-        } else {
-          const r = run(step, repo, 300_000);
-          expect(r.status, `docs/getting-started.md step ${done.length + 1} \`${step}\` failed (after: ${done.join("; ") || "nothing"}):\n${r.out}`).toBe(0);
-        }
-        done.push(step);
+  it("runs every command of the page in order in a fresh copy of the repository", () => {
+    const repo = path.join(work, "maestro");
+    copyOfRepository(repo);
+    expect(fs.existsSync(path.join(repo, "dist")), "the copy starts without dist/").toBe(false);
+    const done: string[] = [];
+    for (const step of shellSteps(fs.readFileSync(page, "utf8"))) {
+      if (step === "npm install") {
+        // replaced, see the comment at the top: this checkout's node_modules, then the `prepare` script (LONG: tsc + bundle)
+        fs.symlinkSync(path.join(repoRoot, "node_modules"), path.join(repo, "node_modules"), "dir");
+        const b = run("npm run build", repo, 600_000);
+        expect(b.status, `npm install (its build step) failed:\n${b.out}`).toBe(0);
+      } else {
+        const r = run(step, repo, 300_000);
+        expect(
+          r.status,
+          `docs/getting-started.md step ${done.length + 1} \`${step}\` failed (after: ${done.join("; ") || "nothing"}):\n${r.out}`,
+        ).toBe(0);
       }
-      // what the page says the steps leave behind
-      const run1 = path.join(repo, "runs", "getting-started", "doa-mvp");
-      for (const f of ["config.yaml", "manifest.json", "metrics.csv", "summary.json", "plots/learning-curve.png", "plots/structure.png"]) {
-        expect(fs.existsSync(path.join(run1, f)), f).toBe(true);
-      }
-      const summary = JSON.parse(fs.readFileSync(path.join(run1, "summary.json"), "utf8")) as { updates: number; status: string };
-      expect(summary).toMatchObject({ updates: 60, status: "completed" }); // extended by the --resume step
-    },
-    900_000,
-  );
+      done.push(step);
+    }
+    // what the page says the steps leave behind
+    const run1 = path.join(repo, "runs", "getting-started", "doa-mvp");
+    for (const f of ["config.yaml", "manifest.json", "metrics.csv", "summary.json", "plots/learning-curve.png", "plots/structure.png"]) {
+      expect(fs.existsSync(path.join(run1, f)), f).toBe(true);
+    }
+    const summary = JSON.parse(fs.readFileSync(path.join(run1, "summary.json"), "utf8")) as { updates: number; status: string };
+    expect(summary).toMatchObject({ updates: 60, status: "completed" }); // extended by the --resume step
+  }, 900_000);
 });

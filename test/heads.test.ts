@@ -43,7 +43,6 @@ function validate(raw: Record<string, unknown>): Config {
   return validateConfig(raw, "bad.yaml", root);
 }
 
-
 describe("joint actions", () => {
   it("mixed radix with head 0 least significant; one head = the agent index", () => {
     const sizes = [3, 2, 4];
@@ -66,19 +65,60 @@ describe("joint actions", () => {
 
 describe("policy.heads config errors name the file and the field", () => {
   it("unknown head name", () => {
-    expectInputError(() => validate(tieredBandit({ policy: { heads: [{ name: "agent" }, { name: "temperature", choices: ["lo", "hi"] }] } })), "bad.yaml", "policy.heads[1].name", "unknown head", "temperature");
+    expectInputError(
+      () => validate(tieredBandit({ policy: { heads: [{ name: "agent" }, { name: "temperature", choices: ["lo", "hi"] }] } })),
+      "bad.yaml",
+      "policy.heads[1].name",
+      "unknown head",
+      "temperature",
+    );
   });
   it("choices missing on a non-agent head", () => {
-    expectInputError(() => validate(tieredBandit({ policy: { heads: [{ name: "agent" }, { name: "tier" }] } })), "bad.yaml", "policy.heads[1].choices", "needs its list of choices");
+    expectInputError(
+      () => validate(tieredBandit({ policy: { heads: [{ name: "agent" }, { name: "tier" }] } })),
+      "bad.yaml",
+      "policy.heads[1].choices",
+      "needs its list of choices",
+    );
   });
   it("the agent head must come first and has no choices", () => {
-    expectInputError(() => validate(tieredBandit({ policy: { heads: [{ name: "tier", choices: ["small", "large"] }, { name: "agent" }] } })), "bad.yaml", "policy.heads[0].name", "first head");
-    expectInputError(() => validate(tieredBandit({ policy: { heads: [{ name: "agent", choices: ["x", "y"] }, { name: "tier", choices: ["small", "large"] }] } })), "policy.heads[0].choices");
+    expectInputError(
+      () => validate(tieredBandit({ policy: { heads: [{ name: "tier", choices: ["small", "large"] }, { name: "agent" }] } })),
+      "bad.yaml",
+      "policy.heads[0].name",
+      "first head",
+    );
+    expectInputError(
+      () =>
+        validate(
+          tieredBandit({
+            policy: {
+              heads: [
+                { name: "agent", choices: ["x", "y"] },
+                { name: "tier", choices: ["small", "large"] },
+              ],
+            },
+          }),
+        ),
+      "policy.heads[0].choices",
+    );
   });
   it("a single choice, duplicate heads and duplicate choices", () => {
-    expectInputError(() => validate(tieredBandit({ policy: { heads: [{ name: "agent" }, { name: "tier", choices: ["small"] }] } })), "bad.yaml", "policy.heads[1].choices");
-    expectInputError(() => validate(tieredBandit({ policy: { heads: [{ name: "agent" }, { name: "agent" }] } })), "policy.heads[1].name", "duplicate head");
-    expectInputError(() => validate(tieredBandit({ policy: { heads: [{ name: "agent" }, { name: "tier", choices: ["small", "small"] }] } })), "policy.heads[1].choices", "duplicate choice");
+    expectInputError(
+      () => validate(tieredBandit({ policy: { heads: [{ name: "agent" }, { name: "tier", choices: ["small"] }] } })),
+      "bad.yaml",
+      "policy.heads[1].choices",
+    );
+    expectInputError(
+      () => validate(tieredBandit({ policy: { heads: [{ name: "agent" }, { name: "agent" }] } })),
+      "policy.heads[1].name",
+      "duplicate head",
+    );
+    expectInputError(
+      () => validate(tieredBandit({ policy: { heads: [{ name: "agent" }, { name: "tier", choices: ["small", "small"] }] } })),
+      "policy.heads[1].choices",
+      "duplicate choice",
+    );
   });
   it("tiers declared on a solver but no tier head; a tier that is not a choice", () => {
     expectInputError(() => validate(tieredBandit({ policy: { hidden: [8] } })), "bad.yaml", "agents[0] (solver).tiers", 'no "tier" head');
@@ -91,7 +131,10 @@ describe("policy.heads config errors name the file and the field", () => {
     const file = path.join(dir, "bad.yaml");
     fs.writeFileSync(file, YAML.stringify(tieredBandit({ policy: { heads: [{ name: "agent" }, { name: "tier" }] } })));
     const runDir = path.join(dir, "run");
-    const r = spawnSync(process.execPath, [path.join(root, "dist/cli.js"), "train", file, "--run-dir", runDir, "--quiet"], { cwd: root, encoding: "utf8" });
+    const r = spawnSync(process.execPath, [path.join(root, "dist/cli.js"), "train", file, "--run-dir", runDir, "--quiet"], {
+      cwd: root,
+      encoding: "utf8",
+    });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain(`${file}: policy.heads[1].choices`);
     expect(fs.existsSync(runDir)).toBe(false);
@@ -127,7 +170,13 @@ describe("rollout with two heads", () => {
     const agents = buildAgents(c);
     const encoder = buildEncoder(c);
     const heads = headsOf(c);
-    const policy = new FactoredPolicy(encoder.dim, ["agent", "tier"], [3, 2], { hidden: [16], activation: "tanh", init: "orthogonal", outputGain: 0.01 }, new Rng("p"));
+    const policy = new FactoredPolicy(
+      encoder.dim,
+      ["agent", "tier"],
+      [3, 2],
+      { hidden: [16], activation: "tanh", init: "orthogonal", outputGain: 0.01 },
+      new Rng("p"),
+    );
     expect(policy.numActions).toBe(6);
     const batch = await rollout({
       spec: buildEnvSpec(c),
@@ -183,7 +232,9 @@ describe("rollout with two heads", () => {
 
 describe("single-head trainers on a two-head config: one categorical over the joint actions", () => {
   it.each(["reinforce", "ppo-lagrangian", "p3o", "cpo"])("%s trains on configs/sim-tiers.yaml", async (algo) => {
-    const c = loadConfig(path.join(root, "configs/sim-tiers.yaml"), { sets: [`algo.name=${algo}`, "train.updates=2", "train.episodesPerUpdate=8"] });
+    const c = loadConfig(path.join(root, "configs/sim-tiers.yaml"), {
+      sets: [`algo.name=${algo}`, "train.updates=2", "train.episodesPerUpdate=8"],
+    });
     const encoder = buildEncoder(c);
     const trainer = buildTrainer(c, encoder);
     expect(trainer.policy.numActions).toBe(6);
@@ -192,7 +243,9 @@ describe("single-head trainers on a two-head config: one categorical over the jo
     const s = await train({ config: c, runDir });
     expect(s.status).toBe("completed");
     expect(s.updates).toBe(2);
-    const ep = JSON.parse(fs.readFileSync(path.join(runDir, "episodes.jsonl"), "utf8").split("\n")[0]!) as { options: Array<{ tier: string }> };
+    const ep = JSON.parse(fs.readFileSync(path.join(runDir, "episodes.jsonl"), "utf8").split("\n")[0]!) as {
+      options: Array<{ tier: string }>;
+    };
     expect(["small", "large"]).toContain(ep.options[0]!.tier);
     fs.rmSync(path.dirname(runDir), { recursive: true, force: true });
   });

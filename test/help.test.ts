@@ -6,7 +6,15 @@ import { repoRoot, runCli } from "./helpers.js";
 
 const docs = fs.readFileSync(path.join(repoRoot, "docs", "cli.md"), "utf8");
 /** GitHub's anchors of the page's headings. */
-const anchors = new Set([...docs.matchAll(/^##+ (.+)$/gm)].map((m) => m[1]!.trim().toLowerCase().replace(/[^a-z0-9 -]/g, "").replace(/ /g, "-")));
+const anchors = new Set(
+  [...docs.matchAll(/^##+ (.+)$/gm)].map((m) =>
+    m[1]!
+      .trim()
+      .toLowerCase()
+      .replace(/[^a-z0-9 -]/g, "")
+      .replace(/ /g, "-"),
+  ),
+);
 const shell = { npm_command: "", npm_lifecycle_event: "", MAESTRO_COMMAND: "" };
 
 describe("--help of every command has examples and names its docs page", () => {

@@ -34,7 +34,8 @@ export function runCli(
   args: string[],
   opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeout?: number } = {},
 ): { status: number | null; code: number | null; stdout: string; stderr: string } {
-  if (!fs.existsSync(cliPath)) throw new Error("dist/bin/maestro.js missing: vitest builds it (test/setup/bundle.ts), or run `npm run build`");
+  if (!fs.existsSync(cliPath))
+    throw new Error("dist/bin/maestro.js missing: vitest builds it (test/setup/bundle.ts), or run `npm run build`");
   const r = spawnSync(process.execPath, [cliPath, ...args], {
     cwd: opts.cwd ?? repoRoot,
     env: { ...process.env, ...opts.env },
@@ -46,7 +47,11 @@ export function runCli(
 
 export function spawnCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; log: string }): ChildProcess {
   const out = fs.openSync(opts.log, "w");
-  return spawn(process.execPath, [cliPath, ...args], { cwd: opts.cwd ?? repoRoot, env: { ...process.env, ...opts.env }, stdio: ["ignore", out, out] });
+  return spawn(process.execPath, [cliPath, ...args], {
+    cwd: opts.cwd ?? repoRoot,
+    env: { ...process.env, ...opts.env },
+    stdio: ["ignore", out, out],
+  });
 }
 
 /** metrics.csv without the timing column, for comparisons across runs. */

@@ -15,7 +15,13 @@ export async function waitUntil(cond: () => boolean, ms: number, what: string): 
 /** Data rows of a metrics.csv (0 when it does not exist yet). */
 export function metricsRows(file: string): number {
   if (!fs.existsSync(file)) return 0;
-  return Math.max(0, fs.readFileSync(file, "utf8").split("\n").filter((l) => l.length > 0).length - 1);
+  return Math.max(
+    0,
+    fs
+      .readFileSync(file, "utf8")
+      .split("\n")
+      .filter((l) => l.length > 0).length - 1,
+  );
 }
 
 export interface Proc {
@@ -31,16 +37,25 @@ const signalNumbers: Record<string, number> = { SIGINT: 2, SIGKILL: 9, SIGTERM: 
 
 /** Starts the built CLI without blocking the test's event loop. */
 export function startCli(args: string[], o: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Proc {
-  const child = spawn(process.execPath, [cliPath, ...args], { cwd: o.cwd ?? repoRoot, env: { ...process.env, ...o.env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [cliPath, ...args], {
+    cwd: o.cwd ?? repoRoot,
+    env: { ...process.env, ...o.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number>((resolve) => child.once("exit", (code, sig) => resolve(code ?? 128 + (signalNumbers[sig ?? ""] ?? 0))));
+  const exited = new Promise<number>((resolve) =>
+    child.once("exit", (code, sig) => resolve(code ?? 128 + (signalNumbers[sig ?? ""] ?? 0))),
+  );
   return { child, pid: child.pid!, output: () => out, exited };
 }
 
 /** Runs the CLI to its end (bounded by `ms`: killed past it). */
-export async function runCliAsync(args: string[], o: { cwd?: string; env?: NodeJS.ProcessEnv; ms?: number } = {}): Promise<{ code: number; out: string }> {
+export async function runCliAsync(
+  args: string[],
+  o: { cwd?: string; env?: NodeJS.ProcessEnv; ms?: number } = {},
+): Promise<{ code: number; out: string }> {
   const p = startCli(args, o);
   const timer = setTimeout(() => p.child.kill("SIGKILL"), o.ms ?? 120_000);
   const code = await p.exited;

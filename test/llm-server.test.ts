@@ -111,9 +111,15 @@ describe("LLM-backed training against the simulated server", () => {
     }
     const m1 = readMetrics(path.join(dir, "run1", "metrics.csv"));
     expect(m1.rows).toHaveLength(3);
-    expect(m1.columns).toEqual(expect.arrayContaining(["llm_calls", "llm_requests", "llm_errors", "cache_hits", "saved_cost", "tokens_in"]));
+    expect(m1.columns).toEqual(
+      expect.arrayContaining(["llm_calls", "llm_requests", "llm_errors", "cache_hits", "saved_cost", "tokens_in"]),
+    );
     expect(m1.rows.reduce((s, r) => s + r.llm_requests!, 0)).toBe(made);
-    const eps = fs.readFileSync(path.join(dir, "run1", "episodes.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const eps = fs
+      .readFileSync(path.join(dir, "run1", "episodes.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(eps).toHaveLength(12);
     const llmTurns = eps.flatMap((e) => e.turns).filter((t) => t.agent !== "terminator");
     expect(llmTurns.length).toBeGreaterThan(0);
@@ -138,15 +144,19 @@ describe("LLM-backed training against the simulated server", () => {
       expect(m2.rows[i]!.cache_hits).toBe(r.llm_calls);
       expect(m2.rows[i]!.saved_cost).toBeGreaterThan(0);
     });
-    const eps2 = fs.readFileSync(path.join(dir, "run2", "episodes.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const eps2 = fs
+      .readFileSync(path.join(dir, "run2", "episodes.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     const replayedTurns = eps2.flatMap((e) => e.turns).filter((t) => t.agent !== "terminator");
     expect(replayedTurns.length).toBeGreaterThan(0);
     expect(replayedTurns.every((t) => t.cached === true)).toBe(true);
 
     // replay mode with a different seed: the first miss is an error and the run stops
-    await expect(
-      train({ config: llmConfig(dir, ["llm.cache.mode=read-only", "seed=2"]), runDir: path.join(dir, "run3") }),
-    ).rejects.toThrow(/cache miss in read-only mode/);
+    await expect(train({ config: llmConfig(dir, ["llm.cache.mode=read-only", "seed=2"]), runDir: path.join(dir, "run3") })).rejects.toThrow(
+      /cache miss in read-only mode/,
+    );
   });
 
   it("turns a persistent 500 into error turns, counts them, and completes the run", async () => {
@@ -245,7 +255,12 @@ describe("provider faults through the SDKs", () => {
     expect(r.usage.inputTokens).toBeGreaterThan(10);
     expect(r.usage.outputTokens).toBeGreaterThan(5);
     expect(r.cost).toBeCloseTo((r.usage.inputTokens * 1 + r.usage.outputTokens * 2) / 1e6, 12);
-    const retried = await client(model({ provider: "anthropic", baseURL: server.url, model: "sim-429", maxRetries: 3 })).chat("m", problem, 0, 0);
+    const retried = await client(model({ provider: "anthropic", baseURL: server.url, model: "sim-429", maxRetries: 3 })).chat(
+      "m",
+      problem,
+      0,
+      0,
+    );
     expect(retried.error).toBeUndefined();
     expect((server.stats.byPath["/v1/messages"] ?? 0) - before).toBe(4);
   });
@@ -274,18 +289,29 @@ describe("embedding encoder and using a trained orchestrator", () => {
 
     const orch = await loadOrchestrator(path.join(dir, "run"));
     try {
-      const trace = await orch.solve({ id: "q", prompt: "Noah has 12 marbles. Then Noah buys 5 more. How many marbles does Noah have now?", answer: "17" });
+      const trace = await orch.solve({
+        id: "q",
+        prompt: "Noah has 12 marbles. Then Noah buys 5 more. How many marbles does Noah have now?",
+        answer: "17",
+      });
       expect(trace.steps.length).toBeGreaterThan(0);
       expect(trace.steps.length).toBeLessThanOrEqual(3);
       expect(trace.success).toBeTypeOf("boolean");
-      expect(trace.cost).toBeCloseTo(trace.steps.reduce((a, x) => a + x.cost, 0), 12);
+      expect(trace.cost).toBeCloseTo(
+        trace.steps.reduce((a, x) => a + x.cost, 0),
+        12,
+      );
       const llmSteps = trace.steps.filter((x) => x.agent !== "terminator");
       for (const st of llmSteps) expect(st.tokensIn).toBeGreaterThan(0);
       const text = await orch.solve("Ava has 10 apples. Then Ava buys 5 more. How many apples does Ava have now?");
       expect(text.success).toBeUndefined();
       // traces come back in task order whatever the first episode index
       const many = await orch.solveMany(
-        ["a", "b", "c"].map((id, k) => ({ id, prompt: `Ben has ${20 + k} cards. Then Ben buys 2 more. How many cards does Ben have now?`, answer: String(22 + k) })),
+        ["a", "b", "c"].map((id, k) => ({
+          id,
+          prompt: `Ben has ${20 + k} cards. Then Ben buys 2 more. How many cards does Ben have now?`,
+          answer: String(22 + k),
+        })),
         { firstEpisode: 1_000_001 },
       );
       expect(many.map((t) => t.task.id)).toEqual(["a", "b", "c"]);
@@ -301,7 +327,10 @@ describe("CLI", () => {
     const dir = tmpdir();
     await train({ config: llmConfig(dir), runDir: path.join(dir, "run") });
     const tasks = path.join(dir, "tasks.jsonl");
-    fs.writeFileSync(tasks, '{"id": "a", "prompt": "Ava has 10 apples. Then Ava buys 5 more. How many apples does Ava have now?", "answer": "15"}\n{"id": "b", "prompt": "A lamp costs 40 dollars. Then a fee of 2 dollars is added. Omar buys 2 of them. How many dollars does Omar pay in total?"}\n');
+    fs.writeFileSync(
+      tasks,
+      '{"id": "a", "prompt": "Ava has 10 apples. Then Ava buys 5 more. How many apples does Ava have now?", "answer": "15"}\n{"id": "b", "prompt": "A lamp costs 40 dollars. Then a fee of 2 dollars is added. Omar buys 2 of them. How many dollars does Omar pay in total?"}\n',
+    );
     const r = await runCli(["orchestrate", "--run", path.join(dir, "run"), "--tasks", tasks]);
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);

@@ -40,7 +40,13 @@ describe("arithmetic tasks", () => {
 
   it("keeps held-out arithmetic tasks disjoint from training tasks", () => {
     const c = validateConfig(
-      { name: "t", agents: ["echo", "terminator"], tasks: { source: "arithmetic", train: 200, eval: 100 }, env: { maxSteps: 2 }, train: { updates: 1, episodesPerUpdate: 1 } },
+      {
+        name: "t",
+        agents: ["echo", "terminator"],
+        tasks: { source: "arithmetic", train: 200, eval: 100 },
+        env: { maxSteps: 2 },
+        train: { updates: 1, episodesPerUpdate: 1 },
+      },
       "t.yaml",
       process.cwd(),
     );
@@ -108,7 +114,10 @@ describe("JSONL datasets", () => {
   it("loads mapped fields and reports a malformed line with its number", () => {
     const dir = tmpdir();
     const good = path.join(dir, "good.jsonl");
-    fs.writeFileSync(good, '{"qid": 1, "question": "2+2?", "gold": 4, "cat": "math"}\n\n{"qid": "b", "question": "Capital of France?", "gold": "Paris"}\n');
+    fs.writeFileSync(
+      good,
+      '{"qid": 1, "question": "2+2?", "gold": 4, "cat": "math"}\n\n{"qid": "b", "question": "Capital of France?", "gold": "Paris"}\n',
+    );
     const tasks = loadJsonlTasks(good, { id: "qid", prompt: "question", answer: "gold", type: "cat" });
     expect(tasks).toEqual([
       { id: "1", prompt: "2+2?", answer: "4", type: "math" },
@@ -122,7 +131,11 @@ describe("JSONL datasets", () => {
     fs.writeFileSync(noAnswer, '{"id": 1, "prompt": "a"}\n');
     expect(() => loadJsonlTasks(noAnswer)).toThrow(`${noAnswer}:1: field "answer"`);
     expect(loadJsonlTasks(noAnswer, undefined, { requireAnswer: false })).toEqual([{ id: "1", prompt: "a" }]);
-    const s = splitTasks(Array.from({ length: 10 }, (_, i) => ({ id: String(i), prompt: `p${i}`, answer: "x" })), 0.3, 1);
+    const s = splitTasks(
+      Array.from({ length: 10 }, (_, i) => ({ id: String(i), prompt: `p${i}`, answer: "x" })),
+      0.3,
+      1,
+    );
     expect(s.train).toHaveLength(7);
     expect(s.eval).toHaveLength(3);
     expect(new Set([...s.train, ...s.eval].map((t) => t.id)).size).toBe(10);
@@ -177,11 +190,15 @@ describe("LLM config validation", () => {
       ),
     ).toThrow(/c\.yaml: llm\.models\.m\.apiKeyEnv: the NAME of an environment variable/);
     expect(() =>
-      validateConfig({ ...base, agents: [{ ...agent, extract: { mode: "regex" } }, "terminator"], llm: { models: { m: { model: "x" } } } }, "c.yaml", process.cwd()),
+      validateConfig(
+        { ...base, agents: [{ ...agent, extract: { mode: "regex" } }, "terminator"], llm: { models: { m: { model: "x" } } } },
+        "c.yaml",
+        process.cwd(),
+      ),
     ).toThrow(/agents\.0\.extract\.pattern: extract\.mode regex needs a pattern/);
-    expect(() => validateConfig({ ...base, agents: [agent, "echo"], llm: { models: { m: { model: "x" } } } }, "c.yaml", process.cwd())).toThrow(
-      /tasks\.evaluator: "numeric" judges the answer when a terminator ends the episode/,
-    );
+    expect(() =>
+      validateConfig({ ...base, agents: [agent, "echo"], llm: { models: { m: { model: "x" } } } }, "c.yaml", process.cwd()),
+    ).toThrow(/tasks\.evaluator: "numeric" judges the answer when a terminator ends the episode/);
   });
 });
 
@@ -228,9 +245,34 @@ describe("limiter, cost and cache", () => {
 
   it("stores and replays replies; read-only misses are errors; off never writes", () => {
     const dir = tmpdir();
-    const k = cacheKey({ kind: "chat", provider: "openai", model: "m", messages: [{ role: "user", content: "hi" }], params: { t: 1 }, sampleIndex: 3 });
-    expect(k).toBe(cacheKey({ kind: "chat", provider: "openai", model: "m", messages: [{ role: "user", content: "hi" }], params: { t: 1 }, sampleIndex: 3 }));
-    expect(k).not.toBe(cacheKey({ kind: "chat", provider: "openai", model: "m", messages: [{ role: "user", content: "hi" }], params: { t: 1 }, sampleIndex: 4 }));
+    const k = cacheKey({
+      kind: "chat",
+      provider: "openai",
+      model: "m",
+      messages: [{ role: "user", content: "hi" }],
+      params: { t: 1 },
+      sampleIndex: 3,
+    });
+    expect(k).toBe(
+      cacheKey({
+        kind: "chat",
+        provider: "openai",
+        model: "m",
+        messages: [{ role: "user", content: "hi" }],
+        params: { t: 1 },
+        sampleIndex: 3,
+      }),
+    );
+    expect(k).not.toBe(
+      cacheKey({
+        kind: "chat",
+        provider: "openai",
+        model: "m",
+        messages: [{ role: "user", content: "hi" }],
+        params: { t: 1 },
+        sampleIndex: 4,
+      }),
+    );
     const rw = new ResponseCache(dir, "read-write");
     expect(rw.get(k)).toBeUndefined();
     rw.set(k, { content: "hello", usage: { inputTokens: 1, outputTokens: 1 } });
@@ -248,7 +290,10 @@ describe("error turns", () => {
   it("never carry the API key, even when the server echoes it", async () => {
     const { describeError } = await import("../src/llm/client.js");
     const key = "sk-test-ABCDEF123456";
-    const err = Object.assign(new Error(`401 Incorrect API key provided: ${key} (Authorization: Bearer ${key})`), { status: 401, name: "AuthenticationError" });
+    const err = Object.assign(new Error(`401 Incorrect API key provided: ${key} (Authorization: Bearer ${key})`), {
+      status: 401,
+      name: "AuthenticationError",
+    });
     const text = describeError(err, [key]);
     expect(text).not.toContain(key);
     expect(text).toMatch(/^401 AuthenticationError: 401 Incorrect API key provided: \[redacted\]/);

@@ -84,7 +84,13 @@ describe("sweep metric names are checked against the base config's columns", () 
       'did you mean "success_rate"?',
     );
     // a column of another trainer is not a column of this one (reinforce writes no lambda)
-    expectInputError(() => loadSweep(w(`base: BASE\n${grid}objective: { metric: lambda, mode: max }\n`)), file, "objective.metric", "algo.name reinforce", "grad_norm");
+    expectInputError(
+      () => loadSweep(w(`base: BASE\n${grid}objective: { metric: lambda, mode: max }\n`)),
+      file,
+      "objective.metric",
+      "algo.name reinforce",
+      "grad_norm",
+    );
   });
 
   it("names the trial whose trainer lacks the column when the sweep varies algo.name", () => {
@@ -96,10 +102,19 @@ describe("sweep metric names are checked against the base config's columns", () 
 
   it("accepts trainer-specific and LLM columns where the trainer writes them", () => {
     const dir = tmpDir("spec");
-    const lag = writeSweep(dir, `base: ${cfg("sim-budget.yaml")}\nparameters:\n  env.budget: { values: [2, 3] }\nobjective: { metric: lambda, mode: min }\nearlyStop: { metric: jc, mode: min, grace: 5 }\n`, "lag.yaml");
+    const lag = writeSweep(
+      dir,
+      `base: ${cfg("sim-budget.yaml")}\nparameters:\n  env.budget: { values: [2, 3] }\nobjective: { metric: lambda, mode: min }\nearlyStop: { metric: jc, mode: min, grace: 5 }\n`,
+      "lag.yaml",
+    );
     expect(loadSweep(lag).trials.length).toBe(2);
-    const llm = writeSweep(dir, `base: ${cfg("llm-arithmetic.yaml")}\nparameters:\n  algo.lr: { values: [0.01] }\nobjective: { metric: llm_errors, mode: min }\n`, "llm.yaml");
+    const llm = writeSweep(
+      dir,
+      `base: ${cfg("llm-arithmetic.yaml")}\nparameters:\n  algo.lr: { values: [0.01] }\nobjective: { metric: llm_errors, mode: min }\n`,
+      "llm.yaml",
+    );
     expect(loadSweep(llm).trials.length).toBe(1);
-    for (const f of ["doa-lambda.yaml", "doa-random.yaml", "sim-budget.yaml"]) expect(loadSweep(cfg(path.join("sweeps", f))).trials.length).toBeGreaterThan(0);
+    for (const f of ["doa-lambda.yaml", "doa-random.yaml", "sim-budget.yaml"])
+      expect(loadSweep(cfg(path.join("sweeps", f))).trials.length).toBeGreaterThan(0);
   });
 });

@@ -11,8 +11,36 @@ describe("metrics.csv reading (csv-parse)", () => {
     const file = path.join(tmpDir("csv"), "metrics.csv");
     const w = new MetricsWriter(file, metricsColumns(["kl", "lambda"]));
     const rows = [
-      { update: 1, episodes: 10, env_steps: 31, return_mean: -0.123456789012, return_std: 1e-12, success_rate: 0.5, cost_mean: 2.5, ep_len_mean: 3.1, loss: -1.5e-7, entropy: 0.69, kl: NaN, lambda: 0, wall_s: 0.01 },
-      { update: 2, episodes: 20, env_steps: 60, return_mean: 0.25, return_std: 0, success_rate: 1, cost_mean: 0, ep_len_mean: 1, loss: 3, entropy: 0, kl: 0.002, lambda: 12.5, wall_s: 0.02 },
+      {
+        update: 1,
+        episodes: 10,
+        env_steps: 31,
+        return_mean: -0.123456789012,
+        return_std: 1e-12,
+        success_rate: 0.5,
+        cost_mean: 2.5,
+        ep_len_mean: 3.1,
+        loss: -1.5e-7,
+        entropy: 0.69,
+        kl: NaN,
+        lambda: 0,
+        wall_s: 0.01,
+      },
+      {
+        update: 2,
+        episodes: 20,
+        env_steps: 60,
+        return_mean: 0.25,
+        return_std: 0,
+        success_rate: 1,
+        cost_mean: 0,
+        ep_len_mean: 1,
+        loss: 3,
+        entropy: 0,
+        kl: 0.002,
+        lambda: 12.5,
+        wall_s: 0.02,
+      },
     ];
     for (const r of rows) await w.write(r);
     const back = readMetrics(file);

@@ -66,7 +66,16 @@ describe("the worked example: a calculator tool agent (agents/examples/)", () =>
   it("computes the arithmetic problems right (the guesser rarely), and the money evaluator reads amounts to the cent", () => {
     const tasks = generateArithmeticTasks({ seed: 3, count: 90, types: ["addsub", "muldiv", "percent"], minSteps: 2, maxSteps: 4 });
     const rng = new Rng(0);
-    const base = { history: [], step: 0, maxSteps: 4, costSpent: 0, agent: "calculator", params: { costPerOperation: 0.01 }, rng, episode: 0 };
+    const base = {
+      history: [],
+      step: 0,
+      maxSteps: 4,
+      costSpent: 0,
+      agent: "calculator",
+      params: { costPerOperation: 0.01 },
+      rng,
+      episode: 0,
+    };
     const judge = (task: (typeof tasks)[number], answer: string | undefined) =>
       sameAmount({ task, history: [], ...(answer !== undefined ? { finalAnswer: answer } : {}), endedByAgent: true, params: {} });
     let calc = 0;
@@ -80,16 +89,39 @@ describe("the worked example: a calculator tool agent (agents/examples/)", () =>
     expect(judge({ id: "x", prompt: "", answer: "1234.5" }, "$1,234.50")).toBe(true);
     expect(judge({ id: "x", prompt: "", answer: "12.5" }, "12.49")).toBe(false);
     expect(judge({ id: "x", prompt: "", answer: "12.5" }, undefined)).toBe(false);
-    expect(calculator({ ...base, task: { id: "x", prompt: "Write a haiku." } })).toEqual({ content: "calculator: no problem I can read", cost: 0.01 });
+    expect(calculator({ ...base, task: { id: "x", prompt: "Write a haiku." } })).toEqual({
+      content: "calculator: no problem I can read",
+      cost: 0.01,
+    });
   });
 
   it("guesser is async and mostly wrong", async () => {
     const tasks = generateArithmeticTasks({ seed: 3, count: 60, types: ["addsub", "muldiv", "percent"], minSteps: 2, maxSteps: 4 });
-    const p = guesser({ task: tasks[0]!, history: [], step: 0, maxSteps: 4, costSpent: 0, agent: "guesser", params: {}, rng: new Rng(0), episode: 0 });
+    const p = guesser({
+      task: tasks[0]!,
+      history: [],
+      step: 0,
+      maxSteps: 4,
+      costSpent: 0,
+      agent: "guesser",
+      params: {},
+      rng: new Rng(0),
+      episode: 0,
+    });
     expect(p).toBeInstanceOf(Promise);
     let right = 0;
     for (const task of tasks) {
-      const r = await guesser({ task, history: [], step: 0, maxSteps: 4, costSpent: 0, agent: "guesser", params: {}, rng: new Rng(0), episode: 0 });
+      const r = await guesser({
+        task,
+        history: [],
+        step: 0,
+        maxSteps: 4,
+        costSpent: 0,
+        agent: "guesser",
+        params: {},
+        rng: new Rng(0),
+        episode: 0,
+      });
       if (sameAmount({ task, history: [], finalAnswer: String(r.answer), endedByAgent: true, params: {} })) right++;
     }
     expect(right).toBeLessThan(tasks.length / 4);
@@ -112,7 +144,10 @@ describe("the worked example: a calculator tool agent (agents/examples/)", () =>
     expect(s.finalWindow!.success_rate!).toBeGreaterThanOrEqual(0.9);
     expect(s.finalWindow!.return_mean!).toBeGreaterThan(0.85);
 
-    const saved = YAML.parse(fs.readFileSync(path.join(runDir, "config.yaml"), "utf8")) as { agents: Array<{ module?: string }>; tasks: { evaluator: { module: string } } };
+    const saved = YAML.parse(fs.readFileSync(path.join(runDir, "config.yaml"), "utf8")) as {
+      agents: Array<{ module?: string }>;
+      tasks: { evaluator: { module: string } };
+    };
     expect(path.isAbsolute(saved.agents[0]!.module!)).toBe(true);
     expect(saved.tasks.evaluator.module).toBe(path.join(repoRoot, "agents", "examples", "money.ts"));
 
@@ -121,7 +156,11 @@ describe("the worked example: a calculator tool agent (agents/examples/)", () =>
 
     const orch = await loadOrchestrator(runDir);
     try {
-      const trace = await orch.solve({ id: "t", prompt: "Mila has 20 stickers. Then Mila buys 5 more. Then Mila loses 3 of them. How many stickers does Mila have now?", answer: "22" });
+      const trace = await orch.solve({
+        id: "t",
+        prompt: "Mila has 20 stickers. Then Mila buys 5 more. Then Mila loses 3 of them. How many stickers does Mila have now?",
+        answer: "22",
+      });
       expect(trace.steps.map((x) => x.agent)).toEqual(["calculator", "terminator"]);
       expect(trace.finalAnswer).toBe("22");
       expect(trace.success).toBe(true);
@@ -160,20 +199,31 @@ export const service = { calls: 0, act(input) { this.calls++; return { answer: "
     const runDir = path.join(path.dirname(file), "run");
     const s = await train({ config, runDir });
     expect(s.status).toBe("completed");
-    const mod = (await import(path.join(path.dirname(file), "lib", "agents.mjs"))) as { seen: Array<Record<string, unknown>>; service: { calls: number } };
+    const mod = (await import(path.join(path.dirname(file), "lib", "agents.mjs"))) as {
+      seen: Array<Record<string, unknown>>;
+      service: { calls: number };
+    };
     expect(mod.seen.length).toBeGreaterThan(0);
     expect(mod.seen[0]).toMatchObject({ agent: "tool", params: { depth: 2 } });
     expect(["What is 2 + 3?", "What is 7 - 4?"]).toContain(mod.seen[0]!.prompt);
     expect(typeof mod.seen[0]!.r).toBe("number");
     expect(mod.service.calls).toBeGreaterThan(0);
     // the per-turn record: the answer as text, the cost, the tokens
-    const eps = fs.readFileSync(path.join(runDir, "episodes.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { agents: string[] });
+    const eps = fs
+      .readFileSync(path.join(runDir, "episodes.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { agents: string[] });
     expect(eps.flatMap((e) => e.agents)).toEqual(expect.arrayContaining(["tool", "slow", "svc"]));
 
     // the same run again gives the same metrics (the module's rng draws come from the episode's stream)
     const again = path.join(path.dirname(file), "run2");
     await train({ config: loadConfig(file), runDir: again });
-    const strip = (f: string) => fs.readFileSync(f, "utf8").split("\n").map((l) => l.split(",").slice(0, -1).join(","));
+    const strip = (f: string) =>
+      fs
+        .readFileSync(f, "utf8")
+        .split("\n")
+        .map((l) => l.split(",").slice(0, -1).join(","));
     expect(strip(path.join(again, "metrics.csv"))).toEqual(strip(path.join(runDir, "metrics.csv")));
 
     // orchestrate a new task with the trained run: the module agents' outputs appear in the trace
@@ -188,7 +238,10 @@ export const service = { calls: 0, act(input) { this.calls++; return { answer: "
 
   it("an agent file's module path is read from the agent file's folder", () => {
     const file = project(
-      { "my-agents/tool.yaml": "name: tool\nkind: module\nmodule: impl/tool.mjs\nexport: run\n", "my-agents/impl/tool.mjs": "export const run = () => ({ answer: 'x', cost: 1 });\n" },
+      {
+        "my-agents/tool.yaml": "name: tool\nkind: module\nmodule: impl/tool.mjs\nexport: run\n",
+        "my-agents/impl/tool.mjs": "export const run = () => ({ answer: 'x', cost: 1 });\n",
+      },
       doaConfig(["my-agents/tool.yaml", "terminator"]),
     );
     const c = loadConfig(file);
@@ -198,7 +251,10 @@ export const service = { calls: 0, act(input) { this.calls++; return { answer: "
   });
 
   it("export defaults to the module's default export", async () => {
-    const file = project({ "a.mjs": "export default (input) => ({ answer: input.task.id, cost: 0 });\n" }, doaConfig([{ name: "d", kind: "module", module: "a.mjs" }, "terminator"]));
+    const file = project(
+      { "a.mjs": "export default (input) => ({ answer: input.task.id, cost: 0 });\n" },
+      doaConfig([{ name: "d", kind: "module", module: "a.mjs" }, "terminator"]),
+    );
     const c = loadConfig(file);
     await loadUserModules(c);
     const s = await train({ config: c, runDir: path.join(path.dirname(file), "run") });
@@ -237,17 +293,22 @@ export const fine = () => ({ answer: "1", cost: 1 });
   });
 
   it("no such export: lists the exports and suggests the nearest; no run folder is created", async () => {
-    const file = project({ "a.mjs": agentsFile }, doaConfig([{ name: "t", kind: "module", module: "a.mjs", export: "fien" }, "terminator"]));
+    const file = project(
+      { "a.mjs": agentsFile },
+      doaConfig([{ name: "t", kind: "module", module: "a.mjs", export: "fien" }, "terminator"]),
+    );
     const runDir = path.join(path.dirname(file), "run");
     const e = await inputError(train({ config: loadConfig(file), runDir }));
-    expect(e.message).toContain(`${file}: agents[0].export: ${path.join(path.dirname(file), "a.mjs")} has no export "fien" (did you mean "fine"?)`);
+    expect(e.message).toContain(
+      `${file}: agents[0].export: ${path.join(path.dirname(file), "a.mjs")} has no export "fien" (did you mean "fine"?)`,
+    );
     expect(e.message).toContain("it exports: ");
     expect(e.message).toContain("notAFunction");
     expect(fs.existsSync(runDir)).toBe(false);
   });
 
   it.each([
-    ["notAFunction", 'the export is a number (42); expected a function (input) => {answer, cost, tokens?}'],
+    ["notAFunction", "the export is a number (42); expected a function (input) => {answer, cost, tokens?}"],
     ["Tool", "the export is a class (Tool); expected a function"],
     ["noAct", "the export is an object with run, name without a act() method"],
   ])("export %s has the wrong shape: says what it is and what is expected", async (name, expected) => {
@@ -259,10 +320,16 @@ export const fine = () => ({ answer: "1", cost: 1 });
   });
 
   it("a module that fails to load (syntax error, TypeScript too): 'cannot load module' with the reason", async () => {
-    const file = project({ "bad.mjs": "export const x = ;\n", "bad.ts": "export const y: number = (;\n" }, doaConfig([{ name: "t", kind: "module", module: "bad.mjs", export: "x" }, "terminator"]));
+    const file = project(
+      { "bad.mjs": "export const x = ;\n", "bad.ts": "export const y: number = (;\n" },
+      doaConfig([{ name: "t", kind: "module", module: "bad.mjs", export: "x" }, "terminator"]),
+    );
     const e = await inputError(loadUserModules(loadConfig(file)));
     expect(e.message).toContain(`${file}: agents[0].export: cannot load module ${path.join(path.dirname(file), "bad.mjs")}:`);
-    const file2 = project({ "bad.ts": "export const y: number = (;\n" }, doaConfig([{ name: "t", kind: "module", module: "bad.ts", export: "y" }, "terminator"]));
+    const file2 = project(
+      { "bad.ts": "export const y: number = (;\n" },
+      doaConfig([{ name: "t", kind: "module", module: "bad.ts", export: "y" }, "terminator"]),
+    );
     expect((await inputError(loadUserModules(loadConfig(file2)))).message).toContain("cannot load module");
   });
 
@@ -275,7 +342,12 @@ export const fine = () => ({ answer: "1", cost: 1 });
     ["rejects", "rejected: timeout after 5 s"],
   ])("a bad result (%s) stops the run, naming the agent and module; the run says failed and keeps its state", async (name, expected) => {
     // 32 random episodes of the first update: the agent is picked in one of them (else p = 2^-32)
-    const file = project({ "a.mjs": agentsFile }, doaConfig([{ name: "tool", kind: "module", module: "a.mjs", export: name }, "terminator"], { train: { updates: 3, episodesPerUpdate: 32 } }));
+    const file = project(
+      { "a.mjs": agentsFile },
+      doaConfig([{ name: "tool", kind: "module", module: "a.mjs", export: name }, "terminator"], {
+        train: { updates: 3, episodesPerUpdate: 32 },
+      }),
+    );
     const runDir = path.join(path.dirname(file), "run");
     const e = await inputError(train({ config: loadConfig(file), runDir }));
     expect(e.message).toContain(`agent "tool" (${path.join(path.dirname(file), "a.mjs")}, export "${name}") `);
@@ -293,24 +365,36 @@ export const fine = () => ({ answer: "1", cost: 1 });
       path.join(dir, "flaky.mjs"),
       `import fs from "node:fs";\nexport function flaky(input) {\n  if (fs.existsSync(${JSON.stringify(marker)})) throw new Error("service down");\n  return { answer: String(input.rng.int(10)), cost: 0.2 };\n}\n`,
     );
-    const raw = doaConfig([{ name: "flaky", kind: "module", module: "flaky.mjs", export: "flaky" }, "terminator"], { train: { updates: 3, episodesPerUpdate: 16, checkpointEvery: 10 } });
+    const raw = doaConfig([{ name: "flaky", kind: "module", module: "flaky.mjs", export: "flaky" }, "terminator"], {
+      train: { updates: 3, episodesPerUpdate: 16, checkpointEvery: 10 },
+    });
     const cfg = () => loadConfig(raw, { dir });
     const runDir = path.join(dir, "run");
     const e = await inputError(train({ config: cfg(), runDir, onUpdate: (row) => row.update === 1 && fs.writeFileSync(marker, "") }));
     expect(e.message).toContain("threw: service down");
-    expect(e.message).toContain(`${runDir} keeps the state after update 1; after fixing it, continue with: maestro train --resume ${runDir}`);
+    expect(e.message).toContain(
+      `${runDir} keeps the state after update 1; after fixing it, continue with: maestro train --resume ${runDir}`,
+    );
     fs.rmSync(marker);
     const s = await train({ resumeDir: runDir });
     expect(s.status).toBe("completed");
     const straight = path.join(dir, "straight");
     await train({ config: cfg(), runDir: straight });
-    const strip = (f: string) => fs.readFileSync(f, "utf8").trim().split("\n").map((l) => l.split(",").slice(0, -1).join(","));
+    const strip = (f: string) =>
+      fs
+        .readFileSync(f, "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => l.split(",").slice(0, -1).join(","));
     expect(strip(path.join(runDir, "metrics.csv"))).toEqual(strip(path.join(straight, "metrics.csv")));
     expect(strip(path.join(runDir, "metrics.csv"))).toHaveLength(4);
   }, 60_000);
 
   it("the CLI prints the error without a stack and exits non-zero", () => {
-    const file = project({ "a.mjs": agentsFile }, doaConfig([{ name: "t", kind: "module", module: "a.mjs", export: "nope" }, "terminator"]));
+    const file = project(
+      { "a.mjs": agentsFile },
+      doaConfig([{ name: "t", kind: "module", module: "a.mjs", export: "nope" }, "terminator"]),
+    );
     const r = runCli(["train", file, "--run-dir", path.join(path.dirname(file), "run")]);
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain(`agents[0].export: ${path.join(path.dirname(file), "a.mjs")} has no export "nope"`);
@@ -334,53 +418,110 @@ export const notBool = () => 1;
   ];
   const agentsMjs = `export const five = () => ({ answer: "5", cost: 0.1 });\nexport const six = () => ({ answer: "6", cost: 0.1 });\n`;
 
-  it.each(["exactFive", "remote", "grader"])("%s (sync, async, an object with evaluate) judges episodes; the same metrics each way", async (name) => {
-    const evaluator = { kind: "module", module: "evals.mjs", export: name, ...(name === "grader" ? { params: { accept: ["5"] } } : {}) };
-    const file = project({ "evals.mjs": evals, "agents.mjs": agentsMjs }, doaConfig(pool, { tasks: { source: "inline", items: ["a", "b"], evaluator } }));
-    const runDir = path.join(path.dirname(file), "run");
-    const s = await train({ config: loadConfig(file), runDir });
-    expect(s.status).toBe("completed");
-    const rows = fs.readFileSync(path.join(runDir, "metrics.csv"), "utf8").trim().split("\n").slice(1).map((l) => l.split(",").slice(0, -1).join(","));
-    // the reference: the same run judged by the sync evaluator
-    const ref = project({ "evals.mjs": evals, "agents.mjs": agentsMjs }, doaConfig(pool, { tasks: { source: "inline", items: ["a", "b"], evaluator: { kind: "module", module: "evals.mjs", export: "exactFive" } } }));
-    await train({ config: loadConfig(ref), runDir: path.join(path.dirname(ref), "run") });
-    const refRows = fs.readFileSync(path.join(path.dirname(ref), "run", "metrics.csv"), "utf8").trim().split("\n").slice(1).map((l) => l.split(",").slice(0, -1).join(","));
-    expect(rows).toEqual(refRows);
-    const sr = rows.map((r) => Number(r.split(",")[5]));
-    expect(sr.some((x) => x > 0) && sr.every((x) => x < 1)).toBe(true);
-  }, 60_000);
+  it.each(["exactFive", "remote", "grader"])(
+    "%s (sync, async, an object with evaluate) judges episodes; the same metrics each way",
+    async (name) => {
+      const evaluator = { kind: "module", module: "evals.mjs", export: name, ...(name === "grader" ? { params: { accept: ["5"] } } : {}) };
+      const file = project(
+        { "evals.mjs": evals, "agents.mjs": agentsMjs },
+        doaConfig(pool, { tasks: { source: "inline", items: ["a", "b"], evaluator } }),
+      );
+      const runDir = path.join(path.dirname(file), "run");
+      const s = await train({ config: loadConfig(file), runDir });
+      expect(s.status).toBe("completed");
+      const rows = fs
+        .readFileSync(path.join(runDir, "metrics.csv"), "utf8")
+        .trim()
+        .split("\n")
+        .slice(1)
+        .map((l) => l.split(",").slice(0, -1).join(","));
+      // the reference: the same run judged by the sync evaluator
+      const ref = project(
+        { "evals.mjs": evals, "agents.mjs": agentsMjs },
+        doaConfig(pool, {
+          tasks: { source: "inline", items: ["a", "b"], evaluator: { kind: "module", module: "evals.mjs", export: "exactFive" } },
+        }),
+      );
+      await train({ config: loadConfig(ref), runDir: path.join(path.dirname(ref), "run") });
+      const refRows = fs
+        .readFileSync(path.join(path.dirname(ref), "run", "metrics.csv"), "utf8")
+        .trim()
+        .split("\n")
+        .slice(1)
+        .map((l) => l.split(",").slice(0, -1).join(","));
+      expect(rows).toEqual(refRows);
+      const sr = rows.map((r) => Number(r.split(",")[5]));
+      expect(sr.some((x) => x > 0) && sr.every((x) => x < 1)).toBe(true);
+    },
+    60_000,
+  );
 
   it("the evaluator gets the task, the whole history (terminal turn last) and the final answer", async () => {
-    const file = project({ "evals.mjs": evals, "agents.mjs": agentsMjs }, doaConfig(pool, { tasks: { source: "inline", items: ["a"], evaluator: { kind: "module", module: "evals.mjs", export: "exactFive" } } }));
+    const file = project(
+      { "evals.mjs": evals, "agents.mjs": agentsMjs },
+      doaConfig(pool, {
+        tasks: { source: "inline", items: ["a"], evaluator: { kind: "module", module: "evals.mjs", export: "exactFive" } },
+      }),
+    );
     await train({ config: loadConfig(file), runDir: path.join(path.dirname(file), "run") });
-    const mod = (await import(path.join(path.dirname(file), "evals.mjs"))) as { calls: Array<{ task: { prompt: string }; history: Array<{ agent: string }>; finalAnswer?: string; endedByAgent: boolean }> };
+    const mod = (await import(path.join(path.dirname(file), "evals.mjs"))) as {
+      calls: Array<{ task: { prompt: string }; history: Array<{ agent: string }>; finalAnswer?: string; endedByAgent: boolean }>;
+    };
     expect(mod.calls.length).toBeGreaterThan(0);
     for (const c of mod.calls) {
       expect(c.task.prompt).toBe("a");
       expect(c.history[c.history.length - 1]!.agent).toBe("terminator");
       expect(c.endedByAgent).toBe(true);
-      const answers = c.history.filter((t) => t.agent !== "terminator").map((t) => t.agent === "five" ? "5" : "6");
+      const answers = c.history.filter((t) => t.agent !== "terminator").map((t) => (t.agent === "five" ? "5" : "6"));
       expect(c.finalAnswer).toBe(answers[answers.length - 1]);
     }
   });
 
   it("a non-boolean verdict stops the run naming the evaluator; a module evaluator needs a terminator; a missing file names tasks.evaluator.module", async () => {
-    const file = project({ "evals.mjs": evals, "agents.mjs": agentsMjs }, doaConfig(pool, { tasks: { source: "inline", items: ["a"], evaluator: { kind: "module", module: "evals.mjs", export: "notBool" } }, train: { updates: 2, episodesPerUpdate: 32 } }));
+    const file = project(
+      { "evals.mjs": evals, "agents.mjs": agentsMjs },
+      doaConfig(pool, {
+        tasks: { source: "inline", items: ["a"], evaluator: { kind: "module", module: "evals.mjs", export: "notBool" } },
+        train: { updates: 2, episodesPerUpdate: 32 },
+      }),
+    );
     const e = await inputError(train({ config: loadConfig(file), runDir: path.join(path.dirname(file), "run") }));
-    expect(e.message).toContain(`task evaluator (${path.join(path.dirname(file), "evals.mjs")}, export "notBool") returned a number (1); an evaluator returns true or false`);
+    expect(e.message).toContain(
+      `task evaluator (${path.join(path.dirname(file), "evals.mjs")}, export "notBool") returned a number (1); an evaluator returns true or false`,
+    );
 
-    const noTerm = project({ "evals.mjs": evals, "agents.mjs": agentsMjs }, doaConfig(pool.slice(0, 2), { tasks: { source: "inline", items: ["a"], evaluator: { kind: "module", module: "evals.mjs", export: "exactFive" } } }));
+    const noTerm = project(
+      { "evals.mjs": evals, "agents.mjs": agentsMjs },
+      doaConfig(pool.slice(0, 2), {
+        tasks: { source: "inline", items: ["a"], evaluator: { kind: "module", module: "evals.mjs", export: "exactFive" } },
+      }),
+    );
     expect((await inputError(() => loadConfig(noTerm))).message).toContain(`${noTerm}: tasks.evaluator: the module evaluator (`);
 
-    const missing = project({ "agents.mjs": agentsMjs }, doaConfig(pool, { tasks: { source: "inline", items: ["a"], evaluator: { kind: "module", module: "evals.mjs", export: "exactFive" } } }));
+    const missing = project(
+      { "agents.mjs": agentsMjs },
+      doaConfig(pool, {
+        tasks: { source: "inline", items: ["a"], evaluator: { kind: "module", module: "evals.mjs", export: "exactFive" } },
+      }),
+    );
     expect((await inputError(() => loadConfig(missing))).message).toContain(`${missing}: tasks.evaluator.module: module file not found`);
 
-    const noExport = project({ "evals.mjs": evals, "agents.mjs": agentsMjs }, doaConfig(pool, { tasks: { source: "inline", items: ["a"], evaluator: { kind: "module", module: "evals.mjs", export: "exact5" } } }));
+    const noExport = project(
+      { "evals.mjs": evals, "agents.mjs": agentsMjs },
+      doaConfig(pool, { tasks: { source: "inline", items: ["a"], evaluator: { kind: "module", module: "evals.mjs", export: "exact5" } } }),
+    );
     expect((await inputError(loadUserModules(loadConfig(noExport)))).message).toContain(`${noExport}: tasks.evaluator.export: `);
   });
 
   it("Episode.apply of a terminal output under an async evaluator needs the awaited verdict of Episode.judge", async () => {
-    const spec = { maxSteps: 3, terminatorEndsEpisode: true, successBonus: 1, failurePenalty: 0, costPenalty: 0, evaluator: async () => true };
+    const spec = {
+      maxSteps: 3,
+      terminatorEndsEpisode: true,
+      successBonus: 1,
+      failurePenalty: 0,
+      costPenalty: 0,
+      evaluator: async () => true,
+    };
     const term = new TerminatorAgent();
     const out = term.act();
     const ep = new Episode(spec, { id: "a", prompt: "a" }, 0);
@@ -393,7 +534,11 @@ export const notBool = () => 1;
 
 describe("agent files of the example validate on their own", () => {
   it("calculator.yaml and guesser.yaml", () => {
-    expect(loadAgentFile(path.join(repoRoot, "agents/examples/calculator.yaml"))).toMatchObject({ kind: "module", export: "calculator", params: { costPerOperation: 0.01 } });
+    expect(loadAgentFile(path.join(repoRoot, "agents/examples/calculator.yaml"))).toMatchObject({
+      kind: "module",
+      export: "calculator",
+      params: { costPerOperation: 0.01 },
+    });
     expect(loadAgentFile(path.join(repoRoot, "agents/examples/guesser.yaml"))).toMatchObject({ kind: "module", export: "guesser" });
     // validateConfig with a config object (the library's way) resolves inline module paths from configDir
     const c = validateConfig(

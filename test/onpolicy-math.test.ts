@@ -27,8 +27,7 @@ describe("clipped surrogates on a hand-made batch", () => {
   // ρ = [0.5, 1.0, 1.5, 1.3], A = [1, −1, 2, −2], ε = 0.2
   const ratio = [0.5, 1.0, 1.5, 1.3];
   const adv = [1, -1, 2, -2];
-  const run = (f: (r: tf.Tensor1D, a: tf.Tensor1D) => tf.Scalar) =>
-    tf.tidy(() => f(tf.tensor1d(ratio), tf.tensor1d(adv)).dataSync()[0]!);
+  const run = (f: (r: tf.Tensor1D, a: tf.Tensor1D) => tf.Scalar) => tf.tidy(() => f(tf.tensor1d(ratio), tf.tensor1d(adv)).dataSync()[0]!);
 
   it("PPO: mean min(ρA, clip(ρ)A)", () => {
     // rows: min(0.5, 0.8) = 0.5; −1; min(3, 2.4) = 2.4; min(−2.6, −2.4) = −2.6 → mean −0.175

@@ -33,7 +33,11 @@ function tabular(c: Config, r: OracleResult): PolicyProbs {
   return (states: readonly SystemState[]) => {
     const out = new Float64Array(states.length * names.length);
     states.forEach((s, j) => {
-      const key = markovKey(s.task.type!, s.step, s.history.map((t) => t.agent).filter((a) => helpers.includes(a)));
+      const key = markovKey(
+        s.task.type!,
+        s.step,
+        s.history.map((t) => t.agent).filter((a) => helpers.includes(a)),
+      );
       const p = table.get(key);
       names.forEach((n, a) => (out[j * names.length + a] = p ? (p[n] ?? 0) : 1 / names.length));
     });

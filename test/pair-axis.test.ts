@@ -14,7 +14,8 @@ import { removeTmpDirs, runCli, tmpDir } from "./helpers.js";
 afterAll(removeTmpDirs);
 
 /** A word code for item i (prompts carry no digits but the ones a group is meant to have). */
-const code = (i: number) => String.fromCharCode(97 + (i % 26)) + String.fromCharCode(97 + Math.floor(i / 26) % 26) + String.fromCharCode(97 + Math.floor(i / 676));
+const code = (i: number) =>
+  String.fromCharCode(97 + (i % 26)) + String.fromCharCode(97 + (Math.floor(i / 26) % 26)) + String.fromCharCode(97 + Math.floor(i / 676));
 
 /**
  * Two models where dollars and strong-model calls disagree: the strong model's $ varies by item (long prompts
@@ -87,7 +88,11 @@ function config(axis: "dollars" | "strong-calls", updates: number, shape: "route
 }
 
 const runs: Record<string, { dir: string; r: CurveResult }> = {};
-async function trained(axis: "dollars" | "strong-calls", updates: number, shape: "router" | "cascade" | "swapped" = "router"): Promise<{ dir: string; r: CurveResult }> {
+async function trained(
+  axis: "dollars" | "strong-calls",
+  updates: number,
+  shape: "router" | "cascade" | "swapped" = "router",
+): Promise<{ dir: string; r: CurveResult }> {
   const key = `${axis}-${updates}-${shape}`;
   if (!runs[key]) {
     const runDir = path.join(dir, key);
@@ -126,8 +131,14 @@ describe("the pair curve on both cost axes", () => {
     for (const key of ["dollars-10-router", "strong-calls-10-router"]) {
       const r = runs[key]!.r;
       expect(r.weak.cost, key).toBeCloseTo(0.001, 12);
-      expect(r.strong.cost, key).toBeCloseTo(mean((x) => x.models.strong.cost), 12);
-      expect(r.weak.accuracy).toBeCloseTo(mean((x) => Number(x.models.weak.correct)), 12);
+      expect(r.strong.cost, key).toBeCloseTo(
+        mean((x) => x.models.strong.cost),
+        12,
+      );
+      expect(r.weak.accuracy).toBeCloseTo(
+        mean((x) => Number(x.models.weak.correct)),
+        12,
+      );
       // a router pays exactly one model per item: $ between always-weak's and always-strong's (not a count of calls)
       for (const p of r.points) {
         expect(p.cost).toBeGreaterThanOrEqual(r.weak.cost - 1e-12);
@@ -142,7 +153,13 @@ describe("the pair curve on both cost axes", () => {
     const w = items.map((x) => x.models.weak.correct);
     const s = items.map((x) => x.models.strong.correct);
     const gain = items.map((x) => Number(x.models.strong.correct) - Number(x.models.weak.correct));
-    const pts = orderCurve(orderByScore(gain), w, s, items.map(() => 1), items.map(() => 1));
+    const pts = orderCurve(
+      orderByScore(gain),
+      w,
+      s,
+      items.map(() => 1),
+      items.map(() => 1),
+    );
     const r = runs["dollars-10-router"]!.r;
     const oracle = r.baselines.find((b) => b.name === "oracle")!;
     expect(oracle.apgr).toBeCloseTo(apgr(pts, r.weak.accuracy, r.strong.accuracy)!, 12);
@@ -185,35 +202,42 @@ describe("the pair curve on both cost axes", () => {
   });
 
   it("draws the trained-for axis first and says so in its title", () => {
-    const title = (r: CurveResult, i: number) => ((curvePanels(r)[i]!.options!.plugins!.title as { text: string }).text);
+    const title = (r: CurveResult, i: number) => (curvePanels(r)[i]!.options!.plugins!.title as { text: string }).text;
     expect(title(runs["dollars-10-router"]!.r, 0)).toMatch(/^TRAINED FOR dollars: accuracy vs \$/);
     expect(title(runs["dollars-10-router"]!.r, 1)).toMatch(/strong-model calls .*not the axis it was trained for/);
     expect(title(runs["strong-calls-10-router"]!.r, 0)).toMatch(/^TRAINED FOR strong-model calls/);
-    expect((curvePanels(runs["strong-calls-10-router"]!.r)[1]!.options!.scales!.x as { title: unknown }).title).toMatchObject({ text: "$ per 1,000 items (every call counted)" });
+    expect((curvePanels(runs["strong-calls-10-router"]!.r)[1]!.options!.scales!.x as { title: unknown }).title).toMatchObject({
+      text: "$ per 1,000 items (every call counted)",
+    });
   });
 });
 
 describe("flags on the trained-for axis", () => {
-  it("a policy trained for one update falls below the best hand rule on each axis: flagged, never against the oracle", { timeout: 120_000 }, async () => {
-    for (const axis of ["dollars", "strong-calls"] as const) {
-      const { r } = await trained(axis, 1);
-      expect(r.tolerance).toBe(0.005);
-      expect(r.below.length, axis).toBeGreaterThan(0);
-      expect(r.below.map((b) => b.baseline)).toContain("best-rule");
-      expect(r.below.map((b) => b.baseline)).not.toContain("oracle");
-      for (const b of r.below) {
-        expect(b.margin).toBeGreaterThan(r.tolerance);
-        expect(b.margin).toBeCloseTo(b.baselineAccuracy - b.learned, 12);
+  it(
+    "a policy trained for one update falls below the best hand rule on each axis: flagged, never against the oracle",
+    { timeout: 120_000 },
+    async () => {
+      for (const axis of ["dollars", "strong-calls"] as const) {
+        const { r } = await trained(axis, 1);
+        expect(r.tolerance).toBe(0.005);
+        expect(r.below.length, axis).toBeGreaterThan(0);
+        expect(r.below.map((b) => b.baseline)).toContain("best-rule");
+        expect(r.below.map((b) => b.baseline)).not.toContain("oracle");
+        for (const b of r.below) {
+          expect(b.margin).toBeGreaterThan(r.tolerance);
+          expect(b.margin).toBeCloseTo(b.baselineAccuracy - b.learned, 12);
+        }
+        // x on the trained-for axis: $ per item (a few thousandths) or a share of strong calls
+        if (axis === "dollars")
+          expect(Math.max(...r.below.map((b) => b.x))).toBeLessThanOrEqual(runs[`${axis}-1-router`]!.r.strong.cost + 1e-12);
+        expect(r.warnings.some((w) => w.includes(`on the ${axis} axis it was trained for`))).toBe(true);
       }
-      // x on the trained-for axis: $ per item (a few thousandths) or a share of strong calls
-      if (axis === "dollars") expect(Math.max(...r.below.map((b) => b.x))).toBeLessThanOrEqual(runs[`${axis}-1-router`]!.r.strong.cost + 1e-12);
-      expect(r.warnings.some((w) => w.includes(`on the ${axis} axis it was trained for`))).toBe(true);
-    }
-    // a tolerance as large as the whole accuracy range flags nothing
-    const loose = await curveRun(runs["dollars-1-router"]!.dir, { points: 5, tolerance: 1 });
-    expect(loose.below).toEqual([]);
-    expect(loose.warnings.some((w) => w.includes("falls below"))).toBe(false);
-  });
+      // a tolerance as large as the whole accuracy range flags nothing
+      const loose = await curveRun(runs["dollars-1-router"]!.dir, { points: 5, tolerance: 1 });
+      expect(loose.below).toEqual([]);
+      expect(loose.warnings.some((w) => w.includes("falls below"))).toBe(false);
+    },
+  );
 
   it("a cascade that pays both models is flagged against always-strong on $, not on strong calls", { timeout: 120_000 }, async () => {
     // escalate-all costs weak + strong: on the $ axis the untrained cascade reaches the strong model's accuracy
@@ -227,31 +251,47 @@ describe("flags on the trained-for axis", () => {
     expect(f!.x).toBeGreaterThanOrEqual(always.points[0]!.cost - 1e-12);
     expect(f!.baselineAccuracy).toBeCloseTo(r.strong.accuracy, 12);
     expect(r.dollars.costShareAtBestAccuracy!).toBeGreaterThan(1);
-    const onCalls = flagBelow(onAxes(r.points), r.baselines.map((b) => ({ name: b.name, points: onAxes(b.points) })), "strong-calls", r.tolerance);
+    const onCalls = flagBelow(
+      onAxes(r.points),
+      r.baselines.map((b) => ({ name: b.name, points: onAxes(b.points) })),
+      "strong-calls",
+      r.tolerance,
+    );
     expect(onCalls.below.map((b) => b.baseline)).not.toContain("always-strong");
   });
 
-  it("where the strong model is not more accurate: APGR and APGR$ undefined (null), rules ranked by mean accuracy over the axis", { timeout: 120_000 }, async () => {
-    for (const axis of ["dollars", "strong-calls"] as const) {
-      const { r } = await trained(axis, 1, "swapped");
-      expect(r.strong.accuracy).toBeLessThan(r.weak.accuracy);
-      expect(r.apgr).toBeNull();
-      expect(r.dollars.apgrDollars).toBeNull();
-      for (const b of r.baselines) expect(b.dollars.apgrDollars, b.name).toBeNull();
-      expect(r.ruleScores.map((x) => x.measure)).toEqual(axis === "dollars" ? ["mean accuracy over $", "mean accuracy over $"] : ["mean accuracy", "mean accuracy"]);
-      // scored on the validation items: no item there is right for the strong model alone, so every rule's mean
-      // accuracy lies between the two models' validation accuracies
-      const val = new Set(recordedSplits(loadConfig(config(axis, 1, "swapped"))).val.map((i) => i.id));
-      const rows = fs.readFileSync(path.join(dir, "swapped.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { id: string; models: Record<"weak" | "strong", { correct: boolean }> });
-      const acc = (m: "weak" | "strong") => rows.filter((x) => val.has(x.id)).reduce((a, x) => a + Number(x.models[m].correct), 0) / val.size;
-      for (const x of r.ruleScores) {
-        expect(x.score).toBeGreaterThan(acc("strong"));
-        expect(x.score).toBeLessThanOrEqual(acc("weak") + 1e-9);
+  it(
+    "where the strong model is not more accurate: APGR and APGR$ undefined (null), rules ranked by mean accuracy over the axis",
+    { timeout: 120_000 },
+    async () => {
+      for (const axis of ["dollars", "strong-calls"] as const) {
+        const { r } = await trained(axis, 1, "swapped");
+        expect(r.strong.accuracy).toBeLessThan(r.weak.accuracy);
+        expect(r.apgr).toBeNull();
+        expect(r.dollars.apgrDollars).toBeNull();
+        for (const b of r.baselines) expect(b.dollars.apgrDollars, b.name).toBeNull();
+        expect(r.ruleScores.map((x) => x.measure)).toEqual(
+          axis === "dollars" ? ["mean accuracy over $", "mean accuracy over $"] : ["mean accuracy", "mean accuracy"],
+        );
+        // scored on the validation items: no item there is right for the strong model alone, so every rule's mean
+        // accuracy lies between the two models' validation accuracies
+        const val = new Set(recordedSplits(loadConfig(config(axis, 1, "swapped"))).val.map((i) => i.id));
+        const rows = fs
+          .readFileSync(path.join(dir, "swapped.jsonl"), "utf8")
+          .trim()
+          .split("\n")
+          .map((l) => JSON.parse(l) as { id: string; models: Record<"weak" | "strong", { correct: boolean }> });
+        const acc = (m: "weak" | "strong") =>
+          rows.filter((x) => val.has(x.id)).reduce((a, x) => a + Number(x.models[m].correct), 0) / val.size;
+        for (const x of r.ruleScores) {
+          expect(x.score).toBeGreaterThan(acc("strong"));
+          expect(x.score).toBeLessThanOrEqual(acc("weak") + 1e-9);
+        }
+        // the more accurate model is the weak one: the $-axis reference point is its own
+        expect(r.baselines.find((b) => b.name === "always-weak")!.dollars.accuracyAtBestCost).toBeCloseTo(r.weak.accuracy, 12);
       }
-      // the more accurate model is the weak one: the $-axis reference point is its own
-      expect(r.baselines.find((b) => b.name === "always-weak")!.dollars.accuracyAtBestCost).toBeCloseTo(r.weak.accuracy, 12);
-    }
-  });
+    },
+  );
 
   it("refuses a bad tolerance, and joining runs trained for different axes", async () => {
     const d = runs["dollars-1-router"]!.dir;
@@ -259,7 +299,9 @@ describe("flags on the trained-for axis", () => {
     await expect(curveRun(d, { tolerance: Number.NaN })).rejects.toThrow(InputError);
     const a = { ...runs["dollars-1-router"]!.r, knob: undefined };
     const b = { ...runs["strong-calls-1-router"]!.r, knob: undefined, runDir: "other" };
-    expect(() => combineCurves([a, b])).toThrow(/other: trained for strong-calls, .* for dollars \(tasks\.costAxis\); curves can only be joined on one axis/);
+    expect(() => combineCurves([a, b])).toThrow(
+      /other: trained for strong-calls, .* for dollars \(tasks\.costAxis\); curves can only be joined on one axis/,
+    );
   });
 });
 
@@ -275,7 +317,9 @@ describe("maestro curve on a pair run (built CLI)", () => {
     expect(r.baselines.every((b) => typeof b.dollars.apgrDollars === "number")).toBe(true);
     expect(r.ruleScores.length).toBeGreaterThanOrEqual(2);
     expect(r.below.length).toBeGreaterThan(0);
-    expect(r.below[0]).toEqual(expect.objectContaining({ baseline: expect.any(String), x: expect.any(Number), margin: expect.any(Number) }));
+    expect(r.below[0]).toEqual(
+      expect.objectContaining({ baseline: expect.any(String), x: expect.any(Number), margin: expect.any(Number) }),
+    );
     expect(JSON.parse(fs.readFileSync(path.join(dir, "cli-curve", "curve.json"), "utf8"))).toEqual(r);
     const t = runCli(["curve", run, "--points", "5", "--out", path.join(dir, "cli-curve2")]);
     expect(t.status, t.stderr).toBe(0);

@@ -26,7 +26,9 @@ function runIntoSlowPipe(args: string[], delayMs = 400): Promise<{ code: number 
     }, delayMs);
     child.on("error", reject);
     // "close": the child exited and both pipes reached their end
-    child.on("close", (code) => resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") }));
+    child.on("close", (code) =>
+      resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") }),
+    );
   });
 }
 
@@ -40,7 +42,12 @@ describe("output reaches a pipe whole", () => {
     const r = runCli(["train", "configs/doa-mvp.yaml", "--run-dir", run, "--quiet", "--set", "train.updates=2", "--set", "log.plot=false"]);
     expect(r.status, r.stderr).toBe(0);
     tasks = path.join(dir, "tasks.jsonl");
-    fs.writeFileSync(tasks, Array.from({ length: n }, (_, i) => JSON.stringify({ id: `t${i}`, prompt: `Describe item number ${i} of a long list, in a few words` })).join("\n") + "\n");
+    fs.writeFileSync(
+      tasks,
+      Array.from({ length: n }, (_, i) =>
+        JSON.stringify({ id: `t${i}`, prompt: `Describe item number ${i} of a long list, in a few words` }),
+      ).join("\n") + "\n",
+    );
   }, 120_000);
 
   it("--json output far past 64 KiB parses completely", async () => {

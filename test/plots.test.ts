@@ -18,7 +18,13 @@ import { isPng, removeTmpDirs, runCli, tmpDir } from "./helpers.js";
 const require = createRequire(import.meta.url);
 
 /** Pixels of a canvas region that are not (near) white. */
-function inkIn(canvas: { getContext(t: "2d"): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } }, x: number, y: number, w: number, h: number): number {
+function inkIn(
+  canvas: { getContext(t: "2d"): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } },
+  x: number,
+  y: number,
+  w: number,
+  h: number,
+): number {
   const d = canvas.getContext("2d").getImageData(x, y, w, h).data;
   let n = 0;
   for (let i = 0; i < d.length; i += 4) if (d[i + 3]! > 0 && d[i]! + d[i + 1]! + d[i + 2]! < 600) n++;
@@ -96,7 +102,15 @@ describe("plot renderer (@napi-rs/canvas: what a fresh machine installs)", () =>
     const x = Array.from({ length: 40 }, (_, i) => i + 1);
     for (const labels of [Array.from({ length: 8 }, (_, i) => long(i)), Array.from({ length: 14 }, (_, i) => `agent-${i}`)]) {
       const series: Series[] = labels.map((label, i) => ({ label, x, y: x.map((v) => v * i) }));
-      for (const p of [lineChart("curves", "update", "return", series), scatterChart("pareto", "cost", "success", labels.map((label, i) => ({ label, points: [{ x: i, y: i }] })))]) {
+      for (const p of [
+        lineChart("curves", "update", "return", series),
+        scatterChart(
+          "pareto",
+          "cost",
+          "success",
+          labels.map((label, i) => ({ label, points: [{ x: i, y: i }] })),
+        ),
+      ]) {
         const { chart } = await drawPanel(p);
         try {
           const legend = chart.legend!;
@@ -126,15 +140,29 @@ describe("multi-head structure", () => {
       { agents: ["solver"], options: [{ tier: "large" }] },
     ];
     const r = structureRecord(1, ["solver", "terminator"], episodes, heads);
-    expect(r.heads).toEqual({ tier: { choices: ["small", "large"], usage: [2, 2], byAgent: [[1, 2], [1, 0]] } });
+    expect(r.heads).toEqual({
+      tier: {
+        choices: ["small", "large"],
+        usage: [2, 2],
+        byAgent: [
+          [1, 2],
+          [1, 0],
+        ],
+      },
+    });
     const m = mergeRecords([r, { ...r, update: 2 }]);
     expect(m.heads!.tier!.usage).toEqual([4, 4]);
-    expect(m.heads!.tier!.byAgent).toEqual([[2, 4], [2, 0]]);
+    expect(m.heads!.tier!.byAgent).toEqual([
+      [2, 4],
+      [2, 0],
+    ]);
     expect((structureSummary([r]) as { final: { heads: unknown } }).final.heads).toEqual(r.heads);
     // one head: nothing extra
     expect(structureRecord(1, ["solver", "terminator"], episodes).heads).toBeUndefined();
     // the plots show the second head's usage over training and by agent
-    const titles = structurePanels([r, { ...r, update: 2 }], "x").map((p) => String(("chart" in p ? p.chart : p).options?.plugins?.title?.text));
+    const titles = structurePanels([r, { ...r, update: 2 }], "x").map((p) =>
+      String(("chart" in p ? p.chart : p).options?.plugins?.title?.text),
+    );
     expect(titles.some((t) => t.includes('Head "tier": share of steps'))).toBe(true);
     expect(titles.some((t) => t.includes('Head "tier" by agent'))).toBe(true);
   });
@@ -142,9 +170,25 @@ describe("multi-head structure", () => {
   it("a multi-head run logs the tier head in structure.jsonl and plots it", () => {
     const dir = tmpDir("tiers");
     const run = path.join(dir, "run");
-    const r = runCli(["train", "configs/sim-tiers.yaml", "--run-dir", run, "--quiet", "--set", "train.updates=2", "--set", "train.episodesPerUpdate=16", "--set", "log.plot=true"]);
+    const r = runCli([
+      "train",
+      "configs/sim-tiers.yaml",
+      "--run-dir",
+      run,
+      "--quiet",
+      "--set",
+      "train.updates=2",
+      "--set",
+      "train.episodesPerUpdate=16",
+      "--set",
+      "log.plot=true",
+    ]);
     expect(r.code, r.stderr).toBe(0);
-    const lines = fs.readFileSync(path.join(run, "structure.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { heads?: { tier?: { usage: number[] } }; usage: number[] });
+    const lines = fs
+      .readFileSync(path.join(run, "structure.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { heads?: { tier?: { usage: number[] } }; usage: number[] });
     expect(lines).toHaveLength(2);
     for (const l of lines) {
       // every step took a tier
@@ -210,7 +254,9 @@ describe("maestro plot groups only runs that differ in the seed", () => {
     const files = await plotPaths([path.join(runs, "doa-mvp")], { note: (m) => notes.push(m) });
     expect(files).toEqual([path.join(runs, "doa-mvp", "plots", "learning-curve.png")]);
     expect(isPng(files[0]!)).toBe(true);
-    expect(notes.join("\n")).toContain("4 runs in 2 configurations (runs are averaged only when their configs are equal apart from the seed); they differ in algo.lr");
+    expect(notes.join("\n")).toContain(
+      "4 runs in 2 configurations (runs are averaged only when their configs are equal apart from the seed); they differ in algo.lr",
+    );
     expect(notes.join("\n")).toMatch(/b-seed1: same config and seed as .*c-seed1-again/);
     const r = runCli(["plot", runs]);
     expect(r.code, r.stderr).toBe(0);

@@ -39,7 +39,13 @@ function params(p: CategoricalPolicy): Float32Array[] {
  * Runs updates 1..`updates` (a new iterate each) through `avg`; returns each iterate's probabilities on the
  * batch, and its parameters in `snapshots` when given.
  */
-function runWindow(p: CategoricalPolicy, avg: PolicyAverage, updates: number, masks?: Uint8Array, snapshots?: Float32Array[][]): Float32Array[] {
+function runWindow(
+  p: CategoricalPolicy,
+  avg: PolicyAverage,
+  updates: number,
+  masks?: Uint8Array,
+  snapshots?: Float32Array[][],
+): Float32Array[] {
   const r = new Rng("iterates-1");
   const seen: Float32Array[] = [];
   for (let k = 1; k <= updates; k++) {
@@ -161,7 +167,11 @@ describe("PolicyAverage: the policy-space average of the last updates", () => {
       const wantB = (1 * at[0]![3 + a]! + 5 * at[1]![3 + a]!) / 6;
       expect(Math.abs(fitted[a]! - wantA)).toBeLessThan(0.02);
       expect(Math.abs(fitted[3 + a]! - wantB)).toBeLessThan(0.02);
-      plainGap = Math.max(plainGap, Math.abs(wantA - (at[0]![a]! + at[1]![a]!) / 2), Math.abs(wantB - (at[0]![3 + a]! + at[1]![3 + a]!) / 2));
+      plainGap = Math.max(
+        plainGap,
+        Math.abs(wantA - (at[0]![a]! + at[1]![a]!) / 2),
+        Math.abs(wantB - (at[0]![3 + a]! + at[1]![3 + a]!) / 2),
+      );
     }
     // the iterates disagree enough that the plain mean would be another policy
     expect(plainGap).toBeGreaterThan(0.05);

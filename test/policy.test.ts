@@ -39,7 +39,13 @@ describe("doa-md5 encoder", () => {
 
   it("writes [len/10, mean cost/10, step/maxSteps] into dims 32–34 once there is history", () => {
     const enc = new DoaMd5Encoder();
-    const out = enc.encode([state("x", [["echo", 1], ["echo", 1], ["terminator", 0]])]);
+    const out = enc.encode([
+      state("x", [
+        ["echo", 1],
+        ["echo", 1],
+        ["terminator", 0],
+      ]),
+    ]);
     const v = out.dataSync();
     out.dispose();
     expect(v[32]).toBeCloseTo(0.3, 6);
@@ -57,12 +63,31 @@ describe("doa-md5 encoder", () => {
 });
 
 describe("features encoder", () => {
-  const enc = new FeaturesEncoder({ agents: ["echo", "terminator"], maxSteps: 4, taskBuckets: 16, outputBuckets: 8, recentTurns: 2, costScale: 10 });
+  const enc = new FeaturesEncoder({
+    agents: ["echo", "terminator"],
+    maxSteps: 4,
+    taskBuckets: 16,
+    outputBuckets: 8,
+    recentTurns: 2,
+    costScale: 10,
+  });
 
   it("has the documented layout: hashed task | hashed outputs | last agent | counts | called | step | step one-hot | cost", () => {
     expect(enc.dim).toBe(16 + 8 + 3 + 2 + 2 + 1 + 5 + 1);
     const out = new Float32Array(enc.dim);
-    enc.encodeInto([state("hello world", [["echo", 1], ["echo", 1]], { budget: 4 })], out);
+    enc.encodeInto(
+      [
+        state(
+          "hello world",
+          [
+            ["echo", 1],
+            ["echo", 1],
+          ],
+          { budget: 4 },
+        ),
+      ],
+      out,
+    );
     const o = 24;
     expect(Array.from(out.slice(o, o + 3))).toEqual([1, 0, 0]); // last agent = echo
     expect(out[o + 3]).toBeCloseTo(0.5); // echo called 2 / maxSteps

@@ -38,10 +38,22 @@ afterAll(removeTmpDirs);
  */
 function table(): PoolItems {
   const rows: Array<[Array<string | null>, boolean[]]> = [
-    [["1", "1", "2"], [true, true, false]],
-    [["3", "4", "4"], [false, true, true]],
-    [[null, "5", "6"], [false, false, true]],
-    [["7", "8", "9"], [false, false, false]],
+    [
+      ["1", "1", "2"],
+      [true, true, false],
+    ],
+    [
+      ["3", "4", "4"],
+      [false, true, true],
+    ],
+    [
+      [null, "5", "6"],
+      [false, false, true],
+    ],
+    [
+      ["7", "8", "9"],
+      [false, false, false],
+    ],
   ];
   // columns in pool order C, A, B
   const perm = [2, 0, 1];
@@ -128,9 +140,19 @@ describe("pool baselines on a hand-made table", () => {
     const g = answerGroupsOf(t);
     // A>B k2 → C: i0 agree ($3); i1, i3 escalate to C after A and B ($13); i2: A gives no answer, so two can no
     // longer agree after it and C is asked at once ($11); C is right on i1, i2
-    expectPoint(evaluateRule({ seq: [A, B], k: 2, fallback: C, answer: "fallback" }, t, g, f), { accuracy: 0.75, cost: 10, strongShare: 0.75, calls: 2.5 });
+    expectPoint(evaluateRule({ seq: [A, B], k: 2, fallback: C, answer: "fallback" }, t, g, f), {
+      accuracy: 0.75,
+      cost: 10,
+      strongShare: 0.75,
+      calls: 2.5,
+    });
     // A>B k2 → B: B was already asked, so escalating costs nothing more; its own answer is right on i0, i1 only
-    expectPoint(evaluateRule({ seq: [A, B], k: 2, fallback: B, answer: "fallback" }, t, g, f), { accuracy: 0.5, cost: 3, strongShare: 0, calls: 2 });
+    expectPoint(evaluateRule({ seq: [A, B], k: 2, fallback: B, answer: "fallback" }, t, g, f), {
+      accuracy: 0.5,
+      cost: 3,
+      strongShare: 0,
+      calls: 2,
+    });
   });
 
   it("the two answer variants differ when the largest group outvotes the fallback; giving up early saves calls", () => {
@@ -195,7 +217,8 @@ describe("pool baselines on a hand-made table", () => {
     ]);
     for (const b of bs) {
       expect(b.points.length, b.name).toBeGreaterThan(0);
-      for (const p of b.points) for (const k of ["cost", "accuracy", "strongShare", "calls"] as const) expect(Number.isFinite(p[k]), `${b.name}.${k}`).toBe(true);
+      for (const p of b.points)
+        for (const k of ["cost", "accuracy", "strongShare", "calls"] as const) expect(Number.isFinite(p[k]), `${b.name}.${k}`).toBe(true);
     }
     expect(byName(bs, "oracle").kind).toBe("point");
     expect(byName(bs, "prompt-router").kind).toBe("curve");
@@ -283,7 +306,11 @@ describe("prompt router", () => {
       const easy = rng.next() < 0.5;
       const a = 1 + rng.int(50);
       const b = 1 + rng.int(50);
-      s.prompt.push(easy ? `What is ${a} plus ${b}?` : `A train leaves the station at ${a} km per hour and another follows ${b} minutes later; when does the second train catch up with the first?`);
+      s.prompt.push(
+        easy
+          ? `What is ${a} plus ${b}?`
+          : `A train leaves the station at ${a} km per hour and another follows ${b} minutes later; when does the second train catch up with the first?`,
+      );
       s.type.push("q");
       // mid: right on a coin flip, whatever the question
       const mid = rng.next() < 0.5;
@@ -376,7 +403,11 @@ describe("pool curve metrics", () => {
     const cheapest = pt(1, 0.5);
     const best = pt(3, 0.9);
     // (1,.5)–(2,.9) then flat: mean over [1,3] = (0.7 + 0.9)/2 = 0.8 → (0.8 − 0.5)/0.4
-    expect(dollarMetrics([pt(1, 0.5), pt(2, 0.9)], cheapest, best)).toEqual({ accuracyAtBestCost: 0.9, costShareAtBestAccuracy: 2 / 3, apgrDollars: expect.closeTo(0.75, 12) });
+    expect(dollarMetrics([pt(1, 0.5), pt(2, 0.9)], cheapest, best)).toEqual({
+      accuracyAtBestCost: 0.9,
+      costShareAtBestAccuracy: 2 / 3,
+      apgrDollars: expect.closeTo(0.75, 12),
+    });
     // the best model alone, or mixing it with the cheapest: 0.5
     expect(dollarMetrics([best], cheapest, best).apgrDollars).toBeCloseTo(0.5, 12);
     expect(dollarMetrics([best], cheapest, best).costShareAtBestAccuracy).toBe(1);
@@ -386,7 +417,10 @@ describe("pool curve metrics", () => {
     expect(late.costShareAtBestAccuracy).toBeNull();
     expect(late.accuracyAtBestCost).toBeCloseTo(0.6, 12);
     // points below the cheapest model's $ count from x_cheapest on: [1,1.5] avg .725, [1.5,3] .95
-    expect(dollarMetrics([pt(0.5, 0.45), pt(1.5, 0.95)], cheapest, best).apgrDollars).toBeCloseTo(((0.725 * 0.5 + 0.95 * 1.5) / 2 - 0.5) / 0.4, 12);
+    expect(dollarMetrics([pt(0.5, 0.45), pt(1.5, 0.95)], cheapest, best).apgrDollars).toBeCloseTo(
+      ((0.725 * 0.5 + 0.95 * 1.5) / 2 - 0.5) / 0.4,
+      12,
+    );
     // a curve entirely dearer than the best model: undefined there
     expect(dollarMetrics([pt(4, 0.99)], cheapest, best).accuracyAtBestCost).toBeUndefined();
     // no gap between the cheapest and the best model: no normalised area
@@ -398,7 +432,9 @@ describe("pool curve metrics", () => {
     const learned = [pt(1, 0.5), pt(3, 0.8)];
     const flags = belowBaselines(learned, [{ name: "b", points: [pt(2, 0.8)] }], "dollars", 0);
     // x = 1: the baseline is undefined there; x = 2: .65 vs .8; x = 3: equal
-    expect(flags).toEqual([{ baseline: "b", x: 2, learned: expect.closeTo(0.65, 12), baselineAccuracy: 0.8, margin: expect.closeTo(0.15, 12) }]);
+    expect(flags).toEqual([
+      { baseline: "b", x: 2, learned: expect.closeTo(0.65, 12), baselineAccuracy: 0.8, margin: expect.closeTo(0.15, 12) },
+    ]);
     expect(belowBaselines(learned, [{ name: "b", points: [pt(2, 0.8)] }], "dollars", 0.2)).toEqual([]);
     // a cheaper baseline point: the learned curve is undefined at x = 0.5, below it at 1 and 3
     const cheap = belowBaselines(learned, [{ name: "c", points: [pt(0.5, 0.9)] }], "dollars", 0.05);
@@ -452,7 +488,9 @@ describe("pool curve PNG", () => {
     await plotPoolCurve({ title: "with a free model", axis: "dollars", learned: [], baselines: free }, file);
     const before = fs.readFileSync(file);
     const nan = [[pt(1, NaN)]];
-    await expect(plotPoolCurve({ title: "bad", axis: "dollars", learned: nan, baselines: bs }, file)).rejects.toThrow(/accuracy NaN .* expected finite numbers/);
+    await expect(plotPoolCurve({ title: "bad", axis: "dollars", learned: nan, baselines: bs }, file)).rejects.toThrow(
+      /accuracy NaN .* expected finite numbers/,
+    );
     await expect(plotPoolCurve({ title: "bad", axis: "euros" as "dollars", learned: [], baselines: bs }, file)).rejects.toThrow(InputError);
     expect(fs.readFileSync(file).equals(before)).toBe(true);
     expect(fs.readdirSync(dir)).toEqual(["curve.png"]);
@@ -505,7 +543,14 @@ describe.skipIf(!!noData)(`the 8-model GSM8K pool of data/zeroeval/README.md (Ze
     const all = loadPool8();
     const pick = (k: (i: number) => boolean): PoolItems => {
       const idx = all.prompt.map((_, i) => i).filter(k);
-      return { models: all.models, correct: idx.map((i) => all.correct[i]!), cost: idx.map((i) => all.cost[i]!), answer: idx.map((i) => all.answer[i]!), prompt: idx.map((i) => all.prompt[i]!), type: idx.map((i) => all.type[i]!) };
+      return {
+        models: all.models,
+        correct: idx.map((i) => all.correct[i]!),
+        cost: idx.map((i) => all.cost[i]!),
+        answer: idx.map((i) => all.answer[i]!),
+        prompt: idx.map((i) => all.prompt[i]!),
+        type: idx.map((i) => all.type[i]!),
+      };
     };
     const s: PoolSplits = { train: pick((i) => i % 10 < 6), val: pick((i) => i % 10 >= 6 && i % 10 < 8), test: pick((i) => i % 10 >= 8) };
     const bs = poolBaselines(s, { axis: "dollars" });

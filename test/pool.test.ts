@@ -105,7 +105,13 @@ describe("free orchestration over a recorded pool", () => {
     expect(mask).toBeDefined();
     const names = c.agents.map((a) => a.name);
     const out = new Uint8Array(names.length);
-    const state = (history: Turn[], step = history.length): SystemState => ({ task: { id: "g0", prompt: "?" }, history, step, maxSteps: 4, costSpent: 0 });
+    const state = (history: Turn[], step = history.length): SystemState => ({
+      task: { id: "g0", prompt: "?" },
+      history,
+      step,
+      maxSteps: 4,
+      costSpent: 0,
+    });
     mask(state([]), out, 0);
     expect([...out]).toEqual(names.map((n) => (n === "terminator" ? 0 : 1)));
     const first = { ...turn(names[1]!, "5"), agentIndex: 1 };
@@ -167,76 +173,96 @@ describe("free orchestration over a recorded pool", () => {
     expect(greedyStopAction({ ...c, env: { ...c.env, shape: "cascade" } })).toBeUndefined();
     expect(greedyStopAction({ ...c, env: { ...c.env, shape: "cascade" }, policy: { ...c.policy, greedy: "stop-first" } })).toBe(3);
     const bad = path.join(dir, "bad-greedy.yaml");
-    fs.writeFileSync(bad, fs.readFileSync(yaml(), "utf8").replace("policy: {hidden: [32, 32]}", "policy: {hidden: [32, 32], greedy: first}"));
+    fs.writeFileSync(
+      bad,
+      fs.readFileSync(yaml(), "utf8").replace("policy: {hidden: [32, 32]}", "policy: {hidden: [32, 32], greedy: first}"),
+    );
     expect(() => loadConfig(bad)).toThrow(/policy\.greedy/);
   });
 
-  it("tasks.trainItems: training draws from a seeded subset of the train split, in its type proportions; spend counts against the whole split", { timeout: 120_000 }, async () => {
-    const full = recordedSplits(loadConfig(yaml())).train;
-    const c = loadConfig(yaml([], ", trainItems: 0.25"));
-    const sub = buildTaskSplits(c).train;
-    expect(sub).toHaveLength(Math.round(0.25 * full.length));
-    const ids = new Set(full.map((t) => t.id));
-    for (const t of sub) expect(ids.has(t.id)).toBe(true);
-    // a count, the same prefix, and a larger subset contains a smaller one
-    expect(trainSubset(full, 10).map((t) => t.id)).toEqual(trainSubset(full, 20).slice(0, 10).map((t) => t.id));
-    expect(trainSubset(full, 10_000)).toHaveLength(full.length);
-    expect(trainSubset(full, null)).toHaveLength(full.length);
-    // in type proportions: a two-type table keeps both types
-    const typed = full.map((t, i) => ({ ...t, type: i % 4 === 0 ? "b" : "a" }));
-    const part = trainSubset(typed, 0.5);
-    expect(part.filter((t) => t.type === "b").length).toBe(Math.round(0.5 * typed.filter((t) => t.type === "b").length));
-    const summary = await train({ config: { ...c, train: { ...c.train, updates: 4 } }, runDir: path.join(dir, "subset") });
-    const sp = summary.trainingSpend!;
-    // the table is still the whole split's; training can only have called models on its quarter of it
-    expect(sp.tableCalls).toBe(3 * full.length);
-    expect(sp.calls).toBeLessThanOrEqual(3 * sub.length);
-    const called = new Set<string>();
-    for (const line of fs.readFileSync(path.join(dir, "subset", "training-calls.jsonl"), "utf8").trim().split("\n")) for (const [item] of (JSON.parse(line) as { calls: Array<[string, string]> }).calls) called.add(item);
-    const subIds = new Set(sub.map((t) => t.id));
-    for (const id of called) expect(subIds.has(id)).toBe(true);
-    expect(() => loadConfig(yaml([], ", trainItems: 0"))).toThrow(/tasks\.trainItems/);
-  });
+  it(
+    "tasks.trainItems: training draws from a seeded subset of the train split, in its type proportions; spend counts against the whole split",
+    { timeout: 120_000 },
+    async () => {
+      const full = recordedSplits(loadConfig(yaml())).train;
+      const c = loadConfig(yaml([], ", trainItems: 0.25"));
+      const sub = buildTaskSplits(c).train;
+      expect(sub).toHaveLength(Math.round(0.25 * full.length));
+      const ids = new Set(full.map((t) => t.id));
+      for (const t of sub) expect(ids.has(t.id)).toBe(true);
+      // a count, the same prefix, and a larger subset contains a smaller one
+      expect(trainSubset(full, 10).map((t) => t.id)).toEqual(
+        trainSubset(full, 20)
+          .slice(0, 10)
+          .map((t) => t.id),
+      );
+      expect(trainSubset(full, 10_000)).toHaveLength(full.length);
+      expect(trainSubset(full, null)).toHaveLength(full.length);
+      // in type proportions: a two-type table keeps both types
+      const typed = full.map((t, i) => ({ ...t, type: i % 4 === 0 ? "b" : "a" }));
+      const part = trainSubset(typed, 0.5);
+      expect(part.filter((t) => t.type === "b").length).toBe(Math.round(0.5 * typed.filter((t) => t.type === "b").length));
+      const summary = await train({ config: { ...c, train: { ...c.train, updates: 4 } }, runDir: path.join(dir, "subset") });
+      const sp = summary.trainingSpend!;
+      // the table is still the whole split's; training can only have called models on its quarter of it
+      expect(sp.tableCalls).toBe(3 * full.length);
+      expect(sp.calls).toBeLessThanOrEqual(3 * sub.length);
+      const called = new Set<string>();
+      for (const line of fs
+        .readFileSync(path.join(dir, "subset", "training-calls.jsonl"), "utf8")
+        .trim()
+        .split("\n"))
+        for (const [item] of (JSON.parse(line) as { calls: Array<[string, string]> }).calls) called.add(item);
+      const subIds = new Set(sub.map((t) => t.id));
+      for (const id of called) expect(subIds.has(id)).toBe(true);
+      expect(() => loadConfig(yaml([], ", trainItems: 0"))).toThrow(/tasks\.trainItems/);
+    },
+  );
 
-  it("trains, reports its training spend (resumed or not), and draws the N-model curve with every baseline", { timeout: 240_000 }, async () => {
-    const runDir = path.join(dir, "run");
-    const summary = await train({ config: loadConfig(yaml()), runDir });
-    expect(summary.status).toBe("completed");
-    const sp = summary.trainingSpend!;
-    expect(sp.tableCalls).toBe(3 * recordedSplits(loadConfig(yaml())).train.length);
-    expect(sp.calls).toBeGreaterThan(0);
-    expect(sp.calls).toBeLessThanOrEqual(sp.tableCalls);
-    expect(sp.share).toBeCloseTo(sp.usd / sp.tableUsd, 12);
-    expect(sp.tableUsd).toBeCloseTo(sp.tableCalls / 3 * (0.001 + 0.004 + 0.02), 9);
-    // a run stopped after its first checkpoint and resumed counts the same calls
-    const half = path.join(dir, "half");
-    const cfg = loadConfig(yaml());
-    await train({ config: { ...cfg, train: { ...cfg.train, updates: 6 } }, runDir: half });
-    const resumed = await train({ resumeDir: half, resumeSets: ["train.updates=12"] });
-    expect(resumed.trainingSpend).toEqual(sp);
-    expect(fs.readFileSync(path.join(half, "training-calls.jsonl"), "utf8").trim().split("\n")).toHaveLength(12);
+  it(
+    "trains, reports its training spend (resumed or not), and draws the N-model curve with every baseline",
+    { timeout: 240_000 },
+    async () => {
+      const runDir = path.join(dir, "run");
+      const summary = await train({ config: loadConfig(yaml()), runDir });
+      expect(summary.status).toBe("completed");
+      const sp = summary.trainingSpend!;
+      expect(sp.tableCalls).toBe(3 * recordedSplits(loadConfig(yaml())).train.length);
+      expect(sp.calls).toBeGreaterThan(0);
+      expect(sp.calls).toBeLessThanOrEqual(sp.tableCalls);
+      expect(sp.share).toBeCloseTo(sp.usd / sp.tableUsd, 12);
+      expect(sp.tableUsd).toBeCloseTo((sp.tableCalls / 3) * (0.001 + 0.004 + 0.02), 9);
+      // a run stopped after its first checkpoint and resumed counts the same calls
+      const half = path.join(dir, "half");
+      const cfg = loadConfig(yaml());
+      await train({ config: { ...cfg, train: { ...cfg.train, updates: 6 } }, runDir: half });
+      const resumed = await train({ resumeDir: half, resumeSets: ["train.updates=12"] });
+      expect(resumed.trainingSpend).toEqual(sp);
+      expect(fs.readFileSync(path.join(half, "training-calls.jsonl"), "utf8").trim().split("\n")).toHaveLength(12);
 
-    const r = await poolCurveRun(runDir, { points: 5 });
-    expect(r.kind).toBe("pool");
-    expect(r.trainedFor).toBe("dollars");
-    expect(r.models.map((m) => m.model)).toEqual(["small", "medium", "large"]);
-    expect(r.strong).toBe(r.models[2]!.agent);
-    const names = r.baselines.map((b) => b.name);
-    for (const n of ["cascade-k2", "cascade-k3", "agreement-rules", "majority-all", "prompt-router", "random", "oracle"]) expect(names).toContain(n);
-    expect(names.filter((n) => n.startsWith("single:"))).toHaveLength(3);
-    expect(r.learned.length).toBeGreaterThanOrEqual(5);
-    for (const p of r.learned) {
-      expect(p.cost).toBeGreaterThan(0);
-      expect(p.accuracy).toBeGreaterThanOrEqual(0);
-      expect(p.accuracy).toBeLessThanOrEqual(1);
-    }
-    // every flag is a point where the learned frontier is below a baseline on the axis it was trained for
-    for (const b of r.below) expect(b.baselineAccuracy - b.learned).toBeGreaterThan(r.tolerance);
-    expect(r.below.some((b) => b.baseline === "oracle")).toBe(false);
-    const cmd = await curveCommand([runDir], { points: 5 });
-    const json = JSON.parse(fs.readFileSync(cmd.files.json, "utf8")) as { kind: string; dollars: { apgrDollars: number | null } };
-    expect(json.kind).toBe("pool");
-    expect(fs.readFileSync(cmd.files.csv, "utf8").split("\n")[0]).toBe("series,cost,strong_share,accuracy,calls,param");
-    expect(fs.statSync(cmd.files.png).size).toBeGreaterThan(10_000);
-  });
+      const r = await poolCurveRun(runDir, { points: 5 });
+      expect(r.kind).toBe("pool");
+      expect(r.trainedFor).toBe("dollars");
+      expect(r.models.map((m) => m.model)).toEqual(["small", "medium", "large"]);
+      expect(r.strong).toBe(r.models[2]!.agent);
+      const names = r.baselines.map((b) => b.name);
+      for (const n of ["cascade-k2", "cascade-k3", "agreement-rules", "majority-all", "prompt-router", "random", "oracle"])
+        expect(names).toContain(n);
+      expect(names.filter((n) => n.startsWith("single:"))).toHaveLength(3);
+      expect(r.learned.length).toBeGreaterThanOrEqual(5);
+      for (const p of r.learned) {
+        expect(p.cost).toBeGreaterThan(0);
+        expect(p.accuracy).toBeGreaterThanOrEqual(0);
+        expect(p.accuracy).toBeLessThanOrEqual(1);
+      }
+      // every flag is a point where the learned frontier is below a baseline on the axis it was trained for
+      for (const b of r.below) expect(b.baselineAccuracy - b.learned).toBeGreaterThan(r.tolerance);
+      expect(r.below.some((b) => b.baseline === "oracle")).toBe(false);
+      const cmd = await curveCommand([runDir], { points: 5 });
+      const json = JSON.parse(fs.readFileSync(cmd.files.json, "utf8")) as { kind: string; dollars: { apgrDollars: number | null } };
+      expect(json.kind).toBe("pool");
+      expect(fs.readFileSync(cmd.files.csv, "utf8").split("\n")[0]).toBe("series,cost,strong_share,accuracy,calls,param");
+      expect(fs.statSync(cmd.files.png).size).toBeGreaterThan(10_000);
+    },
+  );
 });

@@ -27,15 +27,27 @@ describe("costs in progress lines", () => {
     expect(formatCost(NaN, "usd")).toBe("-");
     const llm = loadConfig(path.join(repoRoot, "configs", "llm-arithmetic.yaml"));
     expect(costUnitOf(llm)).toBe("usd");
-    expect(costUnitOf(loadConfig(path.join(repoRoot, "configs", "llm-arithmetic.yaml"), { sets: ["llm.cost.mode=compute"] }))).toBe("tflop");
+    expect(costUnitOf(loadConfig(path.join(repoRoot, "configs", "llm-arithmetic.yaml"), { sets: ["llm.cost.mode=compute"] }))).toBe(
+      "tflop",
+    );
     expect(costUnitOf(loadConfig(path.join(repoRoot, "configs", "doa-mvp.yaml")))).toBe("plain");
   });
 
   it("an LLM run's progress lines and last line show its costs in dollars, not 0.00", async () => {
     const dir = tmpDir("progress");
     const args = [
-      cliPath, "train", path.join(repoRoot, "configs", "llm-arithmetic.yaml"), "--run-dir", path.join(dir, "run"),
-      ...["train.updates=2", "train.episodesPerUpdate=4", "log.plot=false", `llm.baseURL=${server.url}/v1`, `llm.cache.dir=${path.join(dir, "cache")}`].flatMap((s) => ["--set", s]),
+      cliPath,
+      "train",
+      path.join(repoRoot, "configs", "llm-arithmetic.yaml"),
+      "--run-dir",
+      path.join(dir, "run"),
+      ...[
+        "train.updates=2",
+        "train.episodesPerUpdate=4",
+        "log.plot=false",
+        `llm.baseURL=${server.url}/v1`,
+        `llm.cache.dir=${path.join(dir, "cache")}`,
+      ].flatMap((s) => ["--set", s]),
     ];
     // async: the simulated server runs in this process
     const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });

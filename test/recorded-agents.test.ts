@@ -17,7 +17,19 @@ import { writeThreeModelFile } from "./recorded-helpers.js";
 afterAll(removeTmpDirs);
 
 const extract = { mode: "regex" as const, pattern: "####\\s*(-?[\\d,.]+)" };
-const mixtral = { ref: "mixtral", provider: "openai" as const, model: "mix", temperature: 0, maxTokens: 1, timeoutMs: 1, maxRetries: 0, maxRetryWaitMs: 1, inputPricePerM: 0.6, outputPricePerM: 0.6, paramsB: 47 };
+const mixtral = {
+  ref: "mixtral",
+  provider: "openai" as const,
+  model: "mix",
+  temperature: 0,
+  maxTokens: 1,
+  timeoutMs: 1,
+  maxRetries: 0,
+  maxRetryWaitMs: 1,
+  inputPricePerM: 0.6,
+  outputPricePerM: 0.6,
+  paramsB: 47,
+};
 
 function pool(file: string, o: Partial<RecordedPool> = {}): RecordedPool {
   return {
@@ -46,12 +58,24 @@ describe("recorded agents: cost", () => {
   fs.writeFileSync(
     f,
     [
-      JSON.stringify({ id: "1", prompt: "What is two plus two?", answer: "4", models: { m: { text: "2 + 2 = 4\n#### 4", correct: true }, n: { correct: false, cost: 0.25 }, o: { text: "4", correct: true, tokensIn: 100, tokensOut: 7 } } }),
+      JSON.stringify({
+        id: "1",
+        prompt: "What is two plus two?",
+        answer: "4",
+        models: {
+          m: { text: "2 + 2 = 4\n#### 4", correct: true },
+          n: { correct: false, cost: 0.25 },
+          o: { text: "4", correct: true, tokensIn: 100, tokensOut: 7 },
+        },
+      }),
     ].join("\n"),
   );
 
   it("prices × tokens counted with the tokenizer (plus the prompt overhead), as llm.models prices them", () => {
-    const a = buildRecordedAgent({ name: "m", model: "m", extract }, pool(f, { models: { mixtral: { ...mixtral, model: "m" } }, promptOverheadTokens: 1000 }));
+    const a = buildRecordedAgent(
+      { name: "m", model: "m", extract },
+      pool(f, { models: { mixtral: { ...mixtral, model: "m" } }, promptOverheadTokens: 1000 }),
+    );
     const out = a.act(state({ id: "1", prompt: "What is two plus two?" }));
     const tin = countTokens("What is two plus two?") + 1000;
     const tout = countTokens("2 + 2 = 4\n#### 4");
@@ -63,20 +87,35 @@ describe("recorded agents: cost", () => {
 
   it("recorded token counts win over counting; a recorded cost wins over prices; a fixed cost is the last resort", () => {
     const p = pool(f, { models: { mixtral: { ...mixtral, model: "o" }, n: { ...mixtral, ref: "n", model: "n" } } });
-    expect(buildRecordedAgent({ name: "o", model: "o", extract }, p).act(state({ id: "1", prompt: "What is two plus two?" })).cost).toBeCloseTo((100 * 0.6 + 7 * 0.6) / 1e6, 15);
-    expect(buildRecordedAgent({ name: "n", model: "n", extract }, p).act(state({ id: "1", prompt: "What is two plus two?" })).cost).toBe(0.25);
-    expect(buildRecordedAgent({ name: "m", model: "m", extract, cost: 2 }, pool(f)).act(state({ id: "1", prompt: "What is two plus two?" })).cost).toBe(2);
+    expect(
+      buildRecordedAgent({ name: "o", model: "o", extract }, p).act(state({ id: "1", prompt: "What is two plus two?" })).cost,
+    ).toBeCloseTo((100 * 0.6 + 7 * 0.6) / 1e6, 15);
+    expect(buildRecordedAgent({ name: "n", model: "n", extract }, p).act(state({ id: "1", prompt: "What is two plus two?" })).cost).toBe(
+      0.25,
+    );
+    expect(
+      buildRecordedAgent({ name: "m", model: "m", extract, cost: 2 }, pool(f)).act(state({ id: "1", prompt: "What is two plus two?" }))
+        .cost,
+    ).toBe(2);
     // named price entry
-    expect(buildRecordedAgent({ name: "m", model: "m", extract, price: "mixtral" }, p).act(state({ id: "1", prompt: "What is two plus two?" })).usage?.inputTokens).toBe(countTokens("What is two plus two?"));
+    expect(
+      buildRecordedAgent({ name: "m", model: "m", extract, price: "mixtral" }, p).act(state({ id: "1", prompt: "What is two plus two?" }))
+        .usage?.inputTokens,
+    ).toBe(countTokens("What is two plus two?"));
   });
 
   it("a model without a recorded cost, a price or a fixed cost is an error at build time, not a silent zero", () => {
     expect(() => buildRecordedAgent({ name: "m", model: "m", extract }, pool(f))).toThrow(/model "m" \(agent "m"\): no cost/);
-    expect(() => buildRecordedAgent({ name: "z", model: "zz", extract, cost: 1 }, pool(f))).toThrow(/model "zz" is not a model of the recorded table/);
+    expect(() => buildRecordedAgent({ name: "z", model: "zz", extract, cost: 1 }, pool(f))).toThrow(
+      /model "zz" is not a model of the recorded table/,
+    );
   });
 
   it("the compute proxy prices recorded tokens too (2·params·tokens)", () => {
-    const a = buildRecordedAgent({ name: "o", model: "o", extract }, pool(f, { models: { x: { ...mixtral, model: "o" } }, cost: { mode: "compute", computeScale: 1e-12 } }));
+    const a = buildRecordedAgent(
+      { name: "o", model: "o", extract },
+      pool(f, { models: { x: { ...mixtral, model: "o" } }, cost: { mode: "compute", computeScale: 1e-12 } }),
+    );
     expect(a.act(state({ id: "1", prompt: "What is two plus two?" })).cost).toBeCloseTo(2 * 47e9 * 107 * 1e-12, 9);
   });
 
@@ -86,7 +125,10 @@ describe("recorded agents: cost", () => {
     expect(agents.map((a) => a.name)).toEqual(["Mixtral-8x7B-Instruct-v0.1", "gpt-4-1106-preview", "terminator"]);
     const t = loadRecordedTable({ files: [path.join(repoRoot, "data/routellm/gsm8k/gsm8k_responses.csv")] });
     const item = t.items[0]!;
-    const w = agents[0]!.act(state(item), ctx) as ReturnType<typeof agents[0]["act"]> & { cost: number; usage?: { inputTokens: number; outputTokens: number } };
+    const w = agents[0]!.act(state(item), ctx) as ReturnType<(typeof agents)[0]["act"]> & {
+      cost: number;
+      usage?: { inputTokens: number; outputTokens: number };
+    };
     const tin = countTokens(item.prompt) + 1127;
     const tout = countTokens(item.models["mistralai/Mixtral-8x7B-Instruct-v0.1"]!.text!.trim());
     expect(w.cost).toBeCloseTo(((tin + tout) * 0.6) / 1e6, 12);
@@ -109,7 +151,8 @@ describe("recorded agents: which correctness counts", () => {
       JSON.stringify({ id: "3", prompt: "p3", models: { m: { score: 0.75, cost: 1 } } }),
     ].join("\n"),
   );
-  const correct = (judge: RecordedPool["judge"], id: string) => buildRecordedAgent({ name: "m", model: "m", extract }, pool(f, { judge })).outputFor(id)?.meta?.correct;
+  const correct = (judge: RecordedPool["judge"], id: string) =>
+    buildRecordedAgent({ name: "m", model: "m", extract }, pool(f, { judge })).outputFor(id)?.meta?.correct;
 
   it("auto: the recorded flag wins over the gold answer; the gold answer decides where no flag is recorded; a score counts from the threshold", () => {
     expect(correct("auto", "1")).toBe(true);
@@ -138,7 +181,9 @@ describe("recorded agents: which correctness counts", () => {
     const agents = buildAgents(c);
     const t = loadRecordedTable({ files: [path.join(repoRoot, "data/routellm/gsm8k/gsm8k_responses.csv")] });
     // an item where Mixtral is wrong and GPT-4 right
-    const item = t.items.find((i) => !i.models["mistralai/Mixtral-8x7B-Instruct-v0.1"]!.correct && i.models["gpt-4-1106-preview"]!.correct)!;
+    const item = t.items.find(
+      (i) => !i.models["mistralai/Mixtral-8x7B-Instruct-v0.1"]!.correct && i.models["gpt-4-1106-preview"]!.correct,
+    )!;
     const run = (path: number[]) => {
       const ep = new Episode(spec, item, 0);
       for (const a of path) ep.apply(agents[a]!, a, agents[a]!.act(ep.state, ctx) as never);
@@ -151,7 +196,7 @@ describe("recorded agents: which correctness counts", () => {
   });
 });
 
-describe("model \"*\" and call shapes", () => {
+describe('model "*" and call shapes', () => {
   it("expands into one agent per model of the table, cheapest first", () => {
     const d = tmpDir("shape");
     const f = writeThreeModelFile(path.join(d, "g.jsonl"), 30);
@@ -165,7 +210,17 @@ describe("model \"*\" and call shapes", () => {
     const mask = buildActionMask(c)!;
     const m = (history: string[], step: number) => {
       const out = new Uint8Array(3);
-      mask({ task: { id: "x", prompt: "x" }, history: history.map((agent, i) => ({ agent, agentIndex: i, output: { content: "", cost: 0 } })), step, maxSteps: 3, costSpent: 0 }, out, 0);
+      mask(
+        {
+          task: { id: "x", prompt: "x" },
+          history: history.map((agent, i) => ({ agent, agentIndex: i, output: { content: "", cost: 0 } })),
+          step,
+          maxSteps: 3,
+          costSpent: 0,
+        },
+        out,
+        0,
+      );
       return [...out];
     };
     const [w, s] = c.agents.map((a) => a.name);
@@ -190,9 +245,21 @@ describe("model \"*\" and call shapes", () => {
     const write = (o: object) => fs.writeFileSync(file, JSON.stringify(o));
     write({ ...base, agents: [{ kind: "recorded", model: "small" }, "terminator"], tasks: { source: "inline", items: ["a"] } });
     expect(() => loadConfig(file)).toThrow(/kind recorded needs tasks.source: recorded/);
-    write({ ...base, agents: [{ kind: "recorded", model: "*" }, "echo"], tasks: { source: "recorded", file: f }, env: { maxSteps: 3, shape: "cascade" } });
+    write({
+      ...base,
+      agents: [{ kind: "recorded", model: "*" }, "echo"],
+      tasks: { source: "recorded", file: f },
+      env: { maxSteps: 3, shape: "cascade" },
+    });
     expect(() => loadConfig(file)).toThrow(InputError);
-    write({ ...base, agents: [{ kind: "recorded", model: "*" }, "terminator"], tasks: { source: "recorded", file: f }, knob: { name: "lambda" }, algo: { name: "p3o" }, env: { maxSteps: 3, budget: 1 } });
+    write({
+      ...base,
+      agents: [{ kind: "recorded", model: "*" }, "terminator"],
+      tasks: { source: "recorded", file: f },
+      knob: { name: "lambda" },
+      algo: { name: "p3o" },
+      env: { maxSteps: 3, budget: 1 },
+    });
     expect(() => loadConfig(file)).toThrow(/knob: the budget-conditioned policy is trained with algo.name reinforce or ppo/);
   });
 });

@@ -92,9 +92,13 @@ describe("recorded outputs: RouteLLM's CSV", () => {
 
   it("rejects a file without a prompt column, without model columns, and an unknown layout", () => {
     const d = tmpDir("rec");
-    expect(inputError(() => loadRecordedTable({ files: [write(d, "np.csv", "question,m1\nq,True\n")] })).message).toContain('no "prompt" column');
+    expect(inputError(() => loadRecordedTable({ files: [write(d, "np.csv", "question,m1\nq,True\n")] })).message).toContain(
+      'no "prompt" column',
+    );
     expect(inputError(() => loadRecordedTable({ files: [write(d, "nm.csv", "prompt,id\nq,1\n")] })).message).toContain("no model columns");
-    expect(inputError(() => loadRecordedTable({ files: [write(d, "x.tsv", "prompt\tm\n")] })).message).toContain("unknown recorded-output layout");
+    expect(inputError(() => loadRecordedTable({ files: [write(d, "x.tsv", "prompt\tm\n")] })).message).toContain(
+      "unknown recorded-output layout",
+    );
   });
 
   it("rejects a model column absent from one of several files, naming the file and the model", () => {
@@ -114,7 +118,13 @@ describe("recorded outputs: maestro's JSONL", () => {
       d,
       "x.jsonl",
       [
-        JSON.stringify({ id: "a", prompt: "p1", answer: 3, type: "t1", models: { m: { text: "x", correct: true, tokensIn: 5, tokensOut: 2 }, n: { correct: false, cost: 0.1 } } }),
+        JSON.stringify({
+          id: "a",
+          prompt: "p1",
+          answer: 3,
+          type: "t1",
+          models: { m: { text: "x", correct: true, tokensIn: 5, tokensOut: 2 }, n: { correct: false, cost: 0.1 } },
+        }),
         "",
         JSON.stringify({ prompt: "p2", models: { m: { score: 0.7 }, n: { text: "y" } } }),
       ].join("\n"),
@@ -143,7 +153,14 @@ describe("recorded outputs: maestro's JSONL", () => {
 
   it("rejects an item lacking a model that other items have", () => {
     const d = tmpDir("rec");
-    const f = write(d, "gap.jsonl", [JSON.stringify({ prompt: "p", models: { m: { correct: true }, n: { correct: true } } }), JSON.stringify({ prompt: "q", models: { m: { correct: false } } })].join("\n"));
+    const f = write(
+      d,
+      "gap.jsonl",
+      [
+        JSON.stringify({ prompt: "p", models: { m: { correct: true }, n: { correct: true } } }),
+        JSON.stringify({ prompt: "q", models: { m: { correct: false } } }),
+      ].join("\n"),
+    );
     const e = inputError(() => loadRecordedTable({ files: [f] }));
     expect(e.message).toContain(`${f}:2`);
     expect(e.message).toContain('no answer of model "n"');
@@ -195,7 +212,11 @@ describe("tasks.file: globs and lists", () => {
 
 describe("train / validation / test split", () => {
   it("is deterministic by seed, disjoint, complete and stratified by type", () => {
-    const t = loadRecordedTable({ files: fs.readdirSync(path.join(repoRoot, "data/routellm/mmlu-sample")).map((f) => path.join(repoRoot, "data/routellm/mmlu-sample", f)) });
+    const t = loadRecordedTable({
+      files: fs
+        .readdirSync(path.join(repoRoot, "data/routellm/mmlu-sample"))
+        .map((f) => path.join(repoRoot, "data/routellm/mmlu-sample", f)),
+    });
     const a = splitRecorded(t.items, { train: 0.6, val: 0.1, test: 0.3 }, 7);
     const b = splitRecorded(t.items, { train: 0.6, val: 0.1, test: 0.3 }, 7);
     const c = splitRecorded(t.items, { train: 0.6, val: 0.1, test: 0.3 }, 8);
@@ -217,14 +238,24 @@ describe("train / validation / test split", () => {
     const r = runCli([
       "train",
       path.join(repoRoot, "configs/gsm8k-cascade.yaml"),
-      "--set", "train.updates=3",
-      "--set", "log.episodeSample=-1",
-      "--set", "log.plot=false",
-      "--run-dir", run,
+      "--set",
+      "train.updates=3",
+      "--set",
+      "log.episodeSample=-1",
+      "--set",
+      "log.plot=false",
+      "--run-dir",
+      run,
       "--quiet",
     ]);
     expect(r.status, r.stderr).toBe(0);
-    const seen = new Set(fs.readFileSync(path.join(run, "episodes.jsonl"), "utf8").trim().split("\n").map((l) => (JSON.parse(l) as { task: string }).task));
+    const seen = new Set(
+      fs
+        .readFileSync(path.join(run, "episodes.jsonl"), "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => (JSON.parse(l) as { task: string }).task),
+    );
     expect(seen.size).toBeGreaterThan(200);
     const c = loadConfig(path.join(repoRoot, "configs/gsm8k-cascade.yaml"));
     const s = recordedSplits(c);

@@ -3,7 +3,8 @@ import fs from "node:fs";
 import { freePort } from "./helpers.js";
 
 /** The redis-server binary, or undefined when it is not installed (tests that need it then skip). */
-export const redisServerBin: string | undefined = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].find((p) => fs.existsSync(p)) ??
+export const redisServerBin: string | undefined =
+  ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].find((p) => fs.existsSync(p)) ??
   (spawnSync("sh", ["-c", "command -v redis-server"], { encoding: "utf8" }).stdout.trim() || undefined);
 
 /** One line saying why Redis tests are skipped (for describe.skipIf). */

@@ -48,7 +48,17 @@ function handBatch(): RolloutBatch {
     episodeOf: Int32Array.from([0, 0, 1]),
     stepOf: Int32Array.from([0, 1, 0]),
     episodes: [
-      { index: 0, taskId: "0", rows: [0, 1], agents: ["echo", "terminator"], return: 0.9, taskReturn: 1, cost: 1, length: 2, success: true },
+      {
+        index: 0,
+        taskId: "0",
+        rows: [0, 1],
+        agents: ["echo", "terminator"],
+        return: 0.9,
+        taskReturn: 1,
+        cost: 1,
+        length: 2,
+        success: true,
+      },
       { index: 1, taskId: "1", rows: [2], agents: ["terminator"], return: 1, taskReturn: 1, cost: 0, length: 1, success: true },
     ],
     envSteps: 3,
@@ -131,7 +141,11 @@ describe("REINFORCE", () => {
   it.each(["none", "mean", "value"] as const)("leaves no tensors alive across updates (baseline %s)", async (baseline) => {
     const enc = new DoaMd5Encoder();
     const policy = new CategoricalPolicy(enc.dim, 2, net, new Rng(0));
-    const tr = new ReinforceTrainer(policy, { ...base, baseline, maxGradNorm: 1, entropyCoef: 0.01, normalizeReturns: baseline === "mean" }, new Rng(1));
+    const tr = new ReinforceTrainer(
+      policy,
+      { ...base, baseline, maxGradNorm: 1, entropyCoef: 0.01, normalizeReturns: baseline === "mean" },
+      new Rng(1),
+    );
     const tasks = new ListTaskSource(inlineTasks(["a", "b", "c"]));
     const spec = { maxSteps: 4, terminatorEndsEpisode: true, successBonus: 1, failurePenalty: -1, costPenalty: 0.1, evaluator: terminated };
     const rngs = [new Rng(1), new Rng(2), new Rng(3)] as const;

@@ -38,7 +38,14 @@ function raw(kind: "recorded" | "llm", shape: "cascade" | "free", algo: "ppo" | 
   const agents =
     kind === "recorded"
       ? Object.entries(names).map(([name, model]) => ({ kind: "recorded", name, model, extract: { mode: "answer-line" } }))
-      : Object.keys(names).map((name) => ({ kind: "llm", name, model: name, prompt: `You are ${name}.`, extract: { mode: "answer-line" }, transcript: { lastTurns: 0 } }));
+      : Object.keys(names).map((name) => ({
+          kind: "llm",
+          name,
+          model: name,
+          prompt: `You are ${name}.`,
+          extract: { mode: "answer-line" },
+          transcript: { lastTurns: 0 },
+        }));
   return {
     name: `eq-${kind}`,
     seed: 5,
@@ -101,9 +108,15 @@ describe("how a live reply on a recorded task is judged", () => {
   const replying = (content: string, answer?: string, error?: string): Agent => ({
     name: "large",
     kind: "llm",
-    act: (): AgentOutput => ({ content, cost: 0.5, ...(answer !== undefined ? { answer } : {}), meta: { model: "acme/large-3", ...(error ? { error } : {}) } }),
+    act: (): AgentOutput => ({
+      content,
+      cost: 0.5,
+      ...(answer !== undefined ? { answer } : {}),
+      meta: { model: "acme/large-3", ...(error ? { error } : {}) },
+    }),
   });
-  const act = (a: Agent) => a.act({ task, history: [], step: 0, maxSteps: 4, costSpent: 0 }, { rng: new Rng(0), episode: 0 }) as Promise<AgentOutput>;
+  const act = (a: Agent) =>
+    a.act({ task, history: [], step: 0, maxSteps: 4, costSpent: 0 }, { rng: new Rng(0), episode: 0 }) as Promise<AgentOutput>;
 
   it("the recorded text is the recorded answer (its flag), another reply is judged against the gold answer, an error turn is left alone", async () => {
     const judge = recordedJudges(config()).get("large")!;

@@ -63,7 +63,9 @@ function runCli(args: string[]): Promise<{ status: number; stdout: string; stder
 }
 
 function spawnServe(args: string[]): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [cli, "serve", runDir, "--port", "0", "--log-level", "silent", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [cli, "serve", runDir, "--port", "0", "--log-level", "silent", ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   children.push(child);
   let out = "";
   let err = "";
@@ -166,6 +168,8 @@ describe("--live: a recorded run's agents asked over the API", () => {
     expect(missing.stderr).toMatch(/--replay: the pattern ".*nope-\*\.csv" matches no file/);
 
     const unpriced = { ...loadRunConfig(runDir), llm: undefined };
-    expect(() => liveConfig(unpriced as never, { baseURL: `${server.url}/v1` }, runDir)).toThrow(/agent "small" \(model "acme\/small-1"\) has no prices in llm\.models/);
+    expect(() => liveConfig(unpriced as never, { baseURL: `${server.url}/v1` }, runDir)).toThrow(
+      /agent "small" \(model "acme\/small-1"\) has no prices in llm\.models/,
+    );
   }, 60_000);
 });

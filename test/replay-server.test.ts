@@ -14,7 +14,8 @@ const file = writeReplayTable(path.join(dir, "answers.jsonl"));
 const table = loadRecordedTable({ files: [file] });
 const item = (id: string): RecordedItem => table.byId.get(id)!;
 /** The user message a kind: llm agent sends (src/agents/llm.ts). */
-const llmMessage = (prompt: string, transcript = "(no turns yet)") => `Task:\n${prompt}\n\nTranscript of the team so far:\n${transcript}\n\nEnd your reply with a line \`ANSWER: <answer>\`.`;
+const llmMessage = (prompt: string, transcript = "(no turns yet)") =>
+  `Task:\n${prompt}\n\nTranscript of the team so far:\n${transcript}\n\nEnd your reply with a line \`ANSWER: <answer>\`.`;
 
 let server: ReplayServer;
 beforeAll(async () => {
@@ -60,7 +61,13 @@ describe("the replay server", () => {
     ] as const) {
       const it0 = item(id);
       const rec = it0.models[model]!;
-      const r = await chat(server.url, { model, messages: [{ role: "system", content: "You are a solver." }, { role: "user", content: llmMessage(it0.prompt) }] });
+      const r = await chat(server.url, {
+        model,
+        messages: [
+          { role: "system", content: "You are a solver." },
+          { role: "user", content: llmMessage(it0.prompt) },
+        ],
+      });
       expect(r.status).toBe(200);
       expect(r.body.choices![0]!.message.content).toBe(rec.text!.trim());
       const tin = rec.tokensIn ?? countTokens(it0.prompt) + 7;
@@ -79,7 +86,12 @@ describe("the replay server", () => {
     const q1 = item("q1");
     const res = await client.chat.completions.create({ model: "acme/small-1", messages: [{ role: "user", content: q1.prompt }] });
     expect(res.choices[0]!.message.content).toBe(q1.models["acme/small-1"]!.text!.trim());
-    const stream = await client.chat.completions.create({ model: "acme/small-1", messages: [{ role: "user", content: q1.prompt }], stream: true, stream_options: { include_usage: true } });
+    const stream = await client.chat.completions.create({
+      model: "acme/small-1",
+      messages: [{ role: "user", content: q1.prompt }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     let text = "";
     let usage: unknown;
     for await (const c of stream) {
@@ -96,7 +108,10 @@ describe("the replay server", () => {
     expect(unknown.status).toBe(404);
     expect(unknown.body.error).toMatchObject({ type: "invalid_request_error", code: "model_not_found", param: "model" });
     expect(unknown.body.error!.message).toContain("acme/small-1");
-    const notFound = await chat(server.url, { model: "acme/large-3", messages: [{ role: "user", content: "What is the capital of France?" }] });
+    const notFound = await chat(server.url, {
+      model: "acme/large-3",
+      messages: [{ role: "user", content: "What is the capital of France?" }],
+    });
     expect(notFound.status).toBe(400);
     expect(notFound.body.error).toMatchObject({ type: "invalid_request_error", code: "prompt_not_found" });
     const bad = [
@@ -126,7 +141,9 @@ describe("the replay server", () => {
       const r = await chat(s.url, { model: "m", messages: [{ role: "user", content: "Say yes." }] });
       expect(r.status).toBe(400);
       expect(r.body.error!.code).toBe("no_recorded_text");
-      expect((await chat(s.url, { model: "n", messages: [{ role: "user", content: "Say yes." }] })).body.choices![0]!.message.content).toBe("yes");
+      expect((await chat(s.url, { model: "n", messages: [{ role: "user", content: "Say yes." }] })).body.choices![0]!.message.content).toBe(
+        "yes",
+      );
     } finally {
       await s.close();
     }

@@ -34,7 +34,22 @@ function fakeOrchestrator(): Orchestrator {
 const user = [{ role: "user", content: "What is 6 * 7?" }];
 const bodies: Array<[string, unknown]> = [
   ["minimal", { model: "maestro", messages: user }],
-  ["every field", { model: "maestro", messages: [{ role: "system", content: null, name: "s" }, { role: "user", content: [{ type: "text", text: "6 * 7?" }] }], temperature: 0, seed: 2 ** 40, n: 1, stream: false, stream_options: null, maestro: {} }],
+  [
+    "every field",
+    {
+      model: "maestro",
+      messages: [
+        { role: "system", content: null, name: "s" },
+        { role: "user", content: [{ type: "text", text: "6 * 7?" }] },
+      ],
+      temperature: 0,
+      seed: 2 ** 40,
+      n: 1,
+      stream: false,
+      stream_options: null,
+      maestro: {},
+    },
+  ],
   ["unknown top-level field (ignored, as OpenAI clients send many)", { model: "maestro", messages: user, top_p: 1 }],
   ["no messages", { model: "maestro" }],
   ["empty messages", { model: "maestro", messages: [] }],
@@ -62,8 +77,14 @@ describe("the chat request schema", () => {
     expect(props.seed).toEqual({ type: "integer", minimum: Number.MIN_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER });
     expect(props.n).toEqual({ type: "integer", minimum: 1, maximum: 1 });
     expect(props.temperature).toEqual({ type: "number", minimum: 0, maximum: 2 });
-    expect(props.maestro).toEqual({ type: "object", properties: { budget: { type: "number" }, lambda: { type: "number" } }, additionalProperties: false });
-    expect(props.stream_options).toEqual({ anyOf: [{ type: "object", properties: { include_usage: { type: "boolean" } } }, { type: "null" }] });
+    expect(props.maestro).toEqual({
+      type: "object",
+      properties: { budget: { type: "number" }, lambda: { type: "number" } },
+      additionalProperties: false,
+    });
+    expect(props.stream_options).toEqual({
+      anyOf: [{ type: "object", properties: { include_usage: { type: "boolean" } } }, { type: "null" }],
+    });
     expect(props.messages).toMatchObject({ type: "array", minItems: 1, items: { required: ["role"] } });
   });
 
@@ -74,7 +95,11 @@ describe("the chat request schema", () => {
       const zodOk = chatBody.safeParse(body).success;
       if (zodOk) {
         expect(r.statusCode, r.body).toBe(200);
-        expect(r.json()).toMatchObject({ object: "chat.completion", choices: [{ message: { content: "42" } }], maestro: { run: "fake", checkpoint_update: 3 } });
+        expect(r.json()).toMatchObject({
+          object: "chat.completion",
+          choices: [{ message: { content: "42" } }],
+          maestro: { run: "fake", checkpoint_update: 3 },
+        });
       } else {
         expect(r.statusCode).toBe(400);
         expect(r.json().error).toMatchObject({ type: "invalid_request_error" });

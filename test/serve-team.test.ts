@@ -39,9 +39,19 @@ type Completion = OpenAI.Chat.Completions.ChatCompletion & { maestro: MaestroInf
 beforeAll(async () => {
   sim = await startSimServer({ port: 0, config: { seed: 3, models: { "sim-slow": { latencyMs: 300 } } } });
   // no terminator: every episode makes exactly env.maxSteps = 3 LLM calls; prices make one call cost ~$0.5
-  const raw = simLlmRawConfig({ name: "team", baseURL: `${sim.url}/v1`, apiKeyEnv: "MAESTRO_TEAM_TEST_KEY", dir: tmp, llm: { cache: { mode: "off" } } });
+  const raw = simLlmRawConfig({
+    name: "team",
+    baseURL: `${sim.url}/v1`,
+    apiKeyEnv: "MAESTRO_TEAM_TEST_KEY",
+    dir: tmp,
+    llm: { cache: { mode: "off" } },
+  });
   raw.agents = (raw.agents as unknown[]).slice(0, 2);
-  raw.tasks = { source: "inline", evaluator: "solved", items: [TASK, "Noah has 12 marbles. Then Noah gives away 5. How many marbles does Noah have now?"] };
+  raw.tasks = {
+    source: "inline",
+    evaluator: "solved",
+    items: [TASK, "Noah has 12 marbles. Then Noah gives away 5. How many marbles does Noah have now?"],
+  };
   (raw.llm as { models: Record<string, unknown> }).models = {
     fast: { model: "sim-fast", inputPricePerM: 2000, outputPricePerM: 4000 },
     slow: { model: "sim-slow", inputPricePerM: 2000, outputPricePerM: 4000 },
@@ -104,7 +114,22 @@ const events = (text: string) =>
 describe("API keys", () => {
   it("keys create|list|revoke manage a file of hashes; the key is printed once and stored nowhere", () => {
     const file = path.join(tmp, "cli-keys.json");
-    const r = runCli(["keys", "create", "--file", file, "--id", "alice", "--budget", "5", "--period", "day", "--rpm", "30", "--concurrency", "2"]);
+    const r = runCli([
+      "keys",
+      "create",
+      "--file",
+      file,
+      "--id",
+      "alice",
+      "--budget",
+      "5",
+      "--period",
+      "day",
+      "--rpm",
+      "30",
+      "--concurrency",
+      "2",
+    ]);
     expect(r.status).toBe(0);
     const key = r.stdout.trim();
     expect(key).toMatch(/^mk-[A-Za-z0-9_-]{32}$/);
@@ -113,10 +138,20 @@ describe("API keys", () => {
     expect(text).not.toContain(key);
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
     const f = readKeysFile(file);
-    expect(f.keys[0]).toMatchObject({ id: "alice", budget: 5, period: "day", rpm: 30, concurrency: 2, revoked: null, last4: key.slice(-4) });
+    expect(f.keys[0]).toMatchObject({
+      id: "alice",
+      budget: 5,
+      period: "day",
+      rpm: 30,
+      concurrency: 2,
+      revoked: null,
+      last4: key.slice(-4),
+    });
     expect(runCli(["keys", "create", "--file", file, "--id", "alice"]).stderr).toMatch(/a key with id "alice" exists already/);
     expect(runCli(["keys", "create", "--file", file, "--id", "bad id"]).stderr).toMatch(/--id "bad id": expected 1-64 letters/);
-    expect(runCli(["keys", "create", "--file", file, "--id", "x", "--budget", "-1"]).stderr).toMatch(/--budget -1: expected a positive number/);
+    expect(runCli(["keys", "create", "--file", file, "--id", "x", "--budget", "-1"]).stderr).toMatch(
+      /--budget -1: expected a positive number/,
+    );
     const list = runCli(["keys", "list", "--file", file]);
     expect(list.stdout).toMatch(/alice\s+mk-….{4}\s+valid\s+0\.0000 \/ 5 per day/);
     expect(list.stdout).not.toContain(key);
@@ -140,14 +175,28 @@ describe("API keys", () => {
     const { key } = createKey(file, { id: "alice" });
     const { key: bobKey } = createKey(file, { id: "bob" });
     const log = logSink();
-    const s = await serve({ keys: new KeyRing(file), limits: await LocalLimitStore.open(usageFileOf(file)), logLevel: "info", logStream: log.stream });
+    const s = await serve({
+      keys: new KeyRing(file),
+      limits: await LocalLimitStore.open(usageFileOf(file)),
+      logLevel: "info",
+      logStream: log.stream,
+    });
     try {
       const r1 = await ask(s.url, undefined);
       expect(r1.status).toBe(401);
-      expect(await r1.json()).toEqual({ error: { message: "missing API key: send it as the header Authorization: Bearer <key>", type: "invalid_request_error", param: null, code: "invalid_api_key" } });
+      expect(await r1.json()).toEqual({
+        error: {
+          message: "missing API key: send it as the header Authorization: Bearer <key>",
+          type: "invalid_request_error",
+          param: null,
+          code: "invalid_api_key",
+        },
+      });
       const wrong = `${key.slice(0, -1)}${key.endsWith("A") ? "B" : "A"}`;
       const badClient = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: wrong, maxRetries: 0 });
-      const e1 = (await badClient.chat.completions.create({ model: "maestro", messages: [{ role: "user", content: TASK }] }).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+      const e1 = (await badClient.chat.completions
+        .create({ model: "maestro", messages: [{ role: "user", content: TASK }] })
+        .catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
       expect(e1).toBeInstanceOf(OpenAI.AuthenticationError);
       expect((e1.error as { code: string }).code).toBe("invalid_api_key");
       const r2 = await ask(s.url, wrong);
@@ -234,7 +283,11 @@ describe("per-key budgets and limits", () => {
       expect(third.headers.get("retry-after")).toMatch(/^\d+$/);
       const e3 = (await third.json()) as { error: { message: string; code: string } };
       expect(e3.error.code).toBe("insufficient_quota");
-      expect(e3.error.message).toMatch(new RegExp(`key "carol": budget exhausted: spent [0-9.]+ of ${budget} this month \\(UTC\\); it resets at ${periodEnd("month")!.toISOString()}`));
+      expect(e3.error.message).toMatch(
+        new RegExp(
+          `key "carol": budget exhausted: spent [0-9.]+ of ${budget} this month \\(UTC\\); it resets at ${periodEnd("month")!.toISOString()}`,
+        ),
+      );
       const m = await (await fetch(`${s.url}/metrics`, { headers: { authorization: `Bearer ${key}` } })).text();
       expect(metric(m, "maestro_key_rejections_total", { key: "carol", reason: "budget" })).toBe(2);
       const spent = metric(m, "maestro_key_period_spend", { key: "carol" });
@@ -246,7 +299,9 @@ describe("per-key budgets and limits", () => {
     // restart: the spend is read back from the usage file
     const usage = JSON.parse(fs.readFileSync(usageFileOf(file), "utf8")) as { spend: Record<string, { period: string; amount: number }> };
     expect(usage.spend.carol!.period).toBe(periodLabel("month"));
-    expect(runCli(["keys", "list", "--file", file]).stdout).toMatch(new RegExp(`carol .* ${usage.spend.carol!.amount.toFixed(4)} / ${budget}`));
+    expect(runCli(["keys", "list", "--file", file]).stdout).toMatch(
+      new RegExp(`carol .* ${usage.spend.carol!.amount.toFixed(4)} / ${budget}`),
+    );
     s = await serve({ keys: new KeyRing(file), limits: await LocalLimitStore.open(usageFileOf(file)) });
     try {
       expect((await ask(s.url, key)).status).toBe(429);
@@ -262,11 +317,18 @@ describe("per-key budgets and limits", () => {
     const { key } = createKey(file, { id: "dave", rpm: 2 });
     const { key: slowKey } = createKey(file, { id: "erin", concurrency: 1 });
     // 300 ms per call: two requests of one key overlap
-    const s = await serve({ keys: new KeyRing(file), limits: await LocalLimitStore.open(usageFileOf(file)), concurrency: 4, sets: ["llm.models.fast.model=sim-slow"] });
+    const s = await serve({
+      keys: new KeyRing(file),
+      limits: await LocalLimitStore.open(usageFileOf(file)),
+      concurrency: 4,
+      sets: ["llm.models.fast.model=sim-slow"],
+    });
     try {
       const client = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: key, maxRetries: 0 });
       for (let i = 0; i < 2; i++) await client.chat.completions.create({ model: "maestro", messages: [{ role: "user", content: TASK }] });
-      const e = (await client.chat.completions.create({ model: "maestro", messages: [{ role: "user", content: TASK }] }).catch((x: unknown) => x)) as InstanceType<typeof OpenAI.APIError>;
+      const e = (await client.chat.completions
+        .create({ model: "maestro", messages: [{ role: "user", content: TASK }] })
+        .catch((x: unknown) => x)) as InstanceType<typeof OpenAI.APIError>;
       expect(e).toBeInstanceOf(OpenAI.RateLimitError);
       expect(e.message).toMatch(/key "dave": rate limit of 2 requests per minute reached; retry after \d+ s/);
       const retry = Number(e.headers?.get("retry-after"));
@@ -294,7 +356,10 @@ describe("per-key budgets and limits", () => {
       const budget = episodeCost * 2.5;
       const { key } = createKey(file, { id: "frank", budget, period: "day", rpm: 4 });
       const stores: LimitStore[] = [await RedisLimitStore.open(redis.url), await RedisLimitStore.open(redis.url)];
-      const [a, b] = [await serve({ keys: new KeyRing(file), limits: stores[0] }), await serve({ keys: new KeyRing(file), limits: stores[1] })];
+      const [a, b] = [
+        await serve({ keys: new KeyRing(file), limits: stores[0] }),
+        await serve({ keys: new KeyRing(file), limits: stores[1] }),
+      ];
       try {
         expect((await ask(a.url, key)).status).toBe(200); // spent 1 episode
         expect((await ask(b.url, key)).status).toBe(200); // 2 episodes: b saw a's spend below the budget
@@ -304,7 +369,9 @@ describe("per-key budgets and limits", () => {
         const fourth = await ask(b.url, key);
         expect(fourth.status).toBe(429); // the other replica refuses at once
         expect(((await fourth.json()) as { error: { message: string } }).error.message).toMatch(/budget exhausted: spent/);
-        const [ma, mb] = await Promise.all([a, b].map(async (s) => (await fetch(`${s.url}/metrics`, { headers: { authorization: `Bearer ${key}` } })).text()));
+        const [ma, mb] = await Promise.all(
+          [a, b].map(async (s) => (await fetch(`${s.url}/metrics`, { headers: { authorization: `Bearer ${key}` } })).text()),
+        );
         // one budget: both replicas report the same period spend, the sum of what each one spent
         const spentA = metric(ma!, "maestro_key_spend_total", { key: "frank" });
         const spentB = metric(mb!, "maestro_key_spend_total", { key: "frank" });
@@ -318,7 +385,9 @@ describe("per-key budgets and limits", () => {
         const r = await ask(b.url, rateKey);
         expect(r.status).toBe(429);
         expect(r.headers.get("retry-after")).toMatch(/^\d+$/);
-        expect(runCli(["keys", "list", "--file", file, "--redis", redis.url, "--json"]).stdout).toMatch(new RegExp(`"spent": ${(spentA + spentB).toString().slice(0, 6)}`));
+        expect(runCli(["keys", "list", "--file", file, "--redis", redis.url, "--json"]).stdout).toMatch(
+          new RegExp(`"spent": ${(spentA + spentB).toString().slice(0, 6)}`),
+        );
       } finally {
         await a.close();
         await b.close();
@@ -360,7 +429,8 @@ describe("off loopback only with keys; Host header; CORS", () => {
     const plain = await serve();
     try {
       const port = new URL(s.url).port;
-      const raw = (host: string, extra = "") => rawRequest(Number(port), `GET /health HTTP/1.1\r\nHost: ${host}\r\n${extra}Connection: close\r\n\r\n`);
+      const raw = (host: string, extra = "") =>
+        rawRequest(Number(port), `GET /health HTTP/1.1\r\nHost: ${host}\r\n${extra}Connection: close\r\n\r\n`);
       const evil = await raw(`rebind.attacker.example:${port}`);
       expect(evil).toMatch(/^HTTP\/1\.1 403/);
       expect(evil).toMatch(/Host header \\"rebind\.attacker\.example:\d+\\" is not a name of this server/);
@@ -368,7 +438,10 @@ describe("off loopback only with keys; Host header; CORS", () => {
       expect(await raw(`localhost:${port}`)).toMatch(/^HTTP\/1\.1 200/);
       expect(await raw(`[::1]:${port}`)).toMatch(/^HTTP\/1\.1 200/);
       expect(await raw("maestro.team.example")).toMatch(/^HTTP\/1\.1 200/);
-      const pre = await fetch(`${s.url}/v1/chat/completions`, { method: "OPTIONS", headers: { origin: "https://app.team.example", "access-control-request-method": "POST" } });
+      const pre = await fetch(`${s.url}/v1/chat/completions`, {
+        method: "OPTIONS",
+        headers: { origin: "https://app.team.example", "access-control-request-method": "POST" },
+      });
       expect(pre.status).toBeLessThan(300);
       expect(pre.headers.get("access-control-allow-origin")).toBe("https://app.team.example");
       const other = await fetch(`${s.url}/health`, { headers: { origin: "https://evil.example" } });
@@ -397,20 +470,25 @@ function rawRequest(port: number, text: string): Promise<string> {
 
 /** Spawns `maestro serve` on the run and resolves with its URL once it listens. */
 function spawnServe(args: string[], env: Record<string, string> = {}, pattern = /listening on (http:\/\/127\.0\.0\.1:\d+)/) {
-  const child = spawn(process.execPath, [cliPath, "serve", runDir, "--port", "0", "--log-level", "warn", ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, [cliPath, "serve", runDir, "--port", "0", "--log-level", "warn", ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...env },
+  });
   children.push(child);
   let out = "";
   let err = "";
   child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
   const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  return new Promise<{ child: ChildProcess; url: string; out: () => string; err: () => string; exit: Promise<number | null> }>((resolve, reject) => {
-    child.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = out.match(pattern);
-      if (m) resolve({ child, url: m[1]!, out: () => out, err: () => err, exit });
-    });
-    void exit.then((code) => reject(new Error(`maestro serve exited with ${code}: ${out}\n${err}`)));
-  });
+  return new Promise<{ child: ChildProcess; url: string; out: () => string; err: () => string; exit: Promise<number | null> }>(
+    (resolve, reject) => {
+      child.stdout!.on("data", (d: Buffer) => {
+        out += d.toString();
+        const m = out.match(pattern);
+        if (m) resolve({ child, url: m[1]!, out: () => out, err: () => err, exit });
+      });
+      void exit.then((code) => reject(new Error(`maestro serve exited with ${code}: ${out}\n${err}`)));
+    },
+  );
 }
 
 describe("faults of the independent pass", () => {
@@ -419,7 +497,9 @@ describe("faults of the independent pass", () => {
     const port = Number(new URL(srv.url).port);
     const sock = net.connect(port, "127.0.0.1");
     await new Promise((r) => sock.once("connect", r));
-    sock.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{"model":"maestro",`);
+    sock.write(
+      `POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{"model":"maestro",`,
+    );
     const closed = new Promise((r) => sock.once("close", r));
     await new Promise((r) => setTimeout(r, 200));
     const t0 = Date.now();
@@ -435,7 +515,10 @@ describe("faults of the independent pass", () => {
     try {
       const port = Number(new URL(s.url).port);
       const t0 = Date.now();
-      const out = await rawRequest(port, `POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{"model":`);
+      const out = await rawRequest(
+        port,
+        `POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{"model":`,
+      );
       expect(out).toMatch(/^HTTP\/1\.1 408/);
       expect(Date.now() - t0).toBeLessThan(5000);
     } finally {
@@ -454,7 +537,10 @@ describe("faults of the independent pass", () => {
         method: "POST",
         signal: ctl.signal,
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ model: "maestro", messages: [{ role: "user", content: "Noah has 12 marbles. Then Noah gives away 5. How many marbles does Noah have now?" }] }),
+        body: JSON.stringify({
+          model: "maestro",
+          messages: [{ role: "user", content: "Noah has 12 marbles. Then Noah gives away 5. How many marbles does Noah have now?" }],
+        }),
       }).catch((e: Error) => e.name);
       // both episodes' first calls reach the simulated server (300 ms each), then the second client leaves
       while ((sim.stats.byPath["/v1/chat/completions"] ?? 0) < before + 2) await new Promise((r) => setTimeout(r, 10));
@@ -477,7 +563,9 @@ describe("faults of the independent pass", () => {
       expect(r.status).toBe(2);
       expect(r.stderr).toContain(`--seed ${bad}: expected a non-negative integer`);
     }
-    expect(runCli(["orchestrate", "--run", runDir, "--task", "x", "--seed", "NaN"]).stderr).toMatch(/--seed NaN: expected a non-negative integer/);
+    expect(runCli(["orchestrate", "--run", runDir, "--task", "x", "--seed", "NaN"]).stderr).toMatch(
+      /--seed NaN: expected a non-negative integer/,
+    );
   });
 
   it("recorded answers with invalid UTF-8 are refused with file, line and column; a prompt outside the table is a 400 naming no server path", async () => {
@@ -490,22 +578,32 @@ describe("faults of the independent pass", () => {
     fs.writeFileSync(bad, Buffer.concat([lines.subarray(0, nl + 9), Buffer.from([0x80]), lines.subarray(nl + 9)]));
     expect(() => loadRecordedTable({ files: [bad] })).toThrow(`${bad}:2:9: invalid UTF-8 (byte 0x80`);
     const csv = path.join(dir, "bad.csv");
-    fs.writeFileSync(csv, Buffer.concat([Buffer.from("prompt,a_response\nwhat is 1+1?,tw"), Buffer.from([0xc3, 0x28]), Buffer.from("o\n")]));
+    fs.writeFileSync(
+      csv,
+      Buffer.concat([Buffer.from("prompt,a_response\nwhat is 1+1?,tw"), Buffer.from([0xc3, 0x28]), Buffer.from("o\n")]),
+    );
     expect(() => loadRecordedTable({ files: [csv] })).toThrow(`${csv}:2:16: invalid UTF-8`);
 
     const rec = path.join(dir, "run");
-    const config = loadConfig(path.join(repoRoot, "configs/gsm8k-cascade.yaml"), { sets: [`tasks.file=${good}`, "train.updates=2", "train.episodesPerUpdate=4", "log.plot=false"] });
+    const config = loadConfig(path.join(repoRoot, "configs/gsm8k-cascade.yaml"), {
+      sets: [`tasks.file=${good}`, "train.updates=2", "train.episodesPerUpdate=4", "log.plot=false"],
+    });
     expect((await train({ config, runDir: rec })).status).toBe("completed");
     const s = await serveRun(rec, { port: 0, logLevel: "silent" });
     try {
-      const r = await ask(s.url, undefined, { model: "maestro:lambda=0.1", messages: [{ role: "user", content: "Not a problem of the table" }] });
+      const r = await ask(s.url, undefined, {
+        model: "maestro:lambda=0.1",
+        messages: [{ role: "user", content: "Not a problem of the table" }],
+      });
       expect(r.status).toBe(400);
       const body = await r.text();
       expect(body).toMatch(/no recorded answers for this prompt: it is not an item of the served run's recorded table/);
       expect(body).not.toContain(dir);
       expect(body).not.toMatch(/\/tmp|g\.jsonl/);
       const item = JSON.parse(lines.subarray(0, nl).toString()) as { prompt: string };
-      expect((await ask(s.url, undefined, { model: "maestro:lambda=0.1", messages: [{ role: "user", content: item.prompt }] })).status).toBe(200);
+      expect(
+        (await ask(s.url, undefined, { model: "maestro:lambda=0.1", messages: [{ role: "user", content: item.prompt }] })).status,
+      ).toBe(200);
     } finally {
       await s.close();
     }
@@ -514,7 +612,9 @@ describe("faults of the independent pass", () => {
     fs.rmSync(path.join(rec, "summary.json"));
     const c = await curveCommand([rec], { points: 3, out: path.join(dir, "curve") });
     expect(c.unfinished).toHaveLength(1);
-    expect(c.result.warnings[0]).toMatch(/UNFINISHED RUN: it stopped without finishing \(no summary\.json: killed or crashed\); its last checkpoint is after update 2 of 2/);
+    expect(c.result.warnings[0]).toMatch(
+      /UNFINISHED RUN: it stopped without finishing \(no summary\.json: killed or crashed\); its last checkpoint is after update 2 of 2/,
+    );
     const cli = runCli(["curve", rec, "--points", "3", "--out", path.join(dir, "curve2"), "--json"]);
     expect(cli.status).toBe(0);
     expect((JSON.parse(cli.stdout) as { warnings: string[] }).warnings[0]).toMatch(/UNFINISHED RUN/);
@@ -544,7 +644,11 @@ describe("stopping the way users stop things: the launcher goes away", () => {
    * command it started, once `ready` is printed.
    */
   async function killLauncher(args: string[], ready: RegExp) {
-    const npx = spawn("npx", ["node", cliPath, ...args], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, MAESTRO_NO_LAUNCHER_WATCH: "" } });
+    const npx = spawn("npx", ["node", cliPath, ...args], {
+      cwd: repoRoot,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, MAESTRO_NO_LAUNCHER_WATCH: "" },
+    });
     children.push(npx);
     let out = "";
     const onData = (d: Buffer) => (out += d.toString());
@@ -559,7 +663,9 @@ describe("stopping the way users stop things: the launcher goes away", () => {
     }
     npx.kill("SIGTERM");
     const t1 = Date.now();
-    const late = new Promise((_, reject) => setTimeout(() => reject(new Error(`still running 20 s after npx was killed: ${out}`)), 20_000).unref());
+    const late = new Promise((_, reject) =>
+      setTimeout(() => reject(new Error(`still running 20 s after npx was killed: ${out}`)), 20_000).unref(),
+    );
     await Promise.race([closed, late]);
     return { out: () => out, stoppedAfterMs: Date.now() - t1 };
   }
@@ -577,18 +683,35 @@ describe("stopping the way users stop things: the launcher goes away", () => {
     const s = await killLauncher(["sim-server", "--port", "0"], /listening on/);
     expect(s.out()).toMatch(/sim-server: stopped after \d+ requests/);
     const run = path.join(tmp, "launcher-train");
-    const t = await killLauncher(["train", path.join(repoRoot, "configs/doa-mvp.yaml"), "--run-dir", run, "--set", "train.updates=1000000", "--set", "log.plot=false", "--quiet"], /run: /);
+    const t = await killLauncher(
+      [
+        "train",
+        path.join(repoRoot, "configs/doa-mvp.yaml"),
+        "--run-dir",
+        run,
+        "--set",
+        "train.updates=1000000",
+        "--set",
+        "log.plot=false",
+        "--quiet",
+      ],
+      /run: /,
+    );
     expect(t.out()).toMatch(/maestro train: its launcher .* went away/);
     expect(JSON.parse(fs.readFileSync(path.join(run, "summary.json"), "utf8")).status).toBe("interrupted");
   }, 180_000);
 
-  it.skipIf(!redisServerBin)("`npx maestro worker` stops too", async () => {
-    const redis = await startRedis(tmp, await freePort());
-    try {
-      const w = await killLauncher(["worker", "--queue", redis.url, "--runs-dir", path.join(tmp, "worker-runs")], /waiting for trials/);
-      expect(w.out()).toMatch(/worker: SIGTERM: stopping/);
-    } finally {
-      await redis.stop();
-    }
-  }, 120_000);
+  it.skipIf(!redisServerBin)(
+    "`npx maestro worker` stops too",
+    async () => {
+      const redis = await startRedis(tmp, await freePort());
+      try {
+        const w = await killLauncher(["worker", "--queue", redis.url, "--runs-dir", path.join(tmp, "worker-runs")], /waiting for trials/);
+        expect(w.out()).toMatch(/worker: SIGTERM: stopping/);
+      } finally {
+        await redis.stop();
+      }
+    },
+    120_000,
+  );
 });

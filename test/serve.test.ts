@@ -44,7 +44,9 @@ function runCli(args: string[]): Promise<{ status: number; stdout: string; stder
 }
 
 /** Spawns `maestro serve` and resolves with its URL once it listens. */
-function spawnServe(args: string[]): Promise<{ child: ChildProcess; url: string; out: () => string; err: () => string; exit: Promise<number | null> }> {
+function spawnServe(
+  args: string[],
+): Promise<{ child: ChildProcess; url: string; out: () => string; err: () => string; exit: Promise<number | null> }> {
   const child = spawn(process.execPath, [cli, "serve", runDir, "--port", "0", ...args], { stdio: ["ignore", "pipe", "pipe"] });
   children.push(child);
   let out = "";
@@ -77,14 +79,16 @@ beforeAll(async () => {
     req.on("end", () => {
       const key = String(req.headers.authorization ?? "").replace(/^Bearer /, "");
       res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify({
-        id: "x",
-        object: "chat.completion",
-        created: 0,
-        model: "leaky",
-        choices: [{ index: 0, message: { role: "assistant", content: `My key is ${key}.\nANSWER: ${key}` }, finish_reason: "stop" }],
-        usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 },
-      }));
+      res.end(
+        JSON.stringify({
+          id: "x",
+          object: "chat.completion",
+          created: 0,
+          model: "leaky",
+          choices: [{ index: 0, message: { role: "assistant", content: `My key is ${key}.\nANSWER: ${key}` }, finish_reason: "stop" }],
+          usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 },
+        }),
+      );
     });
   });
   await new Promise<void>((r) => leaky.listen(0, "127.0.0.1", r));
@@ -138,10 +142,22 @@ describe("maestro serve (CLI process) with the official openai client", () => {
   });
 
   it("answers as `maestro orchestrate` does on the same task and seed, greedy and sampled", async () => {
-    const greedy = JSON.parse((await runCli(["orchestrate", "--run", runDir, "--task", TASKS[0]!, "--json"])).stdout) as Array<{ finalAnswer?: string; steps: Array<{ agent: string }>; cost: number }>;
-    const sampled = JSON.parse((await runCli(["orchestrate", "--run", runDir, "--task", TASKS[1]!, "--no-greedy", "--seed", "7", "--json"])).stdout) as typeof greedy;
+    const greedy = JSON.parse((await runCli(["orchestrate", "--run", runDir, "--task", TASKS[0]!, "--json"])).stdout) as Array<{
+      finalAnswer?: string;
+      steps: Array<{ agent: string }>;
+      cost: number;
+    }>;
+    const sampled = JSON.parse(
+      (await runCli(["orchestrate", "--run", runDir, "--task", TASKS[1]!, "--no-greedy", "--seed", "7", "--json"])).stdout,
+    ) as typeof greedy;
 
-    const a = (await client.chat.completions.create({ model: "maestro", messages: [{ role: "system", content: "ignored" }, { role: "user", content: TASKS[0]! }] })) as Completion;
+    const a = (await client.chat.completions.create({
+      model: "maestro",
+      messages: [
+        { role: "system", content: "ignored" },
+        { role: "user", content: TASKS[0]! },
+      ],
+    })) as Completion;
     expect(a.object).toBe("chat.completion");
     expect(a.choices[0]!.message.content).toBe(greedy[0]!.finalAnswer);
     expect(a.maestro.final_answer).toBe(greedy[0]!.finalAnswer);
@@ -154,22 +170,38 @@ describe("maestro serve (CLI process) with the official openai client", () => {
     expect(a.usage!.prompt_tokens).toBe(a.maestro.steps.reduce((x, s) => x + s.tokens_in, 0));
     expect(a.usage!.completion_tokens).toBe(a.maestro.steps.reduce((x, s) => x + s.tokens_out, 0));
     expect(a.usage!.prompt_tokens).toBeGreaterThan(0);
-    expect(a.maestro.cost).toBeCloseTo(a.maestro.steps.reduce((x, s) => x + s.cost, 0), 15);
+    expect(a.maestro.cost).toBeCloseTo(
+      a.maestro.steps.reduce((x, s) => x + s.cost, 0),
+      15,
+    );
     for (const s of a.maestro.steps.filter((x) => x.agent !== "terminator")) expect(s.model).toBe("sim-fast");
 
-    const b = (await client.chat.completions.create({ model: "maestro", temperature: 1, seed: 7, messages: [{ role: "user", content: TASKS[1]! }] })) as Completion;
+    const b = (await client.chat.completions.create({
+      model: "maestro",
+      temperature: 1,
+      seed: 7,
+      messages: [{ role: "user", content: TASKS[1]! }],
+    })) as Completion;
     expect(b.maestro.greedy).toBe(false);
     expect(b.maestro.seed).toBe(7);
     expect(b.maestro.final_answer).toBe(sampled[0]!.finalAnswer ?? null);
     expect(b.maestro.steps.map((s) => s.agent)).toEqual(sampled[0]!.steps.map((s) => s.agent));
 
     // the same request again gives the same episode (greedy; and sampled with its seed)
-    const b2 = (await client.chat.completions.create({ model: "maestro", temperature: 0.5, seed: 7, messages: [{ role: "user", content: TASKS[1]! }] })) as Completion;
+    const b2 = (await client.chat.completions.create({
+      model: "maestro",
+      temperature: 0.5,
+      seed: 7,
+      messages: [{ role: "user", content: TASKS[1]! }],
+    })) as Completion;
     expect(b2.maestro.steps).toEqual(b.maestro.steps);
   }, 60_000);
 
   it("streams the answer as server-sent events, with the maestro object and usage", async () => {
-    const full = (await client.chat.completions.create({ model: "maestro", messages: [{ role: "user", content: TASKS[2]! }] })) as Completion;
+    const full = (await client.chat.completions.create({
+      model: "maestro",
+      messages: [{ role: "user", content: TASKS[2]! }],
+    })) as Completion;
     const stream = await client.chat.completions.create({
       model: "maestro",
       stream: true,
@@ -205,17 +237,35 @@ describe("maestro serve (CLI process) with the official openai client", () => {
       [{ model: "maestro", messages: [{ role: "user", content: "x" }], n: 2 }, /n must be <= 1/],
       [{ model: "maestro", messages: [{ role: "user", content: "x" }], stream: "yes" }, /stream must be boolean/],
       [{ model: 5, messages: [{ role: "user", content: "x" }] }, /model must be string/],
-      [{ model: "maestro", messages: [{ role: "system", content: "only a system prompt" }] }, /no user message; the last user message is the task/],
+      [
+        { model: "maestro", messages: [{ role: "system", content: "only a system prompt" }] },
+        /no user message; the last user message is the task/,
+      ],
       [{ model: "maestro", messages: [{ role: "user", content: "  " }] }, /the last user message is empty/],
       [{ model: "maestro", messages: [{ role: "user", content: [{ type: "image_url" }] }] }, /only text parts are supported/],
       [{ model: "maestro:budget=abc", messages: [{ role: "user", content: "x" }] }, /expected "maestro", "maestro:budget=<number>"/],
       [{ model: "maestro:temperature=1", messages: [{ role: "user", content: "x" }] }, /expected "maestro"/],
-      [{ model: "maestro:budget=0.002", messages: [{ role: "user", content: "x" }] }, /the served policy is not budget-conditioned; it takes no budget/],
-      [{ model: "maestro", maestro: { lambda: 0.5 }, messages: [{ role: "user", content: "x" }] }, /not budget-conditioned; it takes no lambda/],
-      [{ model: "maestro", maestro: { budget: 1, lambda: 1 }, messages: [{ role: "user", content: "x" }] }, /give budget or lambda, not both/],
-      [{ model: "maestro", maestro: { tokens: 1 }, messages: [{ role: "user", content: "x" }] }, /maestro must NOT have additional properties/],
-      ["{\"model\": \"maestro\", \"messages\": [", /not valid JSON/],
-      [{ model: "maestro", messages: [{ role: "user", content: "x".repeat(1_100_000) }] }, /request body too large: the limit is 1048576 bytes/],
+      [
+        { model: "maestro:budget=0.002", messages: [{ role: "user", content: "x" }] },
+        /the served policy is not budget-conditioned; it takes no budget/,
+      ],
+      [
+        { model: "maestro", maestro: { lambda: 0.5 }, messages: [{ role: "user", content: "x" }] },
+        /not budget-conditioned; it takes no lambda/,
+      ],
+      [
+        { model: "maestro", maestro: { budget: 1, lambda: 1 }, messages: [{ role: "user", content: "x" }] },
+        /give budget or lambda, not both/,
+      ],
+      [
+        { model: "maestro", maestro: { tokens: 1 }, messages: [{ role: "user", content: "x" }] },
+        /maestro must NOT have additional properties/,
+      ],
+      ['{"model": "maestro", "messages": [', /not valid JSON/],
+      [
+        { model: "maestro", messages: [{ role: "user", content: "x".repeat(1_100_000) }] },
+        /request body too large: the limit is 1048576 bytes/,
+      ],
     ];
     for (const [body, msg] of cases) {
       const r = await post(srv.url, body);
@@ -242,7 +292,9 @@ describe("maestro serve (CLI process) with the official openai client", () => {
   it("lists the model and reports health", async () => {
     const models = await client.models.list();
     expect(models.data.map((m) => m.id)).toEqual(["maestro"]);
-    const info = (models.data[0] as unknown as { maestro: { agents: string[]; knob: unknown; concurrency: number; checkpoint_update: number } }).maestro;
+    const info = (
+      models.data[0] as unknown as { maestro: { agents: string[]; knob: unknown; concurrency: number; checkpoint_update: number } }
+    ).maestro;
     expect(info.agents).toEqual(["planner", "coder", "terminator"]);
     expect(info.knob).toBeNull();
     expect(info.concurrency).toBe(4); // the run's llm.maxConcurrency
@@ -258,7 +310,9 @@ describe("in-process server", () => {
     const s = await serveRun(runDir, { port: 0, logLevel: "silent" });
     try {
       const client = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: "x", maxRetries: 0 });
-      const done = (await Promise.all(TASKS.map((t) => client.chat.completions.create({ model: "maestro", messages: [{ role: "user", content: t }] })))) as Completion[];
+      const done = (await Promise.all(
+        TASKS.map((t) => client.chat.completions.create({ model: "maestro", messages: [{ role: "user", content: t }] })),
+      )) as Completion[];
       await post(s.url, { model: "maestro", messages: [] });
       await post(s.url, { model: "maestro", messages: [] });
       const text = await (await fetch(`${s.url}/metrics`)).text();
@@ -274,11 +328,16 @@ describe("in-process server", () => {
         expect(metric(text, "maestro_agent_calls_total", { agent })).toBe(steps.filter((x) => x.agent === agent).length);
       }
       expect(metric(text, "maestro_episode_steps_sum")).toBe(steps.length);
-      expect(metric(text, "maestro_cost_total")).toBeCloseTo(done.reduce((x, d) => x + d.maestro.cost, 0), 12);
+      expect(metric(text, "maestro_cost_total")).toBeCloseTo(
+        done.reduce((x, d) => x + d.maestro.cost, 0),
+        12,
+      );
       expect(metric(text, "maestro_tokens_total", { kind: "prompt" })).toBe(done.reduce((x, d) => x + d.usage!.prompt_tokens, 0));
       expect(metric(text, "maestro_tokens_total", { kind: "completion" })).toBe(done.reduce((x, d) => x + d.usage!.completion_tokens, 0));
       for (const stop of ["terminator", "solved", "max_steps"]) {
-        expect(metric(text, "maestro_episodes_total", { stop_reason: stop })).toBe(done.filter((d) => d.maestro.stop_reason === stop).length);
+        expect(metric(text, "maestro_episodes_total", { stop_reason: stop })).toBe(
+          done.filter((d) => d.maestro.stop_reason === stop).length,
+        );
       }
       expect(text).toContain("maestro_process_cpu_user_seconds_total");
     } finally {
@@ -287,7 +346,13 @@ describe("in-process server", () => {
   }, 30_000);
 
   it("runs at most `concurrency` episodes at once, skips a request whose client left while it waited, and sends keep-alives", async () => {
-    const s = await serveRun(runDir, { port: 0, logLevel: "silent", concurrency: 2, heartbeatMs: 40, sets: ["llm.models.fast.model=sim-slow"] });
+    const s = await serveRun(runDir, {
+      port: 0,
+      logLevel: "silent",
+      concurrency: 2,
+      heartbeatMs: 40,
+      sets: ["llm.models.fast.model=sim-slow"],
+    });
     try {
       let maxRunning = 0;
       let maxQueued = 0;
@@ -306,7 +371,12 @@ describe("in-process server", () => {
       // wait until both slots are taken, then queue one request and leave before it starts
       while (s.inFlight < 2) await new Promise((r) => setTimeout(r, 5));
       const ac = new AbortController();
-      const abandoned = fetch(`${s.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body(TASKS[2]!)), signal: ac.signal });
+      const abandoned = fetch(`${s.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body(TASKS[2]!)),
+        signal: ac.signal,
+      });
       while (s.inFlight < 3) await new Promise((r) => setTimeout(r, 5));
       ac.abort();
       await expect(abandoned).rejects.toThrow();
@@ -323,7 +393,10 @@ describe("in-process server", () => {
       expect(streamText).toContain(": keep-alive\n\n");
       expect(streamText.trimEnd().endsWith("data: [DONE]")).toBe(true);
       // the abandoned request never ran an episode: every LLM call made belongs to an answered request
-      const finish = streamText.split("\n\n").map((e) => e.replace(/^data: /, "")).filter((e) => e.includes('"maestro":{'));
+      const finish = streamText
+        .split("\n\n")
+        .map((e) => e.replace(/^data: /, ""))
+        .filter((e) => e.includes('"maestro":{'));
       const infos = [
         ((await r0!.json()) as Completion).maestro,
         (JSON.parse(finish[0]!) as { maestro: MaestroInfo }).maestro,
@@ -349,7 +422,9 @@ describe("in-process server", () => {
     });
     const failing = await serveRun(runDir, { port: 0, logLevel: "info", logStream, sets: ["llm.models.fast.model=sim-500"] });
     try {
-      const r = (await (await post(failing.url, { model: "maestro", messages: [{ role: "user", content: TASKS[0]! }] })).json()) as Completion;
+      const r = (await (
+        await post(failing.url, { model: "maestro", messages: [{ role: "user", content: TASKS[0]! }] })
+      ).json()) as Completion;
       const llmSteps = r.maestro.steps.filter((x) => x.agent !== "terminator");
       expect(llmSteps.length).toBeGreaterThan(0);
       for (const st of llmSteps) {
@@ -368,7 +443,9 @@ describe("in-process server", () => {
     const leaking = await serveRun(runDir, { port: 0, logLevel: "debug", logStream, sets: [`llm.baseURL=${leakyUrl}`] });
     try {
       const plain = await (await post(leaking.url, { model: "maestro", messages: [{ role: "user", content: TASKS[0]! }] })).text();
-      const streamed = await (await post(leaking.url, { model: "maestro", stream: true, messages: [{ role: "user", content: TASKS[0]! }] })).text();
+      const streamed = await (
+        await post(leaking.url, { model: "maestro", stream: true, messages: [{ role: "user", content: TASKS[0]! }] })
+      ).text();
       const j = JSON.parse(plain) as Completion;
       expect(j.maestro.steps.some((x) => x.answer === "[redacted]")).toBe(true);
       expect(j.choices[0]!.message.content).toBe("[redacted]");
@@ -407,7 +484,9 @@ describe("a multi-head run (simulated agents)", () => {
       expect(r.status).toBe(500);
       const e = (await r.json()) as { error: { type: string; message: string } };
       expect(e.error.type).toBe("server_error");
-      expect(e.error.message).toMatch(/the orchestrator failed: .*a simulated run \(tasks\.source: sim\) solves simulated tasks of its types \(easy, hard\)/);
+      expect(e.error.message).toMatch(
+        /the orchestrator failed: .*a simulated run \(tasks\.source: sim\) solves simulated tasks of its types \(easy, hard\)/,
+      );
       const streamed = await (await post(s.url, { model: "maestro", stream: true, messages: [{ role: "user", content: "again" }] })).text();
       expect(streamed).toMatch(/data: \{"error":\{"message":"the orchestrator failed: /);
       expect((await fetch(`${s.url}/health`)).status).toBe(200);
@@ -433,14 +512,26 @@ describe("request parsing", () => {
     const conditioned = { knob: { name: "budget" as const, min: 0.001, max: 0.01 } };
     expect(checkKnob(conditioned, { name: "budget", value: 0.002 })).toBe(0.002);
     expect(() => checkKnob(conditioned, undefined)).toThrow(/budget-conditioned: give its budget in \[0\.001, 0\.01\]/);
-    expect(() => checkKnob(conditioned, { name: "budget", value: 0.05 })).toThrow("budget=0.05 is out of range: the policy was trained for budget in [0.001, 0.01]");
-    expect(() => checkKnob(conditioned, { name: "lambda", value: 0.005 })).toThrow(/conditioned on budget, not lambda \(allowed budget range \[0\.001, 0\.01\]\)/);
+    expect(() => checkKnob(conditioned, { name: "budget", value: 0.05 })).toThrow(
+      "budget=0.05 is out of range: the policy was trained for budget in [0.001, 0.01]",
+    );
+    expect(() => checkKnob(conditioned, { name: "lambda", value: 0.005 })).toThrow(
+      /conditioned on budget, not lambda \(allowed budget range \[0\.001, 0\.01\]\)/,
+    );
     expect(() => checkKnob({ knob: undefined }, { name: "budget", value: 0.005 })).toThrow(/not budget-conditioned/);
   });
 
   it("collects the values of every apiKeyEnv variable of a config", () => {
     const env = { A_KEY: "sk-aaaa", B_KEY: "sk-bbbb", SHORT: "x" };
-    expect(secretValues({ llm: { apiKeyEnv: "A_KEY", models: { m: { apiKeyEnv: "B_KEY" }, n: { apiKeyEnv: "MISSING" } } }, encoder: { apiKeyEnv: "SHORT" } }, env).sort()).toEqual(["sk-aaaa", "sk-bbbb"]);
+    expect(
+      secretValues(
+        {
+          llm: { apiKeyEnv: "A_KEY", models: { m: { apiKeyEnv: "B_KEY" }, n: { apiKeyEnv: "MISSING" } } },
+          encoder: { apiKeyEnv: "SHORT" },
+        },
+        env,
+      ).sort(),
+    ).toEqual(["sk-aaaa", "sk-bbbb"]);
   });
 });
 
@@ -455,7 +546,10 @@ describe("SIGTERM", () => {
     srv.child.kill("SIGTERM");
     // once the signal is handled, new requests are refused (connection refused, or 503 on a kept-alive socket)
     while (!srv.out().includes("SIGTERM")) await new Promise((r) => setTimeout(r, 5));
-    const late = await post(srv.url, { model: "maestro", messages: [{ role: "user", content: "x" }] }).then((r) => r.status, (e: Error) => e.message);
+    const late = await post(srv.url, { model: "maestro", messages: [{ role: "user", content: "x" }] }).then(
+      (r) => r.status,
+      (e: Error) => e.message,
+    );
     expect([503, "fetch failed"]).toContain(late);
     const res = await pending;
     expect(res.status).toBe(200);

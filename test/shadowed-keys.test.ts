@@ -24,7 +24,18 @@ describe("no silent no-ops: a value a more specific field overrides is refused",
     const dir = tmpDir("shadow");
     const metrics = (name: string, ...sets: string[]) => {
       const run = path.join(dir, name);
-      const r = runCli(["train", mvp, "--run-dir", run, "--quiet", "--set", "train.updates=3", "--set", "log.plot=false", ...sets.flatMap((x) => ["--set", x])]);
+      const r = runCli([
+        "train",
+        mvp,
+        "--run-dir",
+        run,
+        "--quiet",
+        "--set",
+        "train.updates=3",
+        "--set",
+        "log.plot=false",
+        ...sets.flatMap((x) => ["--set", x]),
+      ]);
       expect(r.status, r.stderr).toBe(0);
       return metricsWithoutTiming(path.join(run, "metrics.csv"));
     };
@@ -36,10 +47,21 @@ describe("no silent no-ops: a value a more specific field overrides is refused",
 
   it("a config setting algo.lr and algo.reinforce.lr is an error naming both", () => {
     const dir = tmpDir("shadow");
-    const both = writeConfig(dir, "both.yaml", fs.readFileSync(mvp, "utf8").replace("    normalizeReturns: false\n", "    normalizeReturns: false\n    lr: 0.002\n"));
-    expectInputError(() => loadConfig(both), `${both}: algo.lr: algo.lr = 0.001 (${both}) has no effect: algo.reinforce.lr = 0.002 (${both}) overrides it`, "set only one of them");
+    const both = writeConfig(
+      dir,
+      "both.yaml",
+      fs.readFileSync(mvp, "utf8").replace("    normalizeReturns: false\n", "    normalizeReturns: false\n    lr: 0.002\n"),
+    );
+    expectInputError(
+      () => loadConfig(both),
+      `${both}: algo.lr: algo.lr = 0.001 (${both}) has no effect: algo.reinforce.lr = 0.002 (${both}) overrides it`,
+      "set only one of them",
+    );
     // --set of the general field on that file names the --set
-    expectInputError(() => loadConfig(both, { sets: ["algo.lr=3e-4"] }), "--set algo.lr=3e-4: algo.lr = 0.0003 (--set algo.lr=3e-4) has no effect: algo.reinforce.lr = 0.002");
+    expectInputError(
+      () => loadConfig(both, { sets: ["algo.lr=3e-4"] }),
+      "--set algo.lr=3e-4: algo.lr = 0.0003 (--set algo.lr=3e-4) has no effect: algo.reinforce.lr = 0.002",
+    );
     // --set of the specific field next to the file's algo.lr names the --set and both fields
     expectInputError(
       () => loadConfig(mvp, { sets: ["algo.reinforce.lr=0.01"] }),
@@ -64,7 +86,12 @@ describe("no silent no-ops: a value a more specific field overrides is refused",
   it("a sweep dimension that a base config's specific field shadows is an error naming both; the shipped random sweep varies its rate", () => {
     const dir = tmpDir("shadow");
     const s = writeSweep(dir, "base: BASE\nparameters:\n  algo.reinforce.lr: { values: [0.01, 0.001] }\n");
-    expectInputError(() => loadSweep(s), `${s}: parameters.algo.reinforce.lr`, "sweep override algo.reinforce.lr=0.01: algo.lr = 0.001", "algo.reinforce.lr = 0.01");
+    expectInputError(
+      () => loadSweep(s),
+      `${s}: parameters.algo.reinforce.lr`,
+      "sweep override algo.reinforce.lr=0.01: algo.lr = 0.001",
+      "algo.reinforce.lr = 0.01",
+    );
     const shipped = loadSweep(path.join(repoRoot, "configs", "sweeps", "doa-random.yaml"));
     const rates = shipped.trials.map((t) => effectiveLr(t.config));
     expect(new Set(rates).size).toBe(shipped.trials.length);
@@ -81,14 +108,23 @@ describe("no silent no-ops: a value a more specific field overrides is refused",
           `tasks: {source: arithmetic, train: 4, eval: 2}\nenv: {maxSteps: 3}\nllm: {baseURL: "http://127.0.0.1:9/v1", timeoutMs: 5000, models: {${models}}}\n`,
       );
     const all = base(`m1: {model: a, timeoutMs: 100}, m2: {model: b, timeoutMs: 200}`);
-    expectInputError(() => loadConfig(all), `${all}: llm.timeoutMs: llm.timeoutMs = 5000`, "llm.models.m1.timeoutMs = 100", "llm.models.m2.timeoutMs = 200", "every model sets its own");
+    expectInputError(
+      () => loadConfig(all),
+      `${all}: llm.timeoutMs: llm.timeoutMs = 5000`,
+      "llm.models.m1.timeoutMs = 100",
+      "llm.models.m2.timeoutMs = 200",
+      "every model sets its own",
+    );
     expect(loadConfig(base(`m1: {model: a, timeoutMs: 100}, m2: {model: b}`)).llm!.timeoutMs).toBe(5000);
   });
 
   it("a run folder's resolved config.yaml (every field written out) still loads", () => {
     const dir = tmpDir("shadow");
     const run = path.join(dir, "run");
-    expect(runCli(["train", mvp, "--run-dir", run, "--quiet", "--set", "train.updates=1", "--set", "log.plot=false", "--set", "algo.lr=3e-4"]).status).toBe(0);
+    expect(
+      runCli(["train", mvp, "--run-dir", run, "--quiet", "--set", "train.updates=1", "--set", "log.plot=false", "--set", "algo.lr=3e-4"])
+        .status,
+    ).toBe(0);
     const c = loadRunConfig(run);
     expect(effectiveLr(c)).toBe(3e-4);
   });

@@ -145,7 +145,16 @@ describe("bad input", () => {
 
   it("a malformed sim task config names the file and the field, and nothing is written", () => {
     const dir = tmpDir();
-    const cfgText = fs.readFileSync(path.join(root, "configs/sim-budget.yaml"), "utf8").replace(/agents:\n( {2}- .*\n)+/, "agents: [" + ["cheap", "strong", "planner"].map((n) => path.join(root, `agents/sim-${n === "planner" ? "planner" : n + "-solver"}.yaml`)).join(", ") + ", terminator]\n");
+    const cfgText = fs
+      .readFileSync(path.join(root, "configs/sim-budget.yaml"), "utf8")
+      .replace(
+        /agents:\n( {2}- .*\n)+/,
+        "agents: [" +
+          ["cheap", "strong", "planner"]
+            .map((n) => path.join(root, `agents/sim-${n === "planner" ? "planner" : n + "-solver"}.yaml`))
+            .join(", ") +
+          ", terminator]\n",
+      );
     const bad1 = path.join(dir, "bad1.yaml");
     fs.writeFileSync(bad1, cfgText.replace("types: {easy: 0.5, hard: 0.5}", "types: {easy: 0.5, hard: -1}"));
     expect(() => loadConfig(bad1)).toThrowError(/bad1\.yaml: tasks\.types\.hard: /);

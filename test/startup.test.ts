@@ -27,16 +27,34 @@ syncBuiltinESMExports();
 `,
     );
     const run = path.join(dir, "run");
-    const r = spawnSync(process.execPath, ["-r", preload, cliPath, "train", "configs/doa-mvp.yaml", "--run-dir", run, "--quiet", "--set", "train.updates=1", "--set", "log.plot=false"], {
-      cwd: repoRoot,
-      encoding: "utf8",
-    });
+    const r = spawnSync(
+      process.execPath,
+      [
+        "-r",
+        preload,
+        cliPath,
+        "train",
+        "configs/doa-mvp.yaml",
+        "--run-dir",
+        run,
+        "--quiet",
+        "--set",
+        "train.updates=1",
+        "--set",
+        "log.plot=false",
+      ],
+      {
+        cwd: repoRoot,
+        encoding: "utf8",
+      },
+    );
     expect(r.status, r.stderr).toBe(0);
     const spawned = fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n") : [];
     expect(spawned.filter((p) => path.basename(p) === "git")).toHaveLength(1);
     const m = JSON.parse(fs.readFileSync(path.join(run, "manifest.json"), "utf8")) as { git: { commit?: string; dirty?: boolean } };
     const head = execFileSync("git", ["rev-parse", "HEAD"], { cwd: repoRoot, encoding: "utf8" }).trim();
-    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: repoRoot, encoding: "utf8" }).trim().length > 0;
+    const dirty =
+      execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: repoRoot, encoding: "utf8" }).trim().length > 0;
     expect(m.git).toEqual({ commit: head, dirty });
   }, 60_000);
 });

@@ -24,7 +24,12 @@ describe("local sweeps", () => {
     const f = writeSweep(dir, small());
     const runs = path.join(dir, "runs");
     const sweepDir = path.join(runs, "small");
-    const ids = () => (JSON.parse(fs.readFileSync(path.join(sweepDir, "sweep.json"), "utf8")) as { trials: { id: string; params: Record<string, number> }[] }).trials;
+    const ids = () =>
+      (
+        JSON.parse(fs.readFileSync(path.join(sweepDir, "sweep.json"), "utf8")) as {
+          trials: { id: string; params: Record<string, number> }[];
+        }
+      ).trials;
 
     // first invocation: every run completes (the fault-injection pattern matches no run folder)
     const probe = runCli(["sweep", f, "--runs-dir", runs, "--workers", "2", "--quiet"], { env: { MAESTRO_INJECT_FAILURE: "NO_MATCH" } });
@@ -37,7 +42,17 @@ describe("local sweeps", () => {
     let rows = csvRows(path.join(sweepDir, "sweep.csv"));
     expect(rows).toHaveLength(2);
     expect(rows.every((r) => r.status === "completed" && r.seeds_done === "2")).toBe(true);
-    expect(Object.keys(rows[0]!)).toEqual(expect.arrayContaining(["reward.costPenalty", "return_mean", "return_ci_lo", "return_ci_hi", "success_rate", "cost_mean", "wall_s_mean"]));
+    expect(Object.keys(rows[0]!)).toEqual(
+      expect.arrayContaining([
+        "reward.costPenalty",
+        "return_mean",
+        "return_ci_lo",
+        "return_ci_hi",
+        "success_rate",
+        "cost_mean",
+        "wall_s_mean",
+      ]),
+    );
     expect(fs.readFileSync(path.join(sweepDir, "sweep.md"), "utf8")).toContain("| 1 |");
     expect(isPng(path.join(sweepDir, "plots", "sweep.png"))).toBe(true);
     // a sweep run equals `maestro train` with the same overrides and seed (timing columns aside)
@@ -62,7 +77,10 @@ describe("local sweeps", () => {
     expect(rows.find((r) => r.trial === bad.id)!.status).toBe("failed");
     expect(rows.find((r) => r.trial === good.id)!.status).toBe("completed");
     expect(fs.readFileSync(path.join(sweepDir, "sweep.md"), "utf8")).toContain("## Failed runs");
-    const state = JSON.parse(fs.readFileSync(path.join(sweepDir, bad.id, "trial.json"), "utf8")) as { status: string; errors: Record<string, string> };
+    const state = JSON.parse(fs.readFileSync(path.join(sweepDir, bad.id, "trial.json"), "utf8")) as {
+      status: string;
+      errors: Record<string, string>;
+    };
     expect(state.status).toBe("failed");
     expect(state.errors["1"]).toContain("injected failure");
 

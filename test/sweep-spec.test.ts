@@ -4,7 +4,6 @@ import { afterAll, describe, expect, it } from "vitest";
 import { loadSweep, trialId } from "../src/sweep/spec.js";
 import { expectInputError, runCli, tmpDir, writeSweep, removeTmpDirs } from "./helpers.js";
 
-
 describe("sweep grammar", () => {
   it("expands a grid in file order, last key fastest, with stable ids", () => {
     const dir = tmpDir("spec");
@@ -77,25 +76,55 @@ parameters:
     const w = (body: string) => writeSweep(dir, body, "bad.yaml");
     const file = path.join(dir, "bad.yaml");
     // a key the config schema does not have
-    expectInputError(() => loadSweep(w(`base: BASE\nparameters:\n  reward.costPenaltyy: { values: [0.1] }\n`)), file, "parameters.reward.costPenaltyy", "costPenaltyy");
+    expectInputError(
+      () => loadSweep(w(`base: BASE\nparameters:\n  reward.costPenaltyy: { values: [0.1] }\n`)),
+      file,
+      "parameters.reward.costPenaltyy",
+      "costPenaltyy",
+    );
     // a value the config schema rejects (costPenalty ≥ 0), also at a range's end
-    expectInputError(() => loadSweep(w(`base: BASE\nparameters:\n  reward.costPenalty: { values: [0.1, -1] }\n`)), file, "parameters.reward.costPenalty", "-1");
+    expectInputError(
+      () => loadSweep(w(`base: BASE\nparameters:\n  reward.costPenalty: { values: [0.1, -1] }\n`)),
+      file,
+      "parameters.reward.costPenalty",
+      "-1",
+    );
     expectInputError(
       () => loadSweep(w(`base: BASE\nmethod: random\ntrials: 3\nparameters:\n  algo.lr: { uniform: [-0.1, 0.1] }\n`)),
       file,
       "parameters.algo.lr",
     );
     // grammar errors
-    expectInputError(() => loadSweep(w(`base: BASE\nparameters:\n  algo.lr: { values: [0.1], uniform: [0, 1] }\n`)), file, "parameters.algo.lr", "exactly one");
+    expectInputError(
+      () => loadSweep(w(`base: BASE\nparameters:\n  algo.lr: { values: [0.1], uniform: [0, 1] }\n`)),
+      file,
+      "parameters.algo.lr",
+      "exactly one",
+    );
     expectInputError(() => loadSweep(w(`base: BASE\nparameters:\n  algo.lr: { uniform: [0.1, 0.01] }\n`)), file, "low < high");
-    expectInputError(() => loadSweep(w(`base: BASE\nparameters:\n  algo.lr: { uniform: [0.001, 0.01] }\n`)), file, "parameters.algo.lr", "grid search needs values");
-    expectInputError(() => loadSweep(w(`base: BASE\nmethod: random\nparameters:\n  algo.lr: { values: [0.1] }\n`)), file, "trials", "required");
+    expectInputError(
+      () => loadSweep(w(`base: BASE\nparameters:\n  algo.lr: { uniform: [0.001, 0.01] }\n`)),
+      file,
+      "parameters.algo.lr",
+      "grid search needs values",
+    );
+    expectInputError(
+      () => loadSweep(w(`base: BASE\nmethod: random\nparameters:\n  algo.lr: { values: [0.1] }\n`)),
+      file,
+      "trials",
+      "required",
+    );
     expectInputError(() => loadSweep(w(`base: BASE\nmethod: bayes\nparameters:\n  algo.lr: { values: [0.1] }\n`)), file, "method");
     expectInputError(() => loadSweep(w(`base: BASE\nseeds: 0\nparameters:\n  algo.lr: { values: [0.1] }\n`)), file, "seeds");
     expectInputError(() => loadSweep(w(`base: BASE\nparamters:\n  algo.lr: { values: [0.1] }\n`)), file, "paramters", "unknown field");
     expectInputError(() => loadSweep(w(`base: BASE\nparameters:\n  seed: { values: [1, 2] }\n`)), file, "parameters.seed");
     expectInputError(() => loadSweep(w(`base: nowhere.yaml\nparameters:\n  algo.lr: { values: [0.1] }\n`)), file, "base");
-    expectInputError(() => loadSweep(w(`base: BASE\nfixed: { train.updatez: 3 }\nparameters:\n  algo.lr: { values: [0.1] }\n`)), file, "fixed", "updatez");
+    expectInputError(
+      () => loadSweep(w(`base: BASE\nfixed: { train.updatez: 3 }\nparameters:\n  algo.lr: { values: [0.1] }\n`)),
+      file,
+      "fixed",
+      "updatez",
+    );
   });
 
   it("maestro sweep on an invalid file exits 2 with the key named and writes nothing", () => {

@@ -46,7 +46,12 @@ describe("bootstrap confidence intervals", () => {
     expect(b.hi[0]).toBe(1);
     expect(b.lo[2]).toBe(0);
     expect(b.hi[2]).toBe(0);
-    expect(bandAcross([{ x: [1, 2, 3], y: [0, 0, 0] }, { x: [1, 2], y: [1, 1] }])).toEqual(b);
+    expect(
+      bandAcross([
+        { x: [1, 2, 3], y: [0, 0, 0] },
+        { x: [1, 2], y: [1, 1] },
+      ]),
+    ).toEqual(b);
   });
 });
 
@@ -104,8 +109,19 @@ describe("Pareto front and structure metrics", () => {
     const m = mergeRecords([r, r]);
     expect(m.usage).toEqual([4, 4, 4, 4]);
     expect(m.cycle_rate).toBeCloseTo(2 / 3);
-    expect(countSimpleCycles([[false, true, false], [false, false, true], [true, false, false]])).toBe(1);
-    expect(countSimpleCycles([[true, true], [true, true]])).toBe(3);
+    expect(
+      countSimpleCycles([
+        [false, true, false],
+        [false, false, true],
+        [true, false, false],
+      ]),
+    ).toBe(1);
+    expect(
+      countSimpleCycles([
+        [true, true],
+        [true, true],
+      ]),
+    ).toBe(3);
     const hub = graphMetrics(structureRecord(1, names, [{ agents: ["a", "b", "a", "c", "a", "t"] }]));
     expect(hub.hub_agents).toEqual(["a"]);
   });

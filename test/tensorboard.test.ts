@@ -131,8 +131,16 @@ function decodeEvent(rec: Buffer): DecodedEvent {
   return ev;
 }
 
-const tbFiles = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.includes("tfevents")).sort().map((f) => path.join(dir, f)) : []);
-const eventsOf = (dir: string, tolerateTail = false) => tbFiles(dir).flatMap((f) => tfrecords(fs.readFileSync(f), tolerateTail).map(decodeEvent));
+const tbFiles = (dir: string) =>
+  fs.existsSync(dir)
+    ? fs
+        .readdirSync(dir)
+        .filter((f) => f.includes("tfevents"))
+        .sort()
+        .map((f) => path.join(dir, f))
+    : [];
+const eventsOf = (dir: string, tolerateTail = false) =>
+  tbFiles(dir).flatMap((f) => tfrecords(fs.readFileSync(f), tolerateTail).map(decodeEvent));
 
 /** step → tag → value of the summary events in `dir`. */
 function scalarsByStep(dir: string): Map<number, Record<string, number>> {
@@ -148,13 +156,25 @@ function scalarsByStep(dir: string): Map<number, Record<string, number>> {
 
 /** What the metrics row holds, as TensorBoard holds it (float32; empty cells are not written). */
 function asWritten(row: MetricsRow): Record<string, number> {
-  return Object.fromEntries(Object.entries(row).filter(([, v]) => !Number.isNaN(v)).map(([k, v]) => [k, Math.fround(v)]));
+  return Object.fromEntries(
+    Object.entries(row)
+      .filter(([, v]) => !Number.isNaN(v))
+      .map(([k, v]) => [k, Math.fround(v)]),
+  );
 }
 
 interface PyRead {
   scalars: Record<string, Record<string, Array<[number, number]>>>;
-  experiment: { hparam_infos?: Array<{ name: string; type: string; domain_interval?: { min_value: number; max_value: number } }>; metric_infos?: Array<{ name: { tag: string } }> };
-  session_groups: Array<{ name: string; hparams: Record<string, unknown>; metric_values?: Array<{ name: { tag: string }; value: number }>; sessions: Array<{ name: string; status?: string }> }>;
+  experiment: {
+    hparam_infos?: Array<{ name: string; type: string; domain_interval?: { min_value: number; max_value: number } }>;
+    metric_infos?: Array<{ name: { tag: string } }>;
+  };
+  session_groups: Array<{
+    name: string;
+    hparams: Record<string, unknown>;
+    metric_values?: Array<{ name: { tag: string }; value: number }>;
+    sessions: Array<{ name: string; status?: string }>;
+  }>;
 }
 
 function pyRead(logdir: string): PyRead {
@@ -258,24 +278,27 @@ describe("TensorBoard event files", () => {
     }
   });
 
-  it.skipIf(python.status !== 0)(`TensorBoard's Python reader sees every metrics column of every update, and a resumed run's updates once${noPython}`, async () => {
-    const base = tmpDir("tb-py");
-    const dir = path.join(base, "run");
-    await train({ config: runConfig(["train.checkpointEvery=3"]), runDir: dir });
-    // resumed from update 3 after a kill at update 6: the reader must drop the first run's 4..6 (restart mark)
-    fs.rmSync(path.join(dir, "checkpoints", "update-000006"), { recursive: true });
-    fs.rmSync(path.join(dir, "summary.json"));
-    const before = readMetrics(path.join(dir, "metrics.csv")).rows;
-    await train({ resumeDir: dir });
-    const { columns, rows } = readMetrics(path.join(dir, "metrics.csv"));
-    const read = pyRead(base);
-    expect(Object.keys(read.scalars)).toEqual(["run/tb"]);
-    const series = read.scalars["run/tb"]!;
-    expect(Object.keys(series).sort()).toEqual([...columns].sort());
-    for (const c of columns) expect(series[c], c).toEqual(rows.map((r) => [r.update, Math.fround(r[c]!)]));
-    // the wall-clock column differs between the two runs of updates 4..6: the reader has the resumed ones
-    expect(series.wall_s!.slice(3).map(([, v]) => v)).not.toEqual(before.slice(3).map((r) => Math.fround(r.wall_s!)));
-  });
+  it.skipIf(python.status !== 0)(
+    `TensorBoard's Python reader sees every metrics column of every update, and a resumed run's updates once${noPython}`,
+    async () => {
+      const base = tmpDir("tb-py");
+      const dir = path.join(base, "run");
+      await train({ config: runConfig(["train.checkpointEvery=3"]), runDir: dir });
+      // resumed from update 3 after a kill at update 6: the reader must drop the first run's 4..6 (restart mark)
+      fs.rmSync(path.join(dir, "checkpoints", "update-000006"), { recursive: true });
+      fs.rmSync(path.join(dir, "summary.json"));
+      const before = readMetrics(path.join(dir, "metrics.csv")).rows;
+      await train({ resumeDir: dir });
+      const { columns, rows } = readMetrics(path.join(dir, "metrics.csv"));
+      const read = pyRead(base);
+      expect(Object.keys(read.scalars)).toEqual(["run/tb"]);
+      const series = read.scalars["run/tb"]!;
+      expect(Object.keys(series).sort()).toEqual([...columns].sort());
+      for (const c of columns) expect(series[c], c).toEqual(rows.map((r) => [r.update, Math.fround(r[c]!)]));
+      // the wall-clock column differs between the two runs of updates 4..6: the reader has the resumed ones
+      expect(series.wall_s!.slice(3).map(([, v]) => v)).not.toEqual(before.slice(3).map((r) => Math.fround(r.wall_s!)));
+    },
+  );
 });
 
 describe("sweeps in TensorBoard's HParams view", () => {
@@ -352,7 +375,10 @@ parameters:
       expect(values.map((v) => v.tag)).toEqual(["_hparams_/session_start_info"]);
       // a list-valued parameter is given as its JSON text (google.protobuf.Value string_value = 3)
       const info = fields(fields(values[0]!.pluginContent!).get(3)![0]!.bytes!);
-      const hidden = info.get(1)!.map((e) => fields(e.bytes!)).find((kv) => kv.get(1)![0]!.bytes!.toString() === "policy.hidden")!;
+      const hidden = info
+        .get(1)!
+        .map((e) => fields(e.bytes!))
+        .find((kv) => kv.get(1)![0]!.bytes!.toString() === "policy.hidden")!;
       expect(fields(hidden.get(2)![0]!.bytes!).get(3)![0]!.bytes!.toString()).toBe("[16,16]");
     }
     // preparing it again (a re-run) keeps the sessions as they are
@@ -361,57 +387,96 @@ parameters:
     expect(tbFiles(path.join(prepDir, sweep.trials[0]!.id, "tb"))).toEqual(before);
   });
 
-  it.skipIf(python.status !== 0)(`TensorBoard's Python HParams backend lists the trials with their parameters and final figures${noPython}`, () => {
-    const read = pyRead(runs);
-    const infos = read.experiment.hparam_infos!;
-    expect(infos.map((h) => h.name).sort()).toEqual(["env.terminatorEndsEpisode", "reward.costPenalty"]);
-    expect(infos.find((h) => h.name === "reward.costPenalty")).toMatchObject({ type: "DATA_TYPE_FLOAT64", domain_interval: { min_value: 0.05, max_value: 0.2 } });
-    expect(infos.find((h) => h.name === "env.terminatorEndsEpisode")).toMatchObject({ type: "DATA_TYPE_BOOL" });
-    expect(read.experiment.metric_infos!.map((m) => m.name.tag).sort()).toEqual(["final/cost_mean", "final/entropy", "final/return_mean", "final/success_rate"]);
-    expect(read.session_groups).toHaveLength(2);
-    for (const t of trials) {
-      const g = read.session_groups.find((x) => x.name === t.id)!;
-      expect(g.hparams).toEqual(t.params);
-      expect(g.sessions).toEqual([expect.objectContaining({ name: `hp/${t.id}/tb`, status: "STATUS_SUCCESS" })]);
-      const row = csv.find((r) => r.trial === t.id)!;
-      const metric = (tag: string) => g.metric_values!.find((m) => m.name.tag === tag)!.value;
-      expect(metric("final/entropy")).toBeCloseTo(Number(row.objective), 5);
-      expect(metric("final/cost_mean")).toBeCloseTo(Number(row.cost_mean), 5);
-    }
-    // the seed runs' curves are there too, under their own run names
-    for (const t of trials) expect(Object.keys(read.scalars[`hp/${t.id}/seed0/tb`]!)).toContain("return_mean");
-  });
+  it.skipIf(python.status !== 0)(
+    `TensorBoard's Python HParams backend lists the trials with their parameters and final figures${noPython}`,
+    () => {
+      const read = pyRead(runs);
+      const infos = read.experiment.hparam_infos!;
+      expect(infos.map((h) => h.name).sort()).toEqual(["env.terminatorEndsEpisode", "reward.costPenalty"]);
+      expect(infos.find((h) => h.name === "reward.costPenalty")).toMatchObject({
+        type: "DATA_TYPE_FLOAT64",
+        domain_interval: { min_value: 0.05, max_value: 0.2 },
+      });
+      expect(infos.find((h) => h.name === "env.terminatorEndsEpisode")).toMatchObject({ type: "DATA_TYPE_BOOL" });
+      expect(read.experiment.metric_infos!.map((m) => m.name.tag).sort()).toEqual([
+        "final/cost_mean",
+        "final/entropy",
+        "final/return_mean",
+        "final/success_rate",
+      ]);
+      expect(read.session_groups).toHaveLength(2);
+      for (const t of trials) {
+        const g = read.session_groups.find((x) => x.name === t.id)!;
+        expect(g.hparams).toEqual(t.params);
+        expect(g.sessions).toEqual([expect.objectContaining({ name: `hp/${t.id}/tb`, status: "STATUS_SUCCESS" })]);
+        const row = csv.find((r) => r.trial === t.id)!;
+        const metric = (tag: string) => g.metric_values!.find((m) => m.name.tag === tag)!.value;
+        expect(metric("final/entropy")).toBeCloseTo(Number(row.objective), 5);
+        expect(metric("final/cost_mean")).toBeCloseTo(Number(row.cost_mean), 5);
+      }
+      // the seed runs' curves are there too, under their own run names
+      for (const t of trials) expect(Object.keys(read.scalars[`hp/${t.id}/seed0/tb`]!)).toContain("return_mean");
+    },
+  );
 
-  it.skipIf(python.status !== 0)(`\`tensorboard --logdir\` (its fast loader) serves the runs' scalars and the sweep's sessions${noPython}`, async () => {
-    const port = await freePort();
-    const tb: ChildProcess = spawn("tensorboard", ["--logdir", runs, "--host", "127.0.0.1", "--port", String(port), "--load_fast", "true"], { stdio: "ignore" });
-    try {
-      const url = `http://127.0.0.1:${port}`;
-      const run = `hp/${trials[0]!.id}/seed0/tb`;
-      // the data server loads the folder in the background: poll until the last run's scalars are there
-      let tags: Record<string, Record<string, unknown>> = {};
-      for (let i = 0; i < 120 && !(tags[run] && Object.keys(tags).length === 4); i++) {
-        await new Promise((r) => setTimeout(r, 500));
-        tags = await fetch(`${url}/data/plugin/scalars/tags`).then((r) => (r.ok ? (r.json() as Promise<typeof tags>) : {}), () => ({}));
+  it.skipIf(python.status !== 0)(
+    `\`tensorboard --logdir\` (its fast loader) serves the runs' scalars and the sweep's sessions${noPython}`,
+    async () => {
+      const port = await freePort();
+      const tb: ChildProcess = spawn(
+        "tensorboard",
+        ["--logdir", runs, "--host", "127.0.0.1", "--port", String(port), "--load_fast", "true"],
+        { stdio: "ignore" },
+      );
+      try {
+        const url = `http://127.0.0.1:${port}`;
+        const run = `hp/${trials[0]!.id}/seed0/tb`;
+        // the data server loads the folder in the background: poll until the last run's scalars are there
+        let tags: Record<string, Record<string, unknown>> = {};
+        for (let i = 0; i < 120 && !(tags[run] && Object.keys(tags).length === 4); i++) {
+          await new Promise((r) => setTimeout(r, 500));
+          tags = await fetch(`${url}/data/plugin/scalars/tags`).then(
+            (r) => (r.ok ? (r.json() as Promise<typeof tags>) : {}),
+            () => ({}),
+          );
+        }
+        expect(Object.keys(tags).sort()).toEqual([...trials.flatMap((t) => [`hp/${t.id}/seed0/tb`, `hp/${t.id}/tb`])].sort());
+        const points = (await fetch(`${url}/data/plugin/scalars/scalars?run=${encodeURIComponent(run)}&tag=return_mean`).then((r) =>
+          r.json(),
+        )) as Array<[number, number, number]>;
+        const rows = readMetrics(path.join(sweepDir, trials[0]!.id, "seed0", "metrics.csv")).rows;
+        expect(points.map(([, step, v]) => [step, v])).toEqual(rows.map((r) => [r.update, Math.fround(r.return_mean!)]));
+        const groups = (await fetch(`${url}/data/plugin/hparams/session_groups`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({
+            experimentName: "",
+            startIndex: 0,
+            sliceSize: 100,
+            allowedStatuses: ["STATUS_SUCCESS"],
+            colParams: [{ metric: { tag: "final/entropy" } }, { hparam: "reward.costPenalty" }],
+          }),
+        }).then((r) => r.json())) as {
+          sessionGroups: Array<{
+            name: string;
+            hparams: Record<string, unknown>;
+            metricValues: Array<{ name: { tag: string }; value: number }>;
+          }>;
+        };
+        expect(groups.sessionGroups.map((g) => g.name).sort()).toEqual(trials.map((t) => t.id).sort());
+        for (const g of groups.sessionGroups) {
+          expect(g.hparams["reward.costPenalty"]).toBe(trials.find((t) => t.id === g.name)!.params["reward.costPenalty"]);
+          expect(g.metricValues.find((m) => m.name.tag === "final/entropy")!.value).toBeCloseTo(
+            Number(csv.find((r) => r.trial === g.name)!.objective),
+            5,
+          );
+        }
+      } finally {
+        tb.kill();
       }
-      expect(Object.keys(tags).sort()).toEqual([...trials.flatMap((t) => [`hp/${t.id}/seed0/tb`, `hp/${t.id}/tb`])].sort());
-      const points = (await fetch(`${url}/data/plugin/scalars/scalars?run=${encodeURIComponent(run)}&tag=return_mean`).then((r) => r.json())) as Array<[number, number, number]>;
-      const rows = readMetrics(path.join(sweepDir, trials[0]!.id, "seed0", "metrics.csv")).rows;
-      expect(points.map(([, step, v]) => [step, v])).toEqual(rows.map((r) => [r.update, Math.fround(r.return_mean!)]));
-      const groups = (await fetch(`${url}/data/plugin/hparams/session_groups`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ experimentName: "", startIndex: 0, sliceSize: 100, allowedStatuses: ["STATUS_SUCCESS"], colParams: [{ metric: { tag: "final/entropy" } }, { hparam: "reward.costPenalty" }] }),
-      }).then((r) => r.json())) as { sessionGroups: Array<{ name: string; hparams: Record<string, unknown>; metricValues: Array<{ name: { tag: string }; value: number }> }> };
-      expect(groups.sessionGroups.map((g) => g.name).sort()).toEqual(trials.map((t) => t.id).sort());
-      for (const g of groups.sessionGroups) {
-        expect(g.hparams["reward.costPenalty"]).toBe(trials.find((t) => t.id === g.name)!.params["reward.costPenalty"]);
-        expect(g.metricValues.find((m) => m.name.tag === "final/entropy")!.value).toBeCloseTo(Number(csv.find((r) => r.trial === g.name)!.objective), 5);
-      }
-    } finally {
-      tb.kill();
-    }
-  }, 120_000);
+    },
+    120_000,
+  );
 });
 
 describe("RunEventWriter on bad input", () => {

@@ -21,16 +21,28 @@ describe("train --seeds and maestro plot", () => {
     expect(a.map((x) => x.return_mean)).not.toEqual(b.map((x) => x.return_mean));
     // the same seeds run one after another in one reused child process give identical metrics
     const seq = path.join(dir, "seq");
-    expect(runCli(["train", "configs/doa-mvp.yaml", "--seeds", "2", "--seed", "5", "--workers", "1", "--run-dir", seq, "--quiet", ...sets]).code).toBe(0);
+    expect(
+      runCli(["train", "configs/doa-mvp.yaml", "--seeds", "2", "--seed", "5", "--workers", "1", "--run-dir", seq, "--quiet", ...sets]).code,
+    ).toBe(0);
     const noWall = (f: string) => readMetrics(f).rows.map(({ wall_s: _w, ...rest }) => rest);
-    for (const s of ["seed5", "seed6"]) expect(noWall(path.join(seq, s, "metrics.csv"))).toEqual(noWall(path.join(group, s, "metrics.csv")));
+    for (const s of ["seed5", "seed6"])
+      expect(noWall(path.join(seq, s, "metrics.csv"))).toEqual(noWall(path.join(group, s, "metrics.csv")));
     const seedOf = (d: string) => (JSON.parse(fs.readFileSync(path.join(group, d, "summary.json"), "utf8")) as { seed: number }).seed;
     expect([seedOf("seed5"), seedOf("seed6")]).toEqual([5, 6]);
     expect(isPng(path.join(group, "plots", "learning-curve.png"))).toBe(true);
     // each run has its own plots, structure.jsonl (one record per update) and structure.json
     expect(isPng(path.join(group, "seed5", "plots", "structure.png"))).toBe(true);
-    expect(fs.readFileSync(path.join(group, "seed5", "structure.jsonl"), "utf8").trim().split("\n")).toHaveLength(8);
-    const st = JSON.parse(fs.readFileSync(path.join(group, "seed5", "structure.json"), "utf8")) as { agents: string[]; all: { density: number; hubs: unknown[] }; final: { density: number } };
+    expect(
+      fs
+        .readFileSync(path.join(group, "seed5", "structure.jsonl"), "utf8")
+        .trim()
+        .split("\n"),
+    ).toHaveLength(8);
+    const st = JSON.parse(fs.readFileSync(path.join(group, "seed5", "structure.json"), "utf8")) as {
+      agents: string[];
+      all: { density: number; hubs: unknown[] };
+      final: { density: number };
+    };
     expect(st.agents).toEqual(["echo", "terminator"]);
     expect(st.all.density).toBeGreaterThan(0);
     // the last updates may have no transitions at all (every episode stops at its first step)

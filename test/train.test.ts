@@ -27,7 +27,16 @@ describe("maestro train (DOA MVP)", () => {
     }
     const { columns, rows } = readMetrics(path.join(dir, "metrics.csv"));
     expect(columns.slice(0, 10)).toEqual([
-      "update", "episodes", "env_steps", "return_mean", "return_std", "success_rate", "cost_mean", "ep_len_mean", "loss", "entropy",
+      "update",
+      "episodes",
+      "env_steps",
+      "return_mean",
+      "return_std",
+      "success_rate",
+      "cost_mean",
+      "ep_len_mean",
+      "loss",
+      "entropy",
     ]);
     expect(columns[columns.length - 1]).toBe("wall_s");
     expect(rows.map((r) => r.update)).toEqual([1, 2, 3, 4, 5]);
@@ -42,7 +51,11 @@ describe("maestro train (DOA MVP)", () => {
     const cfg = YAML.parse(fs.readFileSync(path.join(dir, "config.yaml"), "utf8"));
     expect(cfg.agents.map((a: { kind: string }) => a.kind)).toEqual(["echo", "terminator"]);
     expect(cfg.train.updates).toBe(5);
-    const ep = fs.readFileSync(path.join(dir, "episodes.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const ep = fs
+      .readFileSync(path.join(dir, "episodes.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(ep.length).toBe(10); // 2 per update
     expect(ep[0]).toMatchObject({ update: 1, episode: 0, task: "0" });
     expect(ep[0].agents.length).toBe(ep[0].length);
@@ -63,7 +76,16 @@ describe("maestro train (DOA MVP)", () => {
 
   it("a run killed mid-way and resumed gives the same metrics.csv as an uninterrupted run", async () => {
     const root = tmpDir();
-    const sets = ["--set", "train.updates=300", "--set", "train.checkpointEvery=7", "--set", "log.plot=false", "--set", "log.episodeSample=1"];
+    const sets = [
+      "--set",
+      "train.updates=300",
+      "--set",
+      "train.checkpointEvery=7",
+      "--set",
+      "log.plot=false",
+      "--set",
+      "log.episodeSample=1",
+    ];
     const full = path.join(root, "full");
     expect(runCli(["train", mvp, "--run-dir", full, "--quiet", ...sets]).status).toBe(0);
 
@@ -132,7 +154,10 @@ describe("maestro train (DOA MVP)", () => {
 
   it("stops on a non-finite loss with a clear error and keeps the last good checkpoint", () => {
     const dir = path.join(tmpDir(), "run");
-    expect(runCli(["train", mvp, "--run-dir", dir, "--set", "train.updates=3", "--set", "train.checkpointEvery=1", "--set", "log.plot=false"]).status).toBe(0);
+    expect(
+      runCli(["train", mvp, "--run-dir", dir, "--set", "train.updates=3", "--set", "train.checkpointEvery=1", "--set", "log.plot=false"])
+        .status,
+    ).toBe(0);
     // continue with a success bonus beyond float32 range: the returns become infinite at update 4
     const cfgFile = path.join(dir, "config.yaml");
     const cfg = YAML.parse(fs.readFileSync(cfgFile, "utf8"));
@@ -176,7 +201,10 @@ describe("invalid configs", () => {
   });
 
   it("rejects a missing agent file, naming the entry and where it looked", () => {
-    expectRejected(good.replace("agents: [echo, terminator]", "agents: [echo, nosuchagent]"), /agents\[1\]: agent file for "nosuchagent" not found/);
+    expectRejected(
+      good.replace("agents: [echo, terminator]", "agents: [echo, nosuchagent]"),
+      /agents\[1\]: agent file for "nosuchagent" not found/,
+    );
   });
 
   it("rejects malformed YAML with file, line and column", () => {

@@ -13,14 +13,46 @@ import { selectBackend, tf } from "../src/policy/backend.js";
 const root = path.resolve(import.meta.dirname, "..");
 const cli = path.join(root, "dist/cli.js");
 
-const macpoCols = ["agent_cpo_case", "agent_ls_step", "agent_kl", "agent_surr_improve", "agent_cost_change", "agent_nu", "tier_cpo_case", "tier_ls_step", "tier_kl", "tier_surr_improve", "tier_cost_change", "tier_nu", "jc", "c", "value_loss", "cost_value_loss"];
+const macpoCols = [
+  "agent_cpo_case",
+  "agent_ls_step",
+  "agent_kl",
+  "agent_surr_improve",
+  "agent_cost_change",
+  "agent_nu",
+  "tier_cpo_case",
+  "tier_ls_step",
+  "tier_kl",
+  "tier_surr_improve",
+  "tier_cost_change",
+  "tier_nu",
+  "jc",
+  "c",
+  "value_loss",
+  "cost_value_loss",
+];
 
 describe.each([
   // default: the joint step (one case, trial and ν for both heads; no head order)
   ["macpo", "configs/sim-tiers.yaml", [], macpoCols],
-  ["macpo", "configs/sim-tiers.yaml", ["algo.cpo.fvp=finite-difference", "algo.macpo.step=sequential", "algo.headOrder=fixed"], [...macpoCols, "head_order"]],
-  ["mappo-lagrangian", "configs/sim-tiers.yaml", ["algo.dual.optimizer=pid"], ["agent_kl", "agent_clip_frac", "agent_surr_improve", "agent_epochs", "tier_kl", "tier_clip_frac", "lambda", "jc", "head_order"]],
-  ["cpo", "configs/sim-budget.yaml", [], ["cpo_case", "ls_step", "kl", "surr_improve", "cost_change", "jc", "c", "value_loss", "cost_value_loss"]],
+  [
+    "macpo",
+    "configs/sim-tiers.yaml",
+    ["algo.cpo.fvp=finite-difference", "algo.macpo.step=sequential", "algo.headOrder=fixed"],
+    [...macpoCols, "head_order"],
+  ],
+  [
+    "mappo-lagrangian",
+    "configs/sim-tiers.yaml",
+    ["algo.dual.optimizer=pid"],
+    ["agent_kl", "agent_clip_frac", "agent_surr_improve", "agent_epochs", "tier_kl", "tier_clip_frac", "lambda", "jc", "head_order"],
+  ],
+  [
+    "cpo",
+    "configs/sim-budget.yaml",
+    [],
+    ["cpo_case", "ls_step", "kl", "surr_improve", "cost_change", "jc", "c", "value_loss", "cost_value_loss"],
+  ],
 ] as const)("%s %j", (algo, file, sets, columns) => {
   it("logs per-head terms, keeps every value finite and leaks no tensors", async () => {
     const c = loadConfig(path.join(root, file), { sets: [`algo.name=${algo}`, ...sets] });
@@ -35,7 +67,19 @@ describe.each([
     let tensors = 0;
     const orders = new Set<number>();
     for (let u = 0; u < 5; u++) {
-      const batch = await rollout({ spec, agents, encoder, policy: trainer.policy, heads: headsOf(c), tasks, episodes: 32, firstEpisode: u * 32, policyRng: rngs.policy, envRng: rngs.env, taskRng: rngs.tasks });
+      const batch = await rollout({
+        spec,
+        agents,
+        encoder,
+        policy: trainer.policy,
+        heads: headsOf(c),
+        tasks,
+        episodes: 32,
+        firstEpisode: u * 32,
+        policyRng: rngs.policy,
+        envRng: rngs.env,
+        taskRng: rngs.tasks,
+      });
       const m = await trainer.update(batch);
       for (const col of [...columns, "loss", "entropy"]) expect(Number.isFinite(m[col]), `${col} = ${m[col]}`).toBe(true);
       if (m.cpo_case !== undefined) expect([0, 1, 2, 3, 4]).toContain(m.cpo_case);
@@ -63,7 +107,24 @@ describe("CLI end to end: macpo on sim-tiers", () => {
   it("train → metrics.csv with per-head columns → eval --exact and eval (sampled)", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-macpo-cli-"));
     const run = path.join(dir, "run");
-    const t = spawnSync(process.execPath, [cli, "train", "configs/sim-tiers.yaml", "--run-dir", run, "--quiet", "--set", "algo.name=macpo", "--set", "train.updates=3", "--set", "train.episodesPerUpdate=16"], { cwd: root, encoding: "utf8" });
+    const t = spawnSync(
+      process.execPath,
+      [
+        cli,
+        "train",
+        "configs/sim-tiers.yaml",
+        "--run-dir",
+        run,
+        "--quiet",
+        "--set",
+        "algo.name=macpo",
+        "--set",
+        "train.updates=3",
+        "--set",
+        "train.episodesPerUpdate=16",
+      ],
+      { cwd: root, encoding: "utf8" },
+    );
     expect(t.status, t.stderr).toBe(0);
     const m = readMetrics(path.join(run, "metrics.csv"));
     for (const col of macpoCols) expect(m.columns).toContain(col);

@@ -17,7 +17,11 @@ describe.each([
   ["ppo", [], ["kl", "clip_frac", "value_loss", "grad_norm", "epochs", "lr"]],
   ["ppo-lagrangian", ["algo.dual.optimizer=adam"], ["lambda", "jc", "cost_value_loss", "kl", "clip_frac", "value_loss"]],
   ["ppo-lagrangian", ["algo.dual.optimizer=pid"], ["lambda", "jc", "cost_value_loss"]],
-  ["p3o", ["algo.p3o.kappaSchedule=linear", "algo.p3o.kappa=0.3", "algo.p3o.kappaFinal=2", "algo.p3o.kappaUpdates=4"], ["penalty", "penalty_active", "kappa", "jc", "cost_value_loss"]],
+  [
+    "p3o",
+    ["algo.p3o.kappaSchedule=linear", "algo.p3o.kappa=0.3", "algo.p3o.kappaFinal=2", "algo.p3o.kappaUpdates=4"],
+    ["penalty", "penalty_active", "kappa", "jc", "cost_value_loss"],
+  ],
 ] as const)("%s %j on sim-budget.yaml", (algo, sets, columns) => {
   it("logs its loss terms, keeps every value finite and leaks no tensors", async () => {
     const c = loadConfig(path.join(root, "configs/sim-budget.yaml"), { sets: [`algo.name=${algo}`, ...sets] });
@@ -32,7 +36,18 @@ describe.each([
     let tensors = 0;
     const kappas: number[] = [];
     for (let u = 0; u < 5; u++) {
-      const batch = await rollout({ spec, agents, encoder, policy: trainer.policy, tasks, episodes: 32, firstEpisode: u * 32, policyRng: rngs.policy, envRng: rngs.env, taskRng: rngs.tasks });
+      const batch = await rollout({
+        spec,
+        agents,
+        encoder,
+        policy: trainer.policy,
+        tasks,
+        episodes: 32,
+        firstEpisode: u * 32,
+        policyRng: rngs.policy,
+        envRng: rngs.env,
+        taskRng: rngs.tasks,
+      });
       const m = await trainer.update(batch);
       for (const col of [...columns, "loss", "entropy"]) expect(Number.isFinite(m[col]), `${col} = ${m[col]}`).toBe(true);
       if (m.kappa !== undefined) kappas.push(m.kappa);
@@ -65,7 +80,22 @@ describe("CLI: oracle and exact evaluation", () => {
   it("`maestro eval <run> --exact --json` prints return, success, cost, value; non-sim configs are refused", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-exact-"));
     const run = path.join(dir, "run");
-    const t = spawnSync(process.execPath, [cli, "train", "configs/sim-budget.yaml", "--run-dir", run, "--quiet", "--set", "train.updates=2", "--set", "train.episodesPerUpdate=8"], { cwd: root, encoding: "utf8" });
+    const t = spawnSync(
+      process.execPath,
+      [
+        cli,
+        "train",
+        "configs/sim-budget.yaml",
+        "--run-dir",
+        run,
+        "--quiet",
+        "--set",
+        "train.updates=2",
+        "--set",
+        "train.episodesPerUpdate=8",
+      ],
+      { cwd: root, encoding: "utf8" },
+    );
     expect(t.status, t.stderr).toBe(0);
     const r = spawnSync(process.execPath, [cli, "eval", run, "--exact", "--json"], { cwd: root, encoding: "utf8" });
     expect(r.status, r.stderr).toBe(0);
@@ -85,9 +115,28 @@ describe("CLI: oracle and exact evaluation", () => {
   it("the exact evaluation of a trained run agrees with sampled evaluation", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-exact-"));
     const run = path.join(dir, "run");
-    spawnSync(process.execPath, [cli, "train", "configs/sim-budget.yaml", "--run-dir", run, "--quiet", "--set", "train.updates=3", "--set", "train.episodesPerUpdate=16"], { cwd: root });
-    const exact = JSON.parse(spawnSync(process.execPath, [cli, "eval", run, "--exact", "--json"], { cwd: root, encoding: "utf8" }).stdout) as Record<string, number>;
-    const sampled = JSON.parse(spawnSync(process.execPath, [cli, "eval", run, "--episodes", "20000", "--json"], { cwd: root, encoding: "utf8" }).stdout) as Record<string, number>;
+    spawnSync(
+      process.execPath,
+      [
+        cli,
+        "train",
+        "configs/sim-budget.yaml",
+        "--run-dir",
+        run,
+        "--quiet",
+        "--set",
+        "train.updates=3",
+        "--set",
+        "train.episodesPerUpdate=16",
+      ],
+      { cwd: root },
+    );
+    const exact = JSON.parse(
+      spawnSync(process.execPath, [cli, "eval", run, "--exact", "--json"], { cwd: root, encoding: "utf8" }).stdout,
+    ) as Record<string, number>;
+    const sampled = JSON.parse(
+      spawnSync(process.execPath, [cli, "eval", run, "--episodes", "20000", "--json"], { cwd: root, encoding: "utf8" }).stdout,
+    ) as Record<string, number>;
     // 20000 episodes: standard error of the success rate < 0.004, of the cost < 0.015
     expect(Math.abs(sampled.success_rate! - exact.success!)).toBeLessThan(0.02);
     expect(Math.abs(sampled.cost_mean! - exact.cost!)).toBeLessThan(0.06);

@@ -110,7 +110,7 @@ export function loadPool8(): PoolItems {
       answer.push(v === null ? null : String(v));
       correct.push(v !== null && Math.abs(v - gold) < 1e-9);
       const [pin, pout] = POOL8[m]!;
-      cost.push((((r.chat_history[0] ?? "").length + r.question.length) / 4 * pin + (reply.length / 4) * pout) / 1e6);
+      cost.push(((((r.chat_history[0] ?? "").length + r.question.length) / 4) * pin + (reply.length / 4) * pout) / 1e6);
     });
     out.correct.push(correct);
     out.cost.push(cost);

@@ -11,7 +11,14 @@ import { countTokens } from "../src/llm/tokens.js";
 import { matchAnswer } from "../src/tasks/evaluators.js";
 import { loadRecordedTable } from "../src/tasks/recorded.js";
 import { importZeroEval, writeRecordedJsonl, zeroEvalFiles } from "../src/tasks/zeroeval.js";
-import { evalArithmetic, extractZeroEval, gradeZeroEval, pyFloatRepr, sanitizeMathAnswer, zeroEvalMatch } from "../src/tasks/zeroeval-rule.js";
+import {
+  evalArithmetic,
+  extractZeroEval,
+  gradeZeroEval,
+  pyFloatRepr,
+  sanitizeMathAnswer,
+  zeroEvalMatch,
+} from "../src/tasks/zeroeval-rule.js";
 import { removeTmpDirs, repoRoot, runCli, tmpDir } from "./helpers.js";
 
 afterAll(removeTmpDirs);
@@ -31,9 +38,23 @@ function summaryTable(): Map<string, { acc: number; noAnswer: number }> {
 }
 
 const seventeen = [
-  "Meta-Llama-3.1-70B-Instruct", "Meta-Llama-3.1-8B-Instruct", "Mistral-Large-2", "Mixtral-8x7B-Instruct-v0.1", "Qwen2-72B-Instruct", "Qwen2-7B-Instruct",
-  "claude-3-5-haiku-20241022", "claude-3-5-sonnet-20241022", "claude-3-haiku-20240307", "command-r", "deepseek-v2.5-0908", "gemini-1.5-flash",
-  "gemma-2-2b-it", "gemma-2-9b-it", "gpt-3.5-turbo-0125", "gpt-4o-2024-08-06", "gpt-4o-mini-2024-07-18",
+  "Meta-Llama-3.1-70B-Instruct",
+  "Meta-Llama-3.1-8B-Instruct",
+  "Mistral-Large-2",
+  "Mixtral-8x7B-Instruct-v0.1",
+  "Qwen2-72B-Instruct",
+  "Qwen2-7B-Instruct",
+  "claude-3-5-haiku-20241022",
+  "claude-3-5-sonnet-20241022",
+  "claude-3-haiku-20240307",
+  "command-r",
+  "deepseek-v2.5-0908",
+  "gemini-1.5-flash",
+  "gemma-2-2b-it",
+  "gemma-2-9b-it",
+  "gpt-3.5-turbo-0125",
+  "gpt-4o-2024-08-06",
+  "gpt-4o-mini-2024-07-18",
 ];
 
 describe("ZeroEval's grading rule", () => {
@@ -85,7 +106,16 @@ describe("ZeroEval's grading rule", () => {
   });
 
   it("prints floats as Python does", () => {
-    expect([0.75, 2, 1e-5, 1.5e-7, 1e16, 123456.789, -0.001, 1e15].map(pyFloatRepr)).toEqual(["0.75", "2.0", "1e-05", "1.5e-07", "1e+16", "123456.789", "-0.001", "1000000000000000.0"]);
+    expect([0.75, 2, 1e-5, 1.5e-7, 1e16, 123456.789, -0.001, 1e15].map(pyFloatRepr)).toEqual([
+      "0.75",
+      "2.0",
+      "1e-05",
+      "1.5e-07",
+      "1e+16",
+      "123456.789",
+      "-0.001",
+      "1000000000000000.0",
+    ]);
     expect(sanitizeMathAnswer("1/100000")).toBe("1e-05");
   });
 
@@ -118,7 +148,11 @@ describe.skipIf(!fs.existsSync(rawDir))("importing ZeroEval's raw GSM8K files (.
     // the shipped file is this import, byte for byte (scripts/import-zeroeval.sh regenerates it)
     const d = tmpDir("zeroeval-raw");
     writeRecordedJsonl(path.join(d, "g.jsonl.gz"), r.items);
-    expect(zlib.gunzipSync(fs.readFileSync(path.join(d, "g.jsonl.gz"))).equals(zlib.gunzipSync(fs.readFileSync(path.join(shipped, "gsm8k-zeroeval.jsonl.gz"))))).toBe(true);
+    expect(
+      zlib
+        .gunzipSync(fs.readFileSync(path.join(d, "g.jsonl.gz")))
+        .equals(zlib.gunzipSync(fs.readFileSync(path.join(shipped, "gsm8k-zeroeval.jsonl.gz")))),
+    ).toBe(true);
   });
 });
 
@@ -239,7 +273,9 @@ describe("importing math-style files", () => {
       expect(t.types).toEqual(["math-l5"]);
       expect(t.items[2]!.models.alpha!.answer).toBeNull();
     }
-    expect(zlib.gunzipSync(fs.readFileSync(path.join(dir, "m.jsonl.gz"))).toString()).toBe(fs.readFileSync(path.join(dir, "m.jsonl"), "utf8"));
+    expect(zlib.gunzipSync(fs.readFileSync(path.join(dir, "m.jsonl.gz"))).toString()).toBe(
+      fs.readFileSync(path.join(dir, "m.jsonl"), "utf8"),
+    );
   });
 });
 
@@ -265,13 +301,38 @@ describe("bad ZeroEval files fail naming the file and the item", () => {
   it.each([
     ["malformed JSON", "broken.json", '[{"id": 0,', /broken\.json: not valid JSON/],
     ["not a list", "object.json", '{"id": 0}', /object\.json: expected a JSON list of items .*got object/],
-    ["a reply that is not a string", "reply.json", [mathItem(0, '{"answer": "1"}'), mathItem(1, 42)], /reply\.json: item "1" \(\[1\]\): field "output" must be a list whose first element is the reply \(a string\); got a list whose first element is number/],
-    ["a duplicate id", "dup.json", [mathItem(0, "a"), mathItem(1, "b"), mathItem(1, "c")], /dup\.json: item "1" \(\[2\]\): duplicate id \(also item \[1\]\)/],
-    ["no question", "noq.json", [mathItem(0, "a"), { ...mathItem(1, "b"), problem: undefined }], /noq\.json: item "1" \(\[1\]\): no question/],
+    [
+      "a reply that is not a string",
+      "reply.json",
+      [mathItem(0, '{"answer": "1"}'), mathItem(1, 42)],
+      /reply\.json: item "1" \(\[1\]\): field "output" must be a list whose first element is the reply \(a string\); got a list whose first element is number/,
+    ],
+    [
+      "a duplicate id",
+      "dup.json",
+      [mathItem(0, "a"), mathItem(1, "b"), mathItem(1, "c")],
+      /dup\.json: item "1" \(\[2\]\): duplicate id \(also item \[1\]\)/,
+    ],
+    [
+      "no question",
+      "noq.json",
+      [mathItem(0, "a"), { ...mathItem(1, "b"), problem: undefined }],
+      /noq\.json: item "1" \(\[1\]\): no question/,
+    ],
     ["no id", "noid.json", [{ ...mathItem(0, "a"), id: undefined }], /noid\.json: item \[0\]: field "id"/],
     ["an item missing from one model's file", "short.json", [mathItem(0, "a")], /short\.json: no item "1" \(.*good\.json has it/],
-    ["an item the first model lacks", "extra.json", [mathItem(0, "a"), mathItem(1, "b"), mathItem(5, "c")], /extra\.json: item "5" \(\[2\]\): not an item of .*good\.json/],
-    ["a different gold", "gold.json", [mathItem(0, "a"), { ...mathItem(1, "b"), answer: "# 9" }], /gold\.json: item "1" \(\[1\]\): gold answer "9" differs from "3"/],
+    [
+      "an item the first model lacks",
+      "extra.json",
+      [mathItem(0, "a"), mathItem(1, "b"), mathItem(5, "c")],
+      /extra\.json: item "5" \(\[2\]\): not an item of .*good\.json/,
+    ],
+    [
+      "a different gold",
+      "gold.json",
+      [mathItem(0, "a"), { ...mathItem(1, "b"), answer: "# 9" }],
+      /gold\.json: item "1" \(\[1\]\): gold answer "9" differs from "3"/,
+    ],
   ] as Array<[string, string, string | Array<Record<string, unknown>>, RegExp]>)("%s", (_what, name, content, message) => {
     const e = err([ok, bad(name, content)]);
     expect(e.message).toMatch(message);
@@ -288,12 +349,15 @@ describe("bad ZeroEval files fail naming the file and the item", () => {
 
 describe("gzip recorded tables", () => {
   const dir = tmpDir("zeroeval-gz");
-  const line = (id: number, extra: Record<string, unknown> = {}) => JSON.stringify({ id, prompt: `p${id}`, answer: "1", models: { m: { text: "1", correct: true, ...extra } } });
+  const line = (id: number, extra: Record<string, unknown> = {}) =>
+    JSON.stringify({ id, prompt: `p${id}`, answer: "1", models: { m: { text: "1", correct: true, ...extra } } });
 
   it("errors carry the line numbers of the unpacked file", () => {
     const f = path.join(dir, "bad.jsonl.gz");
     fs.writeFileSync(f, zlib.gzipSync([line(1), line(2), "{not json", line(4)].join("\n")));
-    expect(() => loadRecordedTable({ files: [f] })).toThrow(new RegExp(`${f.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:3: malformed JSON line`));
+    expect(() => loadRecordedTable({ files: [f] })).toThrow(
+      new RegExp(`${f.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:3: malformed JSON line`),
+    );
     const g = path.join(dir, "field.jsonl.gz");
     fs.writeFileSync(g, zlib.gzipSync([line(1), "", line(3, { answer: 5 })].join("\n")));
     expect(() => loadRecordedTable({ files: [g] })).toThrow(/field\.jsonl\.gz:3: models\.m\.answer: /);
@@ -318,13 +382,26 @@ describe("price tables (llm.prices)", () => {
   fs.writeFileSync(
     data,
     [1, 2, 3]
-      .map((i) => JSON.stringify({ id: String(i), prompt: `q${i}`, answer: "1", models: { cheap: { text: "1", answer: "1", correct: true, tokensIn: 100, tokensOut: 50 }, dear: { text: "2", answer: "2", correct: false, tokensIn: 100, tokensOut: 10 } } }))
+      .map((i) =>
+        JSON.stringify({
+          id: String(i),
+          prompt: `q${i}`,
+          answer: "1",
+          models: {
+            cheap: { text: "1", answer: "1", correct: true, tokensIn: 100, tokensOut: 50 },
+            dear: { text: "2", answer: "2", correct: false, tokensIn: 100, tokensOut: 10 },
+          },
+        }),
+      )
       .join("\n"),
   );
   const config = (prices: string, agents = "[{kind: recorded, model: cheap}, {kind: recorded, model: dear}, terminator]") => {
     const f = path.join(dir, "configs", `c-${Math.random().toString(36).slice(2)}.yaml`);
     fs.mkdirSync(path.dirname(f), { recursive: true });
-    fs.writeFileSync(f, `name: p\nagents: ${agents}\ntasks: {source: recorded, file: ../data/t.jsonl}\nllm: {prices: ${prices}}\nenv: {maxSteps: 3}\n`);
+    fs.writeFileSync(
+      f,
+      `name: p\nagents: ${agents}\ntasks: {source: recorded, file: ../data/t.jsonl}\nllm: {prices: ${prices}}\nenv: {maxSteps: 3}\n`,
+    );
     return f;
   };
   const priceFile = (name: string, text: string) => {
@@ -358,7 +435,9 @@ describe("price tables (llm.prices)", () => {
       new RegExp(`${f.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: no price for model "dear" \\(agent "dear"; llm.prices\\)`),
     );
     // model "*" expands at load time: the same error
-    expect(() => loadConfig(config("../data/partial.yaml", '[{kind: recorded, model: "*"}, terminator]'))).toThrow(/partial\.yaml: no price for model "dear"/);
+    expect(() => loadConfig(config("../data/partial.yaml", '[{kind: recorded, model: "*"}, terminator]'))).toThrow(
+      /partial\.yaml: no price for model "dear"/,
+    );
   });
 
   it("a malformed price table names the file and the model; a missing one names llm.prices", () => {

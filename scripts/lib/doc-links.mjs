@@ -56,7 +56,8 @@ export function links(text) {
   stripCode(text)
     .split("\n")
     .forEach((line, i) => {
-      for (const m of line.matchAll(/!?\[(?:[^\]]|\][^(])*?\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)) out.push({ target: m[1], line: i + 1 });
+      for (const m of line.matchAll(/!?\[(?:[^\]]|\][^(])*?\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g))
+        out.push({ target: m[1], line: i + 1 });
     });
   return out;
 }

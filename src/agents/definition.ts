@@ -25,7 +25,6 @@ function checkExtractPattern(d: { extract: { mode: string; pattern?: string | un
   }
 }
 
-
 export const echoAgentSchema = z
   .object({
     name,
@@ -91,9 +90,7 @@ export const llmAgentSchema = z
 export const simAgentSchema = z
   .object({
     name,
-    kind: z
-      .literal("sim")
-      .describe("Simulated agent with Markov semantics: a solver (`solve`), a helper (`boost`) or both."),
+    kind: z.literal("sim").describe("Simulated agent with Markov semantics: a solver (`solve`), a helper (`boost`) or both."),
     cost: z.number().nonnegative().describe("Fixed cost of one call."),
     solve: z
       .record(z.string().min(1), z.number().min(0).max(1))
@@ -128,11 +125,13 @@ export const simAgentSchema = z
 export const recordedAgentSchema = z
   .object({
     name: name.describe(
-      "Unique agent name within the pool (default: the model column's last path segment, e.g. Mixtral-8x7B-Instruct-v0.1; for `model: \"*\"` the generated agents are named so).",
+      'Unique agent name within the pool (default: the model column\'s last path segment, e.g. Mixtral-8x7B-Instruct-v0.1; for `model: "*"` the generated agents are named so).',
     ),
     kind: z
       .literal("recorded")
-      .describe("Recorded answers of a real model (needs tasks.source: recorded): returns the model's recorded answer to the task, its recorded correctness and the call's cost."),
+      .describe(
+        "Recorded answers of a real model (needs tasks.source: recorded): returns the model's recorded answer to the task, its recorded correctness and the call's cost.",
+      ),
     model: z
       .string()
       .min(1)
@@ -182,9 +181,15 @@ export const moduleAgentSchema = z
     name,
     kind: z
       .literal("module")
-      .describe("Your own agent: an export of a JavaScript/TypeScript module, called with the task and the history; returns an answer, a cost and optional tokens, sync or async (docs/module-agents.md)."),
+      .describe(
+        "Your own agent: an export of a JavaScript/TypeScript module, called with the task and the history; returns an answer, a cost and optional tokens, sync or async (docs/module-agents.md).",
+      ),
     ...moduleRefFields,
-    cost: z.number().nonnegative().optional().describe("Cost of a call whose result has no `cost` (without it, every result must have one)."),
+    cost: z
+      .number()
+      .nonnegative()
+      .optional()
+      .describe("Cost of a call whose result has no `cost` (without it, every result must have one)."),
     description,
   })
   .strict();
@@ -192,7 +197,11 @@ export const moduleAgentSchema = z
 /** Default name of a recorded agent: the model column's last path segment, in the allowed characters. */
 export function recordedAgentName(model: string): string {
   if (model === "*") return "recorded";
-  const last = model.split("/").filter((s) => s !== "").pop() ?? model;
+  const last =
+    model
+      .split("/")
+      .filter((s) => s !== "")
+      .pop() ?? model;
   return last.replace(/[^A-Za-z0-9_.-]+/g, "-").replace(/^-+|-+$/g, "") || "model";
 }
 
@@ -206,7 +215,14 @@ function withDefaultName(raw: unknown): unknown {
 
 export const agentDefinitionSchema = z.preprocess(
   withDefaultName,
-  z.discriminatedUnion("kind", [echoAgentSchema, terminatorAgentSchema, simAgentSchema, llmAgentSchema, recordedAgentSchema, moduleAgentSchema]),
+  z.discriminatedUnion("kind", [
+    echoAgentSchema,
+    terminatorAgentSchema,
+    simAgentSchema,
+    llmAgentSchema,
+    recordedAgentSchema,
+    moduleAgentSchema,
+  ]),
 );
 
 export type AgentDefinition = z.infer<typeof agentDefinitionSchema>;

@@ -47,6 +47,9 @@ export class RecordedJudgedAgent implements Agent {
     const out = await this.inner.act(state, ctx);
     if (out.terminal || out.meta?.error !== undefined) return out;
     const correct = this.judge.judgeReply(state.task, out.content, out.answer);
-    return { ...out, meta: { ...out.meta, ...(correct !== undefined ? { correct } : {}), features: answerFeatures(out.content.trim(), out.answer) } };
+    return {
+      ...out,
+      meta: { ...out.meta, ...(correct !== undefined ? { correct } : {}), features: answerFeatures(out.content.trim(), out.answer) },
+    };
   }
 }

@@ -31,10 +31,7 @@ export function readYamlFile(file: string): unknown {
   if (doc.errors.length > 0) {
     const err = doc.errors[0]!;
     const pos = err.linePos?.[0];
-    throw new InputError(
-      `${file}${pos ? `:${pos.line}:${pos.col}` : ""}: malformed YAML: ${err.message.split("\n")[0]}`,
-      file,
-    );
+    throw new InputError(`${file}${pos ? `:${pos.line}:${pos.col}` : ""}: malformed YAML: ${err.message.split("\n")[0]}`, file);
   }
   return doc.toJS();
 }
@@ -147,14 +144,28 @@ export function buildAgent(def: AgentDefinition, deps: AgentDeps = {}): Agent {
     case "terminator":
       return new TerminatorAgent(def.name, def.cost);
     case "recorded":
-      if (!deps.recorded) throw new InputError(`agent "${def.name}" is a recorded agent but the config's tasks are not recorded outputs`, undefined, "tasks.source");
+      if (!deps.recorded)
+        throw new InputError(
+          `agent "${def.name}" is a recorded agent but the config's tasks are not recorded outputs`,
+          undefined,
+          "tasks.source",
+        );
       return buildRecordedAgent(def, deps.recorded);
     case "module": {
       const ref = { module: def.module, export: def.export };
-      const fn = moduleAgentFunction(loadedModuleExport(ref, `agent "${def.name}"`), `agent "${def.name}" (${def.module}, export "${def.export}")`);
+      const fn = moduleAgentFunction(
+        loadedModuleExport(ref, `agent "${def.name}"`),
+        `agent "${def.name}" (${def.module}, export "${def.export}")`,
+      );
       return new ModuleAgent({ name: def.name, ref, fn, params: def.params, ...(def.cost !== undefined ? { cost: def.cost } : {}) });
     }
     case "sim":
-      return new SimAgent({ name: def.name, cost: def.cost, solve: def.solve, boost: def.boost, ...(def.tiers ? { tiers: def.tiers } : {}) });
+      return new SimAgent({
+        name: def.name,
+        cost: def.cost,
+        solve: def.solve,
+        boost: def.boost,
+        ...(def.tiers ? { tiers: def.tiers } : {}),
+      });
   }
 }

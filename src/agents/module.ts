@@ -53,17 +53,15 @@ export interface ModuleAgentResult {
 /** The function a module agent's export is (or has as its `act` method). */
 export type ModuleAgentFunction = (input: ModuleAgentInput) => ModuleAgentResult | Promise<ModuleAgentResult>;
 
-export const moduleAgentExpected = "a function (input) => {answer, cost, tokens?}, sync or async, or an object with such an act(input) method";
+export const moduleAgentExpected =
+  "a function (input) => {answer, cost, tokens?}, sync or async, or an object with such an act(input) method";
 
 const resultSchema = z
   .object({
     answer: z.union([z.string(), z.number().refine(Number.isFinite, "a finite number")]).optional(),
     content: z.string().optional(),
     cost: z.number().refine(Number.isFinite, "a finite number").pipe(z.number().nonnegative()).optional(),
-    tokens: z
-      .object({ input: z.number().int().nonnegative(), output: z.number().int().nonnegative() })
-      .strict()
-      .optional(),
+    tokens: z.object({ input: z.number().int().nonnegative(), output: z.number().int().nonnegative() }).strict().optional(),
     meta: z.record(z.string(), z.unknown()).optional(),
   })
   .strict();
@@ -133,7 +131,8 @@ export class ModuleAgent implements Agent {
     const parsed = resultSchema.safeParse(r);
     if (!parsed.success) {
       const problems = parsed.error.issues.map((i) => {
-        if (i.code === "unrecognized_keys") return `unknown field${i.keys.length > 1 ? "s" : ""} ${i.keys.join(", ")} (expected answer, content, cost, tokens, meta)`;
+        if (i.code === "unrecognized_keys")
+          return `unknown field${i.keys.length > 1 ? "s" : ""} ${i.keys.join(", ")} (expected answer, content, cost, tokens, meta)`;
         return `${i.path.join(".") || "(result)"}: ${i.message}`;
       });
       throw this.failure(`returned a bad result: ${problems.join("; ")}`);

@@ -63,11 +63,13 @@ export class RecordedAgent implements Agent {
     const where = `${item.file}:${item.line}`;
     const text = rec.text?.trim();
     // the answer extracted when the outputs were graded wins (null: the grader found none)
-    const answer = rec.answer !== undefined ? (rec.answer ?? undefined) : text !== undefined ? extractAnswer(text, o.extract, o.model) : undefined;
+    const answer =
+      rec.answer !== undefined ? (rec.answer ?? undefined) : text !== undefined ? extractAnswer(text, o.extract, o.model) : undefined;
     const recorded = rec.correct ?? (rec.score !== undefined ? rec.score >= o.scoreThreshold : undefined);
     let correct: boolean;
     if (o.judge !== "evaluator" && recorded !== undefined) correct = recorded;
-    else if (o.judge !== "recorded" && item.answer !== undefined && o.matches) correct = answer !== undefined && o.matches(answer, item.answer);
+    else if (o.judge !== "recorded" && item.answer !== undefined && o.matches)
+      correct = answer !== undefined && o.matches(answer, item.answer);
     else {
       const need =
         o.judge === "recorded"
@@ -90,8 +92,7 @@ export class RecordedAgent implements Agent {
         o.priceFile,
         o.model,
       );
-    }
-    else {
+    } else {
       throw new InputError(
         `${where}: model "${o.model}" (agent "${o.name}"): no cost — the table records none, llm.models has no prices for it (add an entry with model: "${o.model}" or set the agent's price), and the agent has no fixed cost`,
         item.file,
@@ -102,7 +103,11 @@ export class RecordedAgent implements Agent {
     const output: AgentOutput = {
       content,
       cost: rule.kind === "price" ? usageCost(rule.usage, o.pricing!, o.cost, 0) : rule.cost,
-      ...(rule.kind === "price" ? { usage: rule.usage } : rec.tokensIn !== undefined && rec.tokensOut !== undefined ? { usage: { inputTokens: rec.tokensIn, outputTokens: rec.tokensOut } } : {}),
+      ...(rule.kind === "price"
+        ? { usage: rule.usage }
+        : rec.tokensIn !== undefined && rec.tokensOut !== undefined
+          ? { usage: { inputTokens: rec.tokensIn, outputTokens: rec.tokensOut } }
+          : {}),
       ...(answer !== undefined ? { answer } : {}),
       meta: { model: o.model, correct, features: answerFeatures(text ?? "", answer), recorded: true },
     };
@@ -220,7 +225,12 @@ export interface RecordedAgentDef {
 export function pricingFor(model: string, price: string | undefined, models: Record<string, ModelSettings>): ModelSettings | undefined {
   if (price !== undefined) {
     const m = models[price];
-    if (!m) throw new InputError(`agents: price "${price}" is not a key of llm.models (has: ${Object.keys(models).join(", ") || "none"})`, undefined, "price");
+    if (!m)
+      throw new InputError(
+        `agents: price "${price}" is not a key of llm.models (has: ${Object.keys(models).join(", ") || "none"})`,
+        undefined,
+        "price",
+      );
     return m;
   }
   return models[model] ?? Object.values(models).find((m) => m.model === model);
@@ -252,7 +262,9 @@ export function buildRecordedAgent(def: RecordedAgentDef, pool: RecordedPool): R
  * path segments (made unique with a numeric suffix).
  */
 export function expandRecordedDefinitions<D extends { kind: string; name: string }>(defs: readonly D[], pool: RecordedPool): D[] {
-  const taken = new Set(defs.filter((d) => !(d.kind === "recorded" && (d as unknown as RecordedAgentDef).model === "*")).map((d) => d.name));
+  const taken = new Set(
+    defs.filter((d) => !(d.kind === "recorded" && (d as unknown as RecordedAgentDef).model === "*")).map((d) => d.name),
+  );
   const out: D[] = [];
   for (const d of defs) {
     const r = d as unknown as RecordedAgentDef & { kind: string };
@@ -260,7 +272,12 @@ export function expandRecordedDefinitions<D extends { kind: string; name: string
       out.push(d);
       continue;
     }
-    if (r.price !== undefined) throw new InputError(`agents: "${d.name}": model "*" cannot name one price (llm.models entries are matched per model)`, undefined, "price");
+    if (r.price !== undefined)
+      throw new InputError(
+        `agents: "${d.name}": model "*" cannot name one price (llm.models entries are matched per model)`,
+        undefined,
+        "price",
+      );
     const explicit = new Set(defs.filter((x) => x.kind === "recorded").map((x) => (x as unknown as RecordedAgentDef).model));
     const models = pool.table.models.filter((m) => !explicit.has(m));
     const costs = new Map(models.map((m) => [m, buildRecordedAgent({ ...r, name: "probe", model: m }, pool).meanCost(pool.table.items)]));

@@ -53,7 +53,10 @@ export function resolveModuleFile(spec: string, baseDir: string, where: string):
   try {
     stat = fs.statSync(file);
   } catch {
-    throw new InputError(`${where}: module file not found: ${file}${path.isAbsolute(spec) ? "" : ` ("${spec}" is resolved from ${baseDir})`}`, file);
+    throw new InputError(
+      `${where}: module file not found: ${file}${path.isAbsolute(spec) ? "" : ` ("${spec}" is resolved from ${baseDir})`}`,
+      file,
+    );
   }
   if (!stat.isFile()) throw new InputError(`${where}: ${file} is a folder; name the module file (.js, .mjs, .cjs, .ts, .mts)`, file);
   return file;
@@ -104,7 +107,9 @@ export async function importModuleExport(ref: ModuleRef, where: string): Promise
 export function loadedModuleExport(ref: ModuleRef, who: string): unknown {
   const key = keyOf(ref);
   if (!loaded.has(key)) {
-    throw new Error(`${who}: module ${ref.module} (export "${ref.export}") is not loaded yet: await loadUserModules(config) before building the run`);
+    throw new Error(
+      `${who}: module ${ref.module} (export "${ref.export}") is not loaded yet: await loadUserModules(config) before building the run`,
+    );
   }
   return loaded.get(key);
 }

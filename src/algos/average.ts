@@ -136,9 +136,24 @@ export class PolicyAverage {
     const masked = this.kept[0]!.mask !== undefined;
     return {
       rows: this.rows,
-      obs: cat(this.kept.map((k) => k.obs), (n) => new Float32Array(n)),
-      ...(masked ? { mask: cat(this.kept.map((k) => k.mask!), (n) => new Uint8Array(n)) } : {}),
-      probs: this.heads.map((_, h) => cat(this.kept.map((k) => k.probs[h]!), (n) => new Float32Array(n))),
+      obs: cat(
+        this.kept.map((k) => k.obs),
+        (n) => new Float32Array(n),
+      ),
+      ...(masked
+        ? {
+            mask: cat(
+              this.kept.map((k) => k.mask!),
+              (n) => new Uint8Array(n),
+            ),
+          }
+        : {}),
+      probs: this.heads.map((_, h) =>
+        cat(
+          this.kept.map((k) => k.probs[h]!),
+          (n) => new Float32Array(n),
+        ),
+      ),
     };
   }
 
@@ -232,7 +247,9 @@ export class PolicyAverage {
     const d = all.obs.length / all.rows;
     const tensors: Array<{ name: string; tensor: tf.Tensor }> = [{ name: `${prefix}/obs`, tensor: tf.tensor2d(all.obs, [all.rows, d]) }];
     if (all.mask) tensors.push({ name: `${prefix}/mask`, tensor: tf.tensor2d(all.mask, [all.rows, this.heads[0]!.numActions], "int32") });
-    this.heads.forEach((h, i) => tensors.push({ name: `${prefix}/probs${i}`, tensor: tf.tensor2d(all.probs[i]!, [all.rows, h.numActions]) }));
+    this.heads.forEach((h, i) =>
+      tensors.push({ name: `${prefix}/probs${i}`, tensor: tf.tensor2d(all.probs[i]!, [all.rows, h.numActions]) }),
+    );
     this.stateTensors = tensors.map((t) => t.tensor);
     return { tensors, json: { rows: all.rows } };
   }
@@ -248,7 +265,8 @@ export class PolicyAverage {
     const oldCount = Number(json?.count ?? 0);
     const older =
       json?.rows === undefined &&
-      ((json?.snapshots === undefined && oldCount > 0 && oldCount < this.totalUpdates - this.start + 1) || Number(json?.snapshots ?? 0) > 0);
+      ((json?.snapshots === undefined && oldCount > 0 && oldCount < this.totalUpdates - this.start + 1) ||
+        Number(json?.snapshots ?? 0) > 0);
     if (older) {
       throw new Error(
         "the checkpoint is inside the averaging window of algo.averagePolicy in an older format (a maestro before the visit-weighted policy average): resume it with the version that wrote it, or train again",

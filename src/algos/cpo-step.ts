@@ -277,11 +277,7 @@ export function backtrackingLineSearch(o: LineSearchOptions): LineSearchResult {
     const improve = pt.surrR - o.base.surrR;
     const costChange = pt.surrC - o.base.surrC;
     const finite = Number.isFinite(pt.kl) && Number.isFinite(pt.surrR) && Number.isFinite(pt.surrC);
-    const ok =
-      finite &&
-      !(o.optimCase > 1 && improve < 0) &&
-      costChange <= Math.max(-o.c, 0) &&
-      pt.kl <= o.delta;
+    const ok = finite && !(o.optimCase > 1 && improve < 0) && costChange <= Math.max(-o.c, 0) && pt.kl <= o.delta;
     if (ok) return { accepted: j + 1, frac, kl: pt.kl, surrImprove: improve, costChange };
     frac *= o.decay;
   }
@@ -449,7 +445,13 @@ export interface CpoStepResult {
 }
 
 /** Reward and cost surrogates and mean KL(π_old‖π_θ) at the current parameters (inside a tidy). */
-function surrogates(net: Mlp, d: CpoHeadBatch, pOld: tf.Tensor2D, logPOld: tf.Tensor2D, entropyCoef = 0): { lr: tf.Scalar; lc: tf.Scalar; kl: tf.Scalar } {
+function surrogates(
+  net: Mlp,
+  d: CpoHeadBatch,
+  pOld: tf.Tensor2D,
+  logPOld: tf.Tensor2D,
+  entropyCoef = 0,
+): { lr: tf.Scalar; lc: tf.Scalar; kl: tf.Scalar } {
   const logSm = tf.logSoftmax(net.apply(d.x));
   const ent = entropyCoef !== 0 ? tf.mul(tf.neg(tf.mean(tf.sum(tf.mul(tf.exp(logSm), logSm), 1))), entropyCoef) : tf.scalar(0);
   // one-hot · sum, not tf.gather: its gradient fails on the wasm backend
@@ -643,10 +645,7 @@ export function cpoJointStep(heads: readonly CpoJointHead[], c: number, o: CpoSt
       let off = 0;
       heads.forEach(({ net }, h) => {
         const t0 = theta0[h]!;
-        setFlatParams(
-          net.variables,
-          step ? t0.map((t, i) => t + frac * step[off + i]!) : t0,
-        );
+        setFlatParams(net.variables, step ? t0.map((t, i) => t + frac * step[off + i]!) : t0);
         off += t0.length;
       });
     };

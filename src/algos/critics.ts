@@ -136,7 +136,13 @@ export class Critics {
   }
 
   /** Fits the critics to their GAE returns by `epochs` × `minibatches` Adam steps; returns each one's mean MSE. */
-  fit(batch: RolloutBatch, p: PreparedBatch, o: { epochs: number; minibatches: number }, rng: Rng, trainer: string): Record<string, number> {
+  fit(
+    batch: RolloutBatch,
+    p: PreparedBatch,
+    o: { epochs: number; minibatches: number },
+    rng: Rng,
+    trainer: string,
+  ): Record<string, number> {
     let vSum = 0;
     let cSum = 0;
     const vars = this.variables;

@@ -130,7 +130,10 @@ export class CostKnob implements EpisodeKnob {
       if (excess > 0) over += n[g]!;
       return Math.min(this.o.lambdaMax, Math.max(0, l + this.o.lambdaLr * excess));
     });
-    this.lambdas = nonIncreasing(next, n.map((x) => x + 1));
+    this.lambdas = nonIncreasing(
+      next,
+      n.map((x) => x + 1),
+    );
     const total = n.reduce((a, b) => a + b, 0);
     return {
       knob_lambda_min: Math.min(...this.lambdas),

@@ -144,7 +144,11 @@ export class MacpoTrainer implements Trainer {
     single = false,
   ) {
     this.critics = new Critics(policy.inputDim, o, initRng, true);
-    this.average = new PolicyAverage(heads.map((h) => h.policy), o.averageFraction, o.totalUpdates);
+    this.average = new PolicyAverage(
+      heads.map((h) => h.policy),
+      o.averageFraction,
+      o.totalUpdates,
+    );
     this.prefixes = heads.map((h) => (single ? "" : `${h.name}_`));
     this.metricNames = macpoMetricNames(
       heads.map((h) => h.name),
@@ -163,7 +167,11 @@ export class MacpoTrainer implements Trainer {
     this.critics.setLr(o.valueLr * lrFactor(o.annealLr, this.updatesDone, o.totalUpdates));
     // trust-region annealing: δ_k = δ_0 + (δ_final − δ_0)·k/K
     const delta = linearSchedule(this.cpo.targetKl, this.cpo.targetKlFinal, this.updatesDone, o.totalUpdates);
-    const stepOpts = { ...this.cpo, targetKl: delta, entropyCoef: linearSchedule(o.entropyCoef, o.entropyCoefFinal, this.updatesDone, o.totalUpdates) };
+    const stepOpts = {
+      ...this.cpo,
+      targetKl: delta,
+      entropyCoef: linearSchedule(o.entropyCoef, o.entropyCoefFinal, this.updatesDone, o.totalUpdates),
+    };
     this.updatesDone += 1;
     const n = batch.rows;
     // 1. prepare: critics, GAE of the task reward and of the cost, J_C; the constraint value c = s·(J_C − d)
@@ -172,7 +180,11 @@ export class MacpoTrainer implements Trainer {
     const H = this.heads.length;
     const acts = headActions(batch, this.sizes);
     // sequential updates visit the heads in an order (drawn from the trainer stream when random); the joint step has none
-    const order = this.joint ? null : this.order.headOrder === "random" && H > 1 ? this.rng.permutation(H) : Array.from({ length: H }, (_, h) => h);
+    const order = this.joint
+      ? null
+      : this.order.headOrder === "random" && H > 1
+        ? this.rng.permutation(H)
+        : Array.from({ length: H }, (_, h) => h);
     const out: UpdateMetrics = { jc: prep.jc, c, target_kl: delta };
     if (order && (H > 1 || this.prefixes[0] !== "")) out.head_order = encodeHeadOrder(order);
 

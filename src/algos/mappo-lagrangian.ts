@@ -180,7 +180,18 @@ export class MappoLagrangianTrainer implements Trainer {
       tensors.push(...namedVariables(`policy_${name}`, h.variables), ...st.tensors);
       adamSteps.push(st.t);
     });
-    return { tensors, json: { ...cs.value.json, ...cs.cost!.json, recentCosts: [...this.critics.recentCosts], updatesDone: this.updatesDone, headAdamSteps: adamSteps, lagrange: this.multiplier.state(), policyAverage: avg.json } };
+    return {
+      tensors,
+      json: {
+        ...cs.value.json,
+        ...cs.cost!.json,
+        recentCosts: [...this.critics.recentCosts],
+        updatesDone: this.updatesDone,
+        headAdamSteps: adamSteps,
+        lagrange: this.multiplier.state(),
+        policyAverage: avg.json,
+      },
+    };
   }
 
   restore(tensors: tf.NamedTensorMap, json: Record<string, unknown>): void {

@@ -204,7 +204,13 @@ export abstract class OnPolicyTrainer implements Trainer {
     const c = this.critics.state();
     const avg = this.average.state("policy_avg");
     // tensor order as checkpoints have always had it: policy, value, average, cost value
-    const tensors = [...namedVariables("policy", this.policy.variables), ...p.tensors, ...c.value.tensors, ...avg.tensors, ...(c.cost?.tensors ?? [])];
+    const tensors = [
+      ...namedVariables("policy", this.policy.variables),
+      ...p.tensors,
+      ...c.value.tensors,
+      ...avg.tensors,
+      ...(c.cost?.tensors ?? []),
+    ];
     const json: Record<string, unknown> = {
       policyAdamStep: p.t,
       ...c.value.json,

@@ -102,7 +102,9 @@ function draft(rng: Rng, heads: 1 | 2): Draft {
   if (rng.next() < 0.2) costs[0] = 0; // a free, weak solver (the bandit's solver B)
   const solverNames = ["s1", "s2", "s3"].slice(0, nSolvers);
   const agents: Array<Record<string, unknown>> = solverNames.map((name, i) => {
-    const solve = Object.fromEntries(typeNames.map((t) => [t, round(Math.min(0.95, Math.max(0.05, quality[i]! + rng.uniform(-0.25, 0.25))), 3)]));
+    const solve = Object.fromEntries(
+      typeNames.map((t) => [t, round(Math.min(0.95, Math.max(0.05, quality[i]! + rng.uniform(-0.25, 0.25))), 3)]),
+    );
     const a: Record<string, unknown> = { name, kind: "sim", cost: round(costs[i]! * costScale), solve };
     if (heads === 2) a.tiers = { large: { costMultiplier: round(rng.uniform(2, 5), 3), successDelta: round(rng.uniform(0.1, 0.4), 3) } };
     return a;
@@ -135,12 +137,7 @@ function problemObject(d: Draft, budget: number | undefined, costPenalty: number
  * reinforce and ppo. `extra` is merged over the problem at the top level (e.g. train, log, seed);
  * `sets` are `--set`-style overrides.
  */
-export function familyConfig(
-  p: FamilyProblem,
-  algo: string,
-  extra: Record<string, unknown> = {},
-  sets: readonly string[] = [],
-): Config {
+export function familyConfig(p: FamilyProblem, algo: string, extra: Record<string, unknown> = {}, sets: readonly string[] = []): Config {
   return validateConfig(familyRawConfig(p, algo, extra), `family problem ${p.id}`, process.cwd(), { sets });
 }
 
@@ -155,7 +152,12 @@ export function familyRawConfig(p: FamilyProblem, algo: string, extra: Record<st
 
 /** The oracle on a problem object with a given objective (budget row or fixed λ; λ may be < 0). */
 async function oracleOf(d: Draft, algo: string, budget: number | undefined, costPenalty: number, where: string): Promise<OracleResult> {
-  const raw = { name: "oracle", ...problemObject(d, budget, Math.max(0, costPenalty)), algo: { name: algo }, train: { updates: 1, episodesPerUpdate: 1 } };
+  const raw = {
+    name: "oracle",
+    ...problemObject(d, budget, Math.max(0, costPenalty)),
+    algo: { name: algo },
+    train: { updates: 1, episodesPerUpdate: 1 },
+  };
   const c = validateConfig(raw, where, process.cwd());
   // λ < 0 (maximise cost, for the most expensive policy) is not a valid config value, but the LP takes it
   if (costPenalty < 0) c.reward.costPenalty = costPenalty;
@@ -239,7 +241,11 @@ export async function generateFamily(indices: readonly number[], opts: FamilyOpt
 
 /** One line describing a problem (for benchmark output). */
 export function describeProblem(p: FamilyProblem): string {
-  const pr = p.problem as { agents: Array<{ name: string; kind: string; solve?: unknown; boost?: unknown }>; env: { maxSteps: number }; tasks: { types: Record<string, number> } };
+  const pr = p.problem as {
+    agents: Array<{ name: string; kind: string; solve?: unknown; boost?: unknown }>;
+    env: { maxSteps: number };
+    tasks: { types: Record<string, number> };
+  };
   const solvers = pr.agents.filter((a) => a.solve !== undefined).length;
   const helpers = pr.agents.filter((a) => a.boost !== undefined).length;
   const term = pr.agents.some((a) => a.kind === "terminator");

@@ -37,16 +37,7 @@ import {
   type CostAxis,
   type DollarMetrics,
 } from "./metrics-pool.js";
-import {
-  at,
-  curveMetrics,
-  meanCurve,
-  minMargin,
-  orderByScore,
-  orderCurve,
-  type CurveMetrics,
-  type CurvePoint,
-} from "./metrics-routing.js";
+import { at, curveMetrics, meanCurve, minMargin, orderByScore, orderCurve, type CurveMetrics, type CurvePoint } from "./metrics-routing.js";
 
 export interface Baseline extends CurveMetrics {
   name: string;
@@ -117,7 +108,16 @@ interface ItemTable {
 }
 
 function itemTable(items: readonly RecordedItem[], weak: RecordedAgent, strong: RecordedAgent): ItemTable {
-  const t: ItemTable = { weakCorrect: [], strongCorrect: [], weakCost: [], strongCost: [], weakFeatures: [], weakHasText: false, prompt: [], types: [] };
+  const t: ItemTable = {
+    weakCorrect: [],
+    strongCorrect: [],
+    weakCost: [],
+    strongCost: [],
+    weakFeatures: [],
+    weakHasText: false,
+    prompt: [],
+    types: [],
+  };
   for (const it of items) {
     const w = weak.outputFor(it.id)!;
     const s = strong.outputFor(it.id)!;
@@ -141,13 +141,20 @@ const usd = (o: { cost: number; meta?: Record<string, unknown> }) => (o.meta?.us
 export const onAxes = (ps: readonly CurvePoint[]): AxisPoint[] => ps.map((p) => ({ cost: p.cost, strongShare: p.x, accuracy: p.accuracy }));
 
 /** The pair's two single-model points on the axes: always-weak, and the more accurate of the two models (ties: the weak one). */
-function pairPoints(weak: { accuracy: number; cost: number }, strong: { accuracy: number; cost: number }): { cheapest: AxisPoint; best: AxisPoint } {
+function pairPoints(
+  weak: { accuracy: number; cost: number },
+  strong: { accuracy: number; cost: number },
+): { cheapest: AxisPoint; best: AxisPoint } {
   const cheapest = { cost: weak.cost, strongShare: 0, accuracy: weak.accuracy };
   return { cheapest, best: strong.accuracy > weak.accuracy ? { cost: strong.cost, strongShare: 1, accuracy: strong.accuracy } : cheapest };
 }
 
 /** $-axis figures of a pair curve: the N-model path's dollarMetrics against always-weak and the more accurate model. */
-export function pairDollars(points: readonly CurvePoint[], weak: { accuracy: number; cost: number }, strong: { accuracy: number; cost: number }): DollarMetrics {
+export function pairDollars(
+  points: readonly CurvePoint[],
+  weak: { accuracy: number; cost: number },
+  strong: { accuracy: number; cost: number },
+): DollarMetrics {
   const { cheapest, best } = pairPoints(weak, strong);
   return dollarMetrics(onAxes(points), cheapest, best);
 }
@@ -178,7 +185,8 @@ function rules(t: ItemTable, train: ItemTable): Rule[] {
       },
       {
         name: "warning-signs",
-        label: "escalate weak answers with a warning sign (no final answer, wrong arithmetic, non-integer or inconsistent final answer, text after it, hedging), then longest first",
+        label:
+          "escalate weak answers with a warning sign (no final answer, wrong arithmetic, non-integer or inconsistent final answer, text after it, hedging), then longest first",
         cascade: true,
         score: (x, i) => (warns(x.weakFeatures[i]!) ? 10 : 0) + x.weakFeatures[i]![1]!,
       },
@@ -186,8 +194,18 @@ function rules(t: ItemTable, train: ItemTable): Rule[] {
     );
   }
   out.push(
-    { name: "longest-prompt", label: "route the longest prompts to the strong model first", cascade: false, score: (x, i) => x.prompt[i]![0]! },
-    { name: "most-numbers", label: "route the prompts with the most numbers first", cascade: false, score: (x, i) => x.prompt[i]![1]! + 0.01 * x.prompt[i]![0]! },
+    {
+      name: "longest-prompt",
+      label: "route the longest prompts to the strong model first",
+      cascade: false,
+      score: (x, i) => x.prompt[i]![0]!,
+    },
+    {
+      name: "most-numbers",
+      label: "route the prompts with the most numbers first",
+      cascade: false,
+      score: (x, i) => x.prompt[i]![1]! + 0.01 * x.prompt[i]![0]!,
+    },
   );
   const types = [...new Set(train.types)];
   if (types.length > 1) {
@@ -230,14 +248,22 @@ function ruleScore(pts: readonly CurvePoint[], t: ItemTable, axis: CostAxis): Om
   if (d !== null) return { measure: "APGR$", score: d };
   // every rule over the same $ range, always-weak's to always-strong's (the frontier stays flat past its last point)
   const { cheapest } = pairPoints(weak, strong);
-  return { measure: "mean accuracy over $", score: strong.cost > weak.cost ? meanAccuracyOver(onAxes(pts), cheapest, strong.cost) : weak.accuracy };
+  return {
+    measure: "mean accuracy over $",
+    score: strong.cost > weak.cost ? meanAccuracyOver(onAxes(pts), cheapest, strong.cost) : weak.accuracy,
+  };
 }
 
 /**
  * Baselines on items `t`: the hand rules are scored on `val` (on `train` if the validation split is empty)
  * on the trained-for axis, and the best one is drawn on `t`; `train` also gives the type rule its order.
  */
-function baselines(t: ItemTable, val: ItemTable, train: ItemTable, axis: CostAxis): { baselines: Baseline[]; bestRule: string; ruleScores: CurveResult["ruleScores"] } {
+function baselines(
+  t: ItemTable,
+  val: ItemTable,
+  train: ItemTable,
+  axis: CostAxis,
+): { baselines: Baseline[]; bestRule: string; ruleScores: CurveResult["ruleScores"] } {
   const n = t.weakCorrect.length;
   const w = mean(t.weakCorrect.map(Number));
   const s = mean(t.strongCorrect.map(Number));
@@ -255,7 +281,8 @@ function baselines(t: ItemTable, val: ItemTable, train: ItemTable, axis: CostAxi
     make("always-strong", "every item to the strong (most expensive) model", [{ x: 1, accuracy: s, cost: cs }]),
   ];
   const random: CurvePoint[][] = [];
-  for (let seed = 0; seed < 10; seed++) random.push(orderCurve(new Rng(`random-mix:${seed}`).permutation(n), t.weakCorrect, t.strongCorrect, t.weakCost, t.strongCost));
+  for (let seed = 0; seed < 10; seed++)
+    random.push(orderCurve(new Rng(`random-mix:${seed}`).permutation(n), t.weakCorrect, t.strongCorrect, t.weakCost, t.strongCost));
   out.push(make("random", "a random share of items to the strong model (mean of 10 seeds)", meanCurve(random)));
   // per-item oracle: items where only the strong model is right first, then ties, then those where only the weak
   // one is; within each group the cheapest extra $ first (on the strong-calls axis every order within a group
@@ -263,7 +290,13 @@ function baselines(t: ItemTable, val: ItemTable, train: ItemTable, axis: CostAxi
   const gain = Array.from({ length: n }, (_, i) => (t.strongCorrect[i] ? 1 : 0) - (t.weakCorrect[i] ? 1 : 0));
   const extra = t.strongCost.map((c, i) => c - t.weakCost[i]!);
   const oracleOrder = Array.from({ length: n }, (_, i) => i).sort((a, b) => gain[b]! - gain[a]! || extra[a]! - extra[b]! || a - b);
-  out.push(make("oracle", "per-item oracle: the strong model exactly where it alone is right first (cheapest first)", orderCurve(oracleOrder, t.weakCorrect, t.strongCorrect, t.weakCost, t.strongCost)));
+  out.push(
+    make(
+      "oracle",
+      "per-item oracle: the strong model exactly where it alone is right first (cheapest first)",
+      orderCurve(oracleOrder, t.weakCorrect, t.strongCorrect, t.weakCost, t.strongCost),
+    ),
+  );
   // the best hand rule, chosen on the validation split on the trained-for axis
   const rs = rules(t, train);
   const chooseOn = val.weakCorrect.length > 0 ? val : train;
@@ -286,8 +319,20 @@ function baselines(t: ItemTable, val: ItemTable, train: ItemTable, axis: CostAxi
  * The learned curve judged on both axes against the baselines: its $-axis figures, and every point where it is
  * below a baseline (not the oracle) on the trained-for axis by more than `tol`, with the warning line.
  */
-function judge(points: readonly CurvePoint[], bs: readonly Baseline[], weak: { accuracy: number; cost: number }, strong: { accuracy: number; cost: number }, axis: CostAxis, tol: number) {
-  const flags = flagBelow(onAxes(points), bs.map((b) => ({ name: b.name, points: onAxes(b.points) })), axis, tol);
+function judge(
+  points: readonly CurvePoint[],
+  bs: readonly Baseline[],
+  weak: { accuracy: number; cost: number },
+  strong: { accuracy: number; cost: number },
+  axis: CostAxis,
+  tol: number,
+) {
+  const flags = flagBelow(
+    onAxes(points),
+    bs.map((b) => ({ name: b.name, points: onAxes(b.points) })),
+    axis,
+    tol,
+  );
   return { dollars: pairDollars(points, weak, strong), ...flags };
 }
 
@@ -295,7 +340,11 @@ function judge(points: readonly CurvePoint[], bs: readonly Baseline[], weak: { a
  * The weak (cheapest) and strong (most expensive) recorded agents of the pool, by mean $ per call on the
  * training items (as tasks.costAxis: strong-calls picks its strong model), else on `items`.
  */
-function weakStrong(agents: readonly Agent[], train: readonly RecordedItem[], items: readonly RecordedItem[]): { weak: RecordedAgent; strong: RecordedAgent } {
+function weakStrong(
+  agents: readonly Agent[],
+  train: readonly RecordedItem[],
+  items: readonly RecordedItem[],
+): { weak: RecordedAgent; strong: RecordedAgent } {
   const rec = agents.filter((a): a is RecordedAgent => a instanceof RecordedAgent);
   if (rec.length < 2) throw new InputError(`maestro curve: needs at least two recorded agents (models); the pool has ${rec.length}`);
   const on = train.length > 0 ? train : items;
@@ -311,7 +360,12 @@ interface Evaluator {
  * One greedy episode per item with the run's policy at a fixed knob value (no knob: the policy as trained),
  * with fixed streams, so every point of a curve sees the same episodes. Pool curves reuse it.
  */
-export function greedyEpisodes(run: TrainedRun, agents: Agent[], items: RecordedItem[], recordOutputs = false): (knob: number | undefined) => Promise<RolloutBatch> {
+export function greedyEpisodes(
+  run: TrainedRun,
+  agents: Agent[],
+  items: RecordedItem[],
+  recordOutputs = false,
+): (knob: number | undefined) => Promise<RolloutBatch> {
   const spec = buildEnvSpec(run.config);
   const tasks = new ListTaskSource(items, "cycle");
   return (knob) =>
@@ -383,7 +437,11 @@ export async function curveRun(runDir: string, o: CurveOptions = {}): Promise<Cu
   try {
     const c = run.config;
     if (c.tasks.source !== "recorded") {
-      throw new InputError(`${runDir}: maestro curve needs a run on recorded outputs (tasks.source: recorded); this one has tasks.source ${c.tasks.source}`, runDir, "tasks.source");
+      throw new InputError(
+        `${runDir}: maestro curve needs a run on recorded outputs (tasks.source: recorded); this one has tasks.source ${c.tasks.source}`,
+        runDir,
+        "tasks.source",
+      );
     }
     const n = o.points ?? 21;
     if (!Number.isInteger(n) || n < 2) throw new InputError(`--points ${n}: expected an integer ≥ 2`);
@@ -392,7 +450,12 @@ export async function curveRun(runDir: string, o: CurveOptions = {}): Promise<Cu
     const split = o.split ?? "test";
     const splits = recordedSplits(c);
     const items = split === "test" ? splits.test : splits.val;
-    if (items.length === 0) throw new InputError(`${runDir}: the ${split === "test" ? "test" : "validation"} split is empty (tasks.split)`, runDir, "tasks.split");
+    if (items.length === 0)
+      throw new InputError(
+        `${runDir}: the ${split === "test" ? "test" : "validation"} split is empty (tasks.split)`,
+        runDir,
+        "tasks.split",
+      );
     const agents = buildAgents(c, { llm: run.llm });
     const { weak, strong } = weakStrong(agents, splits.train, items);
     const t = itemTable(items, weak, strong);
@@ -461,12 +524,26 @@ export function operatingOf(b: { points: CurvePoint[] }, shares: readonly number
 export function combineCurves(parts: readonly CurveResult[]): CurveResult {
   const first = parts[0]!;
   for (const p of parts) {
-    if (p.knob) throw new InputError(`${p.runDir}: a budget-conditioned run traces its own curve; give it alone to maestro curve`, p.runDir, "knob");
+    if (p.knob)
+      throw new InputError(`${p.runDir}: a budget-conditioned run traces its own curve; give it alone to maestro curve`, p.runDir, "knob");
     if (p.trainedFor !== first.trainedFor) {
-      throw new InputError(`${p.runDir}: trained for ${p.trainedFor}, ${first.runDir} for ${first.trainedFor} (tasks.costAxis); curves can only be joined on one axis`, p.runDir, "tasks.costAxis");
+      throw new InputError(
+        `${p.runDir}: trained for ${p.trainedFor}, ${first.runDir} for ${first.trainedFor} (tasks.costAxis); curves can only be joined on one axis`,
+        p.runDir,
+        "tasks.costAxis",
+      );
     }
-    if (p.items !== first.items || p.split !== first.split || p.weak.accuracy !== first.weak.accuracy || p.strong.accuracy !== first.strong.accuracy || p.strong.cost !== first.strong.cost) {
-      throw new InputError(`${p.runDir}: not evaluated on the same items as ${first.runDir} (different data, split or seed); curves can only be joined on one split`, p.runDir);
+    if (
+      p.items !== first.items ||
+      p.split !== first.split ||
+      p.weak.accuracy !== first.weak.accuracy ||
+      p.strong.accuracy !== first.strong.accuracy ||
+      p.strong.cost !== first.strong.cost
+    ) {
+      throw new InputError(
+        `${p.runDir}: not evaluated on the same items as ${first.runDir} (different data, split or seed); curves can only be joined on one split`,
+        p.runDir,
+      );
     }
   }
   const w = first.weak.accuracy;
@@ -476,13 +553,22 @@ export function combineCurves(parts: readonly CurveResult[]): CurveResult {
   const random = first.baselines.find((b) => b.name === "random")!;
   const judged = judge(points, first.baselines, first.weak, first.strong, first.trainedFor, first.tolerance);
   // the first run's own flags give way to the joined curve's
-  const own = flagBelow(onAxes(first.points), first.baselines.map((b) => ({ name: b.name, points: onAxes(b.points) })), first.trainedFor, first.tolerance).warning;
+  const own = flagBelow(
+    onAxes(first.points),
+    first.baselines.map((b) => ({ name: b.name, points: onAxes(b.points) })),
+    first.trainedFor,
+    first.tolerance,
+  ).warning;
   return {
     ...first,
     runDir: parts.map((p) => p.runDir).join(", "),
     points,
     ...curveMetrics(points, w, s, first.strong.cost),
-    operating: first.operating.map((op) => ({ x: op.x, accuracy: at(points, op.x)?.accuracy ?? null, cost: at(points, op.x)?.cost ?? null })),
+    operating: first.operating.map((op) => ({
+      x: op.x,
+      accuracy: at(points, op.x)?.accuracy ?? null,
+      cost: at(points, op.x)?.cost ?? null,
+    })),
     dollars: judged.dollars,
     vsRandom: minMargin(points, random.points),
     below: judged.below,

@@ -56,15 +56,27 @@ export interface EvalResult {
 
 /** Evaluates the last checkpoint of a run by sampling (or greedy) episodes. */
 export async function evaluateRun(runDir: string, o: EvalOptions = {}): Promise<EvalResult> {
-  const { config, checkpointUpdate, backend, llm, encoder, trainer, knob, actionMask } = await loadTrainedRun(runDir, o.live ? { live: o.live } : {});
+  const { config, checkpointUpdate, backend, llm, encoder, trainer, knob, actionMask } = await loadTrainedRun(
+    runDir,
+    o.live ? { live: o.live } : {},
+  );
   try {
-    if (o.knob !== undefined && !knob) throw new InputError(`${runDir}: the policy is not budget-conditioned (no knob in its config)`, runDir, "knob");
+    if (o.knob !== undefined && !knob)
+      throw new InputError(`${runDir}: the policy is not budget-conditioned (no knob in its config)`, runDir, "knob");
     if (knob && o.knobName !== undefined && o.knobName !== knob.o.name) {
-      throw new InputError(`${runDir}: the policy is conditioned on its ${knob.o.name}, not a ${o.knobName}: use --${knob.o.name}`, runDir, "knob");
+      throw new InputError(
+        `${runDir}: the policy is conditioned on its ${knob.o.name}, not a ${o.knobName}: use --${knob.o.name}`,
+        runDir,
+        "knob",
+      );
     }
     const knobValue = knob ? (o.knob ?? (knob.o.min + knob.o.max) / 2) : undefined;
     if (knob && (knobValue! < knob.o.min - 1e-12 || knobValue! > knob.o.max + 1e-12)) {
-      throw new InputError(`${runDir}: ${knob.o.name} ${knobValue} is outside the range the policy was trained on [${knob.o.min}, ${knob.o.max}]`, runDir, "knob");
+      throw new InputError(
+        `${runDir}: ${knob.o.name} ${knobValue} is outside the range the policy was trained on [${knob.o.min}, ${knob.o.max}]`,
+        runDir,
+        "knob",
+      );
     }
     // LLM runs: the run's models and cache; tasks come from the held-out split (inline: the same list)
     const agents = buildAgents(config, { llm });
@@ -113,7 +125,14 @@ export async function evaluateRun(runDir: string, o: EvalOptions = {}): Promise<
       checkpointUpdate,
       episodes: n,
       tasks: {
-        split: config.tasks.source === "recorded" ? "test" : config.tasks.source === "inline" ? "inline" : config.tasks.source === "sim" ? "sim" : "eval",
+        split:
+          config.tasks.source === "recorded"
+            ? "test"
+            : config.tasks.source === "inline"
+              ? "inline"
+              : config.tasks.source === "sim"
+                ? "sim"
+                : "eval",
         size: tasks.size ?? null,
         distinct: seen.size,
       },
@@ -186,20 +205,43 @@ export async function evaluateGroup(dir: string, o: EvalOptions & { exact?: bool
   for (const runDir of runs) {
     const group = sweep ? path.relative(dir, runDir).split(path.sep)[0]! : (configOf.get(runDir) ?? "");
     const summaryFile = path.join(runDir, "summary.json");
-    const summary = fs.existsSync(summaryFile) ? (JSON.parse(fs.readFileSync(summaryFile, "utf8")) as { seed?: number; finalWindow?: MetricsRow | null }) : undefined;
-    const base: GroupEvalRow = { runDir, group, ...(summary?.seed !== undefined ? { seed: summary.seed } : {}), ...(summary?.finalWindow ? { trainFinal: summary.finalWindow } : {}) };
+    const summary = fs.existsSync(summaryFile)
+      ? (JSON.parse(fs.readFileSync(summaryFile, "utf8")) as { seed?: number; finalWindow?: MetricsRow | null })
+      : undefined;
+    const base: GroupEvalRow = {
+      runDir,
+      group,
+      ...(summary?.seed !== undefined ? { seed: summary.seed } : {}),
+      ...(summary?.finalWindow ? { trainFinal: summary.finalWindow } : {}),
+    };
     try {
       if (o.exact) {
         const { exactEvaluateRun } = await import("./exact.js");
         const x = await exactEvaluateRun(runDir);
-        rows.push({ ...base, checkpointUpdate: x.checkpointUpdate, metrics: { value: x.value, ...(x.optimum.ratio !== null ? { value_ratio: x.optimum.ratio } : {}), return: x.return, success: x.success, cost: x.cost } });
+        rows.push({
+          ...base,
+          checkpointUpdate: x.checkpointUpdate,
+          metrics: {
+            value: x.value,
+            ...(x.optimum.ratio !== null ? { value_ratio: x.optimum.ratio } : {}),
+            return: x.return,
+            success: x.success,
+            cost: x.cost,
+          },
+        });
       } else {
         const r = await evaluateRun(runDir, o);
         rows.push({
           ...base,
           checkpointUpdate: r.checkpointUpdate,
           episodes: r.episodes,
-          metrics: { return_mean: r.return_mean, return_std: r.return_std, success_rate: r.success_rate, cost_mean: r.cost_mean, ep_len_mean: r.ep_len_mean },
+          metrics: {
+            return_mean: r.return_mean,
+            return_std: r.return_std,
+            success_rate: r.success_rate,
+            cost_mean: r.cost_mean,
+            ep_len_mean: r.ep_len_mean,
+          },
         });
       }
     } catch (e) {
@@ -210,11 +252,21 @@ export async function evaluateGroup(dir: string, o: EvalOptions & { exact?: bool
   for (const g of [...new Set(rows.map((r) => r.group))]) {
     const ok = rows.filter((r) => r.group === g && r.metrics);
     const keys = [...new Set(ok.flatMap((r) => Object.keys(r.metrics!)))].filter((k) => k !== "return_std");
-    means[g] = Object.fromEntries(keys.map((k) => [k, bootstrapMeanCI(ok.map((r) => r.metrics![k]!), { seed: `eval:${g}:${k}` })]));
+    means[g] = Object.fromEntries(
+      keys.map((k) => [
+        k,
+        bootstrapMeanCI(
+          ok.map((r) => r.metrics![k]!),
+          { seed: `eval:${g}:${k}` },
+        ),
+      ]),
+    );
   }
   const params: GroupEvalResult["params"] = {};
   if (sweep) {
-    const m = JSON.parse(fs.readFileSync(path.join(dir, "sweep.json"), "utf8")) as { trials?: Array<{ id: string; params: Record<string, unknown> }> };
+    const m = JSON.parse(fs.readFileSync(path.join(dir, "sweep.json"), "utf8")) as {
+      trials?: Array<{ id: string; params: Record<string, unknown> }>;
+    };
     for (const t of m.trials ?? []) params[t.id] = t.params;
     // trials in the sweep file's order
     const order = Object.keys(params);
@@ -229,7 +281,9 @@ export async function evaluateGroup(dir: string, o: EvalOptions & { exact?: bool
 
 /** The table `maestro eval <folder>` prints: one row per run, then the mean [95% CI] of each group. */
 export function formatGroupEval(g: GroupEvalResult): string {
-  const cols = g.exact ? ["value", "value_ratio", "return", "success", "cost"] : ["return_mean", "success_rate", "cost_mean", "ep_len_mean"];
+  const cols = g.exact
+    ? ["value", "value_ratio", "return", "success", "cost"]
+    : ["return_mean", "success_rate", "cost_mean", "ep_len_mean"];
   const head = g.exact ? ["value", "value/value*", "return", "success", "cost"] : ["episodes", "return", "success", "cost", "length"];
   const f = (v: number | undefined, d = 3) => (v === undefined || !Number.isFinite(v) ? "-" : v.toFixed(d));
   const groups = Object.keys(g.means);
@@ -242,13 +296,21 @@ export function formatGroupEval(g: GroupEvalResult): string {
   const label = (id: string) =>
     g.kind !== "sweep"
       ? id
-      : `${id}${g.params[id] ? ` (${Object.entries(g.params[id]!).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`).join(", ")})` : ""}`;
+      : `${id}${
+          g.params[id]
+            ? ` (${Object.entries(g.params[id]!)
+                .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
+                .join(", ")})`
+            : ""
+        }`;
   for (const r of g.rows) {
     const run = path.relative(g.kind === "sweep" ? path.join(g.dir, r.group) : g.dir, r.runDir) || ".";
     const values = cols.map((c) => f(r.metrics?.[c]));
     if (!g.exact) values.unshift(r.episodes === undefined ? "-" : String(r.episodes));
     const cells = r.metrics ? values : [`error: ${r.error}`, ...values.slice(1).map(() => "")];
-    lines.push(`| ${first ? `${label(r.group)} | ` : ""}${run} | ${r.seed ?? "-"} | ${r.checkpointUpdate ?? "-"} | ${cells.join(" | ")} | ${f(r.trainFinal?.return_mean)} |`);
+    lines.push(
+      `| ${first ? `${label(r.group)} | ` : ""}${run} | ${r.seed ?? "-"} | ${r.checkpointUpdate ?? "-"} | ${cells.join(" | ")} | ${f(r.trainFinal?.return_mean)} |`,
+    );
   }
   for (const [group, m] of Object.entries(g.means)) {
     const n = m[cols[0]!]?.n ?? 0;
@@ -261,6 +323,9 @@ export function formatGroupEval(g: GroupEvalResult): string {
   const mode = g.exact
     ? "exact"
     : `${eps.length === 1 ? `${eps[0]} episodes per run` : "episodes per run in the episodes column"}${g.options.episodes === undefined ? " (datasets: the whole held-out split)" : ""}, ${g.options.greedy ? "greedy" : "sampled"}`;
-  const sep = groups.length > 1 ? `; ${groups.length} ${g.kind === "sweep" ? "trials" : "configurations (runs whose configs differ only in the seed are averaged)"}` : "";
+  const sep =
+    groups.length > 1
+      ? `; ${groups.length} ${g.kind === "sweep" ? "trials" : "configurations (runs whose configs differ only in the seed are averaged)"}`
+      : "";
   return `${g.dir}: ${g.rows.length} runs (${mode})${sep}; mean [95% bootstrap CI] across runs; train final return = mean of each run's last 10% of training updates\n\n${lines.join("\n")}`;
 }

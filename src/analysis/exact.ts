@@ -106,7 +106,8 @@ export function exactEvaluate(c: Config, probs: PolicyProbs, maxNodes = 2_000_00
   let nodes = 0;
   while (frontier.length > 0) {
     nodes += frontier.length;
-    if (nodes > maxNodes) throw new Error(`exact evaluation: more than ${maxNodes} partial episodes; use the markov encoder view or a smaller maxSteps`);
+    if (nodes > maxNodes)
+      throw new Error(`exact evaluation: more than ${maxNodes} partial episodes; use the markov encoder view or a smaller maxSteps`);
     const eps = frontier.map((n) => replay(spec, agents, n));
     const states = eps.map((e) => e.state);
     const p = probs(states);
@@ -134,7 +135,14 @@ export function exactEvaluate(c: Config, probs: PolicyProbs, maxNodes = 2_000_00
             if (r.success) success += w;
             continue;
           }
-          const child: Node = { task: node.task, turns: [...node.turns, { action: ai, output: oc.output }], prob: w, wReturn, wTaskReturn, wCost };
+          const child: Node = {
+            task: node.task,
+            turns: [...node.turns, { action: ai, output: oc.output }],
+            prob: w,
+            wReturn,
+            wTaskReturn,
+            wCost,
+          };
           const helpers = ep.state.history.map((t) => t.agent).filter((name) => pb.helpers.includes(name));
           let key = markovKey(node.task.type ?? "", ep.state.step, helpers);
           if (!markovInput) key += "|" + child.turns.map((t) => `${t.action}:${t.output.content}:${t.output.cost}`).join(";");
@@ -151,7 +159,17 @@ export function exactEvaluate(c: Config, probs: PolicyProbs, maxNodes = 2_000_00
     frontier = [...merged.values()];
   }
   const value = pb.mode === "constrained" ? taskRet : ret;
-  return { mode: pb.mode, objective: objectiveText(c), value, return: ret, taskReturn: taskRet, success, cost, budget: c.env.budget ?? null, nodes };
+  return {
+    mode: pb.mode,
+    objective: objectiveText(c),
+    value,
+    return: ret,
+    taskReturn: taskRet,
+    success,
+    cost,
+    budget: c.env.budget ?? null,
+    nodes,
+  };
 }
 
 /** The action probabilities of a trained policy, through its encoder (one forward per frontier). */

@@ -1,7 +1,15 @@
 /** src/analysis: what a run or a problem is worth — LP oracle, exact and sampled evaluation, structure, statistics. */
 export { solveOracle, simProblem, objectiveText, type OracleResult } from "./oracle.js";
 export { exactEvaluate, exactEvaluateRun, policyProbs, type ExactResult, type PolicyProbs } from "./exact.js";
-export { evaluateRun, evaluateGroup, formatGroupEval, type EvalOptions, type EvalResult, type GroupEvalResult, type GroupEvalRow } from "./evaluate.js";
+export {
+  evaluateRun,
+  evaluateGroup,
+  formatGroupEval,
+  type EvalOptions,
+  type EvalResult,
+  type GroupEvalResult,
+  type GroupEvalRow,
+} from "./evaluate.js";
 export { graphMetrics, structureRecord, structureSummary, readStructure, type GraphMetrics, type StructureRecord } from "./structure.js";
 export { bootstrapMeanCI, bandAcross, median, quantileSorted, type MeanCI } from "./stats.js";
 export {
@@ -27,4 +35,15 @@ export {
   type PoolBaselineOptions,
   type PoolFacts,
 } from "./pool-baselines.js";
-export { frontier, accuracyAt, firstReach, dollarMetrics, belowBaselines, xOf, type CostAxis, type PoolPoint, type DollarMetrics, type BelowFlag } from "./metrics-pool.js";
+export {
+  frontier,
+  accuracyAt,
+  firstReach,
+  dollarMetrics,
+  belowBaselines,
+  xOf,
+  type CostAxis,
+  type PoolPoint,
+  type DollarMetrics,
+  type BelowFlag,
+} from "./metrics-pool.js";

@@ -212,7 +212,12 @@ export function flagBelow(
   axis: CostAxis,
   tol: number,
 ): { below: BelowFlag[]; warning: string | undefined } {
-  const below = belowBaselines(learned, baselines.filter((b) => b.name !== "oracle"), axis, tol);
+  const below = belowBaselines(
+    learned,
+    baselines.filter((b) => b.name !== "oracle"),
+    axis,
+    tol,
+  );
   return { below, warning: belowWarning(below, axis) };
 }
 
@@ -228,6 +233,7 @@ export const DEFAULT_TOLERANCE = 0.005;
 
 /** Checks a flag tolerance (an accuracy margin ≥ 0). */
 export function checkTolerance(tol: number): number {
-  if (typeof tol !== "number" || !Number.isFinite(tol) || tol < 0) throw new InputError(`--tolerance ${String(tol)}: expected an accuracy margin ≥ 0 (e.g. 0.005)`, undefined, "tolerance");
+  if (typeof tol !== "number" || !Number.isFinite(tol) || tol < 0)
+    throw new InputError(`--tolerance ${String(tol)}: expected an accuracy margin ≥ 0 (e.g. 0.005)`, undefined, "tolerance");
   return tol;
 }

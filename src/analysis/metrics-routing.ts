@@ -34,7 +34,10 @@ export interface CurvePoint {
 export const MIN_GAP = 0.005;
 
 function sorted(points: readonly CurvePoint[]): CurvePoint[] {
-  return points.map((p, i) => ({ p, i })).sort((a, b) => a.p.x - b.p.x || a.i - b.i).map((e) => e.p);
+  return points
+    .map((p, i) => ({ p, i }))
+    .sort((a, b) => a.p.x - b.p.x || a.i - b.i)
+    .map((e) => e.p);
 }
 
 /** Trapezoid area under accuracy over x (points sorted by x). */
@@ -160,7 +163,10 @@ export function orderCurve(
 
 /** Items sorted by a score, highest first; ties keep the item order (a stable, deterministic order). */
 export function orderByScore(scores: readonly number[]): number[] {
-  return scores.map((s, i) => ({ s, i })).sort((a, b) => b.s - a.s || a.i - b.i).map((e) => e.i);
+  return scores
+    .map((s, i) => ({ s, i }))
+    .sort((a, b) => b.s - a.s || a.i - b.i)
+    .map((e) => e.i);
 }
 
 /** Pointwise mean of curves on one grid (same length, same x). */

@@ -61,12 +61,20 @@ export interface SimProblem {
 /** Which problem a config poses (see the module comment). Throws an InputError for non-sim configs. */
 export function simProblem(c: Config, where = "config"): SimProblem {
   if (c.tasks.source !== "sim") {
-    throw new InputError(`${where}: tasks.source: the oracle and exact evaluation need simulated tasks (source: sim), got "${c.tasks.source}"`, where, "tasks.source");
+    throw new InputError(
+      `${where}: tasks.source: the oracle and exact evaluation need simulated tasks (source: sim), got "${c.tasks.source}"`,
+      where,
+      "tasks.source",
+    );
   }
   c.agents.forEach((a, i) => {
     const kind: string = a.kind;
     if (kind !== "sim" && kind !== "terminator" && kind !== "echo") {
-      throw new InputError(`${where}: agents[${i}] (${a.name}): kind "${kind}" is not simulated; the oracle needs sim, echo or terminator agents`, where, `agents[${i}]`);
+      throw new InputError(
+        `${where}: agents[${i}] (${a.name}): kind "${kind}" is not simulated; the oracle needs sim, echo or terminator agents`,
+        where,
+        `agents[${i}]`,
+      );
     }
   });
   const weights = c.tasks.types;
@@ -241,7 +249,11 @@ export async function solveOracle(c: Config, where = "config"): Promise<OracleRe
   const highs = await loadHighs();
   const sol = highs.solve(lp);
   if (sol.Status !== "Optimal") {
-    throw new InputError(`${where}: the oracle's linear program is ${sol.Status} (is the budget below the cheapest possible episode cost?)`, where, "env.budget");
+    throw new InputError(
+      `${where}: the oracle's linear program is ${sol.Status} (is the budget below the cheapest possible episode cost?)`,
+      where,
+      "env.budget",
+    );
   }
   const q = trans.map((t) => sol.Columns[`x${t.col}`]?.Primal ?? 0);
   let taskReturn = 0;

@@ -104,14 +104,18 @@ export function checkPoolItems(s: PoolItems, split: string): void {
     if (typeof s.type[i] !== "string") fail(split, `type[${i}]`, "expected a string");
     for (const f of ["correct", "cost", "answer"] as const) {
       const row = s[f][i];
-      if (!Array.isArray(row) || row.length !== k) fail(split, `${f}[${i}]`, `expected one entry per model (${k}), got ${Array.isArray(row) ? row.length : typeof row}`);
+      if (!Array.isArray(row) || row.length !== k)
+        fail(split, `${f}[${i}]`, `expected one entry per model (${k}), got ${Array.isArray(row) ? row.length : typeof row}`);
     }
     for (let m = 0; m < k; m++) {
       const c = s.cost[i]![m];
-      if (typeof c !== "number" || !Number.isFinite(c) || c < 0) fail(split, `cost[${i}][${m}]`, `expected a finite $ ≥ 0 (${s.models[m]}), got ${String(c)}`);
-      if (typeof s.correct[i]![m] !== "boolean") fail(split, `correct[${i}][${m}]`, `expected true or false (${s.models[m]}), got ${String(s.correct[i]![m])}`);
+      if (typeof c !== "number" || !Number.isFinite(c) || c < 0)
+        fail(split, `cost[${i}][${m}]`, `expected a finite $ ≥ 0 (${s.models[m]}), got ${String(c)}`);
+      if (typeof s.correct[i]![m] !== "boolean")
+        fail(split, `correct[${i}][${m}]`, `expected true or false (${s.models[m]}), got ${String(s.correct[i]![m])}`);
       const a = s.answer[i]![m];
-      if (a !== null && typeof a !== "string") fail(split, `answer[${i}][${m}]`, `expected a string or null (${s.models[m]}), got ${String(a)}`);
+      if (a !== null && typeof a !== "string")
+        fail(split, `answer[${i}][${m}]`, `expected a string or null (${s.models[m]}), got ${String(a)}`);
     }
   }
 }
@@ -123,7 +127,11 @@ function aligned(s: PoolItems, models: readonly string[], split: string): PoolIt
   const missing = models.filter((_, j) => idx[j]! < 0);
   const extra = s.models.filter((m) => !models.includes(m));
   if (missing.length > 0 || extra.length > 0) {
-    fail(split, "models", `expected the training split's pool (${models.join(", ")})${missing.length ? `; missing ${missing.join(", ")}` : ""}${extra.length ? `; not in train: ${extra.join(", ")}` : ""}`);
+    fail(
+      split,
+      "models",
+      `expected the training split's pool (${models.join(", ")})${missing.length ? `; missing ${missing.join(", ")}` : ""}${extra.length ? `; not in train: ${extra.join(", ")}` : ""}`,
+    );
   }
   const pick = <T>(rows: T[][]) => rows.map((r) => idx.map((j) => r[j]!));
   return { ...s, models: [...models], correct: pick(s.correct), cost: pick(s.cost), answer: pick(s.answer) };
@@ -137,7 +145,8 @@ export function checkPoolSplits(s: PoolSplits): PoolSplits {
   }
   if (s.train.models.length < 2) fail("train", "models", `a pool needs at least two models, got ${s.train.models.length}`);
   for (const split of ["train", "val", "test"] as const) {
-    if (s[split].prompt.length === 0) fail(split, "prompt", "the split has no items (train: cost order and router; val: rule and L2 choice; test: every figure)");
+    if (s[split].prompt.length === 0)
+      fail(split, "prompt", "the split has no items (train: cost order and router; val: rule and L2 choice; test: every figure)");
   }
   return { train: s.train, val: aligned(s.val, s.train.models, "val"), test: aligned(s.test, s.train.models, "test") };
 }
@@ -199,7 +208,13 @@ class Tally {
   }
   point(param?: number | string): PoolPoint {
     const n = Math.max(1, this.n);
-    return { cost: this.cost / n, strongShare: this.strong / n, accuracy: this.correct / n, calls: this.calls / n, ...(param !== undefined ? { param } : {}) };
+    return {
+      cost: this.cost / n,
+      strongShare: this.strong / n,
+      accuracy: this.correct / n,
+      calls: this.calls / n,
+      ...(param !== undefined ? { param } : {}),
+    };
   }
 }
 
@@ -237,7 +252,13 @@ function largestGroup(g: Int32Array, called: readonly number[], rank: readonly n
  * Calls `seq` in order until `k` answers agree: the number of models called and the agreed answer's model
  * (−1 if k never agreed). With `giveUp`, stops as soon as the models left cannot make k agree.
  */
-function runSequence(g: Int32Array, seq: readonly number[], k: number, giveUp: boolean, counts: Int32Array): { called: number; agreed: number } {
+function runSequence(
+  g: Int32Array,
+  seq: readonly number[],
+  k: number,
+  giveUp: boolean,
+  counts: Int32Array,
+): { called: number; agreed: number } {
   counts.fill(0);
   let most = 0;
   for (let j = 0; j < seq.length; j++) {
@@ -261,7 +282,12 @@ export function singleModels(test: PoolItems, f: PoolFacts): PoolBaseline[] {
   return f.order.map((m) => {
     const t = new Tally();
     for (let i = 0; i < test.prompt.length; i++) t.add(test.correct[i]![m]!, test.cost[i]![m]!, m === f.strong, 1);
-    return { name: `single:${f.models[m]}`, label: `every item to ${f.models[m]}`, kind: "single" as const, points: [t.point(f.models[m])] };
+    return {
+      name: `single:${f.models[m]}`,
+      label: `every item to ${f.models[m]}`,
+      kind: "single" as const,
+      points: [t.point(f.models[m])],
+    };
   });
 }
 
@@ -278,7 +304,12 @@ export function cascade(test: PoolItems, f: PoolFacts, k: number): PoolBaseline 
     const r = runSequence(g[i]!, f.order, k, false, counts);
     const called = f.order.slice(0, r.called);
     const ans = r.agreed >= 0 ? r.agreed : largestGroup(g[i]!, called, f.rank);
-    t.add(test.correct[i]![ans]!, called.reduce((a, m) => a + test.cost[i]![m]!, 0), called.includes(f.strong), called.length);
+    t.add(
+      test.correct[i]![ans]!,
+      called.reduce((a, m) => a + test.cost[i]![m]!, 0),
+      called.includes(f.strong),
+      called.length,
+    );
   }
   return {
     name: `cascade-k${k}`,
@@ -294,9 +325,19 @@ export function majorityAll(test: PoolItems, f: PoolFacts): PoolBaseline {
   const t = new Tally();
   for (let i = 0; i < test.prompt.length; i++) {
     const ans = largestGroup(g[i]!, f.order, f.rank);
-    t.add(test.correct[i]![ans]!, test.cost[i]!.reduce((a, b) => a + b, 0), true, f.models.length);
+    t.add(
+      test.correct[i]![ans]!,
+      test.cost[i]!.reduce((a, b) => a + b, 0),
+      true,
+      f.models.length,
+    );
   }
-  return { name: "majority-all", label: `majority vote of all ${f.models.length} models (ties: the most expensive model's answer)`, kind: "point", points: [t.point()] };
+  return {
+    name: "majority-all",
+    label: `majority vote of all ${f.models.length} models (ties: the most expensive model's answer)`,
+    kind: "point",
+    points: [t.point()],
+  };
 }
 
 /** Per item the model that is right at the lowest $ on that item (none right: the cheapest on that item, wrong). */
@@ -435,7 +476,13 @@ export function evaluateRule(r: AgreementRule, s: PoolItems, groups: readonly In
  * The agreement-rule family evaluated on `val`; the rules on val's frontier (accuracy vs the axis)
  * evaluated on `test`, as one curve (each point's `param` is its rule), in order of the rule's val x.
  */
-export function agreementRules(val: PoolItems, test: PoolItems, f: PoolFacts, axis: CostAxis, cheap = 5): PoolBaseline & { rules: number; chosen: string[] } {
+export function agreementRules(
+  val: PoolItems,
+  test: PoolItems,
+  f: PoolFacts,
+  axis: CostAxis,
+  cheap = 5,
+): PoolBaseline & { rules: number; chosen: string[] } {
   const rules = agreementRuleFamily(f, cheap);
   const gv = answerGroups(val);
   const onVal = rules.map((r) => evaluateRule(r, val, gv, f));
@@ -511,7 +558,12 @@ function gramNorm(X: readonly Float64Array[]): number {
  * weights). Step 1/L with L = 1.05·λmax(XᵀX/n)/4 + l2, the loss's gradient Lipschitz constant (with a margin
  * for the power iteration's estimate).
  */
-export function fitLogistic(X: readonly Float64Array[], y: readonly number[], l2: number, o: { iterations?: number; start?: Float64Array; gram?: number } = {}): Float64Array {
+export function fitLogistic(
+  X: readonly Float64Array[],
+  y: readonly number[],
+  l2: number,
+  o: { iterations?: number; start?: Float64Array; gram?: number } = {},
+): Float64Array {
   const d = X[0]!.length;
   const n = X.length;
   const step = 1 / ((1.05 * (o.gram ?? gramNorm(X))) / 4 + l2);
@@ -630,7 +682,12 @@ function breakpoints(P: readonly number[], c: readonly number[], tie: readonly n
  * and 0 for the others (axis strong-calls), for μ from 0 (most likely right) up to where every item goes to
  * the cheapest model; the μ values are spread over the items' route-change points (at most `points` of them).
  */
-export function promptRouter(s: PoolSplits, f: PoolFacts, axis: CostAxis, o: { buckets?: number; points?: number } = {}): PoolBaseline & { l2: number[] } {
+export function promptRouter(
+  s: PoolSplits,
+  f: PoolFacts,
+  axis: CostAxis,
+  o: { buckets?: number; points?: number } = {},
+): PoolBaseline & { l2: number[] } {
   const { p, l2 } = routerProbabilities(s.train, s.val, s.test, o.buckets ?? 64);
   const c = f.meanCost.map((x, m) => (axis === "dollars" ? x : m === f.strong ? 1 : 0));
   const tie = f.rank;
@@ -671,7 +728,8 @@ export function promptRouter(s: PoolSplits, f: PoolFacts, axis: CostAxis, o: { b
  * split, a negative cost, an empty split) throws an InputError naming the split, the field and the item.
  */
 export function poolBaselines(s: PoolSplits, o: PoolBaselineOptions): PoolBaseline[] {
-  if (o.axis !== "dollars" && o.axis !== "strong-calls") throw new InputError(`pool baselines: axis ${String(o.axis)}: expected dollars or strong-calls`, undefined, "axis");
+  if (o.axis !== "dollars" && o.axis !== "strong-calls")
+    throw new InputError(`pool baselines: axis ${String(o.axis)}: expected dollars or strong-calls`, undefined, "axis");
   const splits = checkPoolSplits(s);
   const f = poolFacts(splits.train);
   const rules = agreementRules(splits.val, splits.test, f, o.axis, o.cheapModels ?? 5);

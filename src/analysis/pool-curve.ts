@@ -16,7 +16,16 @@ import type { RecordedItem } from "../tasks/recorded.js";
 import { answerKey } from "../tasks/evaluators.js";
 import { greedyEpisodes, sweepKnob } from "./curve.js";
 import { apgr, cpt } from "./metrics-routing.js";
-import { checkTolerance, DEFAULT_TOLERANCE, dollarMetrics, flagBelow, type BelowFlag, type CostAxis, type DollarMetrics, type PoolPoint } from "./metrics-pool.js";
+import {
+  checkTolerance,
+  DEFAULT_TOLERANCE,
+  dollarMetrics,
+  flagBelow,
+  type BelowFlag,
+  type CostAxis,
+  type DollarMetrics,
+  type PoolPoint,
+} from "./metrics-pool.js";
 import { poolBaselines, type PoolBaseline, type PoolItems } from "./pool-baselines.js";
 
 export interface PoolCurveResult {
@@ -91,7 +100,13 @@ function learnedEvaluator(run: TrainedRun, agents: Agent[], items: RecordedItem[
       ...(knob !== undefined ? { param: knob } : {}),
     };
     // sweepKnob fills gaps along x: x is the trained-for axis
-    return { x: axis === "dollars" ? p.cost : p.strongShare, accuracy: p.accuracy, cost: p.cost, ...(knob !== undefined ? { knob } : {}), pool: p };
+    return {
+      x: axis === "dollars" ? p.cost : p.strongShare,
+      accuracy: p.accuracy,
+      cost: p.cost,
+      ...(knob !== undefined ? { knob } : {}),
+      pool: p,
+    };
   };
 }
 
@@ -105,14 +120,20 @@ export async function poolCurveRun(runDir: string, o: PoolCurveOptions = {}): Pr
   const run = await loadTrainedRun(runDir);
   try {
     const c = run.config;
-    if (c.tasks.source !== "recorded") throw new InputError(`${runDir}: maestro curve needs a run on recorded outputs (tasks.source: recorded)`, runDir, "tasks.source");
+    if (c.tasks.source !== "recorded")
+      throw new InputError(`${runDir}: maestro curve needs a run on recorded outputs (tasks.source: recorded)`, runDir, "tasks.source");
     const n = o.points ?? 21;
     if (!Number.isInteger(n) || n < 2) throw new InputError(`--points ${n}: expected an integer ≥ 2`);
     const split = o.split ?? "test";
     const tol = checkTolerance(o.tolerance ?? DEFAULT_TOLERANCE);
     const splits = recordedSplits(c);
     const items = split === "test" ? splits.test : splits.val;
-    if (items.length === 0) throw new InputError(`${runDir}: the ${split === "test" ? "test" : "validation"} split is empty (tasks.split)`, runDir, "tasks.split");
+    if (items.length === 0)
+      throw new InputError(
+        `${runDir}: the ${split === "test" ? "test" : "validation"} split is empty (tasks.split)`,
+        runDir,
+        "tasks.split",
+      );
     const agents = buildAgents(c, { llm: run.llm });
     const pool = poolAgents(agents);
     if (pool.length < 3) throw new InputError(`${runDir}: a pool curve needs three or more recorded models; this run has ${pool.length}`);
@@ -134,7 +155,12 @@ export async function poolCurveRun(runDir: string, o: PoolCurveOptions = {}): Pr
     const knob = run.knob;
     const raw = knob ? await sweepKnob(evaluate, knob, n) : [await evaluate(undefined)];
     const learned = raw.map((p) => (p as unknown as { pool: PoolPoint }).pool);
-    const pt = (s: { accuracy: number; cost: number; agent: string }): PoolPoint => ({ cost: s.cost, strongShare: s.agent === strong.agent ? 1 : 0, accuracy: s.accuracy, calls: 1 });
+    const pt = (s: { accuracy: number; cost: number; agent: string }): PoolPoint => ({
+      cost: s.cost,
+      strongShare: s.agent === strong.agent ? 1 : 0,
+      accuracy: s.accuracy,
+      calls: 1,
+    });
     const dm = (ps: readonly PoolPoint[]) => dollarMetrics(ps, pt(cheapest), pt(best));
     // RouteLLM's axis: the curve with its end points, always-cheapest (x = 0) and always-strong (x = 1)
     const onCalls = [...learned, pt(cheapest), pt(strong)].map((p) => ({ x: p.strongShare, accuracy: p.accuracy, cost: p.cost }));
@@ -155,7 +181,10 @@ export async function poolCurveRun(runDir: string, o: PoolCurveOptions = {}): Pr
       ...(knob ? { knob: { name: knob.o.name, min: knob.o.min, max: knob.o.max, costUnit: knob.o.costUnit } } : {}),
       learned,
       dollars: dm(learned),
-      strongCalls: { apgr: apgr(onCalls, cheapest.accuracy, strong.accuracy), cpt50: cpt(onCalls, cheapest.accuracy, strong.accuracy, 0.5) },
+      strongCalls: {
+        apgr: apgr(onCalls, cheapest.accuracy, strong.accuracy),
+        cpt50: cpt(onCalls, cheapest.accuracy, strong.accuracy, 0.5),
+      },
       baselines: baselines.map((b) => ({ ...b, dollars: dm(b.points) })),
       below,
       tolerance: tol,

@@ -29,7 +29,10 @@ export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
 }
 
 export function median(xs: readonly number[]): number {
-  return quantileSorted([...xs].sort((a, b) => a - b), 0.5);
+  return quantileSorted(
+    [...xs].sort((a, b) => a - b),
+    0.5,
+  );
 }
 
 /**

@@ -78,13 +78,25 @@ export function structureRecord(
     });
     if (new Set(ids).size < ids.length) cyclic++;
   }
-  const rec: StructureRecord = { update, agents: [...agentNames], usage, starts, transitions, cycle_rate: episodes.length ? cyclic / episodes.length : 0, episodes: episodes.length };
+  const rec: StructureRecord = {
+    update,
+    agents: [...agentNames],
+    usage,
+    starts,
+    transitions,
+    cycle_rate: episodes.length ? cyclic / episodes.length : 0,
+    episodes: episodes.length,
+  };
   const others = heads.slice(1);
   if (others.length > 0) {
     rec.heads = {};
     for (const h of others) {
       const ci = new Map(h.choices.map((c, i) => [c, i]));
-      const u: HeadUsage = { choices: [...h.choices], usage: new Array<number>(h.choices.length).fill(0), byAgent: Array.from({ length: K }, () => new Array<number>(h.choices.length).fill(0)) };
+      const u: HeadUsage = {
+        choices: [...h.choices],
+        usage: new Array<number>(h.choices.length).fill(0),
+        byAgent: Array.from({ length: K }, () => new Array<number>(h.choices.length).fill(0)),
+      };
       for (const e of episodes) {
         e.agents.forEach((a, t) => {
           const c = ci.get(e.options?.[t]?.[h.name] ?? "");
@@ -126,7 +138,11 @@ export function mergeRecords(records: readonly StructureRecord[]): StructureReco
   if (first.heads) {
     out.heads = {};
     for (const [name, h] of Object.entries(first.heads)) {
-      const m: HeadUsage = { choices: h.choices, usage: new Array<number>(h.choices.length).fill(0), byAgent: Array.from({ length: K }, () => new Array<number>(h.choices.length).fill(0)) };
+      const m: HeadUsage = {
+        choices: h.choices,
+        usage: new Array<number>(h.choices.length).fill(0),
+        byAgent: Array.from({ length: K }, () => new Array<number>(h.choices.length).fill(0)),
+      };
       for (const r of records) {
         const x = r.heads?.[name];
         if (!x) continue;
@@ -207,7 +223,14 @@ export function structureSummary(records: readonly StructureRecord[]): Record<st
   const w = Math.max(1, Math.round(records.length / 10));
   const part = (rs: readonly StructureRecord[]) => {
     const m = mergeRecords(rs);
-    return { updates: [rs[0]!.update, m.update], ...graphMetrics(m), usage: m.usage, starts: m.starts, transitions: m.transitions, ...(m.heads ? { heads: m.heads } : {}) };
+    return {
+      updates: [rs[0]!.update, m.update],
+      ...graphMetrics(m),
+      usage: m.usage,
+      starts: m.starts,
+      transitions: m.transitions,
+      ...(m.heads ? { heads: m.heads } : {}),
+    };
   };
   return { agents: records[0]!.agents, first: part(records.slice(0, w)), final: part(records.slice(-w)), all: part(records) };
 }

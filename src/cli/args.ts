@@ -41,7 +41,8 @@ export function knobArg(a: { lambda?: number; budget?: number }): { name: "lambd
 /** The --live endpoint of a recorded run (with --live-api-key-env), if given. */
 export function liveArg(a: { live?: string; liveApiKeyEnv?: string }): { baseURL: string; apiKeyEnv?: string } | undefined {
   if (a.live === undefined) {
-    if (a.liveApiKeyEnv !== undefined) throw new InputError("--live-api-key-env names the API key of the --live endpoint; give --live URL too");
+    if (a.liveApiKeyEnv !== undefined)
+      throw new InputError("--live-api-key-env names the API key of the --live endpoint; give --live URL too");
     return undefined;
   }
   return { baseURL: a.live, ...(a.liveApiKeyEnv !== undefined ? { apiKeyEnv: a.liveApiKeyEnv } : {}) };
@@ -50,9 +51,13 @@ export function liveArg(a: { live?: string; liveApiKeyEnv?: string }): { baseURL
 export const liveOptions = {
   live: {
     type: "string",
-    describe: "Recorded runs: ask each recorded model live at this OpenAI-compatible base URL (your provider, or `maestro sim-server --replay`), same prices and answer form (docs/replay.md).",
+    describe:
+      "Recorded runs: ask each recorded model live at this OpenAI-compatible base URL (your provider, or `maestro sim-server --replay`), same prices and answer form (docs/replay.md).",
   },
-  "live-api-key-env": { type: "string", describe: "--live: environment variable holding the endpoint's API key (none: no key, e.g. a local server)." },
+  "live-api-key-env": {
+    type: "string",
+    describe: "--live: environment variable holding the endpoint's API key (none: no key, e.g. a local server).",
+  },
 } as const;
 
 /** One or two examples and the command's docs page, shown by `<command> --help`, in the form the user invoked. */

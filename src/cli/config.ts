@@ -4,10 +4,7 @@ import { configReference } from "../config/docs.js";
 import { helpOf } from "./args.js";
 
 export function builder(y: Argv) {
-  return helpOf(y,
-    "config-and-completion",
-    [["config > config-reference.md", "every field: type, default, meaning"]],
-  );
+  return helpOf(y, "config-and-completion", [["config > config-reference.md", "every field: type, default, meaning"]]);
 }
 
 export async function handler(): Promise<void> {

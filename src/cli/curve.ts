@@ -17,21 +17,46 @@ const pct = (v: number | null | undefined) => (v === null || v === undefined ? "
 export function builder(y: Argv) {
   return helpOf(
     y
-      .positional("runDirs", { type: "string", array: true, demandOption: true, describe: "A run folder (or several runs of non-conditioned policies on the same data and split)." })
-      .option("points", { type: "number", default: 21, describe: "Knob values swept (evenly spaced; up to as many more fill gaps in the x axis)." })
-      .option("split", { type: "string", choices: ["test", "val"], default: "test", describe: "Evaluate on the test split (reported figures) or the validation split (for tuning)." })
+      .positional("runDirs", {
+        type: "string",
+        array: true,
+        demandOption: true,
+        describe: "A run folder (or several runs of non-conditioned policies on the same data and split).",
+      })
+      .option("points", {
+        type: "number",
+        default: 21,
+        describe: "Knob values swept (evenly spaced; up to as many more fill gaps in the x axis).",
+      })
+      .option("split", {
+        type: "string",
+        choices: ["test", "val"],
+        default: "test",
+        describe: "Evaluate on the test split (reported figures) or the validation split (for tuning).",
+      })
       .option("out", { type: "string", describe: "Folder for curve.csv, curve.json, curve.png (default: <runDir>/curve/)." })
-      .option("tolerance", { type: "number", default: 0.005, describe: "Accuracy margin under which a baseline above the learned curve (on the axis it was trained for) is not flagged." })
+      .option("tolerance", {
+        type: "number",
+        default: 0.005,
+        describe: "Accuracy margin under which a baseline above the learned curve (on the axis it was trained for) is not flagged.",
+      })
       .option("json", { type: "boolean", default: false, describe: "Print one JSON object (apgr, cpt50, cpt80, points, baselines, ...)." }),
     "curve",
-    [["curve runs/gsm8k-cascade/<run>", "test-split curve, APGR, CPT and baselines"], ["curve runs/gsm8k-router/<run> --split val --json", "validation split, as JSON"]],
+    [
+      ["curve runs/gsm8k-cascade/<run>", "test-split curve, APGR, CPT and baselines"],
+      ["curve runs/gsm8k-router/<run> --split val --json", "validation split, as JSON"],
+    ],
   );
 }
 
 export type Args = ArgsOf<typeof builder>;
 
 export async function handler(a: Args): Promise<void> {
-  const { result: res, files, unfinished } = await curveCommand(a.runDirs as string[], {
+  const {
+    result: res,
+    files,
+    unfinished,
+  } = await curveCommand(a.runDirs as string[], {
     points: a.points,
     split: a.split as "test" | "val",
     tolerance: a.tolerance,
@@ -55,8 +80,12 @@ export async function handler(a: Args): Promise<void> {
 function printPoolCurve(r: PoolCurveResult, unfinished: readonly string[]): void {
   const f = fixed;
   const bestModel = r.models.find((m) => m.agent === r.best)!;
-  console.log(`${r.split === "test" ? "test" : "VALIDATION"} split: ${r.items} items; ${r.models.length} models (cheapest ${r.cheapest}, most accurate ${r.best} ${f(bestModel.accuracy, 4)} at $${f(bestModel.cost * 1000, 3)}/1k items, strong = most expensive ${r.strong})`);
-  console.log(`trained for: ${trainedForText(r.trainedFor)}; shape ${r.shape}${r.knob ? `; knob ${r.knob.name} swept over [${f(r.knob.min)}, ${f(r.knob.max)}], ${r.learned.length} operating points` : ""}`);
+  console.log(
+    `${r.split === "test" ? "test" : "VALIDATION"} split: ${r.items} items; ${r.models.length} models (cheapest ${r.cheapest}, most accurate ${r.best} ${f(bestModel.accuracy, 4)} at $${f(bestModel.cost * 1000, 3)}/1k items, strong = most expensive ${r.strong})`,
+  );
+  console.log(
+    `trained for: ${trainedForText(r.trainedFor)}; shape ${r.shape}${r.knob ? `; knob ${r.knob.name} swept over [${f(r.knob.min)}, ${f(r.knob.max)}], ${r.learned.length} operating points` : ""}`,
+  );
   const head = `${"policy".padEnd(22)} ${"acc@best$".padStart(9)} ${"$share@bestacc".padStart(14)} ${"APGR$".padStart(6)} ${"APGRcalls".padStart(9)} ${"best acc".padStart(8)} ${"$/1k".padStart(7)}`;
   console.log(head);
   const row = (name: string, pts: PoolCurveResult["learned"], d: PoolCurveResult["dollars"], calls: number | null) => {

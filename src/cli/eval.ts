@@ -9,10 +9,15 @@ import { costText, fmt, helpOf, knobArg, liveArg, liveOptions, parseSeed, plural
 export function builder(y: Argv) {
   return helpOf(
     y
-      .positional("runDir", { type: "string", demandOption: true, describe: "A run folder, or a folder of runs (train --seeds group, sweep folder)." })
+      .positional("runDir", {
+        type: "string",
+        demandOption: true,
+        describe: "A run folder, or a folder of runs (train --seeds group, sweep folder).",
+      })
       .option("episodes", {
         type: "number",
-        describe: "Episodes to run (default: datasets — recorded outputs, JSONL, arithmetic — every item of the held-out (test) split once; inline and simulated tasks 100).",
+        describe:
+          "Episodes to run (default: datasets — recorded outputs, JSONL, arithmetic — every item of the held-out (test) split once; inline and simulated tasks 100).",
       })
       .option("greedy", { type: "boolean", default: false, describe: "Take the most probable agent instead of sampling." })
       .option("seed", { type: "string", coerce: parseSeed, describe: "Seed of the evaluation episodes (default: the run's seed)." })
@@ -22,25 +27,41 @@ export function builder(y: Argv) {
         describe: "Simulated configs: exact expected return, success, cost and value of the stochastic policy (no sampling).",
       })
       .option("json", { type: "boolean", default: false, describe: "Print one JSON object." })
-      .option("lambda", { type: "number", describe: "Budget-conditioned policies: the cost penalty λ to evaluate at (default: the middle of its range)." })
-      .option("budget", { type: "number", describe: "Budget-conditioned policies: the budget (mean cost per task, in cost units) to evaluate at." })
+      .option("lambda", {
+        type: "number",
+        describe: "Budget-conditioned policies: the cost penalty λ to evaluate at (default: the middle of its range).",
+      })
+      .option("budget", {
+        type: "number",
+        describe: "Budget-conditioned policies: the budget (mean cost per task, in cost units) to evaluate at.",
+      })
       .options(liveOptions),
     "eval",
-    [["eval runs/doa-mvp/<run> --greedy", "the last checkpoint; datasets: the whole held-out split"], ["eval runs/sim-budget/<run> --exact", "simulated configs: exact value, value* and value/value*"]],
+    [
+      ["eval runs/doa-mvp/<run> --greedy", "the last checkpoint; datasets: the whole held-out split"],
+      ["eval runs/sim-budget/<run> --exact", "simulated configs: exact value, value* and value/value*"],
+    ],
   );
 }
 
 export type Args = ArgsOf<typeof builder>;
 
 export async function handler(a: Args): Promise<void> {
-  if (a.episodes !== undefined && (!Number.isInteger(a.episodes) || a.episodes < 1)) throw new InputError(`--episodes ${a.episodes}: expected a positive integer`);
+  if (a.episodes !== undefined && (!Number.isInteger(a.episodes) || a.episodes < 1))
+    throw new InputError(`--episodes ${a.episodes}: expected a positive integer`);
   const knob = knobArg(a);
   const live = liveArg(a);
-  if (live && (a.exact || !isRunDir(a.runDir))) throw new InputError("--live evaluates one recorded run by sampling (not --exact, not a folder of runs)");
+  if (live && (a.exact || !isRunDir(a.runDir)))
+    throw new InputError("--live evaluates one recorded run by sampling (not --exact, not a folder of runs)");
   if (!isRunDir(a.runDir) && fs.existsSync(a.runDir) && fs.statSync(a.runDir).isDirectory()) {
     // a seed group, a sweep folder or a folder of runs: every run, one table
     if (knob) throw new InputError(`--${knob.name}: evaluates one budget-conditioned run; ${a.runDir} is a folder of runs`);
-    const g = await evaluateGroup(a.runDir, { ...(a.episodes !== undefined ? { episodes: a.episodes } : {}), greedy: a.greedy, exact: a.exact, ...(a.seed !== undefined ? { seed: a.seed } : {}) });
+    const g = await evaluateGroup(a.runDir, {
+      ...(a.episodes !== undefined ? { episodes: a.episodes } : {}),
+      greedy: a.greedy,
+      exact: a.exact,
+      ...(a.seed !== undefined ? { seed: a.seed } : {}),
+    });
     console.log(a.json ? JSON.stringify(g, null, 2) : formatGroupEval(g));
     const failed = g.rows.filter((r) => r.error);
     if (failed.length > 0) throw new Error(`${failed.length} of ${g.rows.length} runs could not be evaluated (see the table)`);
@@ -88,7 +109,8 @@ function printEval(r: Awaited<ReturnType<typeof evaluateRun>>, live: ReturnType<
   console.log(`backend: ${r.backend}`);
   // what the figures cover: the episodes, and which tasks they ran
   const t = r.tasks;
-  const split = t.split === "test" ? "test split" : t.split === "eval" ? "held-out split" : t.split === "inline" ? "config's task list" : "";
+  const split =
+    t.split === "test" ? "test split" : t.split === "eval" ? "held-out split" : t.split === "inline" ? "config's task list" : "";
   const cover =
     t.split === "sim"
       ? "simulated tasks"
@@ -98,12 +120,18 @@ function printEval(r: Awaited<ReturnType<typeof evaluateRun>>, live: ReturnType<
           ? `the first ${r.episodes} of the ${t.size} items of the ${split}`
           : `the ${t.size ?? t.distinct} items of the ${split}, cycled`;
   console.log(
-    `run: ${r.runDir} (checkpoint after update ${r.checkpointUpdate}), ${r.greedy ? "greedy" : "sampled"}` + (r.knob ? `, ${r.knob.name} ${r.knob.value}` : "") + (live ? `, models live at ${live.baseURL}` : ""),
+    `run: ${r.runDir} (checkpoint after update ${r.checkpointUpdate}), ${r.greedy ? "greedy" : "sampled"}` +
+      (r.knob ? `, ${r.knob.name} ${r.knob.value}` : "") +
+      (live ? `, models live at ${live.baseURL}` : ""),
   );
   console.log(`over ${plural(r.episodes, "episode")} (${cover}):`);
   console.log(`return  ${fmt(r.return_mean)} ± ${fmt(r.return_std)} (mean ± std per episode)`);
   console.log(`success ${fmt(r.success_rate)} (${Math.round(r.success_rate * r.episodes)} of ${r.episodes})`);
   console.log(`cost    ${costText(r.cost_mean, r.costUnit, " per episode")}`);
   console.log(`length  ${fmt(r.ep_len_mean, 2)} steps per episode`);
-  console.log(`agents  ${Object.entries(r.agentUsage).map(([k, v]) => `${k} ${(100 * v).toFixed(1)}%`).join(", ")}`);
+  console.log(
+    `agents  ${Object.entries(r.agentUsage)
+      .map(([k, v]) => `${k} ${(100 * v).toFixed(1)}%`)
+      .join(", ")}`,
+  );
 }

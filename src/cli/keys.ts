@@ -10,10 +10,18 @@ export function builder(y: Argv) {
     .option("file", { type: "string", default: "keys.json", describe: "The keys file (holds SHA-256 hashes of the keys, never the keys)." })
     .option("id", { type: "string", describe: "create/revoke: the key's name, shown in /metrics and logs (letters, digits, . _ -)." })
     .option("budget", { type: "number", describe: "create: spend allowed per period, in the run's cost units ($ for priced LLM runs)." })
-    .option("period", { type: "string", choices: ["day", "week", "month", "total"], default: "month", describe: "create: the budget period (UTC), or total." })
+    .option("period", {
+      type: "string",
+      choices: ["day", "week", "month", "total"],
+      default: "month",
+      describe: "create: the budget period (UTC), or total.",
+    })
     .option("rpm", { type: "number", describe: "create: requests allowed in any 60 s window." })
     .option("concurrency", { type: "number", describe: "create: requests of this key answered at the same time." })
-    .option("redis", { type: "string", describe: "list: read the spend from this Redis (servers started with --redis) instead of the usage file." })
+    .option("redis", {
+      type: "string",
+      describe: "list: read the spend from this Redis (servers started with --redis) instead of the usage file.",
+    })
     .option("json", { type: "boolean", default: false, describe: "list: print JSON." });
 }
 
@@ -32,7 +40,11 @@ export async function handler(a: Args): Promise<void> {
 
 function create(a: Args): void {
   if (!a.id) throw new InputError("maestro keys create: give --id <name> (what /metrics and logs call the key)");
-  for (const [name, v] of [["budget", a.budget], ["rpm", a.rpm], ["concurrency", a.concurrency]] as const) {
+  for (const [name, v] of [
+    ["budget", a.budget],
+    ["rpm", a.rpm],
+    ["concurrency", a.concurrency],
+  ] as const) {
     if (v !== undefined && !(Number.isFinite(v) && v > 0)) throw new InputError(`--${name} ${v}: expected a positive number`);
   }
   const { key, record } = createKey(a.file, {
@@ -71,7 +83,17 @@ async function list(a: Args): Promise<void> {
     const usage = lim.readUsage(lim.usageFileOf(a.file));
     spent = Object.fromEntries(callers.map((c) => [c.id, usage[c.id]?.period === lim.periodLabel(c.period) ? usage[c.id]!.amount : 0]));
   }
-  const rows = f.keys.map((x) => ({ id: x.id, key: `mk-…${x.last4}`, created: x.created, revoked: x.revoked, budget: x.budget, period: x.period, spent: spent[x.id] ?? 0, rpm: x.rpm, concurrency: x.concurrency }));
+  const rows = f.keys.map((x) => ({
+    id: x.id,
+    key: `mk-…${x.last4}`,
+    created: x.created,
+    revoked: x.revoked,
+    budget: x.budget,
+    period: x.period,
+    spent: spent[x.id] ?? 0,
+    rpm: x.rpm,
+    concurrency: x.concurrency,
+  }));
   if (a.json) {
     console.log(JSON.stringify(rows, null, 2));
     return;
@@ -83,8 +105,22 @@ async function list(a: Args): Promise<void> {
   printKeys(rows);
 }
 
-function printKeys(rows: Array<{ id: string; key: string; created: string; revoked: string | null; budget: number | null; period: string; spent: number; rpm: number | null; concurrency: number | null }>): void {
-  console.log(`${"id".padEnd(16)} ${"key".padEnd(9)} ${"status".padEnd(8)} ${"spent / budget".padEnd(24)} ${"rpm".padStart(6)} ${"at once".padStart(7)}  created`);
+function printKeys(
+  rows: Array<{
+    id: string;
+    key: string;
+    created: string;
+    revoked: string | null;
+    budget: number | null;
+    period: string;
+    spent: number;
+    rpm: number | null;
+    concurrency: number | null;
+  }>,
+): void {
+  console.log(
+    `${"id".padEnd(16)} ${"key".padEnd(9)} ${"status".padEnd(8)} ${"spent / budget".padEnd(24)} ${"rpm".padStart(6)} ${"at once".padStart(7)}  created`,
+  );
   for (const r of rows) {
     const budget = r.budget === null ? `${fmt(r.spent, 4)} (no budget)` : `${fmt(r.spent, 4)} / ${r.budget} per ${r.period}`;
     console.log(

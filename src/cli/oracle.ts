@@ -11,7 +11,10 @@ export function builder(y: Argv) {
       .option("set", { type: "string", array: true, default: [], describe: "Override a config field: --set env.budget=2" })
       .option("json", { type: "boolean", default: false, describe: "Print one JSON object." }),
     "oracle",
-    [["oracle configs/sim-budget.yaml", "J_R*, J_C*, λ* and the optimal policy"], ["oracle configs/sim-budget.yaml --set env.budget=2 --json", "another budget, as JSON"]],
+    [
+      ["oracle configs/sim-budget.yaml", "J_R*, J_C*, λ* and the optimal policy"],
+      ["oracle configs/sim-budget.yaml --set env.budget=2 --json", "another budget, as JSON"],
+    ],
   );
 }
 
@@ -28,7 +31,9 @@ export async function handler(a: Args): Promise<void> {
   console.log(`objective: ${r.objective}`);
   console.log(`value  ${fmt(r.value, 6)}   (${r.mode === "constrained" ? "J_R*, expected task reward" : "expected reward − λ·cost"})`);
   console.log(`J_R*   ${fmt(r.taskReturn, 6)}`);
-  console.log(`J_C*   ${fmt(r.cost, 6)}${r.budget !== null ? ` (budget ${r.budget}${r.mode === "constrained" ? (r.budgetBinds ? ", binds" : ", slack") : ", not imposed"})` : ""}`);
+  console.log(
+    `J_C*   ${fmt(r.cost, 6)}${r.budget !== null ? ` (budget ${r.budget}${r.mode === "constrained" ? (r.budgetBinds ? ", binds" : ", slack") : ", not imposed"})` : ""}`,
+  );
   console.log(`success ${fmt(r.success, 6)}`);
   console.log(`lambda ${fmt(r.lambda, 6)}   (${r.mode === "constrained" ? "λ*, dual of the budget row" : "fixed reward.costPenalty"})`);
   console.log("optimal policy (states the optimal policy reaches):");

@@ -10,7 +10,10 @@ export function builder(y: Argv) {
       .option("metric", { type: "string", describe: "metrics.csv column to plot (default: return, success, cost)." })
       .option("out", { type: "string", describe: "Output PNG (default: in the first folder's plots/)." }),
     "plot",
-    [["plot runs/doa-mvp/<run>", "learning curve and structure of one run"], ["plot runs/doa-3seeds --metric success_rate", "a seed group: mean and 95% band"]],
+    [
+      ["plot runs/doa-mvp/<run>", "learning curve and structure of one run"],
+      ["plot runs/doa-3seeds --metric success_rate", "a seed group: mean and 95% band"],
+    ],
   );
 }
 

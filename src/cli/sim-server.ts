@@ -12,11 +12,24 @@ export function builder(y: Argv) {
       .option("replay", {
         type: "string",
         array: true,
-        describe: "Recorded-output files or globs (CSV or JSONL, as tasks.file): answer each model's recorded reply to the prompt asked (docs/replay.md).",
+        describe:
+          "Recorded-output files or globs (CSV or JSONL, as tasks.file): answer each model's recorded reply to the prompt asked (docs/replay.md).",
       })
-      .option("tokenizer", { type: "string", choices: ["cl100k_base", "o200k_base"], default: "cl100k_base", describe: "--replay: tokenizer counting the tokens a record does not state (as tasks.tokenizer)." })
-      .option("prompt-overhead-tokens", { type: "number", default: 0, describe: "--replay: added to counted prompt tokens (as tasks.promptOverheadTokens)." })
-      .example("$0 sim-server --replay data/routellm/gsm8k/gsm8k_responses.csv --port 8788", "Serve RouteLLM's recorded GSM8K answers as models mistralai/Mixtral-8x7B-Instruct-v0.1 and gpt-4-1106-preview"),
+      .option("tokenizer", {
+        type: "string",
+        choices: ["cl100k_base", "o200k_base"],
+        default: "cl100k_base",
+        describe: "--replay: tokenizer counting the tokens a record does not state (as tasks.tokenizer).",
+      })
+      .option("prompt-overhead-tokens", {
+        type: "number",
+        default: 0,
+        describe: "--replay: added to counted prompt tokens (as tasks.promptOverheadTokens).",
+      })
+      .example(
+        "$0 sim-server --replay data/routellm/gsm8k/gsm8k_responses.csv --port 8788",
+        "Serve RouteLLM's recorded GSM8K answers as models mistralai/Mixtral-8x7B-Instruct-v0.1 and gpt-4-1106-preview",
+      ),
     "sim-server",
     [["sim-server --port 8787", "then point llm.baseURL at http://127.0.0.1:8787/v1"]],
   );
@@ -43,17 +56,22 @@ export async function handler(a: Args): Promise<void> {
 
 /** `--replay FILES`: answers each model's recorded reply to the prompt asked. */
 async function replayServer(a: Args, replay: string[]): Promise<never> {
-  if (a.config) throw new InputError("sim-server: --config configures the simulated models; --replay serves recorded answers: give one of them");
+  if (a.config)
+    throw new InputError("sim-server: --config configures the simulated models; --replay serves recorded answers: give one of them");
   const { resolveRecordedFiles } = await import("../config/recorded.js");
   const files = resolveRecordedFiles(replay, process.cwd(), "sim-server", "--replay");
-  const server = await (await import("../llm/replay-server.js")).startReplayServer({
+  const server = await (
+    await import("../llm/replay-server.js")
+  ).startReplayServer({
     files,
     port: a.port,
     tokenizer: a.tokenizer as "cl100k_base",
     promptOverheadTokens: a.promptOverheadTokens,
   });
   for (const w of server.warnings) console.log(`warning: ${w}`);
-  console.log(`sim-server: replaying ${server.table.items.length} recorded items of ${files.length} file(s) on ${server.url} (OpenAI-compatible: ${server.url}/v1)`);
+  console.log(
+    `sim-server: replaying ${server.table.items.length} recorded items of ${files.length} file(s) on ${server.url} (OpenAI-compatible: ${server.url}/v1)`,
+  );
   console.log(`models: ${server.table.models.join(", ")}`);
   return await serveUntilSignal(server);
 }

@@ -16,15 +16,30 @@ export function builder(y: Argv) {
   return helpOf(
     y
       .positional("config", { type: "string", describe: "Path to the experiment config (YAML)." })
-      .option("set", { type: "string", array: true, default: [], describe: "Override a config field: --set algo.lr=3e-4 (with --resume: train.updates, checkpointing, log.* and LLM limits only)" })
+      .option("set", {
+        type: "string",
+        array: true,
+        default: [],
+        describe: "Override a config field: --set algo.lr=3e-4 (with --resume: train.updates, checkpointing, log.* and LLM limits only)",
+      })
       .option("seed", { type: "string", coerce: parseSeed, describe: "Override the config's seed." })
       .option("run-dir", { type: "string", describe: "Write the run here instead of runs/<name>/<timestamp>-seed<k>/." })
-      .option("resume", { type: "string", describe: "Continue the run in this folder from its last checkpoint (extend a finished one with --set train.updates=N)." })
+      .option("resume", {
+        type: "string",
+        describe: "Continue the run in this folder from its last checkpoint (extend a finished one with --set train.updates=N).",
+      })
       .option("quiet", { type: "boolean", default: false, describe: "No progress output." })
-      .option("seeds", { type: "number", describe: "Run N seeds (seed, seed+1, ...) in parallel child processes; --run-dir is then their parent folder." })
+      .option("seeds", {
+        type: "number",
+        describe: "Run N seeds (seed, seed+1, ...) in parallel child processes; --run-dir is then their parent folder.",
+      })
       .option("workers", { type: "number", describe: "Parallel child processes for --seeds (default: number of cores)." }),
     "train",
-    [["train configs/doa-mvp.yaml", "train the DOA MVP; the run folder is printed (run: …)"], ["train configs/doa-mvp.yaml --seed 3 --set algo.lr=3e-4 --set train.updates=100", "override fields"], ["train --resume runs/doa-mvp/<run> --set train.updates=100", "extend a finished run exactly"]],
+    [
+      ["train configs/doa-mvp.yaml", "train the DOA MVP; the run folder is printed (run: …)"],
+      ["train configs/doa-mvp.yaml --seed 3 --set algo.lr=3e-4 --set train.updates=100", "override fields"],
+      ["train --resume runs/doa-mvp/<run> --set train.updates=100", "extend a finished run exactly"],
+    ],
   );
 }
 
@@ -66,7 +81,9 @@ async function finishedResume(a: Args, resume: string): Promise<boolean> {
 async function trainSeeds(a: Args, seeds: number): Promise<void> {
   if (!Number.isInteger(seeds) || seeds < 1) throw new InputError(`--seeds ${seeds}: expected a positive integer`);
   if (a.resume) throw new InputError("--seeds cannot be combined with --resume (resume each seed's folder)");
-  const r = await (await import("../sweep/multiSeed.js")).trainSeeds({
+  const r = await (
+    await import("../sweep/multiSeed.js")
+  ).trainSeeds({
     config: a.config!,
     sets: a.set as string[],
     seeds,
@@ -77,7 +94,11 @@ async function trainSeeds(a: Args, seeds: number): Promise<void> {
   });
   for (const x of r.results) {
     const f = x.summary?.finalWindow;
-    console.log(`${x.key}: ${x.status} ${x.runDir}` + (f ? ` — final return ${fmt(f.return_mean)}, success ${fmt(f.success_rate, 2)}, cost ${fmt(f.cost_mean)}` : "") + (x.error ? ` — ${x.error} (log: ${x.logFile})` : ""));
+    console.log(
+      `${x.key}: ${x.status} ${x.runDir}` +
+        (f ? ` — final return ${fmt(f.return_mean)}, success ${fmt(f.success_rate, 2)}, cost ${fmt(f.cost_mean)}` : "") +
+        (x.error ? ` — ${x.error} (log: ${x.logFile})` : ""),
+    );
   }
   const g = r.summary.final;
   const ci = (k: string, d = 3) => (g[k] ? `${fmt(g[k]!.mean, d)} [${fmt(g[k]!.lo, d)}, ${fmt(g[k]!.hi, d)}]` : "-");
@@ -107,7 +128,9 @@ async function trainOne(a: Args): Promise<void> {
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
-  const summary = await (await import("../plots/with-plots.js")).trainWithPlots({
+  const summary = await (
+    await import("../plots/with-plots.js")
+  ).trainWithPlots({
     signal: interrupt.signal,
     ...(config ? { config } : {}),
     ...(a.runDir ? { runDir: a.runDir } : {}),
@@ -138,14 +161,22 @@ async function progressView(quiet: boolean) {
   return {
     unit: () => unit,
     stop: () => progress?.stop(),
-    onStart(info: { runDir: string; backend: string; config: Config; resumedFrom?: number; totalUpdates: number; warnings: string[] }): void {
+    onStart(info: {
+      runDir: string;
+      backend: string;
+      config: Config;
+      resumedFrom?: number;
+      totalUpdates: number;
+      warnings: string[];
+    }): void {
       console.log(`backend: ${info.backend}`);
       console.log(`run: ${info.runDir}` + (info.resumedFrom !== undefined ? ` (resumed after update ${info.resumedFrom})` : ""));
       for (const w of info.warnings) console.error(`warning: ${w}`);
       unit = costUnitOf(info.config);
       endpoints = [...new Set(Object.values(modelSettings(info.config)).map((m) => m.baseURL ?? `the ${m.provider} API's default URL`))];
       const enforced = constrainedAlgos.includes(info.config.algo.name);
-      if (!quiet) progress = createProgress(info.totalUpdates, info.resumedFrom ?? 0, process.stderr, unit, { d: info.config.env.budget, enforced });
+      if (!quiet)
+        progress = createProgress(info.totalUpdates, info.resumedFrom ?? 0, process.stderr, unit, { d: info.config.env.budget, enforced });
     },
     onUpdate(row: MetricsRow): void {
       progress?.update(row);
@@ -170,7 +201,11 @@ async function printDone(summary: RunSummary, unit: import("../run/progress.js")
   const b = summary.budget;
   const { finalWindowSize } = await import("../run/metrics.js");
   const w = finalWindowSize(summary.updates);
-  const m = b ? Object.entries(b.multiplier).map(([k, v]) => `, ${k} ${fmt(v)}`).join("") : "";
+  const m = b
+    ? Object.entries(b.multiplier)
+        .map(([k, v]) => `, ${k} ${fmt(v)}`)
+        .join("")
+    : "";
   console.log(
     `done: ${summary.updates} updates, ${summary.episodes} episodes in ${summary.wall_s.toFixed(2)} s — ` +
       `final ${b?.enforced ? "task return" : "return"} ${fmt(f?.return_mean)}, success ${fmt(f?.success_rate, 2)}, cost ${unit === "plain" ? fmt(f?.cost_mean) : formatCost(f?.cost_mean, unit)} ` +

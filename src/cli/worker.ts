@@ -7,10 +7,18 @@ export function builder(y: Argv) {
   return helpOf(
     y
       .option("queue", { type: "string", demandOption: true, describe: "The Redis URL, redis://host:port." })
-      .option("runs-dir", { type: "string", default: "runs", describe: "Where this worker writes run folders (<runs-dir>/<sweep>/<trialId>/seed<k>/)." })
+      .option("runs-dir", {
+        type: "string",
+        default: "runs",
+        describe: "Where this worker writes run folders (<runs-dir>/<sweep>/<trialId>/seed<k>/).",
+      })
       .option("workers", { type: "number", describe: "Child processes per trial for its seeds (default: number of cores)." })
       .option("concurrency", { type: "number", default: 1, describe: "Trials this worker runs at the same time." })
-      .option("grace", { type: "number", default: 10, describe: "Seconds to wait for the running trial and Redis on SIGINT/SIGTERM before exiting anyway." })
+      .option("grace", {
+        type: "number",
+        default: 10,
+        describe: "Seconds to wait for the running trial and Redis on SIGINT/SIGTERM before exiting anyway.",
+      })
       .option("stall-timeout", {
         type: "number",
         default: 30,
@@ -46,7 +54,9 @@ export async function handler(a: Args): Promise<void> {
   const sig = await stopped;
   console.error(`worker: ${sig}: stopping (waiting up to ${a.grace} s for the running trial and Redis)`);
   if (!(await stopWorker(w, a.grace * 1000))) {
-    console.error(`worker: not stopped cleanly within ${a.grace} s (Redis unreachable or a trial still running); exiting — an interrupted trial is retried by another worker`);
+    console.error(
+      `worker: not stopped cleanly within ${a.grace} s (Redis unreachable or a trial still running); exiting — an interrupted trial is retried by another worker`,
+    );
     process.exitCode = 1;
   }
 }

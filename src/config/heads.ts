@@ -33,19 +33,35 @@ export function checkHeadsConfig(c: Config, file: string): void {
   heads?.forEach((h, i) => {
     const field = `policy.heads[${i}]`;
     if (!(knownHeadNames as readonly string[]).includes(h.name)) {
-      throw new InputError(`${file}: ${field}.name: unknown head "${h.name}" (known heads: ${knownHeadNames.join(", ")})`, file, `${field}.name`);
+      throw new InputError(
+        `${file}: ${field}.name: unknown head "${h.name}" (known heads: ${knownHeadNames.join(", ")})`,
+        file,
+        `${field}.name`,
+      );
     }
     if (seen.has(h.name)) throw new InputError(`${file}: ${field}.name: duplicate head "${h.name}"`, file, `${field}.name`);
     seen.add(h.name);
     if (i === 0 && h.name !== "agent") {
-      throw new InputError(`${file}: ${field}.name: the first head must be "agent" (which agent acts), got "${h.name}"`, file, `${field}.name`);
+      throw new InputError(
+        `${file}: ${field}.name: the first head must be "agent" (which agent acts), got "${h.name}"`,
+        file,
+        `${field}.name`,
+      );
     }
     if (h.name === "agent" && h.choices !== undefined) {
-      throw new InputError(`${file}: ${field}.choices: the agent head's choices are the agents of the pool; remove choices`, file, `${field}.choices`);
+      throw new InputError(
+        `${file}: ${field}.choices: the agent head's choices are the agents of the pool; remove choices`,
+        file,
+        `${field}.choices`,
+      );
     }
     if (h.name !== "agent") {
       if (h.choices === undefined) {
-        throw new InputError(`${file}: ${field}.choices: head "${h.name}" needs its list of choices (e.g. [small, large])`, file, `${field}.choices`);
+        throw new InputError(
+          `${file}: ${field}.choices: head "${h.name}" needs its list of choices (e.g. [small, large])`,
+          file,
+          `${field}.choices`,
+        );
       }
       const dup = h.choices.find((x, j) => h.choices!.indexOf(x) !== j);
       if (dup !== undefined) throw new InputError(`${file}: ${field}.choices: duplicate choice "${dup}"`, file, `${field}.choices`);

@@ -48,7 +48,8 @@ export function checkLiveUrl(baseURL: string): void {
   } catch {
     throw new InputError(`--live ${baseURL}: not a URL (expected an OpenAI-compatible base URL such as http://127.0.0.1:8787/v1)`);
   }
-  if (u.protocol !== "http:" && u.protocol !== "https:") throw new InputError(`--live ${baseURL}: expected an http:// or https:// base URL`);
+  if (u.protocol !== "http:" && u.protocol !== "https:")
+    throw new InputError(`--live ${baseURL}: expected an http:// or https:// base URL`);
 }
 
 /**
@@ -61,7 +62,11 @@ export function checkLiveUrl(baseURL: string): void {
 export function liveConfig(c: Config, live: LiveOptions, runDir: string): Config {
   checkLiveUrl(live.baseURL);
   if (c.tasks.source !== "recorded" || !c.agents.some((a) => a.kind === "recorded")) {
-    throw new InputError(`${runDir}: --live builds the kind: recorded agents of a run on recorded outputs as live agents; this run has none`, runDir, "agents");
+    throw new InputError(
+      `${runDir}: --live builds the kind: recorded agents of a run on recorded outputs as live agents; this run has none`,
+      runDir,
+      "agents",
+    );
   }
   const settings = modelSettings(c);
   const models: Record<string, unknown> = { ...(c.llm?.models ?? {}) };

@@ -80,7 +80,12 @@ const perModelLlmFields = ["provider", "baseURL", "apiKeyEnv", "temperature", "m
  * gives both is refused, naming both, instead of silently training with the other value: algo.lr under
  * algo.reinforce.lr (reinforce), and an llm default every model of llm.models sets for itself.
  */
-function checkShadowed(raw: Record<string, unknown>, cfg: Pick<RawConfig, "algo" | "encoder" | "llm">, file: string, opts: LoadOptions): void {
+function checkShadowed(
+  raw: Record<string, unknown>,
+  cfg: Pick<RawConfig, "algo" | "encoder" | "llm">,
+  file: string,
+  opts: LoadOptions,
+): void {
   const label = opts.setsLabel ?? "--set";
   const fromSet = (key: string) => [...(opts.sets ?? [])].reverse().find((s) => s.slice(0, s.indexOf("=")) === key);
   const where = (key: string) => {
@@ -89,7 +94,8 @@ function checkShadowed(raw: Record<string, unknown>, cfg: Pick<RawConfig, "algo"
   };
   const refuse = (general: string, specific: string[], why: string) => {
     if (opts.resolved && fromSet(general) === undefined) return;
-    const given = (k: string) => `${k} = ${JSON.stringify(rawAt(raw, k).value)} (${fromSet(k) !== undefined ? `${label} ${fromSet(k)}` : file})`;
+    const given = (k: string) =>
+      `${k} = ${JSON.stringify(rawAt(raw, k).value)} (${fromSet(k) !== undefined ? `${label} ${fromSet(k)}` : file})`;
     // blame what the user typed last: a --set / sweep override before the file
     const blamed = fromSet(general) !== undefined ? general : (specific.find((k) => fromSet(k) !== undefined) ?? general);
     throw new InputError(
@@ -100,7 +106,8 @@ function checkShadowed(raw: Record<string, unknown>, cfg: Pick<RawConfig, "algo"
   };
   if (cfg.algo.name === "reinforce" && rawAt(raw, "algo.lr").present) {
     const r = rawAt(raw, "algo.reinforce.lr");
-    if (r.present && r.value !== null) refuse("algo.lr", ["algo.reinforce.lr"], "algo.name reinforce takes its policy learning rate from algo.reinforce.lr");
+    if (r.present && r.value !== null)
+      refuse("algo.lr", ["algo.reinforce.lr"], "algo.name reinforce takes its policy learning rate from algo.reinforce.lr");
   }
   const models = Object.keys(cfg.llm?.models ?? {});
   if (models.length > 0) {
@@ -109,7 +116,12 @@ function checkShadowed(raw: Record<string, unknown>, cfg: Pick<RawConfig, "algo"
       const own = models.filter((m) => rawAt(raw, `llm.models.${m}.${f}`).present);
       // the embedding encoder falls back to llm.baseURL too
       const usedByEncoder = f === "baseURL" && cfg.encoder.name === "embedding" && cfg.encoder.baseURL === undefined;
-      if (own.length === models.length && !usedByEncoder) refuse(`llm.${f}`, own.map((m) => `llm.models.${m}.${f}`), "every model sets its own");
+      if (own.length === models.length && !usedByEncoder)
+        refuse(
+          `llm.${f}`,
+          own.map((m) => `llm.models.${m}.${f}`),
+          "every model sets its own",
+        );
     }
   }
 }
@@ -189,7 +201,11 @@ export function validateConfig(raw: unknown, file: string, configDir: string, op
 function checkCrossFields(c: Config, file: string): void {
   checkLlmFields(c, file);
   if (constrainedAlgos.includes(c.algo.name) && c.env.budget === undefined) {
-    throw new InputError(`${file}: env.budget: algo.name "${c.algo.name}" is a constrained trainer and needs a cost budget d`, file, "env.budget");
+    throw new InputError(
+      `${file}: env.budget: algo.name "${c.algo.name}" is a constrained trainer and needs a cost budget d`,
+      file,
+      "env.budget",
+    );
   }
   if (c.tasks.source === "sim") checkSimConfig(c, file);
   checkHeadsConfig(c, file);
@@ -213,7 +229,8 @@ function evaluatorLabel(c: Config): string {
 function checkLlmFields(c: Config, file: string): void {
   c.agents.forEach((a, i) => {
     if (a.kind !== "llm") return;
-    if (!c.llm) throw new InputError(`${file}: llm: agent "${a.name}" (agents[${i}]) is an LLM agent; the config needs an llm section`, file, "llm");
+    if (!c.llm)
+      throw new InputError(`${file}: llm: agent "${a.name}" (agents[${i}]) is an LLM agent; the config needs an llm section`, file, "llm");
     if (!(a.model in c.llm.models)) {
       throw new InputError(
         `${file}: agents[${i}].model: agent "${a.name}" uses model "${a.model}", which is not in llm.models (has: ${Object.keys(c.llm.models).join(", ") || "none"})`,
@@ -242,28 +259,65 @@ function checkRecordedConfig(c: Config, file: string): void {
   const terminators = c.agents.filter((a) => a.kind === "terminator").length;
   c.agents.forEach((a, i) => {
     if (a.kind === "recorded" && c.tasks.source !== "recorded") {
-      throw new InputError(`${file}: agents[${i}] (${a.name}): kind recorded needs tasks.source: recorded (the table of recorded answers)`, file, `agents[${i}].kind`);
+      throw new InputError(
+        `${file}: agents[${i}] (${a.name}): kind recorded needs tasks.source: recorded (the table of recorded answers)`,
+        file,
+        `agents[${i}].kind`,
+      );
     }
   });
   if (c.tasks.source === "recorded") {
     if (!c.agents.some((a) => a.kind === "recorded" || a.kind === "llm")) {
-      throw new InputError(`${file}: agents: tasks.source recorded needs agents of kind recorded (e.g. {kind: recorded, model: "*"}) or llm`, file, "agents");
+      throw new InputError(
+        `${file}: agents: tasks.source recorded needs agents of kind recorded (e.g. {kind: recorded, model: "*"}) or llm`,
+        file,
+        "agents",
+      );
     }
-    if (terminators === 0) throw new InputError(`${file}: agents: recorded answers are judged when a terminator ends the episode; agents has no terminator`, file, "agents");
+    if (terminators === 0)
+      throw new InputError(
+        `${file}: agents: recorded answers are judged when a terminator ends the episode; agents has no terminator`,
+        file,
+        "agents",
+      );
     const sp = c.tasks.split;
     if (sp.train + sp.val + sp.test <= 0) throw new InputError(`${file}: tasks.split: fractions must not all be 0`, file, "tasks.split");
   }
   if (c.env.shape !== "free") {
-    if (terminators !== 1) throw new InputError(`${file}: env.shape: "${c.env.shape}" needs exactly one terminator agent (agents has ${terminators})`, file, "env.shape");
-    if (isMultiHead(c)) throw new InputError(`${file}: env.shape: "${c.env.shape}" works with the single agent head only (policy.heads has several)`, file, "env.shape");
-    if (c.env.maxSteps < 2) throw new InputError(`${file}: env.maxSteps: env.shape "${c.env.shape}" needs at least 2 steps (a call, then the terminator)`, file, "env.maxSteps");
+    if (terminators !== 1)
+      throw new InputError(
+        `${file}: env.shape: "${c.env.shape}" needs exactly one terminator agent (agents has ${terminators})`,
+        file,
+        "env.shape",
+      );
+    if (isMultiHead(c))
+      throw new InputError(
+        `${file}: env.shape: "${c.env.shape}" works with the single agent head only (policy.heads has several)`,
+        file,
+        "env.shape",
+      );
+    if (c.env.maxSteps < 2)
+      throw new InputError(
+        `${file}: env.maxSteps: env.shape "${c.env.shape}" needs at least 2 steps (a call, then the terminator)`,
+        file,
+        "env.maxSteps",
+      );
   }
   const k = c.knob;
   if (k) {
     if (c.algo.name !== "reinforce" && c.algo.name !== "ppo") {
-      throw new InputError(`${file}: knob: the budget-conditioned policy is trained with algo.name reinforce or ppo (the knob sets each episode's cost penalty); got "${c.algo.name}"`, file, "knob");
+      throw new InputError(
+        `${file}: knob: the budget-conditioned policy is trained with algo.name reinforce or ppo (the knob sets each episode's cost penalty); got "${c.algo.name}"`,
+        file,
+        "knob",
+      );
     }
-    if (c.reward.costPenalty !== 0) throw new InputError(`${file}: reward.costPenalty: must be 0 with a knob (the knob sets each episode's λ)`, file, "reward.costPenalty");
+    if (c.reward.costPenalty !== 0)
+      throw new InputError(
+        `${file}: reward.costPenalty: must be 0 with a knob (the knob sets each episode's λ)`,
+        file,
+        "reward.costPenalty",
+      );
     if (k.min !== null && k.max !== null && k.min > k.max) throw new InputError(`${file}: knob.min: must be ≤ knob.max`, file, "knob.min");
   }
 }
@@ -286,7 +340,11 @@ function checkSimConfig(c: Config, file: string): void {
     }
     for (const s of Object.keys(a.solve ?? {})) {
       if (!types.includes(s)) {
-        throw new InputError(`${file}: agents[${i}] (${a.name}).solve.${s}: not a task type of tasks.types (${types.join(", ")})`, file, `agents[${i}].solve`);
+        throw new InputError(
+          `${file}: agents[${i}] (${a.name}).solve.${s}: not a task type of tasks.types (${types.join(", ")})`,
+          file,
+          `agents[${i}].solve`,
+        );
       }
     }
     for (const target of Object.keys(a.boost ?? {})) {
@@ -297,7 +355,11 @@ function checkSimConfig(c: Config, file: string): void {
     }
   });
   if (!c.env.terminatorEndsEpisode) {
-    throw new InputError(`${file}: env.terminatorEndsEpisode: simulated configs need true (the Terminator gives up)`, file, "env.terminatorEndsEpisode");
+    throw new InputError(
+      `${file}: env.terminatorEndsEpisode: simulated configs need true (the Terminator gives up)`,
+      file,
+      "env.terminatorEndsEpisode",
+    );
   }
   if (c.tasks.evaluator !== "solved") {
     throw new InputError(`${file}: tasks.evaluator: simulated tasks need "solved"`, file, "tasks.evaluator");
@@ -327,7 +389,6 @@ export function loadConfig(source: string | Record<string, unknown>, opts: LoadC
 export function configToYaml(c: Config): string {
   return YAML.stringify(c, { lineWidth: 0 });
 }
-
 
 /**
  * Things a valid config may not mean, said once when a run starts: a budget-blind

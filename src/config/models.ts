@@ -27,4 +27,3 @@ export function modelSettings(c: Pick<Config, "llm">): Record<string, ModelSetti
   }
   return out;
 }
-

@@ -40,7 +40,8 @@ export function loadPriceTable(file: string): PriceTable {
   } catch (e) {
     throw new InputError(`${file}: malformed YAML (${(e as Error).message.split("\n")[0]})`, file);
   }
-  if (raw === null || raw === undefined) throw new InputError(`${file}: empty price table (expected model: {inputPricePerM, outputPricePerM} entries)`, file);
+  if (raw === null || raw === undefined)
+    throw new InputError(`${file}: empty price table (expected model: {inputPricePerM, outputPricePerM} entries)`, file);
   const parsed = priceTableSchema.safeParse(raw);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((iss) => `${file}: ${issuePath(iss.path)}: ${iss.message}`);
@@ -64,7 +65,12 @@ export function withPriceTable(raw: Record<string, unknown>, configFile: string,
     throw new InputError(`${configFile}: llm.prices: expected the path of a price table file`, configFile, "llm.prices");
   }
   const files = resolveRecordedFiles(llm.prices, configDir, configFile, "llm.prices");
-  if (files.length !== 1) throw new InputError(`${configFile}: llm.prices: "${llm.prices}" matches ${files.length} files (expected one price table)`, configFile, "llm.prices");
+  if (files.length !== 1)
+    throw new InputError(
+      `${configFile}: llm.prices: "${llm.prices}" matches ${files.length} files (expected one price table)`,
+      configFile,
+      "llm.prices",
+    );
   const file = files[0]!;
   const table = loadPriceTable(file);
   const models: Record<string, unknown> = isMap(llm.models) ? { ...llm.models } : {};

@@ -24,7 +24,10 @@ type RecordedTasks = Extract<Config["tasks"], { source: "recorded" }>;
 export function resolveRecordedFiles(spec: string | readonly string[], configDir: string, where: string, field = "tasks.file"): string[] {
   const out: string[] = [];
   const find = (abs: string, pattern: boolean): string[] => {
-    if (pattern) return globSync(abs.split(path.sep).join("/"), { absolute: true, onlyFiles: true }).map((f) => path.normalize(f)).sort();
+    if (pattern)
+      return globSync(abs.split(path.sep).join("/"), { absolute: true, onlyFiles: true })
+        .map((f) => path.normalize(f))
+        .sort();
     return fs.existsSync(abs) ? [abs] : [];
   };
   for (const entry of typeof spec === "string" ? [spec] : spec) {
@@ -37,7 +40,11 @@ export function resolveRecordedFiles(spec: string | readonly string[], configDir
     }
     if (files.length === 0) {
       const looked = bases.map((b) => (b === "" ? entry : path.resolve(b, entry))).join(", ");
-      throw new InputError(`${where}: ${field}: ${pattern ? `the pattern "${entry}" matches no file` : `"${entry}" not found`} (looked for ${looked})`, where, field);
+      throw new InputError(
+        `${where}: ${field}: ${pattern ? `the pattern "${entry}" matches no file` : `"${entry}" not found`} (looked for ${looked})`,
+        where,
+        field,
+      );
     }
     for (const f of files) if (!out.includes(f)) out.push(f);
   }
@@ -54,7 +61,16 @@ export function recordedTable(c: Pick<Config, "tasks">): RecordedTable {
   const t = recordedTasks(c);
   return loadRecordedTable({
     files: typeof t.file === "string" ? [t.file] : t.file,
-    ...(t.gold ? { gold: { file: t.gold.file, prompt: t.gold.prompt, answer: t.gold.answer, ...(t.gold.pattern !== undefined ? { pattern: t.gold.pattern } : {}) } } : {}),
+    ...(t.gold
+      ? {
+          gold: {
+            file: t.gold.file,
+            prompt: t.gold.prompt,
+            answer: t.gold.answer,
+            ...(t.gold.pattern !== undefined ? { pattern: t.gold.pattern } : {}),
+          },
+        }
+      : {}),
   });
 }
 
@@ -67,7 +83,11 @@ export function recordedPool(c: Pick<Config, "tasks" | "llm">): RecordedPool {
     models: modelSettings(c),
     ...(l?.prices !== undefined ? { priceFile: l.prices } : {}),
     cost: l
-      ? { mode: l.cost.mode, computeScale: l.cost.computeScale, ...(l.cost.logStepPhi !== undefined ? { logStepPhi: l.cost.logStepPhi } : {}) }
+      ? {
+          mode: l.cost.mode,
+          computeScale: l.cost.computeScale,
+          ...(l.cost.logStepPhi !== undefined ? { logStepPhi: l.cost.logStepPhi } : {}),
+        }
       : { mode: "price", computeScale: 1e-12 },
     tokenizer: t.tokenizer,
     promptOverheadTokens: t.promptOverheadTokens,
@@ -132,7 +152,8 @@ export function recordedJudges(c: Config): Map<string, RecordedAgent> {
         if (d.kind !== "llm") continue;
         const column = recordedColumnOf(c, d);
         // no column: the agent is judged against the gold answers alone (src/agents/judged.ts goldJudge)
-        if (column !== undefined) m.set(d.name, buildRecordedAgent({ name: d.name, model: column, price: d.model, extract: d.extract }, pool));
+        if (column !== undefined)
+          m.set(d.name, buildRecordedAgent({ name: d.name, model: column, price: d.model, extract: d.extract }, pool));
       }
     }
     judgeMemo.set(c, m);

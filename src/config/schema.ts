@@ -22,7 +22,9 @@ export const moduleEvaluatorSchema = z
   .object({
     kind: z
       .literal("module")
-      .describe("Your own evaluator: an export of a JavaScript/TypeScript module, called with the task, the history and the final answer when a terminal agent ends the episode; returns true or false, sync or async."),
+      .describe(
+        "Your own evaluator: an export of a JavaScript/TypeScript module, called with the task, the history and the final answer when a terminal agent ends the episode; returns true or false, sync or async.",
+      ),
     ...moduleRefFields,
   })
   .strict();
@@ -40,7 +42,9 @@ const inlineTasks = z
     evaluator: z
       .union([z.enum(evaluatorNames), moduleEvaluatorSchema])
       .default("terminated")
-      .describe("Success rule. terminated: ended by a terminal agent before maxSteps (DOA MVP); solved: a simulated agent solved it; {kind: module, module, export}: your own."),
+      .describe(
+        "Success rule. terminated: ended by a terminal agent before maxSteps (DOA MVP); solved: a simulated agent solved it; {kind: module, module, export}: your own.",
+      ),
   })
   .strict();
 
@@ -79,8 +83,18 @@ const jsonlTasks = z
   .object({
     source: z.literal("jsonl").describe("A JSON-lines dataset, one {id, prompt, answer, type?} object per line."),
     file: z.string().min(1).describe("Dataset file (relative to the config file)."),
-    evalFile: z.string().optional().describe("Held-out dataset (relative to the config file); without it evalFraction of file is held out."),
-    evalFraction: z.number().min(0).max(0.9).default(0.2).describe("Share of file held out for evaluation (seeded shuffle) when there is no evalFile; 0 = none (evaluation uses the training tasks)."),
+    evalFile: z
+      .string()
+      .optional()
+      .describe("Held-out dataset (relative to the config file); without it evalFraction of file is held out."),
+    evalFraction: z
+      .number()
+      .min(0)
+      .max(0.9)
+      .default(0.2)
+      .describe(
+        "Share of file held out for evaluation (seeded shuffle) when there is no evalFile; 0 = none (evaluation uses the training tasks).",
+      ),
     fields: z
       .object({
         id: z.string().default("id").describe("Field holding the task id (missing → line number)."),
@@ -106,7 +120,11 @@ const arithmeticTasks = z
     source: z.literal("arithmetic").describe("Built-in seeded multi-step arithmetic word problems (addsub, muldiv, percent)."),
     train: positiveInt().default(500).describe("Number of training problems."),
     eval: positiveInt().default(200).describe("Number of held-out problems (disjoint from the training ones)."),
-    types: z.array(z.enum(arithmeticTypes)).min(1).default([...arithmeticTypes]).describe("Problem types, cycled."),
+    types: z
+      .array(z.enum(arithmeticTypes))
+      .min(1)
+      .default([...arithmeticTypes])
+      .describe("Problem types, cycled."),
     minSteps: positiveInt().default(2).describe("Fewest operations per problem."),
     maxSteps: positiveInt().default(4).describe("Most operations per problem."),
     seed: z.number().int().nonnegative().optional().describe("Seed of the generator (default: the run's seed)."),
@@ -133,7 +151,10 @@ const recordedTasks = z
         file: z.string().min(1).describe("JSONL file with reference answers, joined to the items on the (whitespace-normalised) prompt."),
         prompt: z.string().default("prompt").describe("Field of the gold file holding the prompt."),
         answer: z.string().default("answer").describe("Field holding the reference answer."),
-        pattern: z.string().optional().describe("Regex whose group 1 is the reference answer inside that field, e.g. `####\\s*(.+)$` for GSM8K."),
+        pattern: z
+          .string()
+          .optional()
+          .describe("Regex whose group 1 is the reference answer inside that field, e.g. `####\\s*(.+)$` for GSM8K."),
       })
       .strict()
       .optional()
@@ -162,7 +183,9 @@ const recordedTasks = z
       .positive()
       .nullable()
       .default(null)
-      .describe("Items of the training split that training draws from: a share (≤ 1) or a count (> 1); null = all. Training spend is still counted against the whole split's table."),
+      .describe(
+        "Items of the training split that training draws from: a share (≤ 1) or a count (> 1); null = all. Training spend is still counted against the whole split's table.",
+      ),
     costAxis: z
       .enum(["dollars", "strong-calls"])
       .default("dollars")
@@ -173,7 +196,11 @@ const recordedTasks = z
       .object({
         train: z.number().positive().default(0.6).describe("Share of items for training."),
         val: z.number().nonnegative().default(0.1).describe("Share held out for validation (choosing the best hand rule; your tuning)."),
-        test: z.number().positive().default(0.3).describe("Share held out for testing: every figure the `curve` and `eval` commands report."),
+        test: z
+          .number()
+          .positive()
+          .default(0.3)
+          .describe("Share held out for testing: every figure the `curve` and `eval` commands report."),
         seed: z.number().int().nonnegative().nullable().default(null).describe("Seed of the split (null = the run's seed)."),
       })
       .strict()
@@ -200,7 +227,10 @@ const recordedTasks = z
 
 const llmModelSchema = z
   .object({
-    provider: z.enum(["openai", "anthropic"]).optional().describe("openai: any OpenAI-compatible chat API; anthropic: the Messages API (default: llm.provider)."),
+    provider: z
+      .enum(["openai", "anthropic"])
+      .optional()
+      .describe("openai: any OpenAI-compatible chat API; anthropic: the Messages API (default: llm.provider)."),
     model: z.string().min(1).describe("Model name sent to the provider."),
     baseURL: z.string().url().optional().describe("API base URL (default: llm.baseURL, else the SDK's default)."),
     apiKeyEnv: z
@@ -208,10 +238,20 @@ const llmModelSchema = z
       .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "the NAME of an environment variable (never the key itself)")
       .optional()
       .describe("Name of the environment variable holding the API key (default: llm.apiKeyEnv; none = no key, e.g. local servers)."),
-    temperature: z.number().min(0).max(2).optional().describe("Sampling temperature (default: llm.temperature; not sent to Anthropic, whose SDK v1 has none)."),
+    temperature: z
+      .number()
+      .min(0)
+      .max(2)
+      .optional()
+      .describe("Sampling temperature (default: llm.temperature; not sent to Anthropic, whose SDK v1 has none)."),
     maxTokens: positiveInt().optional().describe("Max completion tokens (default: llm.maxTokens)."),
     timeoutMs: positiveInt().optional().describe("Per-attempt request timeout in ms, response body included (default: llm.timeoutMs)."),
-    maxRetries: z.number().int().nonnegative().optional().describe("SDK retries with backoff on 408/409/429/5xx/timeouts (default: llm.maxRetries)."),
+    maxRetries: z
+      .number()
+      .int()
+      .nonnegative()
+      .optional()
+      .describe("SDK retries with backoff on 408/409/429/5xx/timeouts (default: llm.maxRetries)."),
     inputPricePerM: z.number().nonnegative().default(0).describe("Price per million input tokens (cost mode price)."),
     outputPricePerM: z.number().nonnegative().default(0).describe("Price per million output tokens (cost mode price)."),
     paramsB: z.number().nonnegative().default(0).describe("Model size in billions of parameters (cost mode compute)."),
@@ -221,7 +261,11 @@ const llmModelSchema = z
 const llmSchema = z
   .object({
     provider: z.enum(["openai", "anthropic"]).default("openai").describe("Default provider of the models."),
-    baseURL: z.string().url().optional().describe("Default API base URL of the models (e.g. http://127.0.0.1:8787/v1 for npx maestro sim-server)."),
+    baseURL: z
+      .string()
+      .url()
+      .optional()
+      .describe("Default API base URL of the models (e.g. http://127.0.0.1:8787/v1 for npx maestro sim-server)."),
     apiKeyEnv: z
       .string()
       .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "the NAME of an environment variable (never the key itself)")
@@ -229,20 +273,26 @@ const llmSchema = z
       .describe("Default name of the environment variable holding the API key."),
     temperature: z.number().min(0).max(2).default(0.7).describe("Default sampling temperature."),
     maxTokens: positiveInt().default(512).describe("Default max completion tokens."),
-    timeoutMs: positiveInt().default(60_000).describe("Default per-attempt timeout in ms; bounds the whole attempt, response body included."),
+    timeoutMs: positiveInt()
+      .default(60_000)
+      .describe("Default per-attempt timeout in ms; bounds the whole attempt, response body included."),
     maxRetries: z.number().int().nonnegative().default(2).describe("Default SDK retries."),
     maxRetryWaitMs: z
       .number()
       .int()
       .nonnegative()
       .default(60_000)
-      .describe("Longest Retry-After wait (429/5xx) honoured before a retry; a server asking for longer fails the call at once (an error turn)."),
+      .describe(
+        "Longest Retry-After wait (429/5xx) honoured before a retry; a server asking for longer fails the call at once (an error turn).",
+      ),
     models: z.record(z.string(), llmModelSchema).default({}).describe("Models by reference name (what agents' `model` points at)."),
     prices: z
       .string()
       .min(1)
       .optional()
-      .describe("Price table file (YAML: model → {inputPricePerM, outputPricePerM}), relative to the config file, merged into llm.models (fields set there win); a recorded model without a price is then an error."),
+      .describe(
+        "Price table file (YAML: model → {inputPricePerM, outputPricePerM}), relative to the config file, merged into llm.models (fields set there win); a recorded model without a price is then an error.",
+      ),
     maxConcurrency: positiveInt().default(8).describe("Most LLM requests in flight at once, over all agents and episodes of the run."),
     requestsPerMinute: positiveInt().optional().describe("Optional cap on requests started per minute."),
     maxErrorRate: z
@@ -271,7 +321,10 @@ const llmSchema = z
       .describe("How token usage becomes the step cost."),
     cache: z
       .object({
-        mode: z.enum(cacheModes).default("read-write").describe("read-write: reuse and store replies; read-only: replay (a miss is an error); off."),
+        mode: z
+          .enum(cacheModes)
+          .default("read-write")
+          .describe("read-write: reuse and store replies; read-only: replay (a miss is an error); off."),
         dir: z.string().default("runs/.llm-cache").describe("Cache folder (relative to the working directory)."),
       })
       .strict()
@@ -298,7 +351,9 @@ const envSchema = z
     callOnce: z
       .boolean()
       .default(false)
-      .describe("free shape: each non-terminal agent at most once per episode, stop only after a call (always so on recorded tasks: a model asked the same item twice repeats itself)."),
+      .describe(
+        "free shape: each non-terminal agent at most once per episode, stop only after a call (always so on recorded tasks: a model asked the same item twice repeats itself).",
+      ),
     shape: z
       .enum(["free", "cascade", "router"])
       .default("free")
@@ -323,9 +378,7 @@ const rewardSchema = z
   .strict()
   .describe("Task reward, cost penalty and discount.");
 
-const doaEncoder = z
-  .object({ name: z.literal("doa-md5").describe("DOA's 64-d encoder: md5 of the task + 3 history features.") })
-  .strict();
+const doaEncoder = z.object({ name: z.literal("doa-md5").describe("DOA's 64-d encoder: md5 of the task + 3 history features.") }).strict();
 const featuresEncoder = z
   .object({
     name: z.literal("features").describe("Hashed n-grams of task and recent outputs + structural features."),
@@ -343,7 +396,9 @@ const featuresEncoder = z
   .strict();
 const embeddingEncoder = z
   .object({
-    name: z.literal("embedding").describe("Task embedding from an OpenAI-compatible /v1/embeddings endpoint (cached) + the features encoder."),
+    name: z
+      .literal("embedding")
+      .describe("Task embedding from an OpenAI-compatible /v1/embeddings endpoint (cached) + the features encoder."),
     model: z.string().min(1).describe("Embedding model name."),
     baseURL: z.string().url().optional().describe("Embeddings API base URL (default: llm.baseURL)."),
     apiKeyEnv: z
@@ -370,7 +425,9 @@ const answersEncoder = z
     taskBuckets: z.number().int().nonnegative().default(0).describe("Hash buckets for the prompt's word n-grams (0 = none)."),
   })
   .strict();
-const encoderSchema = z.discriminatedUnion("name", [doaEncoder, featuresEncoder, embeddingEncoder, answersEncoder]).describe("State encoder.");
+const encoderSchema = z
+  .discriminatedUnion("name", [doaEncoder, featuresEncoder, embeddingEncoder, answersEncoder])
+  .describe("State encoder.");
 
 const policySchema = z
   .object({
@@ -379,11 +436,15 @@ const policySchema = z
     init: z
       .enum(initNames)
       .default("orthogonal")
-      .describe("Weight init. orthogonal: CleanRL's layer_init (gain √2 hidden, small output gain). torch-default: U(±1/√fan_in) for weights and biases (PyTorch's nn.Linear, DOA parity)."),
+      .describe(
+        "Weight init. orthogonal: CleanRL's layer_init (gain √2 hidden, small output gain). torch-default: U(±1/√fan_in) for weights and biases (PyTorch's nn.Linear, DOA parity).",
+      ),
     greedy: z
       .enum(["auto", "argmax", "stop-first"])
       .default("auto")
-      .describe("Greedy decoding (eval, curve, orchestrate, serve): argmax over all actions; stop-first: stop when P(stop) ≥ ½, else the likeliest agent; auto: stop-first for free orchestration of a recorded pool, else argmax."),
+      .describe(
+        "Greedy decoding (eval, curve, orchestrate, serve): argmax over all actions; stop-first: stop when P(stop) ≥ ½, else the likeliest agent; auto: stop-first for free orchestration of a recorded pool, else argmax.",
+      ),
     heads: z
       .array(
         z
@@ -391,7 +452,9 @@ const policySchema = z
             name: z
               .string()
               .min(1)
-              .describe("Head name: `agent` (which agent acts; must be the first head; its choices are the pool) or `tier` (the model tier, passed to agents as options.tier)."),
+              .describe(
+                "Head name: `agent` (which agent acts; must be the first head; its choices are the pool) or `tier` (the model tier, passed to agents as options.tier).",
+              ),
             choices: z
               .array(z.string().regex(/^[A-Za-z0-9_.-]+$/, "letters, digits, _ . - only"))
               .min(2)
@@ -414,14 +477,18 @@ const reinforceSchema = z
     baseline: z
       .enum(["none", "mean", "value"])
       .default("value")
-      .describe("Baseline subtracted from G_t: none (the DOA code), mean of the batch's returns, or a learned value network (default: the variance reduction the random CMDP family needed)."),
+      .describe(
+        "Baseline subtracted from G_t: none (the DOA code), mean of the batch's returns, or a learned value network (default: the variance reduction the random CMDP family needed).",
+      ),
     normalizeReturns: z.boolean().default(false).describe("Standardise G_t over the batch before the baseline."),
     lr: z
       .number()
       .positive()
       .nullable()
       .default(0.003)
-      .describe("REINFORCE's own policy learning rate; null = algo.lr; left out: algo.lr if the config sets it, else 0.003 (docs/config-notes.md)."),
+      .describe(
+        "REINFORCE's own policy learning rate; null = algo.lr; left out: algo.lr if the config sets it, else 0.003 (docs/config-notes.md).",
+      ),
   })
   .strict()
   .describe("REINFORCE options.");
@@ -441,7 +508,11 @@ const ppoSchema = z
 
 const criticSchema = z
   .object({
-    lr: z.number().positive().default(1e-3).describe("Adam learning rate of the reward and cost critics (reinforce: of its value baseline)."),
+    lr: z
+      .number()
+      .positive()
+      .default(1e-3)
+      .describe("Adam learning rate of the reward and cost critics (reinforce: of its value baseline)."),
     hidden: hidden.default([64, 64]),
     gaeLambda: z
       .number()
@@ -454,7 +525,9 @@ const criticSchema = z
     normalizeAdvantage: z
       .boolean()
       .default(false)
-      .describe("Standardise the reward advantage over the batch; default false keeps A_R and A_C in reward and cost units (docs/config-notes.md)."),
+      .describe(
+        "Standardise the reward advantage over the batch; default false keeps A_R and A_C in reward and cost units (docs/config-notes.md).",
+      ),
     standardizeCostAdvantage: z
       .boolean()
       .default(false)
@@ -462,10 +535,14 @@ const criticSchema = z
     costWindow: positiveInt()
       .nullable()
       .default(null)
-      .describe("J_C = mean undiscounted episode cost over this many most recent episodes; null = the latest batch's (train.episodesPerUpdate)."),
+      .describe(
+        "J_C = mean undiscounted episode cost over this many most recent episodes; null = the latest batch's (train.episodesPerUpdate).",
+      ),
   })
   .strict()
-  .describe("Reward and cost critics, GAE and the advantages and J_C computed from them (every trainer but reinforce; reinforce's value baseline uses lr and hidden).");
+  .describe(
+    "Reward and cost critics, GAE and the advantages and J_C computed from them (every trainer but reinforce; reinforce's value baseline uses lr and hidden).",
+  );
 
 const pidSchema = z
   .object({
@@ -493,13 +570,17 @@ const dualSchema = z
       .number()
       .positive()
       .default(0.3)
-      .describe("Step size η of the dual update on the relative violation (J_C − d)/d: plain λ ← clamp(λ + η·(J_C − d)/d, 0, λ_max); pi: the integral gain in units u = max(λ_0, I); adam: the Adam learning rate."),
+      .describe(
+        "Step size η of the dual update on the relative violation (J_C − d)/d: plain λ ← clamp(λ + η·(J_C − d)/d, 0, λ_max); pi: the integral gain in units u = max(λ_0, I); adam: the Adam learning rate.",
+      ),
     lambdaMax: z.number().positive().default(100).describe("Upper clamp λ_max of the multiplier."),
     kp: z.number().nonnegative().default(1).describe("pi: proportional gain K_P, λ = I + K_P·u·(J_C − d)/d with u = max(λ_0, I)."),
     optimizer: z
       .enum(["plain", "adam", "pid", "pi"])
       .default("pi")
-      .describe("Dual optimiser of λ: plain (projected ascent), adam (OmniSafe), pid (Stooke et al. 2020), pi (scale-free PI controller; docs/config-notes.md)."),
+      .describe(
+        "Dual optimiser of λ: plain (projected ascent), adam (OmniSafe), pid (Stooke et al. 2020), pi (scale-free PI controller; docs/config-notes.md).",
+      ),
     pid: pidSchema.default(pidSchema.parse({})),
   })
   .strict()
@@ -518,9 +599,19 @@ const p3oSchema = z
       .enum(["dual", "adaptive", "fixed", "linear"])
       .default("dual")
       .describe("κ over training: dual (κ = kappaFactor·λ̂, a running dual estimate), adaptive, fixed or linear (docs/config-notes.md)."),
-    kappaRate: z.number().positive().default(0.5).describe("Rate η_κ of the adaptive κ (log-κ change per update when the penalty is always or never active: ±η_κ/2)."),
+    kappaRate: z
+      .number()
+      .positive()
+      .default(0.5)
+      .describe("Rate η_κ of the adaptive κ (log-κ change per update when the penalty is always or never active: ±η_κ/2)."),
     kappaMin: z.number().positive().default(0.01).describe("Lower bound of the adaptive and dual κ."),
-    kappaFactor: z.number().positive().default(2).describe("dual: κ = kappaFactor·λ̂, λ̂ a running dual estimate (algo.dual's optimiser on (J_C − d)/d, calibrated on the first batch)."),
+    kappaFactor: z
+      .number()
+      .positive()
+      .default(2)
+      .describe(
+        "dual: κ = kappaFactor·λ̂, λ̂ a running dual estimate (algo.dual's optimiser on (J_C − d)/d, calibrated on the first batch).",
+      ),
     kappaMax: z.number().positive().default(1000).describe("Upper bound of the adaptive and dual κ."),
     kappaFinal: z.number().nonnegative().default(20).describe("κ at the end of a linear schedule."),
     kappaUpdates: positiveInt().default(100).describe("Length (updates) of the linear κ ramp."),
@@ -540,13 +631,19 @@ const p3oSchema = z
 
 const cpoSchema = z
   .object({
-    targetKl: z.number().positive().default(0.02).describe("Trust region δ: an accepted step keeps the mean KL(π_old‖π) ≤ δ (Achiam et al. 2017, eq. 10)."),
+    targetKl: z
+      .number()
+      .positive()
+      .default(0.02)
+      .describe("Trust region δ: an accepted step keeps the mean KL(π_old‖π) ≤ δ (Achiam et al. 2017, eq. 10)."),
     targetKlFinal: z
       .number()
       .positive()
       .nullable()
       .default(null)
-      .describe("If set, δ decays linearly from targetKl to this value over train.updates (the trust-region analogue of annealLr: the final policy settles at the constraint boundary instead of oscillating around it); null = constant δ."),
+      .describe(
+        "If set, δ decays linearly from targetKl to this value over train.updates (the trust-region analogue of annealLr: the final policy settles at the constraint boundary instead of oscillating around it); null = constant δ.",
+      ),
     cgIters: positiveInt().default(10).describe("Conjugate-gradient iterations for H⁻¹g and H⁻¹b."),
     cgDamping: z
       .number()
@@ -556,7 +653,9 @@ const cpoSchema = z
     fvp: z
       .enum(["analytic", "finite-difference"])
       .default("analytic")
-      .describe("Fisher-vector product: analytic categorical Fisher Jᵀ(diag p − ppᵀ)J·v (J·v by exact forward-mode propagation, Jᵀu by one gradient), or a central finite difference of two gradients of the mean KL."),
+      .describe(
+        "Fisher-vector product: analytic categorical Fisher Jᵀ(diag p − ppᵀ)J·v (J·v by exact forward-mode propagation, Jᵀu by one gradient), or a central finite difference of two gradients of the mean KL.",
+      ),
     fdEpsilon: z.number().positive().default(1e-3).describe("Step of the finite-difference Fisher-vector product (relative to |v|)."),
     lineSearchSteps: positiveInt().default(15).describe("Backtracking line-search trials (step fractions 1, decay, decay², …)."),
     lineSearchDecay: z.number().gt(0).lt(1).default(0.8).describe("Backtracking factor of the line search."),
@@ -575,7 +674,9 @@ const macpoSchema = z
     step: z
       .enum(["joint", "sequential"])
       .default("joint")
-      .describe("macpo's update: joint = one CPO step over every head's parameters; sequential = one CPO step per head in algo.headOrder (Gu et al. 2021; docs/config-notes.md)."),
+      .describe(
+        "macpo's update: joint = one CPO step over every head's parameters; sequential = one CPO step per head in algo.headOrder (Gu et al. 2021; docs/config-notes.md).",
+      ),
   })
   .strict()
   .describe("macpo's step over the heads.");
@@ -636,7 +737,9 @@ const algoSchema = z
       .number()
       .nonnegative()
       .optional()
-      .describe("Entropy bonus β, decaying to entropyCoefFinal; left out: 0.01 for cpo and macpo, 0.05 for the others (docs/config-notes.md)."),
+      .describe(
+        "Entropy bonus β, decaying to entropyCoefFinal; left out: 0.01 for cpo and macpo, 0.05 for the others (docs/config-notes.md).",
+      ),
     entropyCoefFinal: z
       .number()
       .nonnegative()
@@ -648,17 +751,27 @@ const algoSchema = z
       .min(0)
       .max(1)
       .default(0.5)
-      .describe("Share of the last updates whose policies are averaged into the final (checkpointed, evaluated, served) policy; 0 = the last iterate (docs/config-notes.md)."),
+      .describe(
+        "Share of the last updates whose policies are averaged into the final (checkpointed, evaluated, served) policy; 0 = the last iterate (docs/config-notes.md).",
+      ),
     annealLr: z
       .boolean()
       .default(false)
-      .describe("Decay the policy and critic learning rates linearly to 0 over train.updates (CleanRL's anneal_lr); off by default (docs/config-notes.md)."),
-    epochs: positiveInt().default(4).describe("Passes over each rollout batch (policy epochs of ppo, ppo-lagrangian, p3o, mappo-lagrangian; critic epochs of every trainer with critics)."),
+      .describe(
+        "Decay the policy and critic learning rates linearly to 0 over train.updates (CleanRL's anneal_lr); off by default (docs/config-notes.md).",
+      ),
+    epochs: positiveInt()
+      .default(4)
+      .describe(
+        "Passes over each rollout batch (policy epochs of ppo, ppo-lagrangian, p3o, mappo-lagrangian; critic epochs of every trainer with critics).",
+      ),
     minibatches: positiveInt().default(2).describe("Minibatches per epoch (rows are shuffled with the trainer's RNG stream)."),
     headOrder: z
       .enum(["random", "fixed"])
       .default("random")
-      .describe("Order in which mappo-lagrangian and macpo's sequential step update the heads: random = a fresh seeded permutation every update (HAPPO/MACPO); fixed = policy.heads order."),
+      .describe(
+        "Order in which mappo-lagrangian and macpo's sequential step update the heads: random = a fresh seeded permutation every update (HAPPO/MACPO); fixed = policy.heads order.",
+      ),
     critic: criticSchema.default(criticSchema.parse({})),
     reinforce: reinforceSchema.default(reinforceSchema.parse({})),
     ppo: ppoSchema.default(ppoSchema.parse({})),
@@ -674,9 +787,13 @@ const trainSchema = z
   .object({
     updates: positiveInt()
       .optional()
-      .describe("Number of policy updates; left out: 300 for reinforce, ppo, ppo-lagrangian and p3o, 150 for cpo, macpo and mappo-lagrangian (docs/config-notes.md)."),
+      .describe(
+        "Number of policy updates; left out: 300 for reinforce, ppo, ppo-lagrangian and p3o, 150 for cpo, macpo and mappo-lagrangian (docs/config-notes.md).",
+      ),
     episodesPerUpdate: positiveInt().default(128).describe("Episodes collected (in lockstep) per update."),
-    checkpointEvery: positiveInt().default(10).describe("Save a checkpoint every N updates (and always at the end); a resumed run redoes at most N−1 updates, exactly."),
+    checkpointEvery: positiveInt()
+      .default(10)
+      .describe("Save a checkpoint every N updates (and always at the end); a resumed run redoes at most N−1 updates, exactly."),
     keepCheckpoints: positiveInt().default(3).describe("How many recent checkpoints to keep."),
   })
   .strict()
@@ -684,14 +801,14 @@ const trainSchema = z
 
 const logSchema = z
   .object({
-    episodeSample: z
-      .number()
-      .int()
-      .min(-1)
-      .default(2)
-      .describe("Trajectories per update written to episodes.jsonl (-1 = all, 0 = none)."),
+    episodeSample: z.number().int().min(-1).default(2).describe("Trajectories per update written to episodes.jsonl (-1 = all, 0 = none)."),
     plot: z.boolean().default(true).describe("Write plots/learning-curve.png at the end of the run."),
-    tensorboard: z.boolean().default(true).describe("Write TensorBoard event files to the run folder's tb/ as the run goes: every metrics column, per update (docs/tracking.md)."),
+    tensorboard: z
+      .boolean()
+      .default(true)
+      .describe(
+        "Write TensorBoard event files to the run folder's tb/ as the run goes: every metrics column, per update (docs/tracking.md).",
+      ),
   })
   .strict()
   .describe("What the run writes besides metrics.csv.");
@@ -720,13 +837,21 @@ const knobSchema = z
       .positive()
       .nullable()
       .default(null)
-      .describe("Largest knob value (null = auto: λ 1.25·(successBonus − failurePenalty), past which no call pays; budget: the mean cost of calling every agent once)."),
+      .describe(
+        "Largest knob value (null = auto: λ 1.25·(successBonus − failurePenalty), past which no call pays; budget: the mean cost of calling every agent once).",
+      ),
     costUnit: z
       .union([z.literal("auto"), z.number().positive()])
       .default("auto")
-      .describe("The cost unit λ and budgets are measured in: auto = the mean cost of one call of the most expensive agent over the training items (recorded tasks; 1 otherwise)."),
+      .describe(
+        "The cost unit λ and budgets are measured in: auto = the mean cost of one call of the most expensive agent over the training items (recorded tasks; 1 otherwise).",
+      ),
     bins: positiveInt().default(8).describe("budget: number of budget bins, each with its own Lagrange multiplier."),
-    lambdaLr: z.number().positive().default(0.5).describe("budget: step of the multipliers' update λ_g ← clamp(λ_g + lr·(J_C,g − b_g), 0, λ_max), costs in costUnits."),
+    lambdaLr: z
+      .number()
+      .positive()
+      .default(0.5)
+      .describe("budget: step of the multipliers' update λ_g ← clamp(λ_g + lr·(J_C,g − b_g), 0, λ_max), costs in costUnits."),
   })
   .strict()
   .describe(

@@ -90,7 +90,9 @@ const osReasons: Record<string, string> = {
 
 /** Is `e` an operating-system error (Node's ErrnoException with a code)? */
 export function isOsError(e: unknown): e is NodeJS.ErrnoException {
-  return e instanceof Error && typeof (e as NodeJS.ErrnoException).code === "string" && /^E[A-Z]+$/.test((e as NodeJS.ErrnoException).code!);
+  return (
+    e instanceof Error && typeof (e as NodeJS.ErrnoException).code === "string" && /^E[A-Z]+$/.test((e as NodeJS.ErrnoException).code!)
+  );
 }
 
 /**
@@ -108,7 +110,9 @@ export class OsError extends Error {
   ) {
     const e = cause as NodeJS.ErrnoException;
     const code = isOsError(cause) ? e.code : undefined;
-    const reason = code ? `${osReasons[code] ?? e.message} (${code}${e.syscall ? ` in ${e.syscall}` : ""}${e.path && e.path !== target ? ` of ${e.path}` : ""})` : (cause as Error)?.message ?? String(cause);
+    const reason = code
+      ? `${osReasons[code] ?? e.message} (${code}${e.syscall ? ` in ${e.syscall}` : ""}${e.path && e.path !== target ? ` of ${e.path}` : ""})`
+      : ((cause as Error)?.message ?? String(cause));
     super(`cannot ${what} ${target}${source ? ` (${source})` : ""}: ${reason}`);
     this.name = "OsError";
     this.code = code;

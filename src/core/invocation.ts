@@ -14,7 +14,10 @@ export function commandName(): string {
   const script = process.argv[1];
   const base = script ? path.basename(script) : "";
   if (!script || (base !== "maestro" && base !== "maestro.js")) return "npx maestro";
-  const dirs = (process.env.PATH ?? "").split(path.delimiter).filter(Boolean).map((d) => path.resolve(d));
+  const dirs = (process.env.PATH ?? "")
+    .split(path.delimiter)
+    .filter(Boolean)
+    .map((d) => path.resolve(d));
   if (base === "maestro" && dirs.includes(path.resolve(path.dirname(script)))) return "maestro";
   const rel = path.relative(process.cwd(), script);
   return `node ${rel && !rel.startsWith("..") && !path.isAbsolute(rel) ? rel : script}`;

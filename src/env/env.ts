@@ -121,11 +121,6 @@ export class Episode {
 }
 
 /** Runs an agent on an episode's state, synchronously when the agent allows it. */
-export function callAgent(
-  agent: Agent,
-  episode: Episode,
-  rng: Rng,
-  options?: Record<string, string>,
-): AgentOutput | Promise<AgentOutput> {
+export function callAgent(agent: Agent, episode: Episode, rng: Rng, options?: Record<string, string>): AgentOutput | Promise<AgentOutput> {
   return agent.act(episode.state, { rng, episode: episode.index, options });
 }

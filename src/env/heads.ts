@@ -28,7 +28,11 @@ export function headSizes(heads: readonly HeadSpec[]): number[] {
 }
 
 /** Per-head indices of joint action `a` (head 0 least significant), written into `out`. */
-export function decodeJoint(a: number, sizes: readonly number[], out: number[] | Int32Array = new Array<number>(sizes.length)): number[] | Int32Array {
+export function decodeJoint(
+  a: number,
+  sizes: readonly number[],
+  out: number[] | Int32Array = new Array<number>(sizes.length),
+): number[] | Int32Array {
   let rest = a;
   for (let h = 0; h < sizes.length; h++) {
     const k = sizes[h]!;

@@ -8,15 +8,7 @@ import { jointOptions, jointSize, type HeadSpec } from "./heads.js";
 /** What the rollout needs from a policy: pick one action per row of a batch of encoded states. */
 export interface ActionSelector {
   readonly numActions: number;
-  act(
-    obs: Float32Array,
-    batch: number,
-    rng: Rng,
-    greedy: boolean,
-    actions: Int32Array,
-    logp: Float32Array,
-    mask?: Uint8Array,
-  ): unknown;
+  act(obs: Float32Array, batch: number, rng: Rng, greedy: boolean, actions: Int32Array, logp: Float32Array, mask?: Uint8Array): unknown;
 }
 
 /** What the rollout needs from a state encoder. */
@@ -128,7 +120,8 @@ export async function rollout(o: RolloutOptions): Promise<RolloutBatch> {
   const nAgents = agents.length;
   const expected = heads ? jointSize(heads) : nAgents;
   if (k !== expected) throw new Error(`rollout: policy has ${k} actions but the pool (× heads) has ${expected}`);
-  if (heads && heads[0]!.choices.length !== nAgents) throw new Error(`rollout: the agent head has ${heads[0]!.choices.length} choices but the pool has ${nAgents} agents`);
+  if (heads && heads[0]!.choices.length !== nAgents)
+    throw new Error(`rollout: the agent head has ${heads[0]!.choices.length} choices but the pool has ${nAgents} agents`);
   const dim = encoder.dim;
   const cap = n * spec.maxSteps;
   const obs = new Float32Array(cap * dim);

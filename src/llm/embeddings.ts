@@ -66,7 +66,8 @@ export class Embedder {
         this.requests++;
         if (this.o.stats) this.o.stats.requests++;
         return this.client.embeddings.create({
-          model: this.o.model, input: missing,
+          model: this.o.model,
+          input: missing,
           dimensions: this.o.dimensions,
           // floats, not the SDK's default base64: every OpenAI-compatible server speaks this
           encoding_format: "float",

@@ -43,8 +43,16 @@ export function boundedFetch(o: { maxRetryWaitMs: number; fetch?: typeof fetch }
       const message =
         `HTTP ${res.status}: the server asked to retry after ${Math.round(wait / 1000)} s, longer than llm.maxRetryWaitMs ` +
         `(${o.maxRetryWaitMs} ms); not retried`;
-      return new Response(JSON.stringify({ error: { message, type: "retry_after_too_long" } }), { status: res.status, statusText: res.statusText, headers });
+      return new Response(JSON.stringify({ error: { message, type: "retry_after_too_long" } }), {
+        status: res.status,
+        statusText: res.statusText,
+        headers,
+      });
     }
-    return new Response(res.status === 204 || res.status === 304 ? null : body, { status: res.status, statusText: res.statusText, headers });
+    return new Response(res.status === 204 || res.status === 304 ? null : body, {
+      status: res.status,
+      statusText: res.statusText,
+      headers,
+    });
   };
 }

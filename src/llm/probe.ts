@@ -20,7 +20,10 @@ export async function probeEndpoint(
     });
   } catch (e) {
     const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    const why = (e as Error).name === "TimeoutError" ? `no answer within ${(o.timeoutMs ?? 10_000) / 1000} s` : (cause?.code ?? cause?.message ?? (e as Error).message);
+    const why =
+      (e as Error).name === "TimeoutError"
+        ? `no answer within ${(o.timeoutMs ?? 10_000) / 1000} s`
+        : (cause?.code ?? cause?.message ?? (e as Error).message);
     throw new InputError(
       `${label} ${baseURL}: cannot reach the endpoint (${why}); is the server running? (to replay recorded answers: npx maestro sim-server --replay FILE --port PORT, then --live http://127.0.0.1:PORT/v1)`,
     );

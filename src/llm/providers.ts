@@ -96,9 +96,7 @@ export class AnthropicProvider implements ChatProvider {
       signal ? { signal } : undefined,
     );
     if (!Array.isArray(res.content)) throw new Error("malformed response: no content blocks");
-    const content = res.content
-      .map((b) => (b.type === "text" ? b.text : ""))
-      .join("");
+    const content = res.content.map((b) => (b.type === "text" ? b.text : "")).join("");
     return {
       content,
       usage: { inputTokens: res.usage?.input_tokens ?? 0, outputTokens: res.usage?.output_tokens ?? 0 },

@@ -25,9 +25,7 @@ export interface ReplayOptions {
 }
 
 export type ItemMatch =
-  | { item: RecordedItem }
-  | { error: "prompt_not_found"; message: string }
-  | { error: "ambiguous_prompt"; message: string };
+  { item: RecordedItem } | { error: "prompt_not_found"; message: string } | { error: "ambiguous_prompt"; message: string };
 
 /** The `Task:` block of the user message `kind: llm` agents send (src/agents/llm.ts). */
 const llmTaskBlock = /^Task:\n([\s\S]*?)\n\nTranscript of the team so far:\n/;
@@ -90,10 +88,15 @@ export function replayWarnings(table: RecordedTable): string[] {
   const out = [...table.warnings];
   for (const m of table.models) {
     const missing = table.items.filter((it) => it.models[m]?.text === undefined).length;
-    if (missing > 0) out.push(`model "${m}": ${missing} of ${table.items.length} items have no recorded text; requests for them get a 400 (no_recorded_text)`);
+    if (missing > 0)
+      out.push(
+        `model "${m}": ${missing} of ${table.items.length} items have no recorded text; requests for them get a 400 (no_recorded_text)`,
+      );
     const costed = table.items.filter((it) => it.models[m]?.cost !== undefined).length;
     if (costed > 0) {
-      out.push(`model "${m}": ${costed} items record a cost, which the OpenAI usage object cannot carry: API clients price the call as tokens × their prices`);
+      out.push(
+        `model "${m}": ${costed} items record a cost, which the OpenAI usage object cannot carry: API clients price the call as tokens × their prices`,
+      );
     }
   }
   const seen = new Map<string, RecordedItem>();
@@ -104,7 +107,8 @@ export function replayWarnings(table: RecordedTable): string[] {
     if (!first) seen.set(k, it);
     else if (table.models.some((m) => first.models[m]?.text !== it.models[m]?.text)) shared++;
   }
-  if (shared > 0) out.push(`${shared} items share a prompt with an earlier item but record other answers: the API answers with the first one`);
+  if (shared > 0)
+    out.push(`${shared} items share a prompt with an earlier item but record other answers: the API answers with the first one`);
   return out;
 }
 
@@ -116,7 +120,11 @@ function lastUserText(messages: unknown): { text: string } | { error: string } {
     if (!m || typeof m !== "object" || m.role !== "user") continue;
     if (typeof m.content === "string") return { text: m.content };
     if (Array.isArray(m.content)) {
-      return { text: m.content.map((p: { type?: unknown; text?: unknown }) => (p && p.type === "text" && typeof p.text === "string" ? p.text : "")).join("\n") };
+      return {
+        text: m.content
+          .map((p: { type?: unknown; text?: unknown }) => (p && p.type === "text" && typeof p.text === "string" ? p.text : ""))
+          .join("\n"),
+      };
     }
     return { error: `messages[${i}].content: expected a string or an array of text parts` };
   }
@@ -167,7 +175,12 @@ export async function startReplayServer(o: StartReplayOptions): Promise<ReplaySe
   };
   const modelEntry = (id: string) => ({ id, object: "model", created: 0, owned_by: "maestro-replay" });
   const unknownModel = (model: string) =>
-    openAiError(`The model "${model}" does not exist in the recorded table (models: ${table.models.join(", ")})`, "invalid_request_error", "model_not_found", "model");
+    openAiError(
+      `The model "${model}" does not exist in the recorded table (models: ${table.models.join(", ")})`,
+      "invalid_request_error",
+      "model_not_found",
+      "model",
+    );
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse, text: string): Promise<void> {
     const url = routeOf(req);
@@ -185,7 +198,15 @@ export async function startReplayServer(o: StartReplayOptions): Promise<ReplaySe
       return;
     }
     if (req.method !== "POST" || !url.endsWith("/chat/completions")) {
-      send(res, 404, openAiError(`replay: no route ${req.method} ${url} (serves POST /v1/chat/completions, GET /v1/models)`, "invalid_request_error", "unknown_url"));
+      send(
+        res,
+        404,
+        openAiError(
+          `replay: no route ${req.method} ${url} (serves POST /v1/chat/completions, GET /v1/models)`,
+          "invalid_request_error",
+          "unknown_url",
+        ),
+      );
       return;
     }
     let body: Record<string, unknown>;
@@ -198,7 +219,11 @@ export async function startReplayServer(o: StartReplayOptions): Promise<ReplaySe
       return;
     }
     if (typeof body.model !== "string" || body.model === "") {
-      send(res, 400, openAiError("replay: model: expected the name of a model of the recorded table", "invalid_request_error", null, "model"));
+      send(
+        res,
+        400,
+        openAiError("replay: model: expected the name of a model of the recorded table", "invalid_request_error", null, "model"),
+      );
       return;
     }
     const model = body.model;
@@ -218,11 +243,24 @@ export async function startReplayServer(o: StartReplayOptions): Promise<ReplaySe
     }
     const reply = replayReply(match.item, model, opts);
     if (!reply) {
-      send(res, 400, openAiError(`replay: item "${match.item.id}" has no recorded text of model "${model}"`, "invalid_request_error", "no_recorded_text", "messages"));
+      send(
+        res,
+        400,
+        openAiError(
+          `replay: item "${match.item.id}" has no recorded text of model "${model}"`,
+          "invalid_request_error",
+          "no_recorded_text",
+          "messages",
+        ),
+      );
       return;
     }
     const id = `chatcmpl-replay-${createHash("sha256").update(`${model}\u0000${match.item.id}`).digest("hex").slice(0, 16)}`;
-    const usage = { prompt_tokens: reply.promptTokens, completion_tokens: reply.completionTokens, total_tokens: reply.promptTokens + reply.completionTokens };
+    const usage = {
+      prompt_tokens: reply.promptTokens,
+      completion_tokens: reply.completionTokens,
+      total_tokens: reply.promptTokens + reply.completionTokens,
+    };
     if (body.stream === true) {
       // server-sent events as OpenAI streams them: role, content, finish, usage if asked, [DONE]
       stats.byStatus[200] = (stats.byStatus[200] ?? 0) + 1;

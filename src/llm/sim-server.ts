@@ -146,8 +146,14 @@ export function simulateChat(
   messages: ReadonlyArray<{ role: string; content: string }>,
   seed: number | string,
 ): SimReply {
-  const system = messages.filter((m) => m.role === "system").map((m) => m.content).join("\n");
-  const convo = messages.filter((m) => m.role !== "system").map((m) => m.content).join("\n");
+  const system = messages
+    .filter((m) => m.role === "system")
+    .map((m) => m.content)
+    .join("\n");
+  const convo = messages
+    .filter((m) => m.role !== "system")
+    .map((m) => m.content)
+    .join("\n");
   const key = JSON.stringify([cfg.seed, model, messages, seed]);
   const roleName =
     system.match(/\brole:\s*([a-z]+)/i)?.[1]?.toLowerCase() ??
@@ -180,7 +186,10 @@ export function simulateChat(
         how = `The earlier answer ${formatNumber(prior)} looks right.`;
       } else if (role.behavior === "verify") {
         answer = r < clamp(role.fix) ? correct : prior;
-        how = answer === correct ? `The earlier answer ${formatNumber(prior)} is wrong; recomputing.` : `The earlier answer ${formatNumber(prior)} seems fine.`;
+        how =
+          answer === correct
+            ? `The earlier answer ${formatNumber(prior)} is wrong; recomputing.`
+            : `The earlier answer ${formatNumber(prior)} seems fine.`;
       } else {
         answer = prior;
         how = `Restating the answer found so far.`;
@@ -206,7 +215,9 @@ export function simulateEmbedding(text: string, dims: number): number[] {
   const v = new Array<number>(dims).fill(0);
   const t = ` ${text.toLowerCase()} `;
   for (let i = 0; i + 3 <= t.length; i++) {
-    const h = createHash("md5").update(t.slice(i, i + 3)).digest();
+    const h = createHash("md5")
+      .update(t.slice(i, i + 3))
+      .digest();
     v[h.readUInt32BE(0) % dims]! += h[4]! & 1 ? 1 : -1;
   }
   const n = Math.sqrt(v.reduce((s, x) => s + x * x, 0)) || 1;
@@ -266,8 +277,12 @@ export async function startSimServer(opts: { port?: number; config?: SimServerCo
     }
     const model = String(body.model ?? "");
     const m = cfg.models[model] ?? {};
-    const f = { ...cfg.defaults, ...Object.fromEntries(Object.entries(m).filter(([, v]) => v !== undefined)) } as z.infer<typeof faultSchema>;
-    const bodyKey = createHash("sha256").update(url + text).digest("hex");
+    const f = { ...cfg.defaults, ...Object.fromEntries(Object.entries(m).filter(([, v]) => v !== undefined)) } as z.infer<
+      typeof faultSchema
+    >;
+    const bodyKey = createHash("sha256")
+      .update(url + text)
+      .digest("hex");
     const attempt = attempts.get(bodyKey) ?? 0;
     attempts.set(bodyKey, attempt + 1);
     const latency = f.latencyMs + f.jitterMs * u01(cfg.seed, bodyKey, attempt, "lat");
@@ -306,7 +321,12 @@ export async function startSimServer(opts: { port?: number; config?: SimServerCo
     const rawMessages = Array.isArray(body.messages) ? (body.messages as Array<{ role: string; content: unknown }>) : [];
     const messages = rawMessages.map((x) => ({
       role: x.role,
-      content: typeof x.content === "string" ? x.content : Array.isArray(x.content) ? x.content.map((b: { text?: string }) => b.text ?? "").join("") : "",
+      content:
+        typeof x.content === "string"
+          ? x.content
+          : Array.isArray(x.content)
+            ? x.content.map((b: { text?: string }) => b.text ?? "").join("")
+            : "",
     }));
     if (anthropic && typeof body.system === "string") messages.unshift({ role: "system", content: body.system });
     const reply = simulateChat(cfg, model, messages, typeof body.seed === "number" ? body.seed : "none");

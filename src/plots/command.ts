@@ -36,7 +36,8 @@ export async function plotPaths(inputs: string[], opts: PlotOptions = {}): Promi
     if (!fs.existsSync(d) || !fs.statSync(d).isDirectory()) throw new InputError(`${d}: no such folder`, d);
     if (isSweep(d)) continue;
     const runs = hasMetrics(d) ? [d] : findRuns(d);
-    if (runs.length === 0) throw new InputError(`${d}: not a run folder (no metrics.csv), a sweep folder (no sweep.json) or a folder of runs`, d);
+    if (runs.length === 0)
+      throw new InputError(`${d}: not a run folder (no metrics.csv), a sweep folder (no sweep.json) or a folder of runs`, d);
     found.set(d, runs);
   }
   if (inputs.length === 1 && isSweep(inputs[0]!)) {

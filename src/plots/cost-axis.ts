@@ -21,14 +21,20 @@ export function xText(x: number, axis: CostAxis): string {
  * worst of them; every point is in curve.json), or the line saying there are none.
  */
 export function belowLines(below: readonly BelowFlag[], axis: CostAxis, tolerance: number): string[] {
-  if (below.length === 0) return [`on the ${axis} axis it was trained for, the learned curve is at or above every baseline but the oracle (tolerance ${tolerance})`];
+  if (below.length === 0)
+    return [
+      `on the ${axis} axis it was trained for, the learned curve is at or above every baseline but the oracle (tolerance ${tolerance})`,
+    ];
   const out = [`BELOW A BASELINE on the ${axis} axis it was trained for (tolerance ${tolerance}; every point in curve.json, "below"):`];
   for (const name of [...new Set(below.map((b) => b.baseline))]) {
     const bs = below.filter((b) => b.baseline === name);
     const worst = bs.reduce((a, b) => (b.margin > a.margin ? b : a));
     const xs = bs.map((b) => b.x);
-    const span = bs.length === 1 ? "" : `${bs.length} points, x from ${xText(Math.min(...xs), axis)} to ${xText(Math.max(...xs), axis)}; worst `;
-    out.push(`  ${name}: ${span}at x = ${xText(worst.x, axis)}: learned ${f(worst.learned, 4)} < ${f(worst.baselineAccuracy, 4)} (by ${f(worst.margin, 4)})`);
+    const span =
+      bs.length === 1 ? "" : `${bs.length} points, x from ${xText(Math.min(...xs), axis)} to ${xText(Math.max(...xs), axis)}; worst `;
+    out.push(
+      `  ${name}: ${span}at x = ${xText(worst.x, axis)}: learned ${f(worst.learned, 4)} < ${f(worst.baselineAccuracy, 4)} (by ${f(worst.margin, 4)})`,
+    );
   }
   return out;
 }

@@ -88,7 +88,9 @@ export function curvePanels(r: CurveResult, extra: Array<{ label: string; points
   };
   const calls = (trained: boolean) =>
     panel(
-      trained ? `TRAINED FOR strong-model calls: accuracy vs strong calls (${where})` : `accuracy vs strong-model calls (${where}; not the axis it was trained for)`,
+      trained
+        ? `TRAINED FOR strong-model calls: accuracy vs strong calls (${where})`
+        : `accuracy vs strong-model calls (${where}; not the axis it was trained for)`,
       `share of items that reached ${r.strong.agent}`,
       trained && flagged.points.length > 0 ? [...lines, flagged] : lines,
       "x",
@@ -142,7 +144,15 @@ export async function curveCommand(runDirs: readonly string[], o: CurveOptions &
     writeFileAtomic(files.csv, poolCurveCsv(pool));
     writeFileAtomic(files.json, JSON.stringify(pool, null, 2) + "\n");
     const where = `${pool.split === "test" ? "test" : "validation"} split, ${pool.items} items`;
-    await plotPoolCurve({ title: `accuracy vs cost, ${pool.models.length} models (${where}; trained for ${pool.trainedFor})`, axis: "dollars", learned: [pool.learned], baselines: pool.baselines }, files.png);
+    await plotPoolCurve(
+      {
+        title: `accuracy vs cost, ${pool.models.length} models (${where}; trained for ${pool.trainedFor})`,
+        axis: "dollars",
+        learned: [pool.learned],
+        baselines: pool.baselines,
+      },
+      files.png,
+    );
     return { result: pool, files, unfinished };
   }
   let result: CurveResult;
@@ -173,7 +183,8 @@ async function isPoolRunDir(runDir: string): Promise<boolean> {
 export function poolCurveCsv(r: PoolCurveResult): string {
   const rows = ["series,cost,strong_share,accuracy,calls,param"];
   const add = (name: string, ps: readonly PoolPoint[]) => {
-    for (const p of [...ps].sort((a, b) => a.cost - b.cost)) rows.push(`${name},${p.cost},${p.strongShare},${p.accuracy},${p.calls},${p.param ?? ""}`);
+    for (const p of [...ps].sort((a, b) => a.cost - b.cost))
+      rows.push(`${name},${p.cost},${p.strongShare},${p.accuracy},${p.calls},${p.param ?? ""}`);
   };
   add("learned", r.learned);
   for (const b of r.baselines) add(b.name, b.points);

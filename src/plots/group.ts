@@ -55,7 +55,11 @@ export function findRuns(dir: string, depth = 3): string[] {
 export function checkMetric(runDirs: readonly string[], metric: string): void {
   const columns = new Set(runDirs.flatMap((d) => readMetrics(path.join(d, "metrics.csv")).columns));
   if (!columns.has(metric)) {
-    throw new InputError(`--metric ${metric}: no such column in metrics.csv; the runs have: ${[...columns].join(", ")}`, undefined, "metric");
+    throw new InputError(
+      `--metric ${metric}: no such column in metrics.csv; the runs have: ${[...columns].join(", ")}`,
+      undefined,
+      "metric",
+    );
   }
 }
 
@@ -87,18 +91,27 @@ export function comparePanels(groups: RunGroup[], metrics: string[], title?: str
   const budgets = [...new Set(groups.flatMap((g) => g.runDirs.map(runBudget)).filter((b): b is number => b !== undefined))];
   // the usual number of seeds is said once in the title; a label names its count only when it differs
   const counts = groups.map((g) => g.runDirs.length);
-  const usual = [...new Set(counts)].sort((a, b) => counts.filter((c) => c === b).length - counts.filter((c) => c === a).length || b - a)[0] ?? 1;
-  const note = usual > 1 ? ` (mean of ${usual} seeds, 95% bootstrap band)` : counts.some((c) => c > 1) ? " (bands: mean of the seeds, 95% bootstrap)" : "";
+  const usual =
+    [...new Set(counts)].sort((a, b) => counts.filter((c) => c === b).length - counts.filter((c) => c === a).length || b - a)[0] ?? 1;
+  const note =
+    usual > 1
+      ? ` (mean of ${usual} seeds, 95% bootstrap band)`
+      : counts.some((c) => c > 1)
+        ? " (bands: mean of the seeds, 95% bootstrap)"
+        : "";
   const colours = seriesColours(groups.length);
   return metrics.map((m, k) => {
     const series = groups
       .map((g, i) => {
         const s = groupSeries(g, m, colours[i], true);
-        return s && g.runDirs.length !== usual ? { ...s, label: `${s.label} (${g.runDirs.length} seed${g.runDirs.length === 1 ? "" : "s"})` } : s;
+        return s && g.runDirs.length !== usual
+          ? { ...s, label: `${s.label} (${g.runDirs.length} seed${g.runDirs.length === 1 ? "" : "s"})` }
+          : s;
       })
       .filter((s): s is Series => s !== undefined);
     const allX = series.flatMap((s) => s.x);
-    if (m === "cost_mean" && budgets.length === 1 && allX.length) series.push(refLine(`budget d = ${budgets[0]}`, [Math.min(...allX), Math.max(...allX)], budgets[0]!));
+    if (m === "cost_mean" && budgets.length === 1 && allX.length)
+      series.push(refLine(`budget d = ${budgets[0]}`, [Math.min(...allX), Math.max(...allX)], budgets[0]!));
     const [t, y] = metricTitles[m] ?? [m, m];
     return lineChart((k === 0 && title ? `${t} — ${title}` : t) + note, "update", y, series, m === "success_rate" ? [0, 1] : undefined);
   });

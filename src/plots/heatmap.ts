@@ -22,7 +22,12 @@ const cellText: Plugin<"matrix"> = {
     ctx.textAlign = "center";
     ctx.textBaseline = "middle";
     meta.data.forEach((el, i) => {
-      const { x, y, width, height } = el.getProps(["x", "y", "width", "height"], true) as { x: number; y: number; width: number; height: number };
+      const { x, y, width, height } = el.getProps(["x", "y", "width", "height"], true) as {
+        x: number;
+        y: number;
+        width: number;
+        height: number;
+      };
       const c = data[i]!;
       const text = c.n > 0 ? `${(100 * c.v).toFixed(0)}%` : "–";
       const size = Math.min(12, Math.floor(height * 0.6));

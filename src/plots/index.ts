@@ -2,7 +2,18 @@
 export * from "./render.js";
 export { heatmapPanel } from "./heatmap.js";
 export { plotRun, plotRunFiles, structurePanels, runBudget } from "./run.js";
-export { checkMetric, childRuns, comparePanels, findRuns, groupRuns, groupSeries, hasMetrics, plotSeeds, type RunGroup, type RunGrouping } from "./group.js";
+export {
+  checkMetric,
+  childRuns,
+  comparePanels,
+  findRuns,
+  groupRuns,
+  groupSeries,
+  hasMetrics,
+  plotSeeds,
+  type RunGroup,
+  type RunGrouping,
+} from "./group.js";
 export { formatParam, legendLabels, paretoFront, plotSweep, trialLabel } from "./sweep.js";
 export { plotPaths, type PlotOptions } from "./command.js";
 export { trainWithPlots } from "./with-plots.js";

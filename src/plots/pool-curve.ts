@@ -83,7 +83,10 @@ const pointNames: Plugin<"scatter"> = {
           [x - w / 2, y + 24],
         ];
         const fits = ([lx, ly]: [number, number]) =>
-          lx >= chartArea.left && lx + w <= chartArea.right && ly - h / 2 >= chartArea.top && ly + h / 2 <= chartArea.bottom &&
+          lx >= chartArea.left &&
+          lx + w <= chartArea.right &&
+          ly - h / 2 >= chartArea.top &&
+          ly + h / 2 <= chartArea.bottom &&
           placed.every(([px, py, pw, ph]) => lx + w < px || lx > px + pw || ly + h / 2 < py || ly - h / 2 > py + ph);
         const at = tries.find(fits) ?? tries[0]!;
         placed.push([at[0], at[1] - h / 2, w, h]);
@@ -105,7 +108,9 @@ function meanCurve(curves: readonly PoolPoint[][], axis: CostAxis, toX: (p: Pool
       const avg = (key: "cost" | "strongShare" | "accuracy") => curves.reduce((a, c) => a + c[j]![key], 0) / curves.length;
       return { cost: avg("cost"), strongShare: avg("strongShare"), accuracy: avg("accuracy"), calls: 0 };
     });
-    return frontier(mean, axis).map((f) => ({ x: toX(f.point), y: f.accuracy })).filter((p) => !log || p.x > 0);
+    return frontier(mean, axis)
+      .map((f) => ({ x: toX(f.point), y: f.accuracy }))
+      .filter((p) => !log || p.x > 0);
   }
   const lo = Math.max(...curves.map((c) => Math.min(...c.map((p) => xOf(p, axis)))));
   const hi = Math.min(...curves.map((c) => Math.max(...c.map((p) => xOf(p, axis)))));
@@ -124,14 +129,16 @@ function meanCurve(curves: readonly PoolPoint[][], axis: CostAxis, toX: (p: Pool
  */
 export async function plotPoolCurve(input: PoolCurvePlot, file: string): Promise<string> {
   const { axis } = input;
-  if (axis !== "dollars" && axis !== "strong-calls") throw new InputError(`pool curve plot: axis ${String(axis)}: expected dollars or strong-calls`, undefined, "axis");
+  if (axis !== "dollars" && axis !== "strong-calls")
+    throw new InputError(`pool curve plot: axis ${String(axis)}: expected dollars or strong-calls`, undefined, "axis");
   const log = axis === "dollars";
   const toX = (p: PoolPoint) => (log ? p.cost * 1000 : p.strongShare);
   let hidden = 0;
   const xy = (ps: readonly PoolPoint[], sort = true): XY[] => {
     const out: XY[] = [];
     for (const p of ps) {
-      if (!Number.isFinite(p.accuracy) || !Number.isFinite(toX(p))) throw new InputError(`pool curve plot: a point has accuracy ${p.accuracy} and x ${toX(p)}: expected finite numbers`);
+      if (!Number.isFinite(p.accuracy) || !Number.isFinite(toX(p)))
+        throw new InputError(`pool curve plot: a point has accuracy ${p.accuracy} and x ${toX(p)}: expected finite numbers`);
       if (log && toX(p) <= 0) hidden++;
       else out.push({ x: toX(p), y: p.accuracy });
     }
@@ -150,16 +157,50 @@ export async function plotPoolCurve(input: PoolCurvePlot, file: string): Promise
   for (const b of input.baselines.filter((x) => x.kind === "curve")) {
     const st = LINES[b.name] ?? { colour: "#999999", dash: [6, 4], label: b.name };
     const data = xy(front(b.points));
-    add({ label: st.label, data, borderColor: st.colour, backgroundColor: st.colour, borderWidth: 2, borderDash: st.dash, pointRadius: 0, showLine: true, pointStyle: "line" });
+    add({
+      label: st.label,
+      data,
+      borderColor: st.colour,
+      backgroundColor: st.colour,
+      borderWidth: 2,
+      borderDash: st.dash,
+      pointRadius: 0,
+      showLine: true,
+      pointStyle: "line",
+    });
     // the operating points themselves (a frontier of one point is a dot, not an invisible line)
-    add({ label: `${st.label} (points)`, data, borderColor: st.colour, backgroundColor: st.colour, pointRadius: 3, pointStyle: "circle", legendHidden: true });
+    add({
+      label: `${st.label} (points)`,
+      data,
+      borderColor: st.colour,
+      backgroundColor: st.colour,
+      pointRadius: 3,
+      pointStyle: "circle",
+      legendHidden: true,
+    });
   }
   // learned: thin seed lines and a bold mean
   const learned = input.learned.filter((c) => c.length > 0);
   const name = input.learnedLabel ?? "learned";
   if (learned.length === 1) {
-    add({ label: name, data: xy(front(learned[0]!)), borderColor: LEARNED, backgroundColor: LEARNED, borderWidth: 3, pointRadius: 0, showLine: true, pointStyle: "line" });
-    add({ label: `${name}: every operating point`, data: xy(learned[0]!), borderColor: LEARNED, backgroundColor: withAlpha(LEARNED, 0.5), pointRadius: 3, pointStyle: "circle" });
+    add({
+      label: name,
+      data: xy(front(learned[0]!)),
+      borderColor: LEARNED,
+      backgroundColor: LEARNED,
+      borderWidth: 3,
+      pointRadius: 0,
+      showLine: true,
+      pointStyle: "line",
+    });
+    add({
+      label: `${name}: every operating point`,
+      data: xy(learned[0]!),
+      borderColor: LEARNED,
+      backgroundColor: withAlpha(LEARNED, 0.5),
+      pointRadius: 3,
+      pointStyle: "circle",
+    });
   } else if (learned.length > 1) {
     learned.forEach((c, i) =>
       add({
@@ -175,7 +216,16 @@ export async function plotPoolCurve(input: PoolCurvePlot, file: string): Promise
       }),
     );
     const mean = meanCurve(learned, axis, toX, log);
-    add({ label: `${name}: mean of seeds`, data: mean, borderColor: LEARNED, backgroundColor: LEARNED, borderWidth: 3.5, pointRadius: 0, showLine: true, pointStyle: "line" });
+    add({
+      label: `${name}: mean of seeds`,
+      data: mean,
+      borderColor: LEARNED,
+      backgroundColor: LEARNED,
+      borderWidth: 3.5,
+      pointRadius: 0,
+      showLine: true,
+      pointStyle: "line",
+    });
   }
   // single models: labelled dots
   const singles = input.baselines.filter((b) => b.kind === "single");
@@ -194,15 +244,33 @@ export async function plotPoolCurve(input: PoolCurvePlot, file: string): Promise
       }
     }
   }
-  if (singleData.length > 0) add({ label: "single models", data: singleData, pointNames: singleNames, borderColor: "#333333", backgroundColor: withAlpha("#333333", 0.8), pointRadius: 5, pointStyle: "circle" });
+  if (singleData.length > 0)
+    add({
+      label: "single models",
+      data: singleData,
+      pointNames: singleNames,
+      borderColor: "#333333",
+      backgroundColor: withAlpha("#333333", 0.8),
+      pointRadius: 5,
+      pointStyle: "circle",
+    });
   // marked points
   for (const b of input.baselines.filter((x) => x.kind === "point")) {
     const st = MARKS[b.name] ?? { colour: "#555555", style: "circle" };
-    add({ label: st.label ?? b.name, data: xy(b.points), borderColor: st.colour, backgroundColor: withAlpha(st.colour, 0.85), pointRadius: 8, pointStyle: st.style, borderWidth: 2 });
+    add({
+      label: st.label ?? b.name,
+      data: xy(b.points),
+      borderColor: st.colour,
+      backgroundColor: withAlpha(st.colour, 0.85),
+      pointRadius: 8,
+      pointStyle: st.style,
+      borderWidth: 2,
+    });
   }
   // the best single model's accuracy
   let best: { name: string; p: PoolPoint } | undefined;
-  for (const b of singles) for (const p of b.points) if (!best || p.accuracy > best.p.accuracy) best = { name: b.name.replace(/^single:/, ""), p };
+  for (const b of singles)
+    for (const p of b.points) if (!best || p.accuracy > best.p.accuracy) best = { name: b.name.replace(/^single:/, ""), p };
   const xs = all.map((p) => p.x);
   const ys = all.map((p) => p.y);
   const xMin = xs.length ? Math.min(...xs) : log ? 0.01 : 0;
@@ -246,13 +314,19 @@ export async function plotPoolCurve(input: PoolCurvePlot, file: string): Promise
             usePointStyle: true,
             font: { size: 11 },
             padding: 8,
-            filter: (item: { datasetIndex?: number }) => !(datasets[item.datasetIndex ?? -1] as { legendHidden?: boolean } | undefined)?.legendHidden,
+            filter: (item: { datasetIndex?: number }) =>
+              !(datasets[item.datasetIndex ?? -1] as { legendHidden?: boolean } | undefined)?.legendHidden,
           },
         },
       },
       scales: {
         x: log
-          ? { type: "logarithmic", ...range, title: { display: true, text: "$ per 1,000 items (log scale)" }, ticks: { callback: (v: number | string) => dollarTick(Number(v)), autoSkip: false } }
+          ? {
+              type: "logarithmic",
+              ...range,
+              title: { display: true, text: "$ per 1,000 items (log scale)" },
+              ticks: { callback: (v: number | string) => dollarTick(Number(v)), autoSkip: false },
+            }
           : { type: "linear", ...range, title: { display: true, text: "share of items that called the strong model" } },
         y: { min: Math.max(0, yLo - pad), max: Math.min(1, yHi + pad), title: { display: true, text: "accuracy" } },
       },

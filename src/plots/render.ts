@@ -31,8 +31,26 @@ function hsl(h: number, s: number, l: number): string {
  * from those before it.
  */
 const kelly = [
-  "#F3C300", "#875692", "#F38400", "#A1CAF1", "#BE0032", "#C2B280", "#848482", "#008856", "#E68FAC", "#0067A5",
-  "#F99379", "#604E97", "#F6A600", "#B3446C", "#DCD300", "#882D17", "#8DB600", "#654522", "#E25822", "#2B3D26",
+  "#F3C300",
+  "#875692",
+  "#F38400",
+  "#A1CAF1",
+  "#BE0032",
+  "#C2B280",
+  "#848482",
+  "#008856",
+  "#E68FAC",
+  "#0067A5",
+  "#F99379",
+  "#604E97",
+  "#F6A600",
+  "#B3446C",
+  "#DCD300",
+  "#882D17",
+  "#8DB600",
+  "#654522",
+  "#E25822",
+  "#2B3D26",
 ];
 
 /**
@@ -71,7 +89,11 @@ function loadKit(): Promise<Kit> {
     // import (~50 ms, ~10 MiB), unless MAESTRO_PLOT_SYSTEM_FONTS=1 asks for them (they then draw the
     // characters DejaVu Sans lacks, e.g. CJK agent names).
     if (process.env.MAESTRO_PLOT_SYSTEM_FONTS !== "1") process.env.DISABLE_SYSTEM_FONTS_LOAD ??= "1";
-    const [{ createCanvas, GlobalFonts }, cj, matrix] = await Promise.all([import("@napi-rs/canvas"), import("chart.js"), import("chartjs-chart-matrix")]);
+    const [{ createCanvas, GlobalFonts }, cj, matrix] = await Promise.all([
+      import("@napi-rs/canvas"),
+      import("chart.js"),
+      import("chartjs-chart-matrix"),
+    ]);
     const fonts = createRequire(import.meta.url);
     for (const face of ["DejaVuSans.ttf", "DejaVuSans-Bold.ttf"]) {
       if (!GlobalFonts.registerFromPath(fonts.resolve(`dejavu-fonts-ttf/ttf/${face}`), plotFont)) {
@@ -119,10 +141,13 @@ export async function drawPanel(p: Panel, width = 900, height = panelHeight(p)) 
   const cfg = chartOf(p);
   const canvas = createCanvas(width, height);
   // chart.js takes the canvas from the context; its Node platform (no DOM) draws at the canvas size
-  const chart = new Chart(canvas.getContext("2d") as unknown as ChartItem, {
-    ...cfg,
-    options: { ...cfg.options, animation: false, responsive: false, devicePixelRatio: 1 },
-  } as ChartConfiguration);
+  const chart = new Chart(
+    canvas.getContext("2d") as unknown as ChartItem,
+    {
+      ...cfg,
+      options: { ...cfg.options, animation: false, responsive: false, devicePixelRatio: 1 },
+    } as ChartConfiguration,
+  );
   return { canvas, chart };
 }
 
@@ -301,7 +326,10 @@ export function scatterChart(
       }),
     },
     options: {
-      plugins: { title: { display: true, text: titleLines(title), font: { size: 15 } }, legend: { display: groups.length > 1, ...legend.options, labels: { ...legend.options.labels, usePointStyle: true } } },
+      plugins: {
+        title: { display: true, text: titleLines(title), font: { size: 15 } },
+        legend: { display: groups.length > 1, ...legend.options, labels: { ...legend.options.labels, usePointStyle: true } },
+      },
       scales: {
         x: { type: "linear", title: { display: true, text: xLabel } },
         y: { title: { display: true, text: yLabel }, ...(yRange ? { min: yRange[0], max: yRange[1] } : {}) },

@@ -43,9 +43,21 @@ export async function plotRunFiles(runDir: string): Promise<string[]> {
   if (budget !== undefined) costSeries.push(refLine(`budget d = ${budget}`, x, budget));
   const panels: Panel[] = [
     lineChart(`Return per episode — ${name}`, "update", "return", [
-      { label: "mean return (band: ± std over the batch)", x, y: ret, lo: ret.map((v, i) => v - sd[i]!), hi: ret.map((v, i) => v + sd[i]!) },
+      {
+        label: "mean return (band: ± std over the batch)",
+        x,
+        y: ret,
+        lo: ret.map((v, i) => v - sd[i]!),
+        hi: ret.map((v, i) => v + sd[i]!),
+      },
     ]),
-    lineChart("Success rate", "update", "success rate", [{ label: "success", x, y: col(rows, "success_rate"), colour: palette[2] }], [0, 1]),
+    lineChart(
+      "Success rate",
+      "update",
+      "success rate",
+      [{ label: "success", x, y: col(rows, "success_rate"), colour: palette[2] }],
+      [0, 1],
+    ),
     lineChart(budget !== undefined ? "Episode cost against the budget" : "Episode cost", "update", "cost", costSeries),
   ];
   if (columns.includes("lambda")) {
@@ -104,10 +116,16 @@ export function structurePanels(structure: ReturnType<typeof readStructure>, nam
     panels.push(heatmapPanel(`Head "${head}" by agent, ${window}`, agents, h.choices, h.byAgent, "agent", head));
   }
   panels.push(
-    lineChart("Emergent structure per update", "update", "value", [
-      { label: "graph density", x: ux, y: per.map((m) => m.density) },
-      { label: "episodes revisiting an agent", x: ux, y: per.map((m) => m.cycle_rate) },
-    ], [0, 1]),
+    lineChart(
+      "Emergent structure per update",
+      "update",
+      "value",
+      [
+        { label: "graph density", x: ux, y: per.map((m) => m.density) },
+        { label: "episodes revisiting an agent", x: ux, y: per.map((m) => m.cycle_rate) },
+      ],
+      [0, 1],
+    ),
   );
   return panels;
 }

@@ -23,7 +23,9 @@ export function trialLabel(params: Record<string, unknown>, keys: readonly strin
 /** Trials not dominated in (higher success, lower cost), sorted by cost. */
 export function paretoFront<T extends { success: number; cost: number }>(points: readonly T[]): T[] {
   const ok = points.filter((p) => Number.isFinite(p.success) && Number.isFinite(p.cost));
-  const front = ok.filter((p) => !ok.some((q) => q !== p && q.success >= p.success && q.cost <= p.cost && (q.success > p.success || q.cost < p.cost)));
+  const front = ok.filter(
+    (p) => !ok.some((q) => q !== p && q.success >= p.success && q.cost <= p.cost && (q.success > p.success || q.cost < p.cost)),
+  );
   return front.sort((a, b) => a.cost - b.cost || b.success - a.success);
 }
 
@@ -90,5 +92,11 @@ export function paretoPanel(trials: readonly TrialOutcome[], keys: readonly stri
     : [{ label: "trials", points: pts.map((p) => ({ x: p.cost, y: p.success })), colour: palette[0]! }];
   groups.push({ label: "Pareto front", points: front.map((p) => ({ x: p.cost, y: p.success })), colour: "#000000", line: true, radius: 0 });
   const [, yl] = metricTitles.success_rate!;
-  return scatterChart("Success vs cost over trials (final-window means across seeds; dashed: Pareto front)", "mean episode cost", yl, groups, [0, 1]);
+  return scatterChart(
+    "Success vs cost over trials (final-window means across seeds; dashed: Pareto front)",
+    "mean episode cost",
+    yl,
+    groups,
+    [0, 1],
+  );
 }

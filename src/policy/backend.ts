@@ -86,4 +86,3 @@ export async function selectBackend(pref: BackendName = "auto"): Promise<Exclude
 export function currentBackend(): Exclude<BackendName, "auto"> | undefined {
   return selected;
 }
-

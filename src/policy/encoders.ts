@@ -149,7 +149,8 @@ export class FeaturesEncoder extends BaseEncoder {
     this.dim = this.offCost + 1;
     this.markovShown = new Set(opts.markovAgents ?? []);
     // the one-hot needs a bucket per type
-    this.typeIndex = opts.taskTypes && opts.taskTypes.length <= opts.taskBuckets ? new Map(opts.taskTypes.map((t, i) => [t, i])) : undefined;
+    this.typeIndex =
+      opts.taskTypes && opts.taskTypes.length <= opts.taskBuckets ? new Map(opts.taskTypes.map((t, i) => [t, i])) : undefined;
   }
 
   encodeInto(states: readonly SystemState[], out: Float32Array): void {
@@ -162,7 +163,11 @@ export class FeaturesEncoder extends BaseEncoder {
     for (let b = 0; b < states.length; b++) {
       const s = states[b]!;
       const row = b * this.dim;
-      if (taskBuckets > 0) out.set(this.taskCache.get(s.task.prompt, (t) => hashedNgrams(t, taskBuckets)), row);
+      if (taskBuckets > 0)
+        out.set(
+          this.taskCache.get(s.task.prompt, (t) => hashedNgrams(t, taskBuckets)),
+          row,
+        );
       const h = s.history;
       if (outputBuckets > 0) {
         for (let j = Math.max(0, h.length - recentTurns); j < h.length; j++) {
@@ -200,7 +205,11 @@ export class FeaturesEncoder extends BaseEncoder {
       const row = b * this.dim;
       const t = types && s.task.type !== undefined ? types.get(s.task.type) : undefined;
       if (t !== undefined) out[row + t] = 1;
-      else if (taskBuckets > 0) out.set(this.taskCache.get(s.task.prompt, (t) => hashedNgrams(t, taskBuckets)), row);
+      else if (taskBuckets > 0)
+        out.set(
+          this.taskCache.get(s.task.prompt, (t) => hashedNgrams(t, taskBuckets)),
+          row,
+        );
       for (const turn of s.history) {
         const a = this.agentIndex.get(turn.agent);
         if (a !== undefined && shown.has(turn.agent)) out[row + this.offCalled + a] = 1;

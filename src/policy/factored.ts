@@ -67,7 +67,15 @@ export class FactoredPolicy implements ActionPolicy {
     return out;
   }
 
-  act(obs: Float32Array, batch: number, rng: Rng, greedy: boolean, actions: Int32Array, logp: Float32Array, mask?: Uint8Array): Float32Array[] {
+  act(
+    obs: Float32Array,
+    batch: number,
+    rng: Rng,
+    greedy: boolean,
+    actions: Int32Array,
+    logp: Float32Array,
+    mask?: Uint8Array,
+  ): Float32Array[] {
     if (mask) throw new Error("FactoredPolicy: action masks are not supported with several heads");
     const hp = this.headProbs(obs, batch);
     actions.fill(0, 0, batch);

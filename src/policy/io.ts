@@ -130,7 +130,11 @@ export function fsIOHandler(dir: string): tf.io.IOHandler {
 }
 
 /** Saves named tensors plus JSON metadata through {@link fsIOHandler}. */
-export async function saveTensors(dir: string, tensors: Array<{ name: string; tensor: tf.Tensor }>, metadata: Record<string, unknown>): Promise<void> {
+export async function saveTensors(
+  dir: string,
+  tensors: Array<{ name: string; tensor: tf.Tensor }>,
+  metadata: Record<string, unknown>,
+): Promise<void> {
   const { data, specs } = await tf.io.encodeWeights(tensors);
   await fsIOHandler(dir).save!({ weightSpecs: specs, weightData: data, userDefinedMetadata: metadata as Record<string, object> });
 }

@@ -32,7 +32,9 @@ export function budgetBrief(row: MetricsRow, d: number | undefined, enforced: bo
     .join(" ");
   const cost = money ?? ((v: number) => v.toFixed(3));
   const dText = money ? money(d) : String(d);
-  return enforced ? `J_C ${cost(jc)} / d ${dText} = ${(jc / d).toFixed(3)}${m ? "  " + m : ""}` : `cost ${cost(jc)} / d ${dText} = ${(jc / d).toFixed(3)} (budget not enforced)`;
+  return enforced
+    ? `J_C ${cost(jc)} / d ${dText} = ${(jc / d).toFixed(3)}${m ? "  " + m : ""}`
+    : `cost ${cost(jc)} / d ${dText} = ${(jc / d).toFixed(3)} (budget not enforced)`;
 }
 
 export interface BudgetStatus {

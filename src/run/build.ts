@@ -24,7 +24,16 @@ import { moduleAgentFunction } from "../agents/module.js";
 import { importModuleExport, loadedModuleExport, moduleWhere, type ModuleRef } from "../agents/user-module.js";
 import { AnswersEncoder, KnobEncoder } from "../policy/answers.js";
 import { CostKnob } from "../algos/knob.js";
-import { costUnitOf, priceRank, recordedAgents, recordedJudges, recordedPool, recordedSplits, recordedTable, tableCostedAgents } from "../config/recorded.js";
+import {
+  costUnitOf,
+  priceRank,
+  recordedAgents,
+  recordedJudges,
+  recordedPool,
+  recordedSplits,
+  recordedTable,
+  tableCostedAgents,
+} from "../config/recorded.js";
 import { goldJudge, RecordedJudgedAgent } from "../agents/judged.js";
 import { InputError } from "../core/errors.js";
 import { SimTaskSource } from "../tasks/sim.js";
@@ -102,7 +111,11 @@ export function buildLlm(c: Config, extra: Partial<LlmClientOptions> = {}): LlmC
     models: modelSettings(c),
     maxConcurrency: l.maxConcurrency,
     ...(l.requestsPerMinute !== undefined ? { requestsPerMinute: l.requestsPerMinute } : {}),
-    cost: { mode: l.cost.mode, computeScale: l.cost.computeScale, ...(l.cost.logStepPhi !== undefined ? { logStepPhi: l.cost.logStepPhi } : {}) },
+    cost: {
+      mode: l.cost.mode,
+      computeScale: l.cost.computeScale,
+      ...(l.cost.logStepPhi !== undefined ? { logStepPhi: l.cost.logStepPhi } : {}),
+    },
     cache: { mode: l.cache.mode, dir: l.cache.dir },
     sendSeed: l.sendSeed,
     ...extra,
@@ -191,10 +204,12 @@ function buildEvaluator(c: Config): AsyncEvaluator {
 function moduleRefs(c: Config): Array<{ def: object; ref: ModuleRef; field: string; check(value: unknown, where: string): unknown }> {
   const out: ReturnType<typeof moduleRefs> = [];
   c.agents.forEach((a, i) => {
-    if (a.kind === "module") out.push({ def: a, ref: { module: a.module, export: a.export }, field: `agents[${i}]`, check: moduleAgentFunction });
+    if (a.kind === "module")
+      out.push({ def: a, ref: { module: a.module, export: a.export }, field: `agents[${i}]`, check: moduleAgentFunction });
   });
   const e = "evaluator" in c.tasks ? c.tasks.evaluator : undefined;
-  if (typeof e === "object") out.push({ def: e, ref: { module: e.module, export: e.export }, field: "tasks.evaluator", check: moduleEvaluatorFunction });
+  if (typeof e === "object")
+    out.push({ def: e, ref: { module: e.module, export: e.export }, field: "tasks.evaluator", check: moduleEvaluatorFunction });
   return out;
 }
 
@@ -231,7 +246,9 @@ export function greedyStopAction(c: Config): number | undefined {
   const mode = c.policy.greedy;
   if (mode === "argmax") return undefined;
   if (mode === "stop-first") return stop;
-  const pool = c.env.shape === "free" && c.agents.some((a) => a.kind !== "terminator" && (a.kind === "recorded" || c.tasks.source === "recorded" || c.env.callOnce));
+  const pool =
+    c.env.shape === "free" &&
+    c.agents.some((a) => a.kind !== "terminator" && (a.kind === "recorded" || c.tasks.source === "recorded" || c.env.callOnce));
   return pool ? stop : undefined;
 }
 
@@ -298,7 +315,11 @@ export function buildKnob(c: Config): CostKnob | undefined {
     min ??= k.scale === "log" ? max / 100 : 0;
   } else if (min === null || max === null) {
     if (c.tasks.source !== "recorded") {
-      throw new InputError(`knob.min / knob.max: a budget knob needs an explicit range unless tasks.source is recorded (auto uses the recorded costs)`, undefined, "knob");
+      throw new InputError(
+        `knob.min / knob.max: a budget knob needs an explicit range unless tasks.source is recorded (auto uses the recorded costs)`,
+        undefined,
+        "knob",
+      );
     }
     const train = recordedSplits(c).train;
     const costs = tableCostedAgents(c).map((a) => a.meanCost(train) / costUnit);
@@ -306,8 +327,18 @@ export function buildKnob(c: Config): CostKnob | undefined {
     max ??= costs.reduce((x, y) => x + y, 0);
   }
   if (!(max! >= min!)) throw new InputError(`knob: min ${min} > max ${max}`, undefined, "knob");
-  if (k.scale === "log" && !(min! > 0)) throw new InputError(`knob.min: a log-scale knob needs min > 0 (got ${min})`, undefined, "knob.min");
-  return new CostKnob({ name: k.name, min: min!, max: max!, costUnit, scale: k.scale, bins: k.bins, lambdaLr: k.lambdaLr, lambdaMax: 1.25 * gap });
+  if (k.scale === "log" && !(min! > 0))
+    throw new InputError(`knob.min: a log-scale knob needs min > 0 (got ${min})`, undefined, "knob.min");
+  return new CostKnob({
+    name: k.name,
+    min: min!,
+    max: max!,
+    costUnit,
+    scale: k.scale,
+    bins: k.bins,
+    lambdaLr: k.lambdaLr,
+    lambdaMax: 1.25 * gap,
+  });
 }
 
 /** The `features` encoder of a config (alone, or as the structural part of the embedding encoder). */
@@ -370,7 +401,9 @@ function baseEncoder(c: Config, llm?: LlmClient): StateEncoder {
     case "features":
       return featuresEncoder(c, e, {
         view: e.view,
-        markovAgents: c.agents.filter((a) => a.kind === "sim" && a.boost !== undefined && Object.keys(a.boost).length > 0).map((a) => a.name),
+        markovAgents: c.agents
+          .filter((a) => a.kind === "sim" && a.boost !== undefined && Object.keys(a.boost).length > 0)
+          .map((a) => a.name),
         ...(c.tasks.source === "sim" ? { taskTypes: Object.keys(c.tasks.types) } : {}),
       });
   }
@@ -406,14 +439,7 @@ export function buildTrainer(c: Config, encoder: StateEncoder, trainerRng: Rng =
         trainerRng,
       );
     }
-    return new MappoLagrangianTrainer(
-      policy,
-      onPolicyOptions(c),
-      lagrangeOptions(c),
-      order,
-      initRng,
-      trainerRng,
-    );
+    return new MappoLagrangianTrainer(policy, onPolicyOptions(c), lagrangeOptions(c), order, initRng, trainerRng);
   }
   // every other trainer: one categorical over the (joint) actions — the agents with a single head
   const policy = new CategoricalPolicy(encoder.dim, jointSize(headsOf(c)), netOpts, initRng);
@@ -443,7 +469,13 @@ export function buildTrainer(c: Config, encoder: StateEncoder, trainerRng: Rng =
     case "ppo-lagrangian":
       return new PpoLagrangianTrainer(policy, onPolicyOptions(c), lagrangeOptions(c), initRng, trainerRng);
     case "p3o":
-      return new P3oTrainer(policy, onPolicyOptions(c), { ...a.p3o, budget: requireBudget(c), dual: lagrangeOptions(c) }, initRng, trainerRng);
+      return new P3oTrainer(
+        policy,
+        onPolicyOptions(c),
+        { ...a.p3o, budget: requireBudget(c), dual: lagrangeOptions(c) },
+        initRng,
+        trainerRng,
+      );
     case "cpo":
       return new CpoTrainer(policy, onPolicyOptions(c), cpoOptions(c), initRng, trainerRng);
   }

@@ -34,7 +34,9 @@ export function listCheckpoints(runDir: string): Array<{ update: number; dir: st
     .readdirSync(root)
     .filter((d) => d.startsWith(PREFIX))
     .map((d) => ({ update: Number(d.slice(PREFIX.length)), dir: path.join(root, d) }))
-    .filter((c) => Number.isInteger(c.update) && fs.existsSync(path.join(c.dir, "model.json")) && fs.existsSync(path.join(c.dir, "weights.bin")))
+    .filter(
+      (c) => Number.isInteger(c.update) && fs.existsSync(path.join(c.dir, "model.json")) && fs.existsSync(path.join(c.dir, "weights.bin")),
+    )
     .sort((a, b) => a.update - b.update);
 }
 
@@ -44,7 +46,12 @@ export function latestCheckpoint(runDir: string): { update: number; dir: string 
 }
 
 /** Saves trainer tensors + meta atomically, then prunes to the `keep` most recent. */
-export async function saveCheckpoint(runDir: string, trainer: Trainer, meta: Omit<CheckpointMeta, "trainer">, keep: number): Promise<string> {
+export async function saveCheckpoint(
+  runDir: string,
+  trainer: Trainer,
+  meta: Omit<CheckpointMeta, "trainer">,
+  keep: number,
+): Promise<string> {
   const st = trainer.state();
   const dir = checkpointDir(runDir, meta.update);
   await saveTensors(dir, st.tensors, { ...meta, trainer: st.json } as unknown as Record<string, unknown>);

@@ -44,7 +44,10 @@ export function notRunDirError(dir: string): InputError {
     const parent = path.dirname(path.resolve(dir));
     let near = "";
     try {
-      const names = fs.readdirSync(parent, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+      const names = fs
+        .readdirSync(parent, { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .map((e) => e.name);
       near = didYouMean(path.basename(dir), names);
     } catch {
       // no parent folder either
@@ -53,7 +56,10 @@ export function notRunDirError(dir: string): InputError {
   }
   if (!st.isDirectory()) {
     if (/\.ya?ml$/i.test(dir)) {
-      return new InputError(`${dir}: is a config file, not a run folder; train it first (${commandName()} train ${dir}), then give the run folder it prints (run: …)`, dir);
+      return new InputError(
+        `${dir}: is a config file, not a run folder; train it first (${commandName()} train ${dir}), then give the run folder it prints (run: …)`,
+        dir,
+      );
     }
     return new InputError(`${dir}: is a file, not a run folder (a run folder holds config.yaml, manifest.json and checkpoints/)`, dir);
   }
@@ -64,7 +70,10 @@ export function notRunDirError(dir: string): InputError {
     // unreadable: said below
   }
   if (inside.length > 0) {
-    return new InputError(`${dir}: a folder of ${inside.length} run${inside.length > 1 ? "s" : ""}, not one run folder; give one of them (e.g. ${inside[0]})`, dir);
+    return new InputError(
+      `${dir}: a folder of ${inside.length} run${inside.length > 1 ? "s" : ""}, not one run folder; give one of them (e.g. ${inside[0]})`,
+      dir,
+    );
   }
   return new InputError(`${dir}: not a run folder (no config.yaml) and no run folders inside it`, dir);
 }

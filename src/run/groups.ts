@@ -25,7 +25,8 @@ const ignoredFields = [/^seed$/, /^log\./, /^train\.checkpointEvery$/, /^train\.
 /** A run's resolved config (config.yaml) as dotted leaf paths → JSON values; arrays are leaves. */
 export function flatConfig(runDir: string): Map<string, string> {
   const file = path.join(runDir, "config.yaml");
-  if (!fs.existsSync(file)) throw new InputError(`${runDir}: no config.yaml, so it cannot be grouped with other runs (plot it on its own)`, file);
+  if (!fs.existsSync(file))
+    throw new InputError(`${runDir}: no config.yaml, so it cannot be grouped with other runs (plot it on its own)`, file);
   const out = new Map<string, string>();
   const walk = (v: unknown, prefix: string) => {
     if (v !== null && typeof v === "object" && !Array.isArray(v)) {
@@ -56,7 +57,9 @@ export interface RunGrouping {
 export function groupRuns(runDirs: readonly string[], prefix = ""): RunGrouping {
   const configs = runDirs.map((d) => flatConfig(d));
   const keyOf = (c: Map<string, string>) =>
-    JSON.stringify([...c.entries()].filter(([k]) => !ignoredFields.some((r) => r.test(k))).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    JSON.stringify(
+      [...c.entries()].filter(([k]) => !ignoredFields.some((r) => r.test(k))).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    );
   const byKey = new Map<string, number[]>();
   configs.forEach((c, i) => {
     const k = keyOf(c);
@@ -92,7 +95,10 @@ export function groupRuns(runDirs: readonly string[], prefix = ""): RunGrouping 
   };
   const groups = members.map((m, g) => {
     const text = members.length > 1 ? labelOf(g) : "";
-    return { label: [prefix, text].filter(Boolean).join(": ") || path.basename(path.resolve(runDirs[m[0]!]!)), runDirs: m.map((i) => runDirs[i]!) };
+    return {
+      label: [prefix, text].filter(Boolean).join(": ") || path.basename(path.resolve(runDirs[m[0]!]!)),
+      runDirs: m.map((i) => runDirs[i]!),
+    };
   });
   return { groups, differing, duplicates };
 }
@@ -102,4 +108,3 @@ export function shortFieldNames(keys: readonly string[]): Map<string, string> {
   const last = keys.map((k) => k.split(".").pop()!);
   return new Map(keys.map((k, i) => [k, last.filter((l) => l === last[i]).length === 1 ? last[i]! : k]));
 }
-

@@ -38,7 +38,10 @@ function readProc(pid: number): Proc | undefined {
     }
   }
   try {
-    const out = execFileSync("ps", ["-o", "ppid=,args=", "-p", String(pid)], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    const out = execFileSync("ps", ["-o", "ppid=,args=", "-p", String(pid)], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    }).trim();
     const m = /^(\d+)\s+(.*)$/.exec(out);
     return m ? { pid, ppid: Number(m[1]), argv: m[2]!.split(/\s+/) } : undefined;
   } catch {

@@ -37,7 +37,10 @@ export class FolderLockedError extends InputError {
     const who = owner
       ? `process ${owner.pid}${owner.host !== os.hostname() ? ` on ${owner.host}` : ""} (maestro ${owner.command}, since ${owner.since})`
       : "another process";
-    super(`${dir}: in use by ${who}; cannot ${doing} it at the same time. Wait for that process to finish or stop it, then try again.`, dir);
+    super(
+      `${dir}: in use by ${who}; cannot ${doing} it at the same time. Wait for that process to finish or stop it, then try again.`,
+      dir,
+    );
     this.name = "FolderLockedError";
   }
 }
@@ -96,7 +99,12 @@ export async function lockFolder(dir: string, doing: string): Promise<FolderLock
       throw e2;
     }
   }
-  const owner: LockOwner = { pid: process.pid, host: os.hostname(), since: new Date().toISOString(), command: process.argv.slice(2).join(" ") };
+  const owner: LockOwner = {
+    pid: process.pid,
+    host: os.hostname(),
+    since: new Date().toISOString(),
+    command: process.argv.slice(2).join(" "),
+  };
   fs.writeFileSync(path.join(dir, LOCK_OWNER), JSON.stringify(owner) + "\n");
   handle.release = async () => {
     if (readOwner(dir)?.pid === process.pid) fs.rmSync(path.join(dir, LOCK_OWNER), { force: true });

@@ -46,7 +46,11 @@ function parseStatus(out: string | undefined): GitState {
 export function gitState(): GitState {
   if (!isCheckout()) return {};
   try {
-    return parseStatus(execFileSync("git", statusArgs, { cwd: packageRoot, stdio: ["ignore", "pipe", "ignore"] }).toString().trim());
+    return parseStatus(
+      execFileSync("git", statusArgs, { cwd: packageRoot, stdio: ["ignore", "pipe", "ignore"] })
+        .toString()
+        .trim(),
+    );
   } catch {
     return {};
   }

@@ -81,7 +81,10 @@ export function formatNumber(v: number): string {
  * last row: rows may be shorter than the header (`relax_column_count`), and callers decide what to keep.
  */
 function parseRecords(text: string): Array<{ record: string[]; raw: string }> {
-  return parseCsv(text, { raw: true, relax_column_count: true, skip_empty_lines: true }) as unknown as Array<{ record: string[]; raw: string }>;
+  return parseCsv(text, { raw: true, relax_column_count: true, skip_empty_lines: true }) as unknown as Array<{
+    record: string[];
+    raw: string;
+  }>;
 }
 
 /** Reads metrics.csv into rows of numbers (empty or missing cells become NaN). */

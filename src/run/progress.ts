@@ -73,7 +73,8 @@ export function createProgress(
   return {
     update: (row) => {
       const u = row.update!;
-      if (u % every === 0 || u === total) stream.write(`update ${u}/${total}  ${brief(row, unit, budget)}  (${(row.wall_s ?? 0).toFixed(1)} s)\n`);
+      if (u % every === 0 || u === total)
+        stream.write(`update ${u}/${total}  ${brief(row, unit, budget)}  (${(row.wall_s ?? 0).toFixed(1)} s)\n`);
     },
     stop: () => {},
   };

@@ -51,7 +51,13 @@ export function batchStats(batch: RolloutBatch): MetricsRow {
  * The episodes.jsonl lines of update `update`: the first `sample` episodes of the batch (all when
  * negative), with the final answer and the turns when the rollout recorded agent outputs.
  */
-export function episodeRecords(batch: RolloutBatch, update: number, sample: number, finalMode: FinalAnswerMode = "last", rank?: (t: Turn) => number): string {
+export function episodeRecords(
+  batch: RolloutBatch,
+  update: number,
+  sample: number,
+  finalMode: FinalAnswerMode = "last",
+  rank?: (t: Turn) => number,
+): string {
   const n = sample < 0 ? batch.episodes.length : Math.min(sample, batch.episodes.length);
   let out = "";
   for (const e of batch.episodes.slice(0, n)) {
@@ -70,11 +76,12 @@ export function episodeRecords(batch: RolloutBatch, update: number, sample: numb
         length: e.length,
         ...(e.outputs
           ? {
-              final_answer: finalAnswer(
-                e.outputs.map((output, i) => ({ agent: e.agents[i]!, agentIndex: batch.actions[e.rows[i]!]!, output })),
-                finalMode,
-                rank,
-              ) ?? null,
+              final_answer:
+                finalAnswer(
+                  e.outputs.map((output, i) => ({ agent: e.agents[i]!, agentIndex: batch.actions[e.rows[i]!]!, output })),
+                  finalMode,
+                  rank,
+                ) ?? null,
               turns: turnRecords(e.agents, e.outputs),
             }
           : {}),

@@ -63,7 +63,8 @@ export function scheduleFields(c: Config): string[] {
   if (c.algo.entropyCoefFinal !== null && c.algo.entropyCoefFinal !== c.algo.entropyCoef) {
     out.push("algo.entropyCoefFinal (the entropy bonus decays over train.updates; null keeps it constant)");
   }
-  if (c.algo.averagePolicy > 0) out.push("algo.averagePolicy (the final policy is the average of the last updates of train.updates; 0 keeps the last iterate)");
+  if (c.algo.averagePolicy > 0)
+    out.push("algo.averagePolicy (the final policy is the average of the last updates of train.updates; 0 keeps the last iterate)");
   return out;
 }
 
@@ -90,7 +91,8 @@ export function planResume(runDir: string, sets: readonly string[] = []): Resume
   for (const s of sets) {
     const key = s.slice(0, Math.max(0, s.indexOf("=")));
     const now = renamedTo(key);
-    if (now !== undefined) throw new InputError(`--set ${s}: ${key} is now ${now} (docs/config-notes.md)`, path.join(runDir, "config.yaml"), key);
+    if (now !== undefined)
+      throw new InputError(`--set ${s}: ${key} is now ${now} (docs/config-notes.md)`, path.join(runDir, "config.yaml"), key);
     if (!resumableField(key)) {
       throw new InputError(
         `--set ${s}: ${key || s} cannot be changed when resuming ${runDir}: a resumed run continues exactly what it computed ` +
@@ -105,7 +107,11 @@ export function planResume(runDir: string, sets: readonly string[] = []): Resume
   const done = latestCheckpoint(runDir)?.update ?? 0;
   const updates = config.train.updates;
   if (updates < done) {
-    throw new InputError(`--set train.updates=${updates}: ${runDir} has already done ${done} updates (a run cannot be shortened)`, file, "train.updates");
+    throw new InputError(
+      `--set train.updates=${updates}: ${runDir} has already done ${done} updates (a run cannot be shortened)`,
+      file,
+      "train.updates",
+    );
   }
   if (updates !== before.train.updates && done > 0) {
     const schedules = scheduleFields(before);
@@ -125,6 +131,8 @@ export function planResume(runDir: string, sets: readonly string[] = []): Resume
   const finished = done > 0 && done >= updates;
   const summaryFile = path.join(runDir, "summary.json");
   const completed =
-    finished && fs.existsSync(summaryFile) && (JSON.parse(fs.readFileSync(summaryFile, "utf8")) as { status?: string }).status === "completed";
+    finished &&
+    fs.existsSync(summaryFile) &&
+    (JSON.parse(fs.readFileSync(summaryFile, "utf8")) as { status?: string }).status === "completed";
   return { runDir, config, done, finished, completed, changes };
 }

@@ -116,7 +116,13 @@ export async function reopenRunFolder(
     const meta = await loadCheckpoint(ck.dir, state.trainer);
     state.rngs.restore(meta.rng);
     state.knob?.restore(meta.knob);
-    Object.assign(start, { update: meta.update, episodes: meta.episodes, envSteps: meta.envSteps, wallSeconds: meta.wallSeconds, best: meta.best });
+    Object.assign(start, {
+      update: meta.update,
+      episodes: meta.episodes,
+      envSteps: meta.envSteps,
+      wallSeconds: meta.wallSeconds,
+      best: meta.best,
+    });
   }
   truncateMetrics(files.metrics, start.update);
   truncateJsonl(files.episodes, start.update);
@@ -124,7 +130,9 @@ export async function reopenRunFolder(
   truncateJsonl(files.calls, start.update);
   const manifest = JSON.parse(fs.readFileSync(files.manifest, "utf8")) as Manifest;
   const changed = plan.changes.map((c) => `${c.key} ${JSON.stringify(c.from)} → ${JSON.stringify(c.to)}`);
-  manifest.resumes.push(`${new Date().toISOString()} from update ${start.update} on ${backend}${changed.length ? `; --set ${changed.join(", ")}` : ""}`);
+  manifest.resumes.push(
+    `${new Date().toISOString()} from update ${start.update} on ${backend}${changed.length ? `; --set ${changed.join(", ")}` : ""}`,
+  );
   if (changed.length) writeFileAtomic(path.join(files.dir, "config.yaml"), configToYaml(plan.config));
   writeFileAtomic(files.manifest, JSON.stringify(manifest, null, 2) + "\n");
   return start;

@@ -154,13 +154,17 @@ export class TrainingSession {
   static async open(parts: RunParts, o: SessionOptions): Promise<TrainingSession> {
     const { config, trainer, knob, llm } = parts;
     const { files } = o;
-    const spend = config.tasks.source === "recorded" ? new SpendTracker(recordedAgents(config), recordedSplits(config).train, files.calls) : undefined;
+    const spend =
+      config.tasks.source === "recorded" ? new SpendTracker(recordedAgents(config), recordedSplits(config).train, files.calls) : undefined;
     spend?.restore();
     const columns = metricsColumns([...trainer.metricNames, ...(knob?.metricNames ?? []), ...(llm ? llmMetricColumns : [])]);
     const writer = new MetricsWriter(files.metrics, columns);
     // loaded only when on (protobufjs and its message definitions cost start-up time)
     const tb = config.log.tensorboard
-      ? new (await import("./tensorboard.js")).RunEventWriter(path.join(files.dir, "tb"), { after: o.start.update, rows: () => readMetrics(files.metrics).rows })
+      ? new (await import("./tensorboard.js")).RunEventWriter(path.join(files.dir, "tb"), {
+          after: o.start.update,
+          rows: () => readMetrics(files.metrics).rows,
+        })
       : undefined;
     return new TrainingSession(parts, o, writer, tb, spend);
   }
@@ -291,9 +295,20 @@ export class TrainingSession {
     const u = row.update!;
     await this.writer.write(row);
     this.tb?.write(row);
-    fs.appendFileSync(files.structure, JSON.stringify(structureRecord(u, config.agents.map((a) => a.name), batch.episodes, headsOf(config))) + "\n");
+    fs.appendFileSync(
+      files.structure,
+      JSON.stringify(
+        structureRecord(
+          u,
+          config.agents.map((a) => a.name),
+          batch.episodes,
+          headsOf(config),
+        ),
+      ) + "\n",
+    );
     this.spend?.record(u, batch.episodes);
-    if (config.log.episodeSample !== 0) fs.appendFileSync(files.episodes, episodeRecords(batch, u, config.log.episodeSample, this.finalMode, this.answerRank));
+    if (config.log.episodeSample !== 0)
+      fs.appendFileSync(files.episodes, episodeRecords(batch, u, config.log.episodeSample, this.finalMode, this.answerRank));
     if (!this.best || row.return_mean! > this.best.return_mean) this.best = { update: u, return_mean: row.return_mean! };
   }
 
@@ -313,7 +328,15 @@ export class TrainingSession {
 
   private async checkpoint(done: number, rng: UpdateStart["rng"], episodes: number, envSteps: number): Promise<void> {
     const { trainer, knob, config } = this.parts;
-    const state = { update: done, episodes, envSteps, wallSeconds: this.wall(), rng, best: this.best, ...(knob ? { knob: knob.state() } : {}) };
+    const state = {
+      update: done,
+      episodes,
+      envSteps,
+      wallSeconds: this.wall(),
+      rng,
+      best: this.best,
+      ...(knob ? { knob: knob.state() } : {}),
+    };
     await saveCheckpoint(this.o.files.dir, trainer, state, config.train.keepCheckpoints);
     this.lastCheckpoint = done;
   }

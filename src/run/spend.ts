@@ -64,6 +64,12 @@ export class SpendTracker {
   }
 
   summary(): TrainingSpend {
-    return { usd: this.usd, tableUsd: this.tableUsd, share: this.tableUsd > 0 ? this.usd / this.tableUsd : 0, calls: this.seen.size, tableCalls: this.tableCalls };
+    return {
+      usd: this.usd,
+      tableUsd: this.tableUsd,
+      share: this.tableUsd > 0 ? this.usd / this.tableUsd : 0,
+      calls: this.seen.size,
+      tableCalls: this.tableCalls,
+    };
   }
 }

@@ -58,6 +58,8 @@ export function runCompletion(runDir: string): RunCompletion {
     state,
     checkpointUpdate: ck.update,
     totalUpdates: total,
-    ...(state !== "completed" ? { warning: `${runDir}: UNFINISHED RUN: it ${how}; ${at}, so these figures describe a partly trained policy` } : {}),
+    ...(state !== "completed"
+      ? { warning: `${runDir}: UNFINISHED RUN: it ${how}; ${at}, so these figures describe a partly trained policy` }
+      : {}),
   };
 }

@@ -295,7 +295,8 @@ export class RunEventWriter {
     for (const file of existing) lastStep = Math.max(lastStep, truncateEventFile(file, after));
     this.writer = new EventFileWriter(dir);
     // a reader that already loaded the dropped updates discards them on this (TensorBoard's restart mark)
-    if (existing.length > 0) this.writer.write({ step: after + 1, session_log: { status: SESSION_START, msg: `resumed after update ${after}` } });
+    if (existing.length > 0)
+      this.writer.write({ step: after + 1, session_log: { status: SESSION_START, msg: `resumed after update ${after}` } });
     if (lastStep < after && opts.rows) for (const row of opts.rows()) if (row.update! > lastStep && row.update! <= after) this.write(row);
   }
 
@@ -306,7 +307,8 @@ export class RunEventWriter {
   /** One event for the row: each finite column as a scalar, at step = its `update`. */
   write(row: Record<string, number>): void {
     const step = row.update;
-    if (step === undefined || !Number.isFinite(step)) throw new Error(`tensorboard: a metrics row without an update number (${JSON.stringify(row)})`);
+    if (step === undefined || !Number.isFinite(step))
+      throw new Error(`tensorboard: a metrics row without an update number (${JSON.stringify(row)})`);
     const value: TbValue[] = [];
     for (const [tag, v] of Object.entries(row)) {
       if (typeof v !== "number" || Number.isNaN(v)) continue;
@@ -356,7 +358,11 @@ function hparamsValue(tag: string, data: Record<string, unknown>): TbValue {
   const { HParamsPluginData } = messageTypes();
   // fromObject: the hparams map's values are google.protobuf.Value objects given as plain objects
   const content = HParamsPluginData.encode(HParamsPluginData.fromObject({ version: 0, ...data })).finish();
-  return { tag, metadata: { plugin_data: { plugin_name: HPARAMS_PLUGIN, content } }, tensor: { dtype: DT_FLOAT, tensor_shape: { dim: [{ size: 0 }] } } };
+  return {
+    tag,
+    metadata: { plugin_data: { plugin_name: HPARAMS_PLUGIN, content } },
+    tensor: { dtype: DT_FLOAT, tensor_shape: { dim: [{ size: 0 }] } },
+  };
 }
 
 /**
@@ -377,14 +383,24 @@ export function hparamsSessionEvents(opts: {
     {
       step: 0,
       wall_time: opts.startTime,
-      summary: { value: [hparamsValue(SESSION_START_INFO_TAG, { session_start_info: { hparams, group_name: opts.group, start_time_secs: opts.startTime } })] },
+      summary: {
+        value: [
+          hparamsValue(SESSION_START_INFO_TAG, {
+            session_start_info: { hparams, group_name: opts.group, start_time_secs: opts.startTime },
+          }),
+        ],
+      },
     },
   ];
   const scalars = Object.entries(opts.metrics).filter(([, v]) => Number.isFinite(v));
   if (scalars.length) events.push({ step: 0, summary: { value: scalars.map(([tag, v]) => scalarValue(tag, v, true)) } });
   if (opts.status !== undefined) {
     const end = opts.endTime ?? Date.now() / 1000;
-    events.push({ step: 0, wall_time: end, summary: { value: [hparamsValue(SESSION_END_INFO_TAG, { session_end_info: { status: opts.status, end_time_secs: end } })] } });
+    events.push({
+      step: 0,
+      wall_time: end,
+      summary: { value: [hparamsValue(SESSION_END_INFO_TAG, { session_end_info: { status: opts.status, end_time_secs: end } })] },
+    });
   }
   return events;
 }

@@ -10,7 +10,18 @@ import { configWarnings } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { isOsError, OsError } from "../core/errors.js";
 import { selectBackend } from "../policy/backend.js";
-import { buildActionMask, buildAgents, buildEncoder, buildEnvSpec, buildKnob, buildLlm, buildTaskSource, buildTrainer, loadUserModules, RunRngs } from "./build.js";
+import {
+  buildActionMask,
+  buildAgents,
+  buildEncoder,
+  buildEnvSpec,
+  buildKnob,
+  buildLlm,
+  buildTaskSource,
+  buildTrainer,
+  loadUserModules,
+  RunRngs,
+} from "./build.js";
 import type { FolderLock } from "./lock.js";
 import type { MetricsRow } from "./metrics.js";
 import { gitStateInBackground } from "./manifest.js";
@@ -115,7 +126,8 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
   const git = resuming ? undefined : gitStateInBackground();
   const parts = await buildRunParts(config);
   const runDir = resuming ? opts.resumeDir! : (opts.runDir ?? defaultRunDir(config));
-  const source = opts.runDirSource ?? (resuming ? "--resume" : opts.runDir !== undefined ? "--run-dir" : "the default runs/<name>/<timestamp>-seed<k>/");
+  const source =
+    opts.runDirSource ?? (resuming ? "--resume" : opts.runDir !== undefined ? "--run-dir" : "the default runs/<name>/<timestamp>-seed<k>/");
   const files = runFiles(runDir);
   let lock: FolderLock | undefined;
   try {
@@ -128,11 +140,20 @@ export async function train(opts: TrainOptions): Promise<RunSummary> {
         : await reopenRunFolder(files, plan!, parts.backend, parts);
     const total = config.train.updates;
     const warnings = configWarnings(config);
-    opts.onStart?.({ runDir, backend: parts.backend, config, ...(resuming && !unstarted ? { resumedFrom: start.update } : {}), totalUpdates: total, warnings });
+    opts.onStart?.({
+      runDir,
+      backend: parts.backend,
+      config,
+      ...(resuming && !unstarted ? { resumedFrom: start.update } : {}),
+      totalUpdates: total,
+      warnings,
+    });
     const session = await TrainingSession.open(parts, { files, start, warnings, signal: opts.signal, plot: opts.plot });
     for (let u = start.update + 1; u <= total; u++) {
       if (lock.compromised) {
-        throw new Error(`${runDir}: lost the lock on the run folder (${lock.compromised.message}); stopped so that two processes never write one run`);
+        throw new Error(
+          `${runDir}: lost the lock on the run folder (${lock.compromised.message}); stopped so that two processes never write one run`,
+        );
       }
       const before = session.snapshot(u);
       // Let the event loop run once per update: with simulated agents and synchronous file writes an update

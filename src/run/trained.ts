@@ -44,10 +44,19 @@ export interface LoadTrainedOptions {
  */
 async function goLive(config: Config, live: LiveOptions, runDir: string, warn: (line: string) => void): Promise<Config> {
   const c = liveConfig(config, live, runDir);
-  const apiKey = live.apiKeyEnv !== undefined ? apiKeyFor({ ref: "live", apiKeyEnv: live.apiKeyEnv }, process.env, "--api-key-env") : undefined;
+  const apiKey =
+    live.apiKeyEnv !== undefined ? apiKeyFor({ ref: "live", apiKeyEnv: live.apiKeyEnv }, process.env, "--api-key-env") : undefined;
   const settings = modelSettings(c);
-  const asked = [...new Set(c.agents.flatMap((a) => (a.kind === "llm" && settings[a.model]?.baseURL === live.baseURL ? [settings[a.model]!.model] : [])))];
-  const { missing } = await probeEndpoint(live.baseURL, { models: asked, ...(apiKey !== undefined ? { apiKey } : {}), ...(live.apiKeyEnv !== undefined ? { apiKeyEnv: live.apiKeyEnv } : {}) });
+  const asked = [
+    ...new Set(
+      c.agents.flatMap((a) => (a.kind === "llm" && settings[a.model]?.baseURL === live.baseURL ? [settings[a.model]!.model] : [])),
+    ),
+  ];
+  const { missing } = await probeEndpoint(live.baseURL, {
+    models: asked,
+    ...(apiKey !== undefined ? { apiKey } : {}),
+    ...(live.apiKeyEnv !== undefined ? { apiKeyEnv: live.apiKeyEnv } : {}),
+  });
   if (missing.length > 0) warn(`--live ${live.baseURL}: the endpoint does not list model(s) ${missing.join(", ")}; their calls may fail`);
   return c;
 }

@@ -50,7 +50,15 @@ export class Cancelled extends Error {
 }
 
 /** Answers a request with an OpenAI-style error (counted, redacted). */
-export type Fail = (req: FastifyRequest, reply: FastifyReply, status: number, type: string, message: string, param?: string | null, code?: string | null) => FastifyReply;
+export type Fail = (
+  req: FastifyRequest,
+  reply: FastifyReply,
+  status: number,
+  type: string,
+  message: string,
+  param?: string | null,
+  code?: string | null,
+) => FastifyReply;
 
 /** What the completions route shares with the server around it. */
 export interface CompletionContext {
@@ -107,7 +115,12 @@ async function admit(ctx: CompletionContext, caller: Caller, reply: FastifyReply
   if (!a.ok) {
     ctx.metrics.keyRejections.inc({ key: caller.id, reason: a.reason });
     if (a.retryAfterS !== undefined) reply.header("retry-after", String(a.retryAfterS));
-    throw new RequestError(429, a.message, null, a.reason === "budget" ? "insufficient_quota" : a.reason === "rate" ? "rate_limit_exceeded" : "concurrency_limit_exceeded");
+    throw new RequestError(
+      429,
+      a.message,
+      null,
+      a.reason === "budget" ? "insufficient_quota" : a.reason === "rate" ? "rate_limit_exceeded" : "concurrency_limit_exceeded",
+    );
   }
   return a;
 }
@@ -160,7 +173,13 @@ class RequestEpisode {
         const { greedy, seed, knob } = this.p;
         return await orch.solve(
           { id: this.p.id, prompt: this.p.task },
-          { greedy, seed, signal, onOutput: (out) => this.onOutput(out.cost, out.meta?.cached === true), ...(knob !== undefined ? { knob } : {}) },
+          {
+            greedy,
+            seed,
+            signal,
+            onOutput: (out) => this.onOutput(out.cost, out.meta?.cached === true),
+            ...(knob !== undefined ? { knob } : {}),
+          },
         );
       } finally {
         metrics.inFlight.dec();
@@ -184,13 +203,24 @@ class RequestEpisode {
 
   /** A cancelled episode's error (status, type, message, code); undefined for any other failure. */
   cancelled(e: unknown): [number, string, string, string | null] | undefined {
-    const c = e instanceof Cancelled ? e : this.ctl.signal.reason instanceof Cancelled && this.ctl.signal.aborted ? this.ctl.signal.reason : undefined;
+    const c =
+      e instanceof Cancelled
+        ? e
+        : this.ctl.signal.reason instanceof Cancelled && this.ctl.signal.aborted
+          ? this.ctl.signal.reason
+          : undefined;
     if (!c) return undefined;
     if (c.why === "budget") {
       this.ctx.metrics.keyRejections.inc({ key: this.p.caller!.id, reason: "budget" });
       return [429, "rate_limit_error", c.message, "insufficient_quota"];
     }
-    if (c.why === "shutdown") return [503, "server_error", "the server is shutting down: this request's episode was cancelled at the end of the grace period", "shutting_down"];
+    if (c.why === "shutdown")
+      return [
+        503,
+        "server_error",
+        "the server is shutting down: this request's episode was cancelled at the end of the grace period",
+        "shutting_down",
+      ];
     return [499, "client_closed", "the client closed the connection; the episode's remaining calls were cancelled", null];
   }
 }
@@ -235,7 +265,9 @@ function describeTrace(orch: Orchestrator, t: OrchestrationTrace, p: Prepared) {
     stop_reason: t.endedBy === "maxSteps" ? "max_steps" : t.endedBy,
   };
   // the final answer; without one, the last agent reply that is not an error or the Terminator's
-  const fallback = [...t.steps].reverse().find((s) => s.error === undefined && s.agent !== "terminator" && s.content.trim() !== "" && s.content !== "TERMINATE");
+  const fallback = [...t.steps]
+    .reverse()
+    .find((s) => s.error === undefined && s.agent !== "terminator" && s.content.trim() !== "" && s.content !== "TERMINATE");
   const content = t.finalAnswer ?? fallback?.content ?? "";
   const prompt = info.steps.reduce((a, s) => a + s.tokens_in, 0);
   const completion = info.steps.reduce((a, s) => a + s.tokens_out, 0);
@@ -244,7 +276,18 @@ function describeTrace(orch: Orchestrator, t: OrchestrationTrace, p: Prepared) {
 }
 
 function logCompletion(req: FastifyRequest, p: Prepared, t: OrchestrationTrace, stop: string, stream: boolean): void {
-  req.log.info({ id: p.id, ...(p.caller ? { key: p.caller.id } : {}), steps: t.steps.length, cost: t.cost, stop, agents: t.steps.map((s) => s.agent), ...(stream ? { stream: true } : {}) }, "completion");
+  req.log.info(
+    {
+      id: p.id,
+      ...(p.caller ? { key: p.caller.id } : {}),
+      steps: t.steps.length,
+      cost: t.cost,
+      stop,
+      agents: t.steps.map((s) => s.agent),
+      ...(stream ? { stream: true } : {}),
+    },
+    "completion",
+  );
 }
 
 /** The whole completion in one JSON body. */
@@ -286,7 +329,15 @@ function answerStream(ctx: CompletionContext, req: FastifyRequest, reply: Fastif
   const sse = new PassThrough();
   const event = (data: unknown) => sse.write(`data: ${redact(JSON.stringify(data))}\n\n`);
   const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) =>
-    event({ id: p.id, object: "chat.completion.chunk", created: p.created, model: p.body.model, system_fingerprint: fingerprintOf(ctx.orch), choices, ...extra });
+    event({
+      id: p.id,
+      object: "chat.completion.chunk",
+      created: p.created,
+      model: p.body.model,
+      system_fingerprint: fingerprintOf(ctx.orch),
+      choices,
+      ...extra,
+    });
   chunk([{ index: 0, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }]);
   const beat = setInterval(() => sse.write(": keep-alive\n\n"), ctx.heartbeatMs);
   const answer = (t: OrchestrationTrace) => {

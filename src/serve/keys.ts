@@ -25,14 +25,31 @@ const keyId = z
 export const keyRecordSchema = z
   .object({
     id: keyId.describe("The operator's name for the key: shown in /metrics, logs and `keys list` (never the key itself)."),
-    sha256: z.string().regex(/^[0-9a-f]{64}$/, "expected 64 lowercase hex digits").describe("SHA-256 of the key (hex)."),
+    sha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, "expected 64 lowercase hex digits")
+      .describe("SHA-256 of the key (hex)."),
     last4: z.string().length(4).describe("The key's last four characters, to tell keys apart."),
     created: z.string().describe("When the key was created (ISO 8601)."),
     revoked: z.string().nullable().default(null).describe("When the key was revoked (ISO 8601), null while it is valid."),
-    budget: z.number().positive().nullable().default(null).describe("Spend allowed per period, in the run's cost units ($ for LLM runs with prices); null = no budget."),
-    period: z.enum(budgetPeriods).default("month").describe("Budget period (UTC calendar day, ISO week from Monday, calendar month) or total (never resets)."),
+    budget: z
+      .number()
+      .positive()
+      .nullable()
+      .default(null)
+      .describe("Spend allowed per period, in the run's cost units ($ for LLM runs with prices); null = no budget."),
+    period: z
+      .enum(budgetPeriods)
+      .default("month")
+      .describe("Budget period (UTC calendar day, ISO week from Monday, calendar month) or total (never resets)."),
     rpm: z.number().int().positive().nullable().default(null).describe("Requests allowed in any 60 s window; null = no limit."),
-    concurrency: z.number().int().positive().nullable().default(null).describe("Requests of this key answered at the same time; null = no limit."),
+    concurrency: z
+      .number()
+      .int()
+      .positive()
+      .nullable()
+      .default(null)
+      .describe("Requests of this key answered at the same time; null = no limit."),
   })
   .strict();
 export type KeyRecord = z.infer<typeof keyRecordSchema>;
@@ -46,7 +63,8 @@ export const keysFileSchema = z
   .superRefine((f, ctx) => {
     const seen = new Set<string>();
     f.keys.forEach((k, i) => {
-      if (seen.has(k.id)) ctx.addIssue({ code: "custom", path: ["keys", i, "id"], message: `duplicate id "${k.id}" (ids are never reused)` });
+      if (seen.has(k.id))
+        ctx.addIssue({ code: "custom", path: ["keys", i, "id"], message: `duplicate id "${k.id}" (ids are never reused)` });
       seen.add(k.id);
     });
   });
@@ -65,7 +83,10 @@ export function readKeysFile(file: string, o: { missingOk?: boolean } = {}): Key
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "ENOENT" && o.missingOk) return { version: 1, keys: [] };
-    throw new InputError(`${file}: cannot read the keys file (${code ?? String(e)})${code === "ENOENT" ? "; create keys with: npx maestro keys create --file " + file + " --id <name>" : ""}`, file);
+    throw new InputError(
+      `${file}: cannot read the keys file (${code ?? String(e)})${code === "ENOENT" ? "; create keys with: npx maestro keys create --file " + file + " --id <name>" : ""}`,
+      file,
+    );
   }
   let raw: unknown;
   try {
@@ -112,10 +133,18 @@ export function createKey(file: string, o: CreateKeyOptions, now = new Date()): 
   const parsed = keyRecordSchema.safeParse(candidate);
   if (!parsed.success) {
     const iss = parsed.error.issues[0]!;
-    throw new InputError(`--${String(iss.path[0])} ${JSON.stringify((candidate as Record<string, unknown>)[String(iss.path[0])])}: ${iss.message}`, file, String(iss.path[0]));
+    throw new InputError(
+      `--${String(iss.path[0])} ${JSON.stringify((candidate as Record<string, unknown>)[String(iss.path[0])])}: ${iss.message}`,
+      file,
+      String(iss.path[0]),
+    );
   }
   if (f.keys.some((k) => k.id === o.id)) {
-    throw new InputError(`${file}: a key with id "${o.id}" exists already${f.keys.find((k) => k.id === o.id)!.revoked ? " (revoked; ids are never reused, so its spend stays its own)" : ""}; choose another id`, file, "id");
+    throw new InputError(
+      `${file}: a key with id "${o.id}" exists already${f.keys.find((k) => k.id === o.id)!.revoked ? " (revoked; ids are never reused, so its spend stays its own)" : ""}; choose another id`,
+      file,
+      "id",
+    );
   }
   f.keys.push(parsed.data);
   writeKeysFile(file, f);
@@ -183,7 +212,8 @@ export class KeyRing {
       const st = fs.statSync(this.file);
       stamp = `${st.mtimeMs}:${st.size}:${st.ino}`;
     } catch (e) {
-      if (force) throw new InputError(`${this.file}: cannot read the keys file (${(e as NodeJS.ErrnoException).code ?? String(e)})`, this.file);
+      if (force)
+        throw new InputError(`${this.file}: cannot read the keys file (${(e as NodeJS.ErrnoException).code ?? String(e)})`, this.file);
       return; // keeps the keys it has: a file being replaced is briefly missing
     }
     if (stamp === this.stamp) return;
@@ -206,7 +236,8 @@ export class KeyRing {
     const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
     if (!m) return { ok: false, reason: "missing" };
     const h = hashKey(m[1]!);
-    if (h === this.envHash) return { ok: true, caller: { id: this.env!.name, budget: null, period: "total", rpm: null, concurrency: null } };
+    if (h === this.envHash)
+      return { ok: true, caller: { id: this.env!.name, budget: null, period: "total", rpm: null, concurrency: null } };
     this.reload();
     const k = this.byHash.get(h);
     if (!k) return { ok: false, reason: "invalid" };

@@ -52,7 +52,12 @@ export function periodEnd(period: BudgetPeriod, date: Date = new Date()): Date |
   }
 }
 
-const periodWords: Record<BudgetPeriod, string> = { day: "today (UTC)", week: "this week (UTC)", month: "this month (UTC)", total: "in total" };
+const periodWords: Record<BudgetPeriod, string> = {
+  day: "today (UTC)",
+  week: "this week (UTC)",
+  month: "this month (UTC)",
+  total: "in total",
+};
 
 export type Admission =
   | { ok: true; spent: number; release(): Promise<void> }
@@ -84,12 +89,24 @@ function refusal(c: Caller, reason: "budget" | "rate" | "concurrency", spent: nu
   }
   if (reason === "rate") {
     const s = Math.max(1, Math.ceil(waitMs / 1000));
-    return { ok: false, reason, spent, retryAfterS: s, message: `key "${c.id}": rate limit of ${c.rpm} requests per minute reached; retry after ${s} s` };
+    return {
+      ok: false,
+      reason,
+      spent,
+      retryAfterS: s,
+      message: `key "${c.id}": rate limit of ${c.rpm} requests per minute reached; retry after ${s} s`,
+    };
   }
-  return { ok: false, reason, spent, message: `key "${c.id}": ${c.concurrency} request(s) of this key are being answered already (its concurrency limit); retry when one is done` };
+  return {
+    ok: false,
+    reason,
+    spent,
+    message: `key "${c.id}": ${c.concurrency} request(s) of this key are being answered already (its concurrency limit); retry when one is done`,
+  };
 }
 
-const fmtSpend = (x: number) => (x === 0 ? "0" : Math.abs(x) < 0.01 ? x.toPrecision(3) : x.toFixed(4).replace(/0+$/, "").replace(/\.$/, ""));
+const fmtSpend = (x: number) =>
+  x === 0 ? "0" : Math.abs(x) < 0.01 ? x.toPrecision(3) : x.toFixed(4).replace(/0+$/, "").replace(/\.$/, "");
 
 // ---------------------------------------------------------------- local
 
@@ -114,10 +131,17 @@ export function readUsage(file: string): Record<string, { period: string; amount
   try {
     raw = JSON.parse(fs.readFileSync(file, "utf8"));
   } catch (e) {
-    throw new InputError(`${file}: the usage file is not valid JSON (${(e as Error).message}); it holds the keys' spend, restore it or delete it to start from 0`, file);
+    throw new InputError(
+      `${file}: the usage file is not valid JSON (${(e as Error).message}); it holds the keys' spend, restore it or delete it to start from 0`,
+      file,
+    );
   }
   const p = usageSchema.safeParse(raw);
-  if (!p.success) throw new InputError(`${file}: not a maestro usage file (${p.error.issues[0]?.message ?? "bad format"} at ${p.error.issues[0]?.path.join(".")})`, file);
+  if (!p.success)
+    throw new InputError(
+      `${file}: not a maestro usage file (${p.error.issues[0]?.message ?? "bad format"} at ${p.error.issues[0]?.path.join(".")})`,
+      file,
+    );
   return p.data.spend;
 }
 
@@ -284,7 +308,8 @@ export function checkRedisUrl(url: string): string {
   } catch {
     throw new InputError(`--redis ${url}: expected redis://host:port`);
   }
-  if (u.protocol !== "redis:" && u.protocol !== "rediss:") throw new InputError(`--redis ${url}: expected redis://host:port (or rediss:// for TLS)`);
+  if (u.protocol !== "redis:" && u.protocol !== "rediss:")
+    throw new InputError(`--redis ${url}: expected redis://host:port (or rediss:// for TLS)`);
   return url;
 }
 
@@ -310,7 +335,12 @@ export class RedisLimitStore implements LimitStore {
   /** Connects (failing within `timeoutMs` when Redis does not answer). */
   static async open(url: string, o: { prefix?: string; timeoutMs?: number } = {}): Promise<RedisLimitStore> {
     checkRedisUrl(url);
-    const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: o.timeoutMs ?? 5000, enableOfflineQueue: true });
+    const redis = new Redis(url, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 1,
+      connectTimeout: o.timeoutMs ?? 5000,
+      enableOfflineQueue: true,
+    });
     // reconnection errors surface as failed commands (503s); without a listener ioredis would print each one
     redis.on("error", () => undefined);
     try {
@@ -345,7 +375,10 @@ export class RedisLimitStore implements LimitStore {
     if (verdict !== "ok") return refusal(c, verdict as "budget" | "rate" | "concurrency", spent, now, wait);
     if (c.concurrency === null) return { ok: true, spent, release: async () => undefined };
     const leases = this.k(c, "leases");
-    const renew = setInterval(() => void this.redis.maestroRefresh(leases, lease, this.leaseTtlMs).catch(() => undefined), this.leaseTtlMs / 3);
+    const renew = setInterval(
+      () => void this.redis.maestroRefresh(leases, lease, this.leaseTtlMs).catch(() => undefined),
+      this.leaseTtlMs / 3,
+    );
     renew.unref();
     let released = false;
     return {

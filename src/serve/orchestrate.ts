@@ -187,16 +187,28 @@ export class Orchestrator {
     const k = this.costKnob;
     if (!k) {
       if (value !== undefined) {
-        throw new InputError(`${this.runDir}: this policy is not budget-conditioned (its config has no knob); it takes no --lambda/--budget`, this.runDir, "knob");
+        throw new InputError(
+          `${this.runDir}: this policy is not budget-conditioned (its config has no knob); it takes no --lambda/--budget`,
+          this.runDir,
+          "knob",
+        );
       }
       return undefined;
     }
     const { name, min, max } = k.o;
     if (value === undefined) {
-      throw new InputError(`${this.runDir}: this policy is budget-conditioned: give its ${name} (between ${min} and ${max}, in cost units of ${k.o.costUnit})`, this.runDir, "knob");
+      throw new InputError(
+        `${this.runDir}: this policy is budget-conditioned: give its ${name} (between ${min} and ${max}, in cost units of ${k.o.costUnit})`,
+        this.runDir,
+        "knob",
+      );
     }
     if (!Number.isFinite(value) || value < min - 1e-12 || value > max + 1e-12) {
-      throw new InputError(`${this.runDir}: ${name} ${value} is outside the range the policy was trained on [${min}, ${max}]`, this.runDir, "knob");
+      throw new InputError(
+        `${this.runDir}: ${name} ${value} is outside the range the policy was trained on [${min}, ${max}]`,
+        this.runDir,
+        "knob",
+      );
     }
     return k.fixed(value);
   }
@@ -247,9 +259,17 @@ export class Orchestrator {
   /** Simulated tasks of the given types, for a simulated run (what `orchestrate --task-type` solves). */
   simTasks(types: readonly string[]): Task[] {
     const known = this.simTaskTypes;
-    if (!known) throw new InputError(`${this.runDir}: --task-type is for simulated runs (tasks.source: sim); this run's tasks come from ${this.config.tasks.source}`, this.runDir);
+    if (!known)
+      throw new InputError(
+        `${this.runDir}: --task-type is for simulated runs (tasks.source: sim); this run's tasks come from ${this.config.tasks.source}`,
+        this.runDir,
+      );
     return types.map((type, i) => {
-      if (!known.includes(type)) throw new InputError(`--task-type ${type}: not a task type of ${this.runDir} (tasks.types: ${known.join(", ")})${didYouMean(type, known)}`, this.runDir);
+      if (!known.includes(type))
+        throw new InputError(
+          `--task-type ${type}: not a task type of ${this.runDir} (tasks.types: ${known.join(", ")})${didYouMean(type, known)}`,
+          this.runDir,
+        );
       return { id: `${type}-${this.nextEpisode + i}`, prompt: simTaskPrompt(type), type };
     });
   }
@@ -260,7 +280,9 @@ export class Orchestrator {
     const knob = this.knobFor(o.knob);
     const own = o.seed === undefined;
     const first = o.firstEpisode ?? (own ? this.nextEpisode : 0);
-    const { tasks: list, judged } = this.resolveRecorded(tasks.map((t, i) => (typeof t === "string" ? { id: `task-${first + i}`, prompt: t } : t)));
+    const { tasks: list, judged } = this.resolveRecorded(
+      tasks.map((t, i) => (typeof t === "string" ? { id: `task-${first + i}`, prompt: t } : t)),
+    );
     const types = this.simTaskTypes;
     if (types) {
       // simulated agents act on the task type, not on text: a free-text task has none
@@ -352,11 +374,28 @@ export async function loadOrchestrator(runDir: string, o: LoadOrchestratorOption
   config = run.config;
   const agents = buildAgents(config, { llm });
   const spec = buildEnvSpec(config);
-  return new Orchestrator(runDir, config, backend, checkpointUpdate, agents, encoder, spec, trainer, llm, o.seed ?? config.seed, knob, actionMask);
+  return new Orchestrator(
+    runDir,
+    config,
+    backend,
+    checkpointUpdate,
+    agents,
+    encoder,
+    spec,
+    trainer,
+    llm,
+    o.seed ?? config.seed,
+    knob,
+    actionMask,
+  );
 }
 
 /** What ended an episode, from its last step (see {@link OrchestrationTrace.endedBy}). */
-function endedBy(last: AgentOutput | undefined, agent: string | undefined, config: Config): Pick<OrchestrationTrace, "endedBy" | "endedByAgent"> {
+function endedBy(
+  last: AgentOutput | undefined,
+  agent: string | undefined,
+  config: Config,
+): Pick<OrchestrationTrace, "endedBy" | "endedByAgent"> {
   if (!last?.terminal || agent === undefined) return { endedBy: "maxSteps" };
   const kind = config.agents.find((a) => a.name === agent)?.kind;
   return { endedBy: kind === "terminator" ? "terminator" : "solved", endedByAgent: agent };

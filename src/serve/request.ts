@@ -52,7 +52,13 @@ export class RequestError extends Error {
     readonly param: string | null = null,
     readonly code: string | null = null,
     /** OpenAI error type; default by status (404 not_found_error, 429 rate_limit_error, 5xx server_error, else invalid_request_error). */
-    readonly type: string = status === 404 ? "not_found_error" : status === 429 ? "rate_limit_error" : status >= 500 ? "server_error" : "invalid_request_error",
+    readonly type: string = status === 404
+      ? "not_found_error"
+      : status === 429
+        ? "rate_limit_error"
+        : status >= 500
+          ? "server_error"
+          : "invalid_request_error",
   ) {
     super(message);
   }
@@ -72,10 +78,16 @@ export function taskOf(messages: ChatBody["messages"]): string {
     if (typeof m.content === "string") text = m.content;
     else if (Array.isArray(m.content)) {
       const other = m.content.find((p) => p.type !== "text" || typeof p.text !== "string");
-      if (other) throw new RequestError(400, `messages[${i}].content: only text parts are supported (got a "${other.type}" part)`, `messages[${i}].content`);
+      if (other)
+        throw new RequestError(
+          400,
+          `messages[${i}].content: only text parts are supported (got a "${other.type}" part)`,
+          `messages[${i}].content`,
+        );
       text = m.content.map((p) => p.text!).join("\n");
     } else text = "";
-    if (text.trim() === "") throw new RequestError(400, `messages[${i}]: the last user message is empty; it is the task`, `messages[${i}].content`);
+    if (text.trim() === "")
+      throw new RequestError(400, `messages[${i}]: the last user message is empty; it is the task`, `messages[${i}].content`);
     return text;
   }
   throw new RequestError(400, "messages: no user message; the last user message is the task", "messages");
@@ -86,20 +98,38 @@ export function requestedKnob(body: Pick<ChatBody, "model" | "maestro">): { name
   let fromModel: { name: "budget" | "lambda"; value: number } | undefined;
   if (body.model !== SERVED_MODEL) {
     if (!body.model.startsWith(`${SERVED_MODEL}:`)) {
-      throw new RequestError(404, `model "${body.model}" does not exist; this server serves "${SERVED_MODEL}" (see GET /v1/models)`, "model", "model_not_found");
+      throw new RequestError(
+        404,
+        `model "${body.model}" does not exist; this server serves "${SERVED_MODEL}" (see GET /v1/models)`,
+        "model",
+        "model_not_found",
+      );
     }
     const m = /^maestro:(budget|lambda)=(.+)$/.exec(body.model);
     const value = m ? Number(m[2]) : NaN;
     if (!m || m[2]!.trim() === "" || !Number.isFinite(value)) {
-      throw new RequestError(400, `model "${body.model}": expected "${SERVED_MODEL}", "${SERVED_MODEL}:budget=<number>" or "${SERVED_MODEL}:lambda=<number>"`, "model");
+      throw new RequestError(
+        400,
+        `model "${body.model}": expected "${SERVED_MODEL}", "${SERVED_MODEL}:budget=<number>" or "${SERVED_MODEL}:lambda=<number>"`,
+        "model",
+      );
     }
     fromModel = { name: m[1] as "budget" | "lambda", value };
   }
   const b = body.maestro ?? {};
   if (b.budget !== undefined && b.lambda !== undefined) throw new RequestError(400, "maestro: give budget or lambda, not both", "maestro");
-  const fromBody = b.budget !== undefined ? { name: "budget" as const, value: b.budget } : b.lambda !== undefined ? { name: "lambda" as const, value: b.lambda } : undefined;
+  const fromBody =
+    b.budget !== undefined
+      ? { name: "budget" as const, value: b.budget }
+      : b.lambda !== undefined
+        ? { name: "lambda" as const, value: b.lambda }
+        : undefined;
   if (fromModel && fromBody && (fromModel.name !== fromBody.name || fromModel.value !== fromBody.value)) {
-    throw new RequestError(400, `model "${body.model}" and maestro.${fromBody.name}=${fromBody.value} disagree; give the knob once`, "maestro");
+    throw new RequestError(
+      400,
+      `model "${body.model}" and maestro.${fromBody.name}=${fromBody.value} disagree; give the knob once`,
+      "maestro",
+    );
   }
   return fromModel ?? fromBody;
 }
@@ -116,13 +146,25 @@ export function checkKnob(orch: Pick<Orchestrator, "knob">, k: { name: string; v
     );
   }
   if (!knob) {
-    throw new RequestError(400, `${k.name}=${k.value}: the served policy is not budget-conditioned; it takes no ${k.name} (use model "${SERVED_MODEL}")`, k.name);
+    throw new RequestError(
+      400,
+      `${k.name}=${k.value}: the served policy is not budget-conditioned; it takes no ${k.name} (use model "${SERVED_MODEL}")`,
+      k.name,
+    );
   }
   if (k.name !== knob.name) {
-    throw new RequestError(400, `${k.name}=${k.value}: the served policy is conditioned on ${knob.name}, not ${k.name} (allowed ${knob.name} range [${knob.min}, ${knob.max}])`, k.name);
+    throw new RequestError(
+      400,
+      `${k.name}=${k.value}: the served policy is conditioned on ${knob.name}, not ${k.name} (allowed ${knob.name} range [${knob.min}, ${knob.max}])`,
+      k.name,
+    );
   }
   if (!(k.value >= knob.min && k.value <= knob.max)) {
-    throw new RequestError(400, `${k.name}=${k.value} is out of range: the policy was trained for ${knob.name} in [${knob.min}, ${knob.max}]`, k.name);
+    throw new RequestError(
+      400,
+      `${k.name}=${k.value} is out of range: the policy was trained for ${knob.name} in [${knob.min}, ${knob.max}]`,
+      k.name,
+    );
   }
   return k.value;
 }

@@ -76,7 +76,8 @@ export function allowedHostNames(host: string, extra: readonly string[] = []): S
   if (bare === "0.0.0.0" || bare === "::") {
     // a wildcard address: every address of this machine, and its host name
     names.add(os.hostname().toLowerCase());
-    for (const list of Object.values(os.networkInterfaces())) for (const a of list ?? []) names.add(a.address.toLowerCase().replace(/%.*$/, ""));
+    for (const list of Object.values(os.networkInterfaces()))
+      for (const a of list ?? []) names.add(a.address.toLowerCase().replace(/%.*$/, ""));
   } else names.add(bare);
   return names;
 }
@@ -173,7 +174,9 @@ function createApp(o: ServeOptions, limits: ReturnType<typeof serverLimits>, red
             level: o.logLevel ?? "info",
             stream: o.logStream ?? process.stderr,
             // the request line, with a key someone put into the URL scrubbed like everything else
-            serializers: { req: (r: { method: string; url: string; ip?: string }) => ({ method: r.method, url: redact(r.url), remoteAddress: r.ip }) },
+            serializers: {
+              req: (r: { method: string; url: string; ip?: string }) => ({ method: r.method, url: redact(r.url), remoteAddress: r.ip }),
+            },
           },
     // no type coercion: "temperature": "0.5" or "messages": "hi" are wrong types (400), not fixed up
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
@@ -215,14 +218,25 @@ function addResponseHooks(app: FastifyInstance, metrics: ServerMetrics, redact: 
  * The Host header first (DNS rebinding: a page whose name resolves to this machine sends its own name),
  * then the API key, before any body is read.
  */
-function addRequestGuard(app: FastifyInstance, g: { hosts: Set<string> | undefined; keys: KeyRing | undefined; metricsPublic: boolean; metrics: ServerMetrics; fail: Fail }): void {
+function addRequestGuard(
+  app: FastifyInstance,
+  g: { hosts: Set<string> | undefined; keys: KeyRing | undefined; metricsPublic: boolean; metrics: ServerMetrics; fail: Fail },
+): void {
   const { hosts, keys, metrics, fail } = g;
   app.addHook("onRequest", async (req, reply) => {
     if (hosts) {
       const host = req.headers.host;
       if (!host || !hosts.has(hostOf(host))) {
         metrics.authFailures.inc({ reason: "host" });
-        return fail(req, reply, 403, "invalid_request_error", `Host header ${JSON.stringify(host ?? "")} is not a name of this server; allowed: ${[...hosts].join(", ")} (maestro serve --allowed-host NAME)`, null, "host_not_allowed");
+        return fail(
+          req,
+          reply,
+          403,
+          "invalid_request_error",
+          `Host header ${JSON.stringify(host ?? "")} is not a name of this server; allowed: ${[...hosts].join(", ")} (maestro serve --allowed-host NAME)`,
+          null,
+          "host_not_allowed",
+        );
       }
     }
     if (!keys || req.method === "OPTIONS") return;
@@ -255,7 +269,15 @@ function setErrorHandlers(app: FastifyInstance, fail: Fail, bodyLimit: number, r
       return fail(req, reply, 400, "invalid_request_error", `invalid request: ${err.message}`, param);
     }
     if (err.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
-      return fail(req, reply, 400, "invalid_request_error", `request body too large: the limit is ${bodyLimit} bytes (maestro serve --body-limit)`, null, "request_too_large");
+      return fail(
+        req,
+        reply,
+        400,
+        "invalid_request_error",
+        `request body too large: the limit is ${bodyLimit} bytes (maestro serve --body-limit)`,
+        null,
+        "request_too_large",
+      );
     }
     if (err.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") {
       return fail(req, reply, 400, "invalid_request_error", "the request body must be JSON (Content-Type: application/json)");
@@ -266,7 +288,15 @@ function setErrorHandlers(app: FastifyInstance, fail: Fail, bodyLimit: number, r
     req.log.error({ err: { message: redact(err.message), code: err.code } }, "request failed");
     return fail(req, reply, 500, "server_error", `the orchestrator failed: ${err.message}`);
   });
-  app.setNotFoundHandler((req, reply) => fail(req, reply, 404, "not_found_error", `no route ${req.method} ${req.url} (maestro serves POST /v1/chat/completions, GET /v1/models, /health, /metrics)`));
+  app.setNotFoundHandler((req, reply) =>
+    fail(
+      req,
+      reply,
+      404,
+      "not_found_error",
+      `no route ${req.method} ${req.url} (maestro serves POST /v1/chat/completions, GET /v1/models, /health, /metrics)`,
+    ),
+  );
 }
 
 /** GET /v1/models, /v1/models/:id, /health and /metrics. */
@@ -288,10 +318,18 @@ function registerInfoRoutes(app: FastifyInstance, orch: Orchestrator, limiter: L
   app.get("/v1/models", async () => ({ object: "list", data: [modelEntry()] }));
   app.get("/v1/models/:id", async (req) => {
     const id = (req.params as { id: string }).id;
-    if (id !== SERVED_MODEL) throw new RequestError(404, `model "${id}" does not exist; this server serves "${SERVED_MODEL}"`, "model", "model_not_found");
+    if (id !== SERVED_MODEL)
+      throw new RequestError(404, `model "${id}" does not exist; this server serves "${SERVED_MODEL}"`, "model", "model_not_found");
     return modelEntry();
   });
-  app.get("/health", async () => ({ status: "ok", run: runName, checkpoint_update: orch.checkpointUpdate, backend: orch.backend, running: limiter.running, queued: limiter.waiting }));
+  app.get("/health", async () => ({
+    status: "ok",
+    run: runName,
+    checkpoint_update: orch.checkpointUpdate,
+    backend: orch.backend,
+    running: limiter.running,
+    queued: limiter.waiting,
+  }));
   app.get("/metrics", async (_req, reply) => {
     metrics.queued.set(limiter.waiting);
     reply.type(metrics.register.contentType);
@@ -311,18 +349,42 @@ export function buildServer(orch: Orchestrator, o: ServeOptions = {}): Built {
   const app = createApp(o, limits, redact);
   const fail: Fail = (req, reply, status, type, message, param = null, code = null) => {
     metrics.errors.inc({ route: req.routeOptions.url ?? "unmatched", type });
-    return reply.code(status).type("application/json").send(errorBody(redact(message), type, param, code));
+    return reply
+      .code(status)
+      .type("application/json")
+      .send(errorBody(redact(message), type, param, code));
   };
   addResponseHooks(app, metrics, redact);
-  addRequestGuard(app, { hosts: allowedHostNames(o.host ?? "127.0.0.1", o.allowedHosts), keys, metricsPublic: o.metricsPublic === true, metrics, fail });
+  addRequestGuard(app, {
+    hosts: allowedHostNames(o.host ?? "127.0.0.1", o.allowedHosts),
+    keys,
+    metricsPublic: o.metricsPublic === true,
+    metrics,
+    fail,
+  });
   if (o.corsOrigins && o.corsOrigins.length > 0) {
-    void app.register(cors, { origin: [...o.corsOrigins], methods: ["GET", "POST"], allowedHeaders: ["authorization", "content-type"], maxAge: 600 });
+    void app.register(cors, {
+      origin: [...o.corsOrigins],
+      methods: ["GET", "POST"],
+      allowedHeaders: ["authorization", "content-type"],
+      maxAge: 600,
+    });
   }
   setErrorHandlers(app, fail, limits.bodyLimit, redact);
   registerInfoRoutes(app, orch, limiter, metrics, limits.concurrency);
   const episodes = new Set<AbortController>();
   let sampled = 0;
-  registerCompletions(app, { orch, metrics, limiter, limits: store, redact, fail, episodes, heartbeatMs: limits.heartbeatMs, nextSampledSeed: () => orch.seed + ++sampled });
+  registerCompletions(app, {
+    orch,
+    metrics,
+    limiter,
+    limits: store,
+    redact,
+    fail,
+    episodes,
+    heartbeatMs: limits.heartbeatMs,
+    nextSampledSeed: () => orch.seed + ++sampled,
+  });
   const cancelAll = () => {
     for (const c of episodes) c.abort(new Cancelled("shutdown", "the server is shutting down"));
   };
@@ -376,7 +438,11 @@ export async function startServer(orch: Orchestrator, o: ServeOptions = {}): Pro
 
 /** Loads the last checkpoint of `runDir` and serves it (what `maestro serve` does). */
 export async function serveRun(runDir: string, o: ServeOptions & LoadOrchestratorOptions = {}): Promise<MaestroServer> {
-  const orch = await loadOrchestrator(runDir, { ...(o.seed !== undefined ? { seed: o.seed } : {}), ...(o.sets ? { sets: o.sets } : {}), ...(o.live ? { live: o.live } : {}) });
+  const orch = await loadOrchestrator(runDir, {
+    ...(o.seed !== undefined ? { seed: o.seed } : {}),
+    ...(o.sets ? { sets: o.sets } : {}),
+    ...(o.live ? { live: o.live } : {}),
+  });
   try {
     return await startServer(orch, o);
   } catch (e) {

@@ -21,7 +21,10 @@ export function reportSweep(r: Pick<SweepRunResult, "sweepDir" | "trials" | "ski
   }
 }
 
-export async function sweepCommand(file: string, o: { workers?: number; runsDir?: string; quiet?: boolean; queue?: string; dryRun?: boolean }): Promise<void> {
+export async function sweepCommand(
+  file: string,
+  o: { workers?: number; runsDir?: string; quiet?: boolean; queue?: string; dryRun?: boolean },
+): Promise<void> {
   if (o.dryRun) {
     const s = loadSweep(file);
     console.log(
@@ -34,7 +37,9 @@ export async function sweepCommand(file: string, o: { workers?: number; runsDir?
   }
   if (o.queue) {
     const { runSweepQueue } = await import("./queue.js");
-    reportSweep(await runSweepQueue(file, { url: o.queue, ...(o.runsDir ? { runsDir: o.runsDir } : {}), ...(o.quiet ? { quiet: o.quiet } : {}) }));
+    reportSweep(
+      await runSweepQueue(file, { url: o.queue, ...(o.runsDir ? { runsDir: o.runsDir } : {}), ...(o.quiet ? { quiet: o.quiet } : {}) }),
+    );
     return;
   }
   reportSweep(await runSweepLocal(file, o));

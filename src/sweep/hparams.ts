@@ -64,7 +64,13 @@ export function writeTrialSessions(sweep: Sweep, sweepDir: string, outcomes: rea
     const status = statusOf[o.status];
     writeEventFileAtomic(
       dir,
-      hparamsSessionEvents({ hparams: t.params, group: t.id, startTime: sessionStart(sweepDir, t.id, sweep.seeds), metrics, ...(status !== undefined ? { status } : {}) }),
+      hparamsSessionEvents({
+        hparams: t.params,
+        group: t.id,
+        startTime: sessionStart(sweepDir, t.id, sweep.seeds),
+        metrics,
+        ...(status !== undefined ? { status } : {}),
+      }),
     );
   }
 }

@@ -16,7 +16,16 @@ import type { RunSummary } from "../run/train.js";
 import { writeTrialSessions, writeTrialSessionStarts } from "./hparams.js";
 import { MedianStopper } from "./median.js";
 import { loadSweep, type Sweep } from "./spec.js";
-import { readJson, seedDir, trialDir, writeJson, writeSweepSummary, type SweepManifest, type TrialOutcome, type TrialState } from "./summary.js";
+import {
+  readJson,
+  seedDir,
+  trialDir,
+  writeJson,
+  writeSweepSummary,
+  type SweepManifest,
+  type TrialOutcome,
+  type TrialState,
+} from "./summary.js";
 
 export interface SweepRunOptions {
   /** Parallel child processes (default: number of cores). */
@@ -79,7 +88,8 @@ export function prepareSweep(sweep: Sweep, runsDir = "runs"): string {
     fs.mkdirSync(dir, { recursive: true });
     const file = path.join(dir, "config.yaml");
     if (!fs.existsSync(file)) writeFileAtomic(file, configToYaml(t.config));
-    if (!fs.existsSync(path.join(dir, "trial.json"))) writeJson(path.join(dir, "trial.json"), { id: t.id, params: t.params, status: "pending" } satisfies TrialState);
+    if (!fs.existsSync(path.join(dir, "trial.json")))
+      writeJson(path.join(dir, "trial.json"), { id: t.id, params: t.params, status: "pending" } satisfies TrialState);
   }
   writeTrialSessionStarts(sweep, sweepDir);
   return sweepDir;
@@ -161,7 +171,10 @@ export function recordTrialStates(sweep: Sweep, sweepDir: string, results: Map<s
 }
 
 /** Writes sweep.csv, sweep.md, plots/sweep.png and the trials' TensorBoard HParams sessions. */
-export async function finishSweep(sweepDir: string, sweep: Sweep): Promise<{ csv: string; md: string; trials: TrialOutcome[]; plot?: string }> {
+export async function finishSweep(
+  sweepDir: string,
+  sweep: Sweep,
+): Promise<{ csv: string; md: string; trials: TrialOutcome[]; plot?: string }> {
   const s = writeSweepSummary(sweepDir);
   writeTrialSessions(sweep, sweepDir, s.trials);
   let plot: string | undefined;
@@ -198,11 +211,16 @@ export async function lockSweepFolder(sweep: Sweep, runsDir = "runs"): Promise<F
 /** Tells which seed runs this invocation leaves to the processes holding them. */
 export function reportHeld(held: readonly HeldRun[], quiet = false): void {
   if (quiet) return;
-  for (const h of held) console.error(`sweep: skipping ${h.trial} seed ${h.seed}: ${h.runDir} is in use by process ${h.pid ?? "(unknown)"}; re-run the sweep after it ends`);
+  for (const h of held)
+    console.error(
+      `sweep: skipping ${h.trial} seed ${h.seed}: ${h.runDir} is in use by process ${h.pid ?? "(unknown)"}; re-run the sweep after it ends`,
+    );
 }
 
 async function runLocked(sweep: Sweep, opts: SweepRunOptions): Promise<SweepRunResult> {
-  const sweepDir = withOsContext("write the sweep folder", path.join(opts.runsDir ?? "runs", sweep.name), "--runs-dir", () => prepareSweep(sweep, opts.runsDir));
+  const sweepDir = withOsContext("write the sweep folder", path.join(opts.runsDir ?? "runs", sweep.name), "--runs-dir", () =>
+    prepareSweep(sweep, opts.runsDir),
+  );
   const { pending, skipped, held } = pendingRuns(sweep, sweepDir);
   reportHeld(held, opts.quiet);
   const es = sweep.spec.earlyStop;
@@ -221,13 +239,20 @@ async function runLocked(sweep: Sweep, opts: SweepRunOptions): Promise<SweepRunR
   const jobs: PoolJob[] = pending.map((p) => {
     const key = `${p.trial}/seed${p.seed}`;
     trialOf.set(key, p.trial);
-    return { key, config: path.join(trialDir(sweepDir, p.trial), "config.yaml"), seed: p.seed, runDir: p.runDir, resume: p.resume, runDirSource: "sweep --runs-dir" };
+    return {
+      key,
+      config: path.join(trialDir(sweepDir, p.trial), "config.yaml"),
+      seed: p.seed,
+      runDir: p.runDir,
+      resume: p.resume,
+      runDirSource: "sweep --runs-dir",
+    };
   });
   const updates = sweep.trials[0]!.config.train.updates;
   const progress = opts.quiet || jobs.length === 0 ? undefined : createPoolProgress(`sweep ${sweep.name}`, jobs.length, updates);
   const results = await runPool(jobs, {
     ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
-    skip: (job) => (stopper?.stopped.has(trialOf.get(job.key)!) ?? false),
+    skip: (job) => stopper?.stopped.has(trialOf.get(job.key)!) ?? false,
     onStart: (job, total) => progress?.start(job.key, total),
     onUpdate: (job, row) => {
       progress?.update(job.key, row);

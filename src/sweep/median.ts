@@ -17,9 +17,7 @@ export class MedianStopper {
   private readonly curves = new Map<string, Map<number, number[]>>();
   readonly stopped = new Map<string, { update: number; seed: number; reason: string }>();
 
-  constructor(
-    readonly o: { metric: string; mode: "max" | "min"; grace: number; minTrials: number },
-  ) {}
+  constructor(readonly o: { metric: string; mode: "max" | "min"; grace: number; minTrials: number }) {}
 
   /** Records the metric of `trial`/`seed` at `update` (updates arrive in order per seed). */
   record(trial: string, seed: number, update: number, value: number): void {

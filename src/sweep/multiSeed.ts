@@ -53,7 +53,11 @@ export function groupSummary(o: { name: string; config: string; sets: string[]; 
   const done = o.results.filter((r) => r.status === "completed" && r.summary?.finalWindow);
   const columns = [...new Set(done.flatMap((r) => Object.keys(r.summary!.finalWindow!)))];
   const final: Record<string, MeanCI> = {};
-  for (const c of columns) final[c] = bootstrapMeanCI(done.map((r) => r.summary!.finalWindow![c] ?? NaN), { seed: `${o.name}:${c}` });
+  for (const c of columns)
+    final[c] = bootstrapMeanCI(
+      done.map((r) => r.summary!.finalWindow![c] ?? NaN),
+      { seed: `${o.name}:${c}` },
+    );
   return {
     kind: "seed-group",
     status: o.results.every((r) => r.status === "completed") ? "completed" : "failed",
@@ -77,7 +81,13 @@ export async function trainSeeds(o: SeedsOptions): Promise<SeedsResult> {
   const config = loadConfig(o.config, { sets: o.sets ?? [], ...(o.seed !== undefined ? { seed: o.seed } : {}) });
   const seeds = Array.from({ length: o.seeds }, (_, i) => config.seed + i);
   const groupDir = o.runDir ?? defaultRunDir(config).replace(/seed\d+$/, `seeds${seeds[0]}-${seeds[seeds.length - 1]}`);
-  const jobs: PoolJob[] = seeds.map((s) => ({ key: `seed${s}`, config: o.config, seed: s, runDir: path.join(groupDir, `seed${s}`), sets: o.sets ?? [] }));
+  const jobs: PoolJob[] = seeds.map((s) => ({
+    key: `seed${s}`,
+    config: o.config,
+    seed: s,
+    runDir: path.join(groupDir, `seed${s}`),
+    sets: o.sets ?? [],
+  }));
   const progress = o.quiet ? undefined : createPoolProgress(`${config.name} × ${o.seeds} seeds`, jobs.length, config.train.updates);
   const results = await runPool(jobs, {
     ...(o.workers !== undefined ? { workers: o.workers } : {}),

@@ -76,7 +76,12 @@ export function childPath(): string {
 class Lane {
   private child: ChildProcess | undefined;
   private current:
-    | { child: ChildProcess; onMessage(m: ChildMessage): void; onExit(code: number | null, signal: NodeJS.Signals | null): void; log: string }
+    | {
+        child: ChildProcess;
+        onMessage(m: ChildMessage): void;
+        onExit(code: number | null, signal: NodeJS.Signals | null): void;
+        log: string;
+      }
     | undefined;
 
   constructor(
@@ -118,8 +123,17 @@ class Lane {
         const summary = fs.existsSync(summaryFile) ? (JSON.parse(fs.readFileSync(summaryFile, "utf8")) as RunSummary) : undefined;
         let result: PoolResult;
         if (stopped) result = { key: job.key, runDir: job.runDir, status: "stopped", logFile };
-        else if (ok && summary?.status === "completed") result = { key: job.key, runDir: job.runDir, status: "completed", summary, logFile };
-        else result = { key: job.key, runDir: job.runDir, status: "failed", error: error ?? "failed", logFile, ...(summary ? { summary } : {}) };
+        else if (ok && summary?.status === "completed")
+          result = { key: job.key, runDir: job.runDir, status: "completed", summary, logFile };
+        else
+          result = {
+            key: job.key,
+            runDir: job.runDir,
+            status: "failed",
+            error: error ?? "failed",
+            logFile,
+            ...(summary ? { summary } : {}),
+          };
         opts.onFinish?.(job, result);
         resolve(result);
       };

@@ -35,7 +35,12 @@ async function runJob(job: PoolJob, logFile: string): Promise<void> {
         log(`backend: ${info.backend}`);
         log(`run: ${info.runDir}` + (info.resumedFrom !== undefined ? ` (resumed after update ${info.resumedFrom})` : ""));
         for (const w of info.warnings) log(`warning: ${w}`);
-        send({ type: "start", runDir: info.runDir, totalUpdates: info.totalUpdates, ...(info.resumedFrom !== undefined ? { resumedFrom: info.resumedFrom } : {}) });
+        send({
+          type: "start",
+          runDir: info.runDir,
+          totalUpdates: info.totalUpdates,
+          ...(info.resumedFrom !== undefined ? { resumedFrom: info.resumedFrom } : {}),
+        });
       },
       onUpdate: (row, total) => {
         const hit = inject.find((s) => path.resolve(job.runDir).includes(s.replace(/^crash:/, "")));

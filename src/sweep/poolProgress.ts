@@ -13,13 +13,22 @@ export interface PoolProgress {
   stop(): void;
 }
 
-export function createPoolProgress(label: string, runs: number, updatesPerRun: number, stream: NodeJS.WriteStream = process.stderr): PoolProgress {
+export function createPoolProgress(
+  label: string,
+  runs: number,
+  updatesPerRun: number,
+  stream: NodeJS.WriteStream = process.stderr,
+): PoolProgress {
   const done = new Map<string, number>();
   const last = new Map<string, MetricsRow>();
   let finished = 0;
   let failed = 0;
   const expected = runs * updatesPerRun;
-  const total = () => Math.max(expected, [...done.values()].reduce((a, b) => a + b, 0));
+  const total = () =>
+    Math.max(
+      expected,
+      [...done.values()].reduce((a, b) => a + b, 0),
+    );
   const sum = () => [...done.values()].reduce((a, b) => a + b, 0);
   const stats = () => {
     const rets = [...last.values()].map((r) => r.return_mean!).filter((v) => v !== undefined && !Number.isNaN(v));

@@ -106,7 +106,8 @@ export interface QueueSweepOptions {
 function storeResult(sweepDir: string, r: TrialJobResult): void {
   for (const s of r.seeds) {
     const dir = seedDir(sweepDir, r.trial, s.seed);
-    if (fs.existsSync(path.join(dir, "summary.json")) && readJson<RunSummary>(path.join(dir, "summary.json"))?.status === "completed") continue;
+    if (fs.existsSync(path.join(dir, "summary.json")) && readJson<RunSummary>(path.join(dir, "summary.json"))?.status === "completed")
+      continue;
     fs.mkdirSync(dir, { recursive: true });
     if (s.metricsCsv !== undefined) writeFileAtomic(path.join(dir, "metrics.csv"), s.metricsCsv);
     if (s.structureJsonl !== undefined) writeFileAtomic(path.join(dir, "structure.jsonl"), s.structureJsonl);
@@ -154,9 +155,15 @@ export async function runSweepQueue(file: string, o: QueueSweepOptions) {
   const resumeHint = `${commandName()} sweep ${sweep.file} --queue ${o.url}${o.runsDir ? ` --runs-dir ${o.runsDir}` : ""}`;
   try {
     // reach Redis before writing anything
-    await withTimeout(queue.waitUntilReady(), o.connectTimeoutMs ?? 10_000, () => new InputError(`--queue ${o.url}: cannot reach Redis (is redis-server running there?)`));
+    await withTimeout(
+      queue.waitUntilReady(),
+      o.connectTimeoutMs ?? 10_000,
+      () => new InputError(`--queue ${o.url}: cannot reach Redis (is redis-server running there?)`),
+    );
     lock = await lockSweepFolder(sweep, o.runsDir);
-    sweepDir = withOsContext("write the sweep folder", path.join(o.runsDir ?? "runs", sweep.name), "--runs-dir", () => prepareSweep(sweep, o.runsDir));
+    sweepDir = withOsContext("write the sweep folder", path.join(o.runsDir ?? "runs", sweep.name), "--runs-dir", () =>
+      prepareSweep(sweep, o.runsDir),
+    );
     let held: HeldRun[];
     ({ pending, skipped, held } = pendingRuns(sweep, sweepDir));
     reportHeld(held, o.quiet);
@@ -196,7 +203,9 @@ export async function runSweepQueue(file: string, o: QueueSweepOptions) {
         const job = await queue.getJob(jobIdOf(sweep.name, id));
         if (!job) {
           // Redis lost the job (restarted without its data): enqueue it again
-          log(`sweep ${sweep.name}: trial ${id} is no longer in Redis (restarted empty?); enqueued again (seed runs a worker finished are kept)`);
+          log(
+            `sweep ${sweep.name}: trial ${id} is no longer in Redis (restarted empty?); enqueued again (seed runs a worker finished are kept)`,
+          );
           await enqueue(id);
           continue;
         }
@@ -209,14 +218,23 @@ export async function runSweepQueue(file: string, o: QueueSweepOptions) {
         if (state === "completed") {
           const r = job.returnvalue;
           storeResult(sweepDir, r);
-          writeJson(path.join(trialDir(sweepDir, id), "trial.json"), { id, params: job.data.params, status: "completed" } satisfies TrialState);
+          writeJson(path.join(trialDir(sweepDir, id), "trial.json"), {
+            id,
+            params: job.data.params,
+            status: "completed",
+          } satisfies TrialState);
           waiting.delete(id);
           log(`sweep ${sweep.name}: ${id} completed on ${r.worker} (${++finished}/${unfinished.length})`);
         } else if (state === "failed") {
           // the worker's own give-up message already tells the attempts; other failures get the story here
           const msg = job.failedReason.includes("(queue.attempts)") ? job.failedReason : `${job.failedReason} (${attemptsStory(job)})`;
           const errors = Object.fromEntries(job.data.seeds.map((s) => [String(s), msg]));
-          writeJson(path.join(trialDir(sweepDir, id), "trial.json"), { id, params: job.data.params, status: "failed", errors } satisfies TrialState);
+          writeJson(path.join(trialDir(sweepDir, id), "trial.json"), {
+            id,
+            params: job.data.params,
+            status: "failed",
+            errors,
+          } satisfies TrialState);
           waiting.delete(id);
           log(`sweep ${sweep.name}: ${id} failed: ${msg} (${++finished}/${unfinished.length})`);
         }
@@ -253,13 +271,23 @@ export async function runSweepQueue(file: string, o: QueueSweepOptions) {
     await lock?.release();
   }
   const fin = await finishSweep(sweepDir, sweep);
-  return { sweepDir, trials: fin.trials as TrialOutcome[], skipped, ran: pending.length, csv: fin.csv, md: fin.md, ...(fin.plot ? { plot: fin.plot } : {}) };
+  return {
+    sweepDir,
+    trials: fin.trials as TrialOutcome[],
+    skipped,
+    ran: pending.length,
+    csv: fin.csv,
+    md: fin.md,
+    ...(fin.plot ? { plot: fin.plot } : {}),
+  };
 }
 
 /** Errors that mean "Redis is not answering" (as opposed to a bug or bad input). */
 function isRedisFault(e: unknown): boolean {
   const m = e instanceof Error ? e.message : String(e);
-  return /no answer from Redis|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|Connection is closed|max retries|Stream isn't writeable|LOADING|MISCONF|closed/i.test(m);
+  return /no answer from Redis|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|Connection is closed|max retries|Stream isn't writeable|LOADING|MISCONF|closed/i.test(
+    m,
+  );
 }
 
 export interface WorkerOptions {
@@ -283,7 +311,8 @@ export interface WorkerOptions {
 async function waitForRelease(runDir: string, ms: number): Promise<void> {
   const t0 = Date.now();
   for (let h = folderHolder(runDir); h; h = folderHolder(runDir)) {
-    if (Date.now() - t0 > ms) throw new Error(`${runDir}: still in use by process ${h.pid ?? "(unknown)"} after ${Math.round(ms / 1000)} s`);
+    if (Date.now() - t0 > ms)
+      throw new Error(`${runDir}: still in use by process ${h.pid ?? "(unknown)"} after ${Math.round(ms / 1000)} s`);
     await sleep(250);
   }
 }
@@ -297,7 +326,8 @@ async function waitForRelease(runDir: string, ms: number): Promise<void> {
 export async function processTrial(job: Job<TrialJobData, TrialJobResult>, o: WorkerOptions): Promise<TrialJobResult> {
   const d = job.data;
   const failOnce = (process.env.MAESTRO_INJECT_FAIL_ONCE ?? "").split(",").filter(Boolean);
-  if (failOnce.includes(d.trial) && job.attemptsMade === 0) throw new Error(`injected failure of ${d.trial} on its first attempt (MAESTRO_INJECT_FAIL_ONCE)`);
+  if (failOnce.includes(d.trial) && job.attemptsMade === 0)
+    throw new Error(`injected failure of ${d.trial} on its first attempt (MAESTRO_INJECT_FAIL_ONCE)`);
   const dir = path.resolve(o.runsDir ?? "runs", d.sweep, d.trial);
   withOsContext("create the trial folder", dir, "worker --runs-dir", () => fs.mkdirSync(dir, { recursive: true }));
   const configFile = path.join(dir, "config.yaml");
@@ -324,14 +354,21 @@ export async function processTrial(job: Job<TrialJobData, TrialJobResult>, o: Wo
     onFinish: () => void job.updateProgress(Math.round((100 * ++done) / Math.max(1, jobs.length))).catch(() => {}),
   });
   const failed = results.filter((r) => r.status !== "completed");
-  if (failed.length) throw new Error(failed.map((r) => `${d.trial} ${r.key}: ${r.error ?? r.status} (log on ${os.hostname()}: ${r.logFile})`).join("; "));
+  if (failed.length)
+    throw new Error(failed.map((r) => `${d.trial} ${r.key}: ${r.error ?? r.status} (log on ${os.hostname()}: ${r.logFile})`).join("; "));
   const read = (f: string) => (fs.existsSync(f) ? fs.readFileSync(f, "utf8") : undefined);
   const seeds: SeedResult[] = d.seeds.map((s) => {
     const runDir = path.join(dir, `seed${s}`);
     const summary = readJson<RunSummary>(path.join(runDir, "summary.json"))!;
     const metricsCsv = read(path.join(runDir, "metrics.csv"));
     const structureJsonl = read(path.join(runDir, "structure.jsonl"));
-    return { seed: s, status: "completed", summary, ...(metricsCsv !== undefined ? { metricsCsv } : {}), ...(structureJsonl !== undefined ? { structureJsonl } : {}) };
+    return {
+      seed: s,
+      status: "completed",
+      summary,
+      ...(metricsCsv !== undefined ? { metricsCsv } : {}),
+      ...(structureJsonl !== undefined ? { structureJsonl } : {}),
+    };
   });
   return { trial: d.trial, worker: `${os.hostname()}:${process.pid}`, trialDir: dir, seeds };
 }
@@ -391,7 +428,8 @@ export function startWorker(o: WorkerOptions): Worker<TrialJobData, TrialJobResu
   let lastError = "";
   worker.on("error", (err) => {
     // Redis unreachable: ioredis keeps reconnecting; say so once, not on every retry
-    if (err.message !== lastError) log(`worker: ${err.message}${/ECONNREFUSED|ENOTFOUND|ETIMEDOUT/.test(err.message) ? " (retrying until Redis is reachable)" : ""}`);
+    if (err.message !== lastError)
+      log(`worker: ${err.message}${/ECONNREFUSED|ENOTFOUND|ETIMEDOUT/.test(err.message) ? " (retrying until Redis is reachable)" : ""}`);
     lastError = err.message;
   });
   return worker;

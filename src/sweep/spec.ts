@@ -15,14 +15,10 @@ import { runMetricColumns } from "../run/columns.js";
  * any run starts.
  */
 
-const dotted = z
-  .string()
-  .regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/, "a dotted config key such as reward.costPenalty");
+const dotted = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/, "a dotted config key such as reward.costPenalty");
 
 const pair = (what: string) =>
-  z
-    .tuple([z.number(), z.number()])
-    .refine(([lo, hi]) => lo < hi, `${what}: expected [low, high] with low < high`);
+  z.tuple([z.number(), z.number()]).refine(([lo, hi]) => lo < hi, `${what}: expected [low, high] with low < high`);
 
 export const parameterSchema = z
   .object({
@@ -106,12 +102,19 @@ export const sweepSchema = z
           .positive()
           .default(3)
           .describe("Attempts per trial on a Redis queue; a worker that died running it (a stall) counts as an attempt, like a failure."),
-        backoffMs: z.number().int().nonnegative().default(2000).describe("Delay before the first retry of a failed trial, doubling after each."),
+        backoffMs: z
+          .number()
+          .int()
+          .nonnegative()
+          .default(2000)
+          .describe("Delay before the first retry of a failed trial, doubling after each."),
         redisTimeoutS: z
           .number()
           .positive()
           .default(120)
-          .describe("How long `maestro sweep --queue` waits for an unreachable Redis before it stops with an error (re-running the command resumes)."),
+          .describe(
+            "How long `maestro sweep --queue` waits for an unreachable Redis before it stops with an error (re-running the command resumes).",
+          ),
       })
       .strict()
       .default({ attempts: 3, backoffMs: 2000, redisTimeoutS: 120 })
@@ -180,13 +183,18 @@ export function sample(p: ParameterSpace, rng: Rng): unknown {
 export function expandParameters(spec: SweepFile, file: string): { params: Record<string, unknown>[]; duplicates: number } {
   const keys = Object.keys(spec.parameters);
   if (spec.method === "grid") {
-    if (spec.trials !== undefined) throw new InputError(`${file}: trials: only used with method: random (grid runs every combination)`, file, "trials");
+    if (spec.trials !== undefined)
+      throw new InputError(`${file}: trials: only used with method: random (grid runs every combination)`, file, "trials");
     const lists = keys.map((k) => {
       const p = spec.parameters[k]!;
       const list = p.values ?? p.choice;
       if (!list) {
         const kind = Object.keys(p)[0];
-        throw new InputError(`${file}: parameters.${k}: ${kind} is a distribution; grid search needs values or choice (or use method: random)`, file, `parameters.${k}`);
+        throw new InputError(
+          `${file}: parameters.${k}: ${kind} is a distribution; grid search needs values or choice (or use method: random)`,
+          file,
+          `parameters.${k}`,
+        );
       }
       return list;
     });
@@ -247,12 +255,20 @@ export function loadSweep(file: string): Sweep {
       return validateConfig(baseRaw, baseFile, baseDir, { sets, setsLabel: "sweep override" });
     } catch (e) {
       if (!(e instanceof InputError)) throw e;
-      throw new InputError(`${file}: ${field}: ${what} is not accepted by the base config ${spec.base}:\n  ${e.message.replace(/\n/g, "\n  ")}`, file, field);
+      throw new InputError(
+        `${file}: ${field}: ${what} is not accepted by the base config ${spec.base}:\n  ${e.message.replace(/\n/g, "\n  ")}`,
+        file,
+        field,
+      );
     }
   };
   for (const key of [...Object.keys(spec.fixed), ...Object.keys(spec.parameters)]) {
     if (key === "seed" || key === "name") {
-      throw new InputError(`${file}: parameters.${key}: cannot be swept (use seeds: N for seeds; the sweep's name names the runs)`, file, `parameters.${key}`);
+      throw new InputError(
+        `${file}: parameters.${key}: cannot be swept (use seeds: N for seeds; the sweep's name names the runs)`,
+        file,
+        `parameters.${key}`,
+      );
     }
   }
   const fixedSets = Object.entries(spec.fixed).map(([k, v]) => setOf(k, v));

@@ -69,7 +69,8 @@ export function writeJson(file: string, v: unknown): void {
 function seedOutcome(runDir: string, seed: number, trial: TrialState | undefined): SeedOutcome {
   const s = readJson<RunSummary>(path.join(runDir, "summary.json"));
   const error = trial?.errors?.[String(seed)];
-  if (s && s.status === "completed") return { seed, runDir, status: "completed", ...(s.finalWindow ? { final: s.finalWindow } : {}), wall_s: s.wall_s };
+  if (s && s.status === "completed")
+    return { seed, runDir, status: "completed", ...(s.finalWindow ? { final: s.finalWindow } : {}), wall_s: s.wall_s };
   const metricsFile = path.join(runDir, "metrics.csv");
   // a run killed by early stopping may end in a torn row: keep complete rows only (wall_s is the last column)
   const rows = fs.existsSync(metricsFile) ? readMetrics(metricsFile).rows.filter((r) => Number.isFinite(r.wall_s)) : [];
@@ -94,7 +95,11 @@ export function collectSweep(sweepDir: string): { manifest: SweepManifest; trial
     const state = readJson<TrialState>(path.join(trialDir(sweepDir, t.id), "trial.json"));
     const seeds = manifest.seeds.map((s) => seedOutcome(seedDir(sweepDir, t.id, s), s, state));
     const usable = seeds.filter((s) => s.final && (s.status === "completed" || s.status === "stopped"));
-    const ci = (k: string) => bootstrapMeanCI(usable.map((s) => s.final![k] ?? NaN), { seed: `${t.id}:${k}` });
+    const ci = (k: string) =>
+      bootstrapMeanCI(
+        usable.map((s) => s.final![k] ?? NaN),
+        { seed: `${t.id}:${k}` },
+      );
     const walls = seeds.map((s) => s.wall_s).filter((w): w is number => w !== undefined);
     let status: TrialOutcome["status"];
     if (seeds.some((s) => s.status === "failed")) status = "failed";
@@ -130,7 +135,9 @@ const show = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v));
 export function writeSweepSummary(sweepDir: string): { csv: string; md: string; trials: TrialOutcome[] } {
   const { manifest, trials } = collectSweep(sweepDir);
   const keys = manifest.keys;
-  const extra = ["return_mean", "success_rate", "cost_mean"].includes(manifest.objective.metric) ? [] : ["objective", "objective_ci_lo", "objective_ci_hi"];
+  const extra = ["return_mean", "success_rate", "cost_mean"].includes(manifest.objective.metric)
+    ? []
+    : ["objective", "objective_ci_lo", "objective_ci_hi"];
   const header = [
     "rank",
     "trial",
@@ -198,7 +205,9 @@ export function writeSweepSummary(sweepDir: string): { csv: string; md: string; 
     ),
     "",
   ];
-  const failures = trials.flatMap((t) => t.seeds.filter((s) => s.status === "failed").map((s) => `- ${t.id} seed ${s.seed}: ${s.error ?? "failed"} (${s.runDir})`));
+  const failures = trials.flatMap((t) =>
+    t.seeds.filter((s) => s.status === "failed").map((s) => `- ${t.id} seed ${s.seed}: ${s.error ?? "failed"} (${s.runDir})`),
+  );
   if (failures.length) lines.push("## Failed runs", "", ...failures, "");
   const stopped = trials.filter((t) => t.status === "stopped");
   if (stopped.length) {

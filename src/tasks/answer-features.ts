@@ -47,7 +47,10 @@ export function numbersIn(text: string): number[] {
 
 /** A number written as the final answer (`$1,234.50`, `-3`, `12 apples`), if the answer starts with one. */
 export function numericAnswer(answer: string): number | undefined {
-  const m = answer.trim().replace(/^\$\s*/, "").match(/^-?\d[\d,]*(?:\.\d+)?/);
+  const m = answer
+    .trim()
+    .replace(/^\$\s*/, "")
+    .match(/^-?\d[\d,]*(?:\.\d+)?/);
   if (!m) return undefined;
   const v = Number(m[0].replace(/,/g, ""));
   return Number.isFinite(v) ? v : undefined;
@@ -58,7 +61,11 @@ export function numericAnswer(answer: string): number | undefined {
  * else. A small recursive-descent parser: answers are data, never `eval`ed.
  */
 export function evalArithmetic(expr: string): number | undefined {
-  const src = expr.replace(/,(?=\d{3}\b)/g, "").replace(/[×x]/g, "*").replace(/÷/g, "/").replace(/\$/g, "");
+  const src = expr
+    .replace(/,(?=\d{3}\b)/g, "")
+    .replace(/[×x]/g, "*")
+    .replace(/÷/g, "/")
+    .replace(/\$/g, "");
   let i = 0;
   const ws = () => {
     while (src[i] === " " || src[i] === "\t") i++;

@@ -13,7 +13,24 @@ import type { Task } from "../core/types.js";
 export const arithmeticTypes = ["addsub", "muldiv", "percent"] as const;
 export type ArithmeticType = (typeof arithmeticTypes)[number];
 
-const names = ["Ava", "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kemi", "Liam", "Mila", "Noah", "Omar", "Priya"];
+const names = [
+  "Ava",
+  "Ben",
+  "Chloe",
+  "Dev",
+  "Elena",
+  "Farid",
+  "Grace",
+  "Hiro",
+  "Ines",
+  "Jonas",
+  "Kemi",
+  "Liam",
+  "Mila",
+  "Noah",
+  "Omar",
+  "Priya",
+];
 const items = ["apples", "marbles", "stickers", "pencils", "cards", "shells", "stamps", "beads"];
 const goods = ["lamp", "jacket", "backpack", "kettle", "chair", "bicycle helmet", "board game", "desk fan"];
 
@@ -154,7 +171,8 @@ export function parseArithmeticProblem(text: string): ParsedProblem | undefined 
     rest = m[3]!;
   } else return undefined;
   const trace = [v];
-  const ops = /Then (?:\w+ (?:gives away|loses) (\d+) of them|\w+ (?:buys|finds) (\d+) more|\w+ splits them equally into (\d+) groups and keeps one group|\w+ ends up with (\d+) times as many|the price is discounted by (\d+)%|the price goes up by (\d+)%|a fee of (\d+) dollars is added)\.|\w+ buys (\d+) of them\.|(\?)/g;
+  const ops =
+    /Then (?:\w+ (?:gives away|loses) (\d+) of them|\w+ (?:buys|finds) (\d+) more|\w+ splits them equally into (\d+) groups and keeps one group|\w+ ends up with (\d+) times as many|the price is discounted by (\d+)%|the price goes up by (\d+)%|a fee of (\d+) dollars is added)\.|\w+ buys (\d+) of them\.|(\?)/g;
   for (const o of rest.matchAll(ops)) {
     if (o[9]) break;
     if (o[1]) v -= Number(o[1]);

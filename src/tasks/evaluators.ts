@@ -67,7 +67,9 @@ export function answerKey(answer: string): string {
 
 /** Turns that carry an answer (not terminal, not a failed call, a non-empty extracted answer). */
 export function answeringTurns(history: readonly Turn[]): Turn[] {
-  return history.filter((t) => !t.output.terminal && t.output.meta?.error === undefined && t.output.answer !== undefined && t.output.answer !== "");
+  return history.filter(
+    (t) => !t.output.terminal && t.output.meta?.error === undefined && t.output.answer !== undefined && t.output.answer !== "",
+  );
 }
 
 /**
@@ -78,7 +80,11 @@ export function answeringTurns(history: readonly Turn[]): Turn[] {
  * - `consensus`: the largest group; ties go to the group holding the most expensive model's answer, and that
  *   answer is returned. `rank` orders models by price (higher = more expensive; default: the call's money cost).
  */
-export function finalTurn(history: readonly Turn[], mode: FinalAnswerMode, rank: (t: Turn) => number = (t) => (t.output.meta?.usd as number | undefined) ?? t.output.cost): Turn | undefined {
+export function finalTurn(
+  history: readonly Turn[],
+  mode: FinalAnswerMode,
+  rank: (t: Turn) => number = (t) => (t.output.meta?.usd as number | undefined) ?? t.output.cost,
+): Turn | undefined {
   const turns = answeringTurns(history);
   if (turns.length === 0) return undefined;
   if (mode === "last") return turns[turns.length - 1];
@@ -178,7 +184,10 @@ export function recordedEvaluator(mode: FinalAnswerMode = "last", rank?: (t: Tur
 
 export const recorded: Evaluator = recordedEvaluator("last");
 
-export function evaluatorByName(name: EvaluatorName | AnswerEvaluatorName, o: AnswerEvaluatorOptions = { finalAnswer: "last", tolerance: 1e-6 }): Evaluator {
+export function evaluatorByName(
+  name: EvaluatorName | AnswerEvaluatorName,
+  o: AnswerEvaluatorOptions = { finalAnswer: "last", tolerance: 1e-6 },
+): Evaluator {
   switch (name) {
     case "terminated":
       return terminated;

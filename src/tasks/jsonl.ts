@@ -81,7 +81,11 @@ export function splitTasks(
 ): { train: Task[]; eval: Task[] } {
   if (evalFraction === 0) return { train: [...tasks], eval: [...tasks] };
   if (tasks.length < 2) {
-    throw new InputError(`${where}: a dataset of ${tasks.length} task cannot be split; add tasks or set evalFraction: 0`, undefined, "tasks.evalFraction");
+    throw new InputError(
+      `${where}: a dataset of ${tasks.length} task cannot be split; add tasks or set evalFraction: 0`,
+      undefined,
+      "tasks.evalFraction",
+    );
   }
   const order = new Rng(`${seed}:split`).permutation(tasks.length);
   const nEval = Math.min(tasks.length - 1, Math.max(1, Math.round(evalFraction * tasks.length)));

@@ -33,7 +33,12 @@ export function moduleEvaluatorFunction(value: unknown, where: string): ModuleEv
 }
 
 /** The run's evaluator around a user's function: checks that every verdict is a boolean. */
-export function moduleEvaluator(fn: ModuleEvaluatorFunction, ref: ModuleRef, params: Record<string, unknown>, mode: FinalAnswerMode): AsyncEvaluator {
+export function moduleEvaluator(
+  fn: ModuleEvaluatorFunction,
+  ref: ModuleRef,
+  params: Record<string, unknown>,
+  mode: FinalAnswerMode,
+): AsyncEvaluator {
   const who = `task evaluator (${ref.module}, export "${ref.export}")`;
   const check = (v: unknown): boolean => {
     if (typeof v !== "boolean") throw new InputError(`${who} returned ${describeValue(v)}; an evaluator returns true or false`, ref.module);

@@ -95,7 +95,10 @@ function gzipped(file: string): boolean {
 
 /** The file's name without `.gz` and its extension: `data/gsm8k.jsonl.gz` → `gsm8k`. */
 function stem(file: string): string {
-  return path.basename(file).replace(/\.gz$/i, "").replace(/\.[^.]*$/, "");
+  return path
+    .basename(file)
+    .replace(/\.gz$/i, "")
+    .replace(/\.[^.]*$/, "");
 }
 
 /** The layout extension of a file, `.gz` dropped: `.csv`, `.jsonl`, `.json`. */
@@ -130,11 +133,18 @@ function parseFlag(v: string, where: string, file: string, column: string): bool
   throw new InputError(`${where}: column "${column}": expected True or False, got ${JSON.stringify(v.slice(0, 40))}`, file, column);
 }
 
-function parseNum(v: string, where: string, file: string, column: string, o: { min?: number; max?: number; integer?: boolean } = {}): number | undefined {
+function parseNum(
+  v: string,
+  where: string,
+  file: string,
+  column: string,
+  o: { min?: number; max?: number; integer?: boolean } = {},
+): number | undefined {
   const t = v.trim();
   if (t === "") return undefined;
   const n = Number(t);
-  const ok = Number.isFinite(n) && (o.min === undefined || n >= o.min) && (o.max === undefined || n <= o.max) && (!o.integer || Number.isInteger(n));
+  const ok =
+    Number.isFinite(n) && (o.min === undefined || n >= o.min) && (o.max === undefined || n <= o.max) && (!o.integer || Number.isInteger(n));
   if (!ok) {
     const what = o.integer ? "a non-negative integer" : o.max !== undefined ? `a number in [${o.min}, ${o.max}]` : "a non-negative number";
     throw new InputError(`${where}: column "${column}": expected ${what}, got ${JSON.stringify(t.slice(0, 40))}`, file, column);
@@ -143,7 +153,10 @@ function parseNum(v: string, where: string, file: string, column: string, o: { m
 }
 
 /** Which header columns hold what: model flag columns and `<model>_<suffix>` columns. */
-function csvLayout(header: string[], file: string): { models: string[]; cols: Array<{ model: string; field: keyof RecordedAnswer | "flag" } | undefined> } {
+function csvLayout(
+  header: string[],
+  file: string,
+): { models: string[]; cols: Array<{ model: string; field: keyof RecordedAnswer | "flag" } | undefined> } {
   if (!header.includes("prompt")) throw new InputError(`${file}:1: no "prompt" column (header: ${header.join(", ")})`, file, "prompt");
   const seen = new Set<string>();
   header.forEach((h, i) => {
@@ -151,7 +164,9 @@ function csvLayout(header: string[], file: string): { models: string[]; cols: Ar
     if (seen.has(h)) throw new InputError(`${file}:1: column "${h}" appears twice`, file, h);
     seen.add(h);
   });
-  const flagCols = header.filter((h) => !reserved.has(h) && !(Object.keys(suffixes) as Suffix[]).some((s) => h.endsWith(s) && seen.has(h.slice(0, -s.length))));
+  const flagCols = header.filter(
+    (h) => !reserved.has(h) && !(Object.keys(suffixes) as Suffix[]).some((s) => h.endsWith(s) && seen.has(h.slice(0, -s.length))),
+  );
   const models = [...flagCols];
   const cols = header.map((h) => {
     if (reserved.has(h)) return undefined;
@@ -160,7 +175,10 @@ function csvLayout(header: string[], file: string): { models: string[]; cols: Ar
     return { model: h.slice(0, -s.length), field: suffixes[s] };
   });
   if (models.length === 0) {
-    throw new InputError(`${file}:1: no model columns (expected one True/False column per model besides ${[...reserved].join(", ")})`, file);
+    throw new InputError(
+      `${file}:1: no model columns (expected one True/False column per model besides ${[...reserved].join(", ")})`,
+      file,
+    );
   }
   return { models, cols };
 }
@@ -173,11 +191,16 @@ function loadCsv(file: string): { models: string[]; items: RecordedItem[] } {
   } catch (e) {
     if (e instanceof CsvError) {
       const line = (e as unknown as { lines?: number }).lines;
-      throw new InputError(`${file}${line !== undefined ? `:${line}` : ""}: malformed CSV: ${e.message}`, file, line !== undefined ? `line ${line}` : undefined);
+      throw new InputError(
+        `${file}${line !== undefined ? `:${line}` : ""}: malformed CSV: ${e.message}`,
+        file,
+        line !== undefined ? `line ${line}` : undefined,
+      );
     }
     throw e;
   }
-  if (records.length === 0) throw new InputError(`${file}: empty file (expected a header line with "prompt" and one column per model)`, file);
+  if (records.length === 0)
+    throw new InputError(`${file}: empty file (expected a header line with "prompt" and one column per model)`, file);
   const header = records[0]!.record;
   const { models, cols } = csvLayout(header, file);
   const at = (name: string) => header.indexOf(name);
@@ -316,8 +339,10 @@ function loadGold(g: GoldOptions): Map<string, string> {
       const rec = (obj ?? {}) as Record<string, unknown>;
       const p = rec[g.prompt];
       const a = rec[g.answer];
-      if (typeof p !== "string") throw new InputError(`${where}: field "${g.prompt}" (the prompt) is missing or not a string`, g.file, g.prompt);
-      if (typeof a !== "string" && typeof a !== "number") throw new InputError(`${where}: field "${g.answer}" (the answer) is missing or not a string/number`, g.file, g.answer);
+      if (typeof p !== "string")
+        throw new InputError(`${where}: field "${g.prompt}" (the prompt) is missing or not a string`, g.file, g.prompt);
+      if (typeof a !== "string" && typeof a !== "number")
+        throw new InputError(`${where}: field "${g.answer}" (the answer) is missing or not a string/number`, g.file, g.answer);
       let answer = String(a);
       if (re) {
         const m = answer.match(re);
@@ -357,7 +382,11 @@ export function loadRecordedTable(o: RecordedLoadOptions): RecordedTable {
     let part: { models: string[]; items: RecordedItem[] };
     if (ext === ".csv") part = loadCsv(file);
     else if (ext === ".jsonl" || ext === ".json") part = loadJsonl(file);
-    else throw new InputError(`${file}: unknown recorded-output layout "${ext}" (expected .csv, RouteLLM's layout, or .jsonl, maestro's; either may end in .gz)`, file);
+    else
+      throw new InputError(
+        `${file}: unknown recorded-output layout "${ext}" (expected .csv, RouteLLM's layout, or .jsonl, maestro's; either may end in .gz)`,
+        file,
+      );
     perFile.push({ file, models: part.models });
     for (const m of part.models) if (!models.includes(m)) models.push(m);
     items.push(...part.items);
@@ -376,7 +405,11 @@ export function loadRecordedTable(o: RecordedLoadOptions): RecordedTable {
   for (const it of items) {
     const missing = models.find((m) => it.models[m] === undefined);
     if (missing !== undefined) {
-      throw new InputError(`${it.file}:${it.line}: item "${it.id}" has no answer of model "${missing}" (other items have one)`, it.file, `models.${missing}`);
+      throw new InputError(
+        `${it.file}:${it.line}: item "${it.id}" has no answer of model "${missing}" (other items have one)`,
+        it.file,
+        `models.${missing}`,
+      );
     }
   }
   const byId = new Map<string, RecordedItem>();
@@ -398,9 +431,18 @@ export function loadRecordedTable(o: RecordedLoadOptions): RecordedTable {
       matched++;
       if (it.answer === undefined) it.answer = a;
     }
-    if (matched < items.length) warnings.push(`${o.gold.file}: gold answers found for ${matched} of ${items.length} items (joined on the prompt)`);
+    if (matched < items.length)
+      warnings.push(`${o.gold.file}: gold answers found for ${matched} of ${items.length} items (joined on the prompt)`);
   }
-  const table: RecordedTable = { files: [...o.files], models, items, types: [...new Set(items.map((i) => i.type))].sort(), warnings, byId, byPrompt };
+  const table: RecordedTable = {
+    files: [...o.files],
+    models,
+    items,
+    types: [...new Set(items.map((i) => i.type))].sort(),
+    warnings,
+    byId,
+    byPrompt,
+  };
   cache.set(sig, table);
   return table;
 }

@@ -140,7 +140,8 @@ type PyNum = { v: number; int: boolean };
  */
 export function evalArithmetic(src: string): number | undefined {
   const toks: Array<{ t: "num"; n: PyNum } | { t: "op"; s: string }> = [];
-  const re = /\s*(?:((?:\d(?:_?\d)*)?\.\d(?:_?\d)*(?:[eE][+-]?\d(?:_?\d)*)?|\d(?:_?\d)*\.?(?:[eE][+-]?\d(?:_?\d)*)?)|(\*\*|\/\/|[-+*/%()]))/y;
+  const re =
+    /\s*(?:((?:\d(?:_?\d)*)?\.\d(?:_?\d)*(?:[eE][+-]?\d(?:_?\d)*)?|\d(?:_?\d)*\.?(?:[eE][+-]?\d(?:_?\d)*)?)|(\*\*|\/\/|[-+*/%()]))/y;
   let i = 0;
   const s = src.replace(/\s+$/, "");
   while (i < s.length) {

@@ -120,13 +120,17 @@ function readResultFile(file: string): RawItem[] {
     throw new InputError(`${file}: not valid JSON (${(e as Error).message})`, file);
   }
   if (!Array.isArray(data)) {
-    throw new InputError(`${file}: expected a JSON list of items (a ZeroEval result file), got ${data === null ? "null" : typeof data}`, file);
+    throw new InputError(
+      `${file}: expected a JSON list of items (a ZeroEval result file), got ${data === null ? "null" : typeof data}`,
+      file,
+    );
   }
   if (data.length === 0) throw new InputError(`${file}: the list of items is empty`, file);
   const seen = new Map<string, number>();
   return data.map((raw, index): RawItem => {
     const at = `${file}: item [${index}]`;
-    if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw new InputError(`${at}: expected an object`, file, `[${index}]`);
+    if (raw === null || typeof raw !== "object" || Array.isArray(raw))
+      throw new InputError(`${at}: expected an object`, file, `[${index}]`);
     const r = raw as Record<string, unknown>;
     if (!((typeof r.id === "string" && r.id !== "") || (typeof r.id === "number" && Number.isFinite(r.id)))) {
       throw new InputError(`${at}: field "id" is missing or not a non-empty string or number`, file, `[${index}].id`);
@@ -144,14 +148,29 @@ function readResultFile(file: string): RawItem[] {
       throw new InputError(`${where}: field "answer" (the gold answer) is missing or not a string or number`, file, `[${index}].answer`);
     }
     if (!Array.isArray(r.output) || typeof r.output[0] !== "string") {
-      const got = Array.isArray(r.output) ? (r.output.length === 0 ? "an empty list" : `a list whose first element is ${r.output[0] === null ? "null" : typeof r.output[0]}`) : r.output === undefined ? "nothing" : typeof r.output;
-      throw new InputError(`${where}: field "output" must be a list whose first element is the reply (a string); got ${got}`, file, `[${index}].output`);
+      const got = Array.isArray(r.output)
+        ? r.output.length === 0
+          ? "an empty list"
+          : `a list whose first element is ${r.output[0] === null ? "null" : typeof r.output[0]}`
+        : r.output === undefined
+          ? "nothing"
+          : typeof r.output;
+      throw new InputError(
+        `${where}: field "output" must be a list whose first element is the reply (a string); got ${got}`,
+        file,
+        `[${index}].output`,
+      );
     }
     let input: string;
     if (typeof r.model_input === "string" && r.model_input !== "n/a") input = r.model_input;
-    else if (Array.isArray(r.chat_history) && r.chat_history.length > 0 && r.chat_history.every((t) => typeof t === "string")) input = (r.chat_history as string[]).join("\n\n");
+    else if (Array.isArray(r.chat_history) && r.chat_history.length > 0 && r.chat_history.every((t) => typeof t === "string"))
+      input = (r.chat_history as string[]).join("\n\n");
     else {
-      throw new InputError(`${where}: no prompt to count input tokens on ("model_input" is "n/a" or missing and "chat_history" is not a list of strings)`, file, `[${index}].chat_history`);
+      throw new InputError(
+        `${where}: no prompt to count input tokens on ("model_input" is "n/a" or missing and "chat_history" is not a list of strings)`,
+        file,
+        `[${index}].chat_history`,
+      );
     }
     return {
       index,
@@ -182,7 +201,12 @@ export function importZeroEval(o: ZeroEvalImportOptions): ZeroEvalImport {
   let models = [...byModel.keys()];
   if (o.models !== undefined) {
     const unknown = o.models.filter((m) => !byModel.has(m));
-    if (unknown.length > 0) throw new InputError(`--models: no result file for ${unknown.map((m) => `"${m}"`).join(", ")} (files of: ${models.join(", ")})`, undefined, "models");
+    if (unknown.length > 0)
+      throw new InputError(
+        `--models: no result file for ${unknown.map((m) => `"${m}"`).join(", ")} (files of: ${models.join(", ")})`,
+        undefined,
+        "models",
+      );
     models = [...new Set(o.models)];
   }
   if (models.length === 0) throw new InputError("--models: no model selected");
@@ -201,15 +225,28 @@ export function importZeroEval(o: ZeroEvalImportOptions): ZeroEvalImport {
   for (const model of models) {
     const file = byModel.get(model)!;
     const raw = file === ref ? refItems : readResultFile(file);
-    const s: ZeroEvalModelSummary = { model, file, items: 0, correct: 0, accuracy: 0, noAnswer: 0, meanTokensIn: 0, meanTokensOut: 0, sources: { json: 0, regex: 0, boxed: 0, none: 0 } };
+    const s: ZeroEvalModelSummary = {
+      model,
+      file,
+      items: 0,
+      correct: 0,
+      accuracy: 0,
+      noAnswer: 0,
+      meanTokensIn: 0,
+      meanTokensOut: 0,
+      sources: { json: 0, regex: 0, boxed: 0, none: 0 },
+    };
     const covered = new Set<string>();
     for (const r of raw) {
       const where = `${file}: item "${r.id}" ([${r.index}])`;
       const k = index.get(r.id);
-      if (k === undefined) throw new InputError(`${where}: not an item of ${ref} (every model must answer the same items)`, file, `[${r.index}].id`);
+      if (k === undefined)
+        throw new InputError(`${where}: not an item of ${ref} (every model must answer the same items)`, file, `[${r.index}].id`);
       const it = items[k]!;
-      if (r.gold !== it.answer) throw new InputError(`${where}: gold answer "${r.gold}" differs from "${it.answer}" in ${ref}`, file, `[${r.index}].answer`);
-      if (r.question !== it.prompt) throw new InputError(`${where}: the question differs from the one in ${ref}`, file, `[${r.index}].question`);
+      if (r.gold !== it.answer)
+        throw new InputError(`${where}: gold answer "${r.gold}" differs from "${it.answer}" in ${ref}`, file, `[${r.index}].answer`);
+      if (r.question !== it.prompt)
+        throw new InputError(`${where}: the question differs from the one in ${ref}`, file, `[${r.index}].question`);
       covered.add(r.id);
       const g = gradeZeroEval(r.reply, r.gold, model);
       const tokensIn = countTokens(r.input, tokenizer);
@@ -223,7 +260,8 @@ export function importZeroEval(o: ZeroEvalImportOptions): ZeroEvalImport {
       s.meanTokensOut += tokensOut;
     }
     const missing = items.find((it) => !covered.has(it.id));
-    if (missing !== undefined) throw new InputError(`${file}: no item "${missing.id}" (${ref} has it; every model must answer the same items)`, file, "id");
+    if (missing !== undefined)
+      throw new InputError(`${file}: no item "${missing.id}" (${ref} has it; every model must answer the same items)`, file, "id");
     s.accuracy = (100 * s.correct) / s.items;
     s.meanTokensIn /= s.items;
     s.meanTokensOut /= s.items;

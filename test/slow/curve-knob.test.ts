@@ -67,35 +67,39 @@ describe("a budget-conditioned policy on a table where the answer is known", () 
   );
   const runDir = path.join(dir, "run");
 
-  it("traces a curve monotone in the knob: all no-answer items escalated at small λ, none at the largest", { timeout: 120_000 }, async () => {
-    expect(fs.existsSync(data)).toBe(true);
-    const summary = await train({ config: loadConfig(cfg), runDir });
-    expect(summary.status).toBe("completed");
-    const r = await curveRun(runDir, { points: 9 });
-    const swept = r.points.filter((p) => !p.anchor).sort((a, b) => a.knob! - b.knob!);
-    for (let i = 1; i < swept.length; i++) {
-      expect(swept[i]!.x, `x at λ ${swept[i]!.knob}`).toBeLessThanOrEqual(swept[i - 1]!.x + 1e-12);
-      expect(swept[i]!.cost).toBeLessThanOrEqual(swept[i - 1]!.cost + 1e-12);
-    }
-    const test = recordedSplits(loadConfig(cfg)).test;
-    const noAnswer = test.filter((i) => !i.models.weak!.correct).length / test.length;
-    const w = 1 - noAnswer;
-    const s = test.filter((i) => i.models.strong!.correct).length / test.length;
-    // small λ: exactly the items without a final answer go to the strong model, and all are then right
-    expect(swept[0]!.x).toBeCloseTo(noAnswer, 12);
-    expect(swept[0]!.accuracy).toBe(1);
-    // the largest λ: nothing is escalated
-    expect(swept[swept.length - 1]!.x).toBe(0);
-    expect(swept[swept.length - 1]!.accuracy).toBeCloseTo(w, 12);
-    // the curve is the oracle's: (0, w) → (share without an answer, 1) → the anchor (1, s)
-    const ideal = [
-      { x: 0, accuracy: w, cost: 0 },
-      { x: noAnswer, accuracy: 1, cost: 0 },
-      { x: 1, accuracy: s, cost: 0 },
-    ];
-    expect(r.apgr!).toBeCloseTo(apgr(ideal, w, s)!, 12);
-    expect(r.vsRandom.margin).toBeGreaterThanOrEqual(-1e-12);
-  });
+  it(
+    "traces a curve monotone in the knob: all no-answer items escalated at small λ, none at the largest",
+    { timeout: 120_000 },
+    async () => {
+      expect(fs.existsSync(data)).toBe(true);
+      const summary = await train({ config: loadConfig(cfg), runDir });
+      expect(summary.status).toBe("completed");
+      const r = await curveRun(runDir, { points: 9 });
+      const swept = r.points.filter((p) => !p.anchor).sort((a, b) => a.knob! - b.knob!);
+      for (let i = 1; i < swept.length; i++) {
+        expect(swept[i]!.x, `x at λ ${swept[i]!.knob}`).toBeLessThanOrEqual(swept[i - 1]!.x + 1e-12);
+        expect(swept[i]!.cost).toBeLessThanOrEqual(swept[i - 1]!.cost + 1e-12);
+      }
+      const test = recordedSplits(loadConfig(cfg)).test;
+      const noAnswer = test.filter((i) => !i.models.weak!.correct).length / test.length;
+      const w = 1 - noAnswer;
+      const s = test.filter((i) => i.models.strong!.correct).length / test.length;
+      // small λ: exactly the items without a final answer go to the strong model, and all are then right
+      expect(swept[0]!.x).toBeCloseTo(noAnswer, 12);
+      expect(swept[0]!.accuracy).toBe(1);
+      // the largest λ: nothing is escalated
+      expect(swept[swept.length - 1]!.x).toBe(0);
+      expect(swept[swept.length - 1]!.accuracy).toBeCloseTo(w, 12);
+      // the curve is the oracle's: (0, w) → (share without an answer, 1) → the anchor (1, s)
+      const ideal = [
+        { x: 0, accuracy: w, cost: 0 },
+        { x: noAnswer, accuracy: 1, cost: 0 },
+        { x: 1, accuracy: s, cost: 0 },
+      ];
+      expect(r.apgr!).toBeCloseTo(apgr(ideal, w, s)!, 12);
+      expect(r.vsRandom.margin).toBeGreaterThanOrEqual(-1e-12);
+    },
+  );
 
   it("the orchestrator exposes the knob and refuses values it cannot use", async () => {
     const o = await loadOrchestrator(runDir);
@@ -131,7 +135,10 @@ describe("a budget-conditioned policy on a table where the answer is known", () 
         return { agents: j.maestro.steps.map((x) => x.agent), knob: j.maestro.knob };
       };
       // the same answers as the orchestrator at those knob values (previous test): escalate when λ is small
-      expect(await agents(await ask({ model: "maestro:lambda=0.5" }))).toEqual({ agents: ["weak", "strong", "terminator"], knob: { name: "lambda", value: 0.5 } });
+      expect(await agents(await ask({ model: "maestro:lambda=0.5" }))).toEqual({
+        agents: ["weak", "strong", "terminator"],
+        knob: { name: "lambda", value: 0.5 },
+      });
       expect((await agents(await ask({ maestro: { lambda: 20 } }))).agents).toEqual(["weak", "terminator"]);
       for (const [body, pattern] of [
         [{}, /budget-conditioned: give its lambda in \[0\.2, 20\]/],
@@ -147,4 +154,3 @@ describe("a budget-conditioned policy on a table where the answer is known", () 
     }
   });
 });
-

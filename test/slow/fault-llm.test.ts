@@ -37,8 +37,20 @@ const messages: ChatMessage[] = [
 function client(provider: ProviderName, over: Partial<ModelSettings>): LlmClient {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-fault-"));
   dirs.push(dir);
-  const m = testModel({ provider, model: "fault", baseURL: provider === "openai" ? `${server.url}/v1` : server.url, maxTokens: 64, ...over });
-  return new LlmClient({ models: { m }, maxConcurrency: 4, cost: { mode: "price", computeScale: 1e-12 }, cache: { mode: "off", dir }, sendSeed: false });
+  const m = testModel({
+    provider,
+    model: "fault",
+    baseURL: provider === "openai" ? `${server.url}/v1` : server.url,
+    maxTokens: 64,
+    ...over,
+  });
+  return new LlmClient({
+    models: { m },
+    maxConcurrency: 4,
+    cost: { mode: "price", computeScale: 1e-12 },
+    cache: { mode: "off", dir },
+    sendSeed: false,
+  });
 }
 
 describe.each(["openai", "anthropic"] as const)("%s provider against a faulty server", (provider) => {
@@ -90,7 +102,11 @@ describe("an LLM response cache that cannot be written", () => {
         seed: 1,
         agents: [{ name: "solver", kind: "llm", prompt: "Role: solver.", model: "m" }, "terminator"],
         tasks: { source: "arithmetic", train: 4, eval: 2 },
-        llm: { baseURL: `${server.url}/v1`, models: { m: { model: "fault", inputPricePerM: 1, outputPricePerM: 2 } }, cache: { dir: cacheDir } },
+        llm: {
+          baseURL: `${server.url}/v1`,
+          models: { m: { model: "fault", inputPricePerM: 1, outputPricePerM: 2 } },
+          cache: { dir: cacheDir },
+        },
         env: { maxSteps: 2 },
         train: { updates: 1, episodesPerUpdate: 2 },
         log: { plot: false },
@@ -106,7 +122,9 @@ describe("an LLM response cache that cannot be written", () => {
     const file = path.join(dir, "not-a-folder");
     fs.writeFileSync(file, "x");
     expect(() => buildLlm(cfg(file, dir))).toThrow(InputError);
-    expect(() => buildLlm(cfg(file, dir))).toThrow(/llm\.cache\.dir: .*not-a-folder: cannot write the LLM response cache there \(a file is in the way/);
+    expect(() => buildLlm(cfg(file, dir))).toThrow(
+      /llm\.cache\.dir: .*not-a-folder: cannot write the LLM response cache there \(a file is in the way/,
+    );
     const runDir = path.join(dir, "run");
     await expect(train({ config: cfg(file, dir), runDir })).rejects.toThrow(/llm\.cache\.dir/);
     expect(fs.existsSync(runDir)).toBe(false);
@@ -119,12 +137,26 @@ describe("an LLM response cache that cannot be written", () => {
     const cacheDir = path.join(dir, "cache");
     const warnings: string[] = [];
     const m: ModelSettings = {
-      ref: "m", provider: "openai", model: "fault", baseURL: `${server.url}/v1`, temperature: 0.7, maxTokens: 64,
-      timeoutMs: 5000, maxRetries: 0, maxRetryWaitMs: 60_000, inputPricePerM: 1, outputPricePerM: 2, paramsB: 1,
+      ref: "m",
+      provider: "openai",
+      model: "fault",
+      baseURL: `${server.url}/v1`,
+      temperature: 0.7,
+      maxTokens: 64,
+      timeoutMs: 5000,
+      maxRetries: 0,
+      maxRetryWaitMs: 60_000,
+      inputPricePerM: 1,
+      outputPricePerM: 2,
+      paramsB: 1,
     };
     const c = new LlmClient({
-      models: { m }, maxConcurrency: 2, cost: { mode: "price", computeScale: 1e-12 }, cache: { mode: "read-write", dir: cacheDir },
-      sendSeed: false, onWarning: (l) => warnings.push(l),
+      models: { m },
+      maxConcurrency: 2,
+      cost: { mode: "price", computeScale: 1e-12 },
+      cache: { mode: "read-write", dir: cacheDir },
+      sendSeed: false,
+      onWarning: (l) => warnings.push(l),
     });
     c.cache.check();
     // the disk goes away under the run: the cache folder is replaced by a file
@@ -177,7 +209,13 @@ describe("a dead LLM endpoint stops the run", () => {
           "terminator",
         ],
         tasks: { source: "arithmetic", train: 8, eval: 2 },
-        llm: { baseURL: `${server.url}/v1`, maxRetries: 0, models: { m: { model: "fault", inputPricePerM: 1, outputPricePerM: 2 } }, cache: { mode: "off" }, ...over },
+        llm: {
+          baseURL: `${server.url}/v1`,
+          maxRetries: 0,
+          models: { m: { model: "fault", inputPricePerM: 1, outputPricePerM: 2 } },
+          cache: { mode: "off" },
+          ...over,
+        },
         env: { maxSteps: 3 },
         train: { updates, episodesPerUpdate: 8, checkpointEvery: 10 },
         log: { plot: false },
@@ -187,62 +225,82 @@ describe("a dead LLM endpoint stops the run", () => {
     );
   const rowsOf = (dir: string) => readMetrics(path.join(dir, "metrics.csv")).rows;
 
-  it("every call of the first update failing stops before any training; the folder resumes once the server is back", { timeout: 60_000 }, async () => {
-    const runs = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-dead-"));
-    dirs.push(runs);
-    const runDir = path.join(runs, "run");
-    server.mode = "down";
-    const err = (await train({ config: llmRun(runs), runDir }).catch((e: unknown) => e)) as Error;
-    expect(err).toBeInstanceOf(LlmUnavailableError);
-    expect(err.message).toMatch(/: (\d+) of \1 LLM calls failed in update 1 /);
-    expect(err.message).toContain("every call of the first update failed");
-    expect(err.message).toContain("503");
-    expect(err.message).toContain(`maestro train --resume ${runDir}`);
-    const s = JSON.parse(fs.readFileSync(path.join(runDir, "summary.json"), "utf8")) as { status: string; updates: number };
-    expect(s.status).toBe("failed");
-    expect(rowsOf(runDir)).toHaveLength(0);
-    server.mode = "ok";
-    const r = await train({ resumeDir: runDir });
-    expect(r.status).toBe("completed");
-    expect(rowsOf(runDir).map((x) => [x.update, x.llm_errors])).toEqual([[1, 0], [2, 0], [3, 0]]);
-  });
+  it(
+    "every call of the first update failing stops before any training; the folder resumes once the server is back",
+    { timeout: 60_000 },
+    async () => {
+      const runs = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-dead-"));
+      dirs.push(runs);
+      const runDir = path.join(runs, "run");
+      server.mode = "down";
+      const err = (await train({ config: llmRun(runs), runDir }).catch((e: unknown) => e)) as Error;
+      expect(err).toBeInstanceOf(LlmUnavailableError);
+      expect(err.message).toMatch(/: (\d+) of \1 LLM calls failed in update 1 /);
+      expect(err.message).toContain("every call of the first update failed");
+      expect(err.message).toContain("503");
+      expect(err.message).toContain(`maestro train --resume ${runDir}`);
+      const s = JSON.parse(fs.readFileSync(path.join(runDir, "summary.json"), "utf8")) as { status: string; updates: number };
+      expect(s.status).toBe("failed");
+      expect(rowsOf(runDir)).toHaveLength(0);
+      server.mode = "ok";
+      const r = await train({ resumeDir: runDir });
+      expect(r.status).toBe("completed");
+      expect(rowsOf(runDir).map((x) => [x.update, x.llm_errors])).toEqual([
+        [1, 0],
+        [2, 0],
+        [3, 0],
+      ]);
+    },
+  );
 
-  it("an update whose every call failed stops the run at once, before it is trained on, whatever llm.errorPatience", { timeout: 60_000 }, async () => {
-    const runs = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-dead-"));
-    dirs.push(runs);
-    const runDir = path.join(runs, "run");
-    server.mode = "ok";
-    const config = llmRun(runs, { maxErrorRate: 0.5, errorPatience: 3 }, 5);
-    const err = (await train({ config, runDir, onUpdate: (row) => void (row.update === 1 && (server.mode = "down")) }).catch((e: unknown) => e)) as Error;
-    expect(err).toBeInstanceOf(LlmUnavailableError);
-    expect(err.message).toMatch(/: (\d+) of \1 LLM calls failed in update 2 .*every call of the update failed/);
-    // update 1 was trained and checkpointed; update 2 (all error turns) was not trained on
-    expect(rowsOf(runDir).map((x) => x.update)).toEqual([1]);
-    expect(listCheckpoints(runDir).map((c) => c.update)).toEqual([1]);
-    expect(JSON.parse(fs.readFileSync(path.join(runDir, "summary.json"), "utf8")).status).toBe("failed");
-    server.mode = "ok";
-    expect((await train({ resumeDir: runDir })).status).toBe("completed");
-    expect(rowsOf(runDir).map((x) => x.update)).toEqual([1, 2, 3, 4, 5]);
-  });
+  it(
+    "an update whose every call failed stops the run at once, before it is trained on, whatever llm.errorPatience",
+    { timeout: 60_000 },
+    async () => {
+      const runs = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-dead-"));
+      dirs.push(runs);
+      const runDir = path.join(runs, "run");
+      server.mode = "ok";
+      const config = llmRun(runs, { maxErrorRate: 0.5, errorPatience: 3 }, 5);
+      const err = (await train({ config, runDir, onUpdate: (row) => void (row.update === 1 && (server.mode = "down")) }).catch(
+        (e: unknown) => e,
+      )) as Error;
+      expect(err).toBeInstanceOf(LlmUnavailableError);
+      expect(err.message).toMatch(/: (\d+) of \1 LLM calls failed in update 2 .*every call of the update failed/);
+      // update 1 was trained and checkpointed; update 2 (all error turns) was not trained on
+      expect(rowsOf(runDir).map((x) => x.update)).toEqual([1]);
+      expect(listCheckpoints(runDir).map((c) => c.update)).toEqual([1]);
+      expect(JSON.parse(fs.readFileSync(path.join(runDir, "summary.json"), "utf8")).status).toBe("failed");
+      server.mode = "ok";
+      expect((await train({ resumeDir: runDir })).status).toBe("completed");
+      expect(rowsOf(runDir).map((x) => x.update)).toEqual([1, 2, 3, 4, 5]);
+    },
+  );
 
-  it("an error rate above llm.maxErrorRate for llm.errorPatience updates stops before training on the last of them", { timeout: 60_000 }, async () => {
-    const runs = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-dead-"));
-    dirs.push(runs);
-    const runDir = path.join(runs, "run");
-    server.mode = "ok";
-    const config = llmRun(runs, { maxErrorRate: 0.5, errorPatience: 2 }, 5);
-    // two calls of every three fail: above the rate, but never all of an update's calls
-    const err = (await train({ config, runDir, onUpdate: (row) => void (row.update === 1 && (server.mode = "flaky")) }).catch((e: unknown) => e)) as Error;
-    expect(err).toBeInstanceOf(LlmUnavailableError);
-    expect(err.message).toContain("failed in update 3");
-    expect(err.message).toContain("llm.maxErrorRate = 0.5 for 2 update(s) in a row");
-    // update 2 (first bad one) was trained, update 3 was not; the state after update 2 is saved
-    expect(rowsOf(runDir).map((x) => x.update)).toEqual([1, 2]);
-    expect(listCheckpoints(runDir).map((c) => c.update)).toEqual([2]);
-    server.mode = "ok";
-    expect((await train({ resumeDir: runDir })).status).toBe("completed");
-    expect(rowsOf(runDir).map((x) => x.update)).toEqual([1, 2, 3, 4, 5]);
-  });
+  it(
+    "an error rate above llm.maxErrorRate for llm.errorPatience updates stops before training on the last of them",
+    { timeout: 60_000 },
+    async () => {
+      const runs = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-dead-"));
+      dirs.push(runs);
+      const runDir = path.join(runs, "run");
+      server.mode = "ok";
+      const config = llmRun(runs, { maxErrorRate: 0.5, errorPatience: 2 }, 5);
+      // two calls of every three fail: above the rate, but never all of an update's calls
+      const err = (await train({ config, runDir, onUpdate: (row) => void (row.update === 1 && (server.mode = "flaky")) }).catch(
+        (e: unknown) => e,
+      )) as Error;
+      expect(err).toBeInstanceOf(LlmUnavailableError);
+      expect(err.message).toContain("failed in update 3");
+      expect(err.message).toContain("llm.maxErrorRate = 0.5 for 2 update(s) in a row");
+      // update 2 (first bad one) was trained, update 3 was not; the state after update 2 is saved
+      expect(rowsOf(runDir).map((x) => x.update)).toEqual([1, 2]);
+      expect(listCheckpoints(runDir).map((c) => c.update)).toEqual([2]);
+      server.mode = "ok";
+      expect((await train({ resumeDir: runDir })).status).toBe("completed");
+      expect(rowsOf(runDir).map((x) => x.update)).toEqual([1, 2, 3, 4, 5]);
+    },
+  );
 
   it("maestro train exits non-zero with the message; llm.maxErrorRate: 1 never stops", { timeout: 60_000 }, async () => {
     const runs = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-dead-"));

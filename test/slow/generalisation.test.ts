@@ -27,18 +27,21 @@ const CASES: Array<{ heads: 1 | 2; problem: number; algos: string[]; familySeed?
   { heads: 2, problem: 18, algos: ["macpo"], familySeed: 3, costCap: 1.1 },
 ];
 
-describe.each(CASES)("$heads head(s), problem $problem (family seed 1 unless given: $familySeed), schema defaults", ({ heads, problem, algos, familySeed, costCap }) => {
-  it.each(algos)("%s meets the bounds", { timeout: 240_000 }, async (algo) => {
-    const p = await familyProblem(problem, { seed: familySeed ?? 1, heads });
-    const config = familyConfig(p, algo, { log: { plot: false, episodeSample: 0 } });
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-family-"));
-    try {
-      await train({ config, runDir: path.join(dir, "run") });
-      const s = scoreOnFamily(p, algo, await exactEvaluateRun(path.join(dir, "run")));
-      expect(s.ratio).toBeGreaterThanOrEqual(familyBounds.ratio);
-      if (s.constrained) expect(s.costRatio).toBeLessThanOrEqual(costCap ?? familyBounds.cost);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  });
-});
+describe.each(CASES)(
+  "$heads head(s), problem $problem (family seed 1 unless given: $familySeed), schema defaults",
+  ({ heads, problem, algos, familySeed, costCap }) => {
+    it.each(algos)("%s meets the bounds", { timeout: 240_000 }, async (algo) => {
+      const p = await familyProblem(problem, { seed: familySeed ?? 1, heads });
+      const config = familyConfig(p, algo, { log: { plot: false, episodeSample: 0 } });
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-family-"));
+      try {
+        await train({ config, runDir: path.join(dir, "run") });
+        const s = scoreOnFamily(p, algo, await exactEvaluateRun(path.join(dir, "run")));
+        expect(s.ratio).toBeGreaterThanOrEqual(familyBounds.ratio);
+        if (s.constrained) expect(s.costRatio).toBeLessThanOrEqual(costCap ?? familyBounds.cost);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  },
+);

@@ -13,7 +13,11 @@ describe("sim-budget.yaml: trainers vs the LP optimum", () => {
   });
 
   it("P3O with a fixed κ below the multiplier the budget needs violates it (why κ follows a dual estimate by default)", async () => {
-    const { oracle, exact, summary } = await trainAndScore("configs/sim-budget.yaml", ["algo.name=p3o", "algo.p3o.kappaSchedule=fixed", "algo.p3o.kappa=0.02"]);
+    const { oracle, exact, summary } = await trainAndScore("configs/sim-budget.yaml", [
+      "algo.name=p3o",
+      "algo.p3o.kappaSchedule=fixed",
+      "algo.p3o.kappa=0.02",
+    ]);
     // κ multiplies the cost in budget units (c/d): the LP's λ* (reward per unit of cost) is λ*·d there
     expect(0.02).toBeLessThan(oracle.lambda * oracle.budget!);
     expect(exact.cost).toBeGreaterThan(1.05 * oracle.budget!);

@@ -14,7 +14,11 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { repoRoot } from "../helpers.js";
 
-const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, "package.json"), "utf8")) as { name: string; version: string; bin: Record<string, string> };
+const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, "package.json"), "utf8")) as {
+  name: string;
+  version: string;
+  bin: Record<string, string>;
+};
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-package-"));
 const app = path.join(work, "app");
 let tarball = "";
@@ -50,7 +54,10 @@ beforeAll(() => {
   fs.mkdirSync(app);
   fs.writeFileSync(path.join(app, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }, null, 2));
   // a project of its own under git: the run's manifest must not report this project's commit as maestro's
-  for (const args of [["init", "-q"], ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "consumer"]]) {
+  for (const args of [
+    ["init", "-q"],
+    ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "consumer"],
+  ]) {
     expect(run("git", args, app).status).toBe(0);
   }
   // --ignore-scripts: tfjs-node's optional download of libtensorflow is skipped (maestro then runs on wasm)
@@ -64,7 +71,17 @@ afterAll(() => fs.rmSync(work, { recursive: true, force: true }), 300_000);
 
 describe(`the npm package (${pkg.name})`, () => {
   it("ships the built library with its types, the bin, configs and agents (the module example too), and no sources or tests", () => {
-    for (const f of ["package.json", "dist/index.js", "dist/index.d.ts", "dist/bin/maestro.js", "configs/doa-mvp.yaml", "configs/calculator-arithmetic.yaml", "agents/terminator.yaml", "agents/examples/calculator.ts", "agents/examples/money.ts"]) {
+    for (const f of [
+      "package.json",
+      "dist/index.js",
+      "dist/index.d.ts",
+      "dist/bin/maestro.js",
+      "configs/doa-mvp.yaml",
+      "configs/calculator-arithmetic.yaml",
+      "agents/terminator.yaml",
+      "agents/examples/calculator.ts",
+      "agents/examples/money.ts",
+    ]) {
       expect(packed, f).toContain(f);
     }
     expect(packed.filter((f) => /^(src|test|runs|node_modules)\//.test(f))).toEqual([]);
@@ -100,7 +117,10 @@ describe(`the npm package (${pkg.name})`, () => {
     const dir = path.join(app, runDir);
     for (const f of ["config.yaml", "manifest.json", "metrics.csv", "summary.json"]) expect(fs.existsSync(path.join(dir, f)), f).toBe(true);
     expect(fs.readFileSync(path.join(dir, "config.yaml"), "utf8")).toContain(`module: ${path.join(fs.realpathSync(app), "calc.mjs")}`);
-    const manifest = JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8")) as { versions: { maestro: string }; git: Record<string, unknown> };
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8")) as {
+      versions: { maestro: string };
+      git: Record<string, unknown>;
+    };
     expect(manifest.versions.maestro).toBe(pkg.version);
     expect(manifest.git).toEqual({});
   }, 300_000);
@@ -137,7 +157,18 @@ export const bad: ModuleAgentResult = { cost: "1" };
     );
     fs.writeFileSync(
       path.join(app, "tsconfig.json"),
-      JSON.stringify({ compilerOptions: { module: "NodeNext", moduleResolution: "NodeNext", target: "ES2022", strict: true, noEmit: true, skipLibCheck: true, types: [] }, files: ["check.ts"] }),
+      JSON.stringify({
+        compilerOptions: {
+          module: "NodeNext",
+          moduleResolution: "NodeNext",
+          target: "ES2022",
+          strict: true,
+          noEmit: true,
+          skipLibCheck: true,
+          types: [],
+        },
+        files: ["check.ts"],
+      }),
     );
     const tsc = path.join(repoRoot, "node_modules", "typescript", "bin", "tsc");
     const r = run(process.execPath, [tsc, "-p", "tsconfig.json"], app);

@@ -14,7 +14,15 @@ describe("the shipped gsm8k-cascade config on another recorded file (three gener
 
   it("trains with --set tasks.file=<generated file> and draws a curve", { timeout: 300_000 }, () => {
     const run = path.join(dir, "gsm8k-cascade");
-    const t = runCli(["train", path.join(repoRoot, "configs", "gsm8k-cascade.yaml"), "--set", `tasks.file=${data}`, "--run-dir", run, "--quiet"]);
+    const t = runCli([
+      "train",
+      path.join(repoRoot, "configs", "gsm8k-cascade.yaml"),
+      "--set",
+      `tasks.file=${data}`,
+      "--run-dir",
+      run,
+      "--quiet",
+    ]);
     expect(t.status, t.stderr).toBe(0);
     checkCurve(run);
   });
@@ -32,5 +40,4 @@ describe("the shipped gsm8k-cascade config on another recorded file (three gener
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain("conditioned on its lambda, not a budget");
   });
-
 });

@@ -13,13 +13,25 @@ function rows(file: string): number {
 describe.each(["plain", "pid"])("kill and resume: ppo-lagrangian (%s λ optimiser)", (opt) => {
   it("gives a metrics.csv identical to an uninterrupted run", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-resume-"));
-    const sets = ["algo.name=ppo-lagrangian", `algo.dual.optimizer=${opt}`, "train.updates=14", "train.episodesPerUpdate=16", "train.checkpointEvery=1"].flatMap((s) => ["--set", s]);
+    const sets = [
+      "algo.name=ppo-lagrangian",
+      `algo.dual.optimizer=${opt}`,
+      "train.updates=14",
+      "train.episodesPerUpdate=16",
+      "train.checkpointEvery=1",
+    ].flatMap((s) => ["--set", s]);
     const full = path.join(dir, "full");
-    const a = spawnSync(process.execPath, [cli, "train", "configs/sim-budget.yaml", "--run-dir", full, "--quiet", ...sets], { cwd: root, encoding: "utf8" });
+    const a = spawnSync(process.execPath, [cli, "train", "configs/sim-budget.yaml", "--run-dir", full, "--quiet", ...sets], {
+      cwd: root,
+      encoding: "utf8",
+    });
     expect(a.status, a.stderr).toBe(0);
 
     const killed = path.join(dir, "killed");
-    const child = spawn(process.execPath, [cli, "train", "configs/sim-budget.yaml", "--run-dir", killed, "--quiet", ...sets], { cwd: root, stdio: "ignore" });
+    const child = spawn(process.execPath, [cli, "train", "configs/sim-budget.yaml", "--run-dir", killed, "--quiet", ...sets], {
+      cwd: root,
+      stdio: "ignore",
+    });
     const metrics = path.join(killed, "metrics.csv");
     await new Promise<void>((resolve, reject) => {
       const timer = setInterval(() => {

@@ -30,7 +30,14 @@ describe.each([
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-resume-mh-"));
     // averagePolicy 0.75: the window is updates 2–6, so the stop after update 3 is inside it and the checkpoint
     // carries every head's kept rows
-    const sets = [`algo.name=${algo}`, "train.updates=6", "train.episodesPerUpdate=16", "train.checkpointEvery=1", "algo.averagePolicy=0.75", ...extra];
+    const sets = [
+      `algo.name=${algo}`,
+      "train.updates=6",
+      "train.episodesPerUpdate=16",
+      "train.checkpointEvery=1",
+      "algo.averagePolicy=0.75",
+      ...extra,
+    ];
     const full = path.join(dir, "full");
     await train({ config: loadConfig(path.join(root, file), { sets }), runDir: full });
     // the same run stopped (by an exception from the progress callback) after N = 3 updates, then resumed
