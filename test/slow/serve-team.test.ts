@@ -5,19 +5,19 @@ import path from "node:path";
 import { Writable } from "node:stream";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig, validateConfig } from "../src/config/index.js";
-import { startSimServer, type SimServer } from "../src/llm/sim-server.js";
-import { runCompletion } from "../src/run/status.js";
-import { classify } from "../src/run/launcher.js";
-import { train } from "../src/run/train.js";
-import { curveCommand } from "../src/plots/curve.js";
-import { createKey, KeyRing, readKeysFile, revokeKey } from "../src/serve/keys.js";
-import { LocalLimitStore, periodEnd, periodLabel, RedisLimitStore, usageFileOf, type LimitStore } from "../src/serve/limits.js";
-import { serveRun, type MaestroInfo, type MaestroServer, type ServeOptions } from "../src/serve/server.js";
-import { loadRecordedTable } from "../src/tasks/recorded.js";
-import { cliPath, freePort, removeTmpDirs, repoRoot, runCli, simLlmRawConfig, tmpDir } from "./helpers.js";
-import { writeThreeModelFile } from "./recorded-helpers.js";
-import { noRedisReason, redisServerBin, startRedis, type RedisInstance } from "./redis-helpers.js";
+import { loadConfig, validateConfig } from "../../src/config/index.js";
+import { startSimServer, type SimServer } from "../../src/llm/sim-server.js";
+import { runCompletion } from "../../src/run/status.js";
+import { classify } from "../../src/run/launcher.js";
+import { train } from "../../src/run/train.js";
+import { curveCommand } from "../../src/plots/curve.js";
+import { createKey, KeyRing, readKeysFile, revokeKey } from "../../src/serve/keys.js";
+import { LocalLimitStore, periodEnd, periodLabel, RedisLimitStore, usageFileOf, type LimitStore } from "../../src/serve/limits.js";
+import { serveRun, type MaestroInfo, type MaestroServer, type ServeOptions } from "../../src/serve/server.js";
+import { loadRecordedTable } from "../../src/tasks/recorded.js";
+import { cliPath, freePort, removeTmpDirs, repoRoot, runCli, simLlmRawConfig, tmpDir } from "../helpers.js";
+import { writeThreeModelFile } from "../recorded-helpers.js";
+import { noRedisReason, redisServerBin, startRedis, type RedisInstance } from "../redis-helpers.js";
 
 /**
  * `maestro serve` for a team: API keys, per-key budgets and limits (one process, or replicas sharing

@@ -14,7 +14,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { repoRoot } from "./helpers.js";
+import { repoRoot } from "../helpers.js";
 
 const page = path.join(repoRoot, "docs", "getting-started.md");
 
