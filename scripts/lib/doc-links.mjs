@@ -7,21 +7,10 @@ import path from "node:path";
 
 /** The Markdown text without fenced code blocks and inline code spans (lines kept, so line numbers hold). */
 export function stripCode(text) {
-  const out = [];
-  let fence = null;
-  for (const line of text.split("\n")) {
-    const m = /^\s*(```+|~~~+)/.exec(line);
-    if (fence) {
-      if (m && m[1][0] === fence[0] && m[1].length >= fence.length) fence = null;
-      out.push("");
-    } else if (m) {
-      fence = m[1];
-      out.push("");
-    } else {
-      out.push(line.replace(/(`+)[\s\S]*?\1/g, ""));
-    }
-  }
-  return out.join("\n");
+  return fencesOnly(text)
+    .split("\n")
+    .map((line) => line.replace(/(`+)[\s\S]*?\1/g, ""))
+    .join("\n");
 }
 
 /** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens. */
