@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config/load.js";
-import { defaultEntropyCoef, defaultUpdates } from "../src/config/schema.js";
+import { trainerTable } from "../src/config/schema.js";
 import { train } from "../src/run/train.js";
 import { startSimServer } from "../src/llm/sim-server.js";
 import YAML from "yaml";
@@ -36,10 +36,10 @@ describe("train.updates left out", () => {
   const file = path.join(dir, "sim-budget.yaml");
   it("takes the trainer's measured default; a value in the config or a --set wins", () => {
     expect((YAML.parse(fs.readFileSync(file, "utf8")) as { train?: { updates?: number } }).train?.updates).toBeUndefined();
-    expect(loadConfig(file).train.updates).toBe(defaultUpdates["ppo-lagrangian"]);
+    expect(loadConfig(file).train.updates).toBe(trainerTable["ppo-lagrangian"].updates);
     const p3o = loadConfig(file, { sets: ["algo.name=p3o"] });
     expect(p3o.train.updates).toBe(300);
-    expect(defaultUpdates.cpo).toBe(150);
+    expect(trainerTable.cpo.updates).toBe(150);
     const rf = loadConfig(file, { sets: ["algo.name=reinforce"] });
     expect(rf.train.updates).toBe(300);
     expect(rf.algo.reinforce.lr).toBe(0.003);
@@ -59,8 +59,8 @@ describe("algo.entropyCoef left out", () => {
     expect(loadConfig(file).algo.entropyCoef).toBe(0.05);
     const cpo = loadConfig(file, { sets: ["algo.name=cpo"] });
     expect(cpo.algo.entropyCoef).toBe(0.01);
-    expect(defaultEntropyCoef.macpo).toBe(0.01);
-    expect(defaultEntropyCoef["mappo-lagrangian"]).toBe(0.05);
+    expect(trainerTable.macpo.entropyCoef).toBe(0.01);
+    expect(trainerTable["mappo-lagrangian"].entropyCoef).toBe(0.05);
     expect(loadConfig(file, { sets: ["algo.name=cpo", "algo.entropyCoef=0.2"] }).algo.entropyCoef).toBe(0.2);
     // a run folder's config.yaml holds the resolved number: read back under another trainer, it stays
     const saved = path.join(tmpDir(), "config.yaml");

@@ -12,7 +12,7 @@ import { checkHeadsConfig, isMultiHead } from "./heads.js";
 import { withPriceTable } from "./prices.js";
 import { recordedPool, resolveRecordedFiles } from "./recorded.js";
 import { findRenamed, migrateRenamed } from "./renamed.js";
-import { configSchema, constrainedAlgos, defaultEntropyCoef, defaultUpdates, type Config, type RawConfig } from "./schema.js";
+import { configSchema, constrainedAlgos, trainerTable, type Config, type RawConfig } from "./schema.js";
 
 export { constrainedAlgos };
 
@@ -190,8 +190,8 @@ export function validateConfig(raw: unknown, file: string, configDir: string, op
   }
   const config: Config = {
     ...cfg,
-    train: { ...cfg.train, updates: cfg.train.updates ?? defaultUpdates[cfg.algo.name] },
-    algo: { ...cfg.algo, entropyCoef: cfg.algo.entropyCoef ?? defaultEntropyCoef[cfg.algo.name] },
+    train: { ...cfg.train, updates: cfg.train.updates ?? trainerTable[cfg.algo.name].updates },
+    algo: { ...cfg.algo, entropyCoef: cfg.algo.entropyCoef ?? trainerTable[cfg.algo.name].entropyCoef },
     agents,
   };
   checkCrossFields(config, file);

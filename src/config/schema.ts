@@ -681,46 +681,39 @@ const macpoSchema = z
   .strict()
   .describe("macpo's step over the heads.");
 
-export const algoNames = ["reinforce", "ppo", "ppo-lagrangian", "p3o", "cpo", "macpo", "mappo-lagrangian"] as const;
+/**
+ * The trainers, one line each: whether it solves the CMDP (task reward, cost kept separate, env.budget as a
+ * constraint) and its defaults for the fields a config may leave out, `train.updates` and `algo.entropyCoef`.
+ * A new trainer adds its line here, its option block under `algo` (below) and its builder in src/run/build.ts.
+ *
+ * train.updates, measured on the random CMDP family with 128 episodes per update: 300 for the first-order
+ * trainers — P3O's penalty and PPO's penalised objective are still improving at 150 (family seed 2, paired: P3O
+ * 72% → 90% of runs within 0.97·J_R* and 1.03·d, PPO 89% → 96%); PPO-Lagrangian's misses at 150 were policies
+ * within the budget short of J_R* (19 of the 21 runs of the 7 problems it missed on family seed 3 pass at 300);
+ * REINFORCE runs 300 at its learning rate 0.003 (algo.reinforce.lr), whose smaller steps keep it from turning
+ * deterministic on the first path it likes (family seed 2, paired: 87% → 92% of runs within 0.97 of the
+ * penalised optimum). CPO, MACPO and MAPPO-Lagrangian keep 150 (CPO: 87% → 85% at 300 on family seed 2;
+ * MAPPO-Lagrangian 87% → 82%). The tables are in docs/benchmarks.md.
+ *
+ * algo.entropyCoef: 0.05 for the first-order trainers (a policy that collapses early never samples the actions
+ * a multiplier or a later reward would favour); 0.01 for CPO and MACPO, whose trust-region step has no
+ * multiplier to integrate the bonus's pull away — at 0.05 the bonus bought entropy with the budget (two-head
+ * family seed 3: 5 of 7 final policies above 1.03·d, at 0.01 none).
+ */
+export const trainerTable = {
+  reinforce: { constrained: false, updates: 300, entropyCoef: 0.05 },
+  ppo: { constrained: false, updates: 300, entropyCoef: 0.05 },
+  "ppo-lagrangian": { constrained: true, updates: 300, entropyCoef: 0.05 },
+  p3o: { constrained: true, updates: 300, entropyCoef: 0.05 },
+  cpo: { constrained: true, updates: 150, entropyCoef: 0.01 },
+  macpo: { constrained: true, updates: 150, entropyCoef: 0.01 },
+  "mappo-lagrangian": { constrained: true, updates: 150, entropyCoef: 0.05 },
+} as const satisfies Record<string, { constrained: boolean; updates: number; entropyCoef: number }>;
 
-/**
- * train.updates of a config that leaves it out, per trainer (measured on the random CMDP family with
- * 128 episodes per update). 300 for the first-order trainers: P3O's penalty and PPO's penalised objective are
- * still improving at 150 (family seed 2, paired: P3O 72% → 90% of runs within 0.97·J_R* and 1.03·d, PPO 89% →
- * 96%); PPO-Lagrangian's misses at 150 were policies within the budget short of J_R* (19 of the 21 runs of the 7
- * problems it missed on family seed 3 pass at 300); REINFORCE runs 300 at its learning rate 0.003
- * (algo.reinforce.lr), whose smaller steps keep it from turning deterministic on the first path it likes (family
- * seed 2, paired: 87% → 92% of runs within 0.97 of the penalised optimum, 5 fixed, none broken). CPO, MACPO and
- * MAPPO-Lagrangian keep 150 (CPO: 87% → 85% at 300 on family seed 2; MAPPO-Lagrangian 87% → 82%). Measured on
- * family seeds none of this was chosen on in the README ("Do the defaults hold on a problem nobody tuned them for?").
- */
-export const defaultUpdates: Record<(typeof algoNames)[number], number> = {
-  reinforce: 300,
-  ppo: 300,
-  "ppo-lagrangian": 300,
-  p3o: 300,
-  cpo: 150,
-  macpo: 150,
-  "mappo-lagrangian": 150,
-};
-/**
- * algo.entropyCoef of a config that leaves it out, per trainer. The first-order trainers get 0.05: a
- * policy that collapses early never samples the actions a multiplier or a later reward would favour. CPO and
- * MACPO get 0.01: their trust-region step has no multiplier to integrate the bonus's pull away, so at 0.05
- * the bonus bought entropy with the budget — on the two-head family (seed 3, 7 problems where MACPO missed,
- * joint step) 5 of 7 final policies spent more than 1.03·d (up to 1.053·d), at 0.01 none (at most 1.018·d).
- */
-export const defaultEntropyCoef: Record<(typeof algoNames)[number], number> = {
-  reinforce: 0.05,
-  ppo: 0.05,
-  "ppo-lagrangian": 0.05,
-  p3o: 0.05,
-  cpo: 0.01,
-  macpo: 0.01,
-  "mappo-lagrangian": 0.05,
-};
+export type AlgoName = keyof typeof trainerTable;
+export const algoNames = Object.keys(trainerTable) as [AlgoName, ...AlgoName[]];
 /** Trainers that solve the CMDP (task reward, cost kept separate, budget as a constraint). */
-export const constrainedAlgos: readonly string[] = ["ppo-lagrangian", "p3o", "cpo", "macpo", "mappo-lagrangian"];
+export const constrainedAlgos: readonly string[] = algoNames.filter((n) => trainerTable[n].constrained);
 
 const algoSchema = z
   .object({
@@ -888,9 +881,9 @@ export type RawConfig = z.infer<typeof configSchema>;
 /** A validated config whose agents are resolved to inline definitions (what config.yaml holds). */
 export type Config = Omit<RawConfig, "agents" | "train" | "algo"> & {
   agents: AgentDefinition[];
-  /** train.updates resolved: the config's, or the trainer's `defaultUpdates`. */
+  /** train.updates resolved: the config's, or the trainer's line of `trainerTable`. */
   train: RawConfig["train"] & { updates: number };
-  /** algo.entropyCoef resolved: the config's, or the trainer's `defaultEntropyCoef`. */
+  /** algo.entropyCoef resolved: the config's, or the trainer's line of `trainerTable`. */
   algo: RawConfig["algo"] & { entropyCoef: number };
 };
 

@@ -46,7 +46,7 @@ import { LlmClient, type LlmClientOptions } from "../llm/client.js";
 import { Embedder } from "../llm/embeddings.js";
 import { apiKeyFor } from "../llm/providers.js";
 import { EmbeddingEncoder } from "../policy/embedding.js";
-import { constrainedAlgos, type Config } from "../config/schema.js";
+import { constrainedAlgos, type AlgoName, type Config } from "../config/schema.js";
 import { modelSettings } from "../config/models.js";
 
 export { modelSettings };
@@ -413,72 +413,87 @@ function baseEncoder(c: Config, llm?: LlmClient): StateEncoder {
  * Policy and trainer, initialised from the seed (init uses its own stream, so it never shifts sampling).
  * `trainerRng` orders minibatches (pass the run's RunRngs.trainer so it is checkpointed).
  */
+/** What a trainer's builder gets: the RNGs, and its policy network(s), made on demand from the config. */
+interface TrainerParts {
+  initRng: Rng;
+  rng: Rng;
+  /** One categorical over the (joint) actions: the trainers with a single policy. */
+  policy(): CategoricalPolicy;
+  /** One network per head of policy.heads (macpo, mappo-lagrangian). */
+  factored(): {
+    policy: FactoredPolicy;
+    heads: Array<{ name: string; policy: CategoricalPolicy }>;
+    order: { headOrder: Config["algo"]["headOrder"]; step: Config["algo"]["macpo"]["step"] };
+  };
+}
+
+/**
+ * How each trainer is built from a config, one line per trainer: a new trainer is its file in src/algos, its
+ * line in the schema's trainer table (with its option block under `algo`), and its line here.
+ */
+const trainerBuilders: { [K in AlgoName]: (c: Config, p: TrainerParts) => Trainer } = {
+  reinforce: (c, p) => new ReinforceTrainer(p.policy(), reinforceOptions(c), p.initRng),
+  ppo: (c, p) => new PpoTrainer(p.policy(), onPolicyOptions(c), p.initRng, p.rng),
+  "ppo-lagrangian": (c, p) => new PpoLagrangianTrainer(p.policy(), onPolicyOptions(c), lagrangeOptions(c), p.initRng, p.rng),
+  p3o: (c, p) =>
+    new P3oTrainer(p.policy(), onPolicyOptions(c), { ...c.algo.p3o, budget: requireBudget(c), dual: lagrangeOptions(c) }, p.initRng, p.rng),
+  cpo: (c, p) => new CpoTrainer(p.policy(), onPolicyOptions(c), cpoOptions(c), p.initRng, p.rng),
+  macpo: (c, p) => {
+    const f = p.factored();
+    return new MacpoTrainer(f.policy, f.heads, onPolicyOptions(c), cpoOptions(c), f.order, p.initRng, p.rng);
+  },
+  "mappo-lagrangian": (c, p) => {
+    const f = p.factored();
+    return new MappoLagrangianTrainer(f.policy, onPolicyOptions(c), lagrangeOptions(c), f.order, p.initRng, p.rng);
+  },
+};
+
 export function buildTrainer(c: Config, encoder: StateEncoder, trainerRng: Rng = new Rng(`${c.seed}:trainer`)): Trainer {
   const initRng = new Rng(`${c.seed}:init`);
-  const a = c.algo;
   const netOpts = { hidden: c.policy.hidden, activation: c.policy.activation, init: c.policy.init, outputGain: 0.01 };
-  if (a.name === "macpo" || a.name === "mappo-lagrangian") {
-    // one network per head
-    const heads = headsOf(c);
-    const policy = new FactoredPolicy(
-      encoder.dim,
-      heads.map((h) => h.name),
-      heads.map((h) => h.choices.length),
-      netOpts,
-      initRng,
-    );
-    const order = { headOrder: a.headOrder, step: a.macpo.step };
-    if (a.name === "macpo") {
-      return new MacpoTrainer(
-        policy,
-        policy.heads.map((p, i) => ({ name: heads[i]!.name, policy: p })),
-        onPolicyOptions(c),
-        cpoOptions(c),
-        order,
-        initRng,
-        trainerRng,
-      );
-    }
-    return new MappoLagrangianTrainer(policy, onPolicyOptions(c), lagrangeOptions(c), order, initRng, trainerRng);
-  }
-  // every other trainer: one categorical over the (joint) actions — the agents with a single head
-  const policy = new CategoricalPolicy(encoder.dim, jointSize(headsOf(c)), netOpts, initRng);
-  policy.greedyStop = greedyStopAction(c);
-  switch (a.name) {
-    case "reinforce":
-      return new ReinforceTrainer(
-        policy,
-        {
-          gamma: c.reward.gamma,
-          lr: a.reinforce.lr ?? a.lr,
-          baseline: a.reinforce.baseline,
-          normalizeReturns: a.reinforce.normalizeReturns,
-          entropyCoef: a.entropyCoef,
-          entropyCoefFinal: a.entropyCoefFinal,
-          totalUpdates: c.train.updates,
-          averageFraction: a.averagePolicy,
-          maxGradNorm: a.maxGradNorm,
-          valueLr: a.critic.lr,
-          valueNet: { hidden: a.critic.hidden, activation: c.policy.activation, init: c.policy.init },
-          adamEps: a.adamEps,
-        },
+  return trainerBuilders[c.algo.name](c, {
+    initRng,
+    rng: trainerRng,
+    policy: () => {
+      const policy = new CategoricalPolicy(encoder.dim, jointSize(headsOf(c)), netOpts, initRng);
+      policy.greedyStop = greedyStopAction(c);
+      return policy;
+    },
+    factored: () => {
+      const heads = headsOf(c);
+      const policy = new FactoredPolicy(
+        encoder.dim,
+        heads.map((h) => h.name),
+        heads.map((h) => h.choices.length),
+        netOpts,
         initRng,
       );
-    case "ppo":
-      return new PpoTrainer(policy, onPolicyOptions(c), initRng, trainerRng);
-    case "ppo-lagrangian":
-      return new PpoLagrangianTrainer(policy, onPolicyOptions(c), lagrangeOptions(c), initRng, trainerRng);
-    case "p3o":
-      return new P3oTrainer(
+      return {
         policy,
-        onPolicyOptions(c),
-        { ...a.p3o, budget: requireBudget(c), dual: lagrangeOptions(c) },
-        initRng,
-        trainerRng,
-      );
-    case "cpo":
-      return new CpoTrainer(policy, onPolicyOptions(c), cpoOptions(c), initRng, trainerRng);
-  }
+        heads: policy.heads.map((p, i) => ({ name: heads[i]!.name, policy: p })),
+        order: { headOrder: c.algo.headOrder, step: c.algo.macpo.step },
+      };
+    },
+  });
+}
+
+/** REINFORCE's options: its own learning rate, baseline and return normalisation, the shared algo fields. */
+function reinforceOptions(c: Config): ConstructorParameters<typeof ReinforceTrainer>[1] {
+  const a = c.algo;
+  return {
+    gamma: c.reward.gamma,
+    lr: a.reinforce.lr ?? a.lr,
+    baseline: a.reinforce.baseline,
+    normalizeReturns: a.reinforce.normalizeReturns,
+    entropyCoef: a.entropyCoef,
+    entropyCoefFinal: a.entropyCoefFinal,
+    totalUpdates: c.train.updates,
+    averageFraction: a.averagePolicy,
+    maxGradNorm: a.maxGradNorm,
+    valueLr: a.critic.lr,
+    valueNet: { hidden: a.critic.hidden, activation: c.policy.activation, init: c.policy.init },
+    adamEps: a.adamEps,
+  };
 }
 
 /** The CPO step options of cpo and macpo. */
