@@ -216,7 +216,10 @@ export async function runSweepQueue(file: string, o: QueueSweepOptions) {
           log(`sweep ${sweep.name}: ${progress.refused}`);
         }
         if (state === "completed") {
-          const r = job.returnvalue;
+          // a job that completed between getJob and getState was fetched without its result: read it again,
+          // else at the next check
+          const r = (job.returnvalue ?? (await queue.getJob(jobIdOf(sweep.name, id)))?.returnvalue) as TrialJobResult | null | undefined;
+          if (!r) continue;
           storeResult(sweepDir, r);
           writeJson(path.join(trialDir(sweepDir, id), "trial.json"), {
             id,
