@@ -22,6 +22,7 @@ import type { CostKnob } from "../algos/knob.js";
 import { buildAgents, buildEnvSpec } from "../run/build.js";
 import { loadTrainedRun, type TrainedRun } from "../run/trained.js";
 import { recordedSplits } from "../config/recorded.js";
+import type { Config } from "../config/schema.js";
 import type { RecordedItem } from "../tasks/recorded.js";
 import { ListTaskSource } from "../tasks/source.js";
 import { ANSWER_FEATURES } from "../tasks/answer-features.js";
@@ -427,6 +428,31 @@ export async function sweepKnob(evaluate: Evaluator, knob: CostKnob, n: number):
 }
 
 /**
+ * What both curves (a weak/strong pair, a pool of N models) read from a run and the options, checked: the
+ * number of knob values, the flag tolerance, the trained-for axis, the split and its items.
+ */
+export function curveInputs(runDir: string, c: Config, o: { points?: number; split?: "test" | "val"; tolerance?: number }) {
+  if (c.tasks.source !== "recorded") {
+    throw new InputError(
+      `${runDir}: maestro curve needs a run on recorded outputs (tasks.source: recorded); this one has tasks.source ${c.tasks.source}`,
+      runDir,
+      "tasks.source",
+    );
+  }
+  const n = o.points ?? 21;
+  if (!Number.isInteger(n) || n < 2) throw new InputError(`--points ${n}: expected an integer ≥ 2`);
+  const tol = checkTolerance(o.tolerance ?? DEFAULT_TOLERANCE);
+  const axis: CostAxis = c.tasks.costAxis;
+  const split = o.split ?? "test";
+  const splits = recordedSplits(c);
+  const items = split === "test" ? splits.test : splits.val;
+  if (items.length === 0) {
+    throw new InputError(`${runDir}: the ${split === "test" ? "test" : "validation"} split is empty (tasks.split)`, runDir, "tasks.split");
+  }
+  return { n, tol, axis, split, splits, items };
+}
+
+/**
  * The cost–quality curve of a run on recorded outputs: the policy's operating points (a knob sweep for a
  * budget-conditioned policy, one greedy point otherwise) with the curve's end points added as anchors
  * (always-weak at x = 0, always escalating at x = 1: any policy can be mixed with them), the metrics, and
@@ -436,26 +462,7 @@ export async function curveRun(runDir: string, o: CurveOptions = {}): Promise<Cu
   const run = await loadTrainedRun(runDir);
   try {
     const c = run.config;
-    if (c.tasks.source !== "recorded") {
-      throw new InputError(
-        `${runDir}: maestro curve needs a run on recorded outputs (tasks.source: recorded); this one has tasks.source ${c.tasks.source}`,
-        runDir,
-        "tasks.source",
-      );
-    }
-    const n = o.points ?? 21;
-    if (!Number.isInteger(n) || n < 2) throw new InputError(`--points ${n}: expected an integer ≥ 2`);
-    const tol = checkTolerance(o.tolerance ?? DEFAULT_TOLERANCE);
-    const axis: CostAxis = c.tasks.costAxis;
-    const split = o.split ?? "test";
-    const splits = recordedSplits(c);
-    const items = split === "test" ? splits.test : splits.val;
-    if (items.length === 0)
-      throw new InputError(
-        `${runDir}: the ${split === "test" ? "test" : "validation"} split is empty (tasks.split)`,
-        runDir,
-        "tasks.split",
-      );
+    const { n, tol, axis, split, splits, items } = curveInputs(runDir, c, o);
     const agents = buildAgents(c, { llm: run.llm });
     const { weak, strong } = weakStrong(agents, splits.train, items);
     const t = itemTable(items, weak, strong);

@@ -11,21 +11,11 @@ import { RecordedAgent } from "../agents/recorded.js";
 import { InputError } from "../core/errors.js";
 import { buildAgents } from "../run/build.js";
 import { loadTrainedRun, type TrainedRun } from "../run/trained.js";
-import { recordedSplits } from "../config/recorded.js";
 import type { RecordedItem } from "../tasks/recorded.js";
 import { answerKey } from "../tasks/evaluators.js";
-import { greedyEpisodes, sweepKnob } from "./curve.js";
+import { curveInputs, greedyEpisodes, sweepKnob } from "./curve.js";
 import { apgr, cpt } from "./metrics-routing.js";
-import {
-  checkTolerance,
-  DEFAULT_TOLERANCE,
-  dollarMetrics,
-  flagBelow,
-  type BelowFlag,
-  type CostAxis,
-  type DollarMetrics,
-  type PoolPoint,
-} from "./metrics-pool.js";
+import { dollarMetrics, flagBelow, type BelowFlag, type CostAxis, type DollarMetrics, type PoolPoint } from "./metrics-pool.js";
 import { poolBaselines, type PoolBaseline, type PoolItems } from "./pool-baselines.js";
 
 export interface PoolCurveResult {
@@ -120,24 +110,10 @@ export async function poolCurveRun(runDir: string, o: PoolCurveOptions = {}): Pr
   const run = await loadTrainedRun(runDir);
   try {
     const c = run.config;
-    if (c.tasks.source !== "recorded")
-      throw new InputError(`${runDir}: maestro curve needs a run on recorded outputs (tasks.source: recorded)`, runDir, "tasks.source");
-    const n = o.points ?? 21;
-    if (!Number.isInteger(n) || n < 2) throw new InputError(`--points ${n}: expected an integer ≥ 2`);
-    const split = o.split ?? "test";
-    const tol = checkTolerance(o.tolerance ?? DEFAULT_TOLERANCE);
-    const splits = recordedSplits(c);
-    const items = split === "test" ? splits.test : splits.val;
-    if (items.length === 0)
-      throw new InputError(
-        `${runDir}: the ${split === "test" ? "test" : "validation"} split is empty (tasks.split)`,
-        runDir,
-        "tasks.split",
-      );
+    const { n, tol, axis, split, splits, items } = curveInputs(runDir, c, o);
     const agents = buildAgents(c, { llm: run.llm });
     const pool = poolAgents(agents);
     if (pool.length < 3) throw new InputError(`${runDir}: a pool curve needs three or more recorded models; this run has ${pool.length}`);
-    const axis: CostAxis = c.tasks.costAxis;
     const test = poolItems(items, pool);
     const baselines = poolBaselines({ train: poolItems(splits.train, pool), val: poolItems(splits.val, pool), test }, { axis });
     const singles = pool.map((a, m) => ({
