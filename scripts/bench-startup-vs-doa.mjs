@@ -14,7 +14,7 @@
 // (e.g. a copy of dist/bin made before a change; it must sit two levels below a package root with
 // node_modules, as dist/bin does). --doa and --baseline together measure all three.
 import "./lib/help.mjs"; // --help prints the comment above; bad options print it too
-import { spawnSync } from "node:child_process";
+import { measureProcess } from "./lib/measure.mjs";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -52,22 +52,7 @@ const reps = Number(values.reps);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-vs-doa-"));
 
 // runs argv, returns wall seconds, peak RSS (MiB) and CPU seconds (user + system) of that child alone
-const wrapper = `
-import resource, subprocess, sys, time
-t = time.perf_counter()
-r = subprocess.run(sys.argv[2:], cwd=sys.argv[1], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-dt = time.perf_counter() - t
-if r.returncode != 0:
-    sys.stderr.write(r.stderr.decode()); sys.exit(r.returncode)
-u = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(dt, u.ru_maxrss / 1024, u.ru_utime + u.ru_stime)
-`;
-function measure(cwd, argv) {
-  const r = spawnSync(values.python, ["-c", wrapper, cwd, ...argv], { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`${argv.join(" ")} failed:\n${r.stderr}`);
-  const [wall, rss, cpu] = r.stdout.trim().split(/\s+/).map(Number);
-  return { wall, rss, cpu };
-}
+const measure = (cwd, argv) => measureProcess(values.python, cwd, argv);
 const maestroRun = (bin) => () => {
   const dir = path.join(tmp, `run-${Math.random().toString(36).slice(2)}`);
   const m = measure(root, [

@@ -4,9 +4,10 @@
 // and peak memory (max RSS) of each process, medians over the repetitions, and the ratios on / off.
 //   node scripts/bench-tensorboard.mjs [--reps 9] [--config configs/doa-mvp.yaml] [--set key=value ...]
 // (run `npm run build` first). Each process is started by a small Python wrapper that reads the child's
-// peak RSS and CPU time from getrusage(RUSAGE_CHILDREN), as scripts/bench-startup-vs-doa.mjs does.
+// peak RSS and CPU time from getrusage(RUSAGE_CHILDREN) (scripts/lib/measure.mjs, shared with
+// scripts/bench-startup-vs-doa.mjs).
 import "./lib/help.mjs"; // --help prints the comment above; bad options print it too
-import { spawnSync } from "node:child_process";
+import { measureProcess } from "./lib/measure.mjs";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -48,31 +49,19 @@ if (!fs.existsSync(cli)) {
 }
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-bench-tb-"));
 
-const wrapper = `
-import resource, subprocess, sys, time
-t = time.perf_counter()
-r = subprocess.run(sys.argv[2:], cwd=sys.argv[1], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-dt = time.perf_counter() - t
-if r.returncode != 0:
-    sys.stderr.write(r.stderr.decode()); sys.exit(r.returncode)
-u = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(dt, u.ru_maxrss / 1024, u.ru_utime + u.ru_stime)
-`;
-
 function run(tensorboard) {
   const dir = path.join(tmp, `run-${Math.random().toString(36).slice(2)}`);
   const sets = [...values.set, `log.tensorboard=${tensorboard}`].flatMap((s) => ["--set", s]);
-  const r = spawnSync(
-    values.python,
-    ["-c", wrapper, root, process.execPath, cli, "train", values.config, "--run-dir", dir, "--quiet", ...sets],
-    { encoding: "utf8" },
-  );
-  if (r.status !== 0) throw new Error(`maestro train (log.tensorboard=${tensorboard}) failed:\n${r.stderr}`);
+  let m;
+  try {
+    m = measureProcess(values.python, root, [process.execPath, cli, "train", values.config, "--run-dir", dir, "--quiet", ...sets]);
+  } catch (e) {
+    throw new Error(`maestro train (log.tensorboard=${tensorboard}) failed:\n${e.message}`);
+  }
   if (fs.existsSync(path.join(dir, "tb")) !== tensorboard)
     throw new Error(`log.tensorboard=${tensorboard}: tb/ ${tensorboard ? "missing" : "written"}`);
   fs.rmSync(dir, { recursive: true, force: true });
-  const [wall, rss, cpu] = r.stdout.trim().split(/\s+/).map(Number);
-  return { wall, rss, cpu };
+  return m;
 }
 
 const median = (xs) => {

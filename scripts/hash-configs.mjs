@@ -91,7 +91,7 @@ if (only) {
     process.exit(2);
   }
 }
-const todo = entries.filter((e) => !only || only.has(e.name)).sort((a, b) => a.name.localeCompare(b.name));
+const selected = entries.filter((e) => !only || only.has(e.name)).sort((a, b) => a.name.localeCompare(b.name));
 
 const sha = (buf) => crypto.createHash("sha256").update(buf).digest("hex");
 
@@ -145,7 +145,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "maestro-hash-"));
 let server = null;
 const results = [];
 try {
-  for (const e of todo) {
+  for (const e of selected) {
     const hashes = [];
     for (let k = 0; k < repeat; k++) {
       const runDir = path.join(tmp, `${e.name}-${k}`);
